@@ -1,0 +1,65 @@
+"""The ``initlab`` command: one subcommand per module ``initlab/cli/<name>_cmd.py``.
+
+Each subcommand module defines ``HELP`` (one line), ``DESCRIPTION`` (with examples),
+``add_arguments(parser)`` and ``run(args) -> int``. Bad input raises
+:class:`~initlab.errors.InitlabError`, which becomes one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from initlab import __version__
+from initlab.cli.common import Parser
+from initlab.errors import InitlabError
+
+# Order in `initlab --help`; modules found but not listed here come after, alphabetically.
+ORDER = ["report", "init", "activations", "reproduce", "compare", "regularize", "run"]
+
+
+def _commands() -> dict:
+    found = {m.name[:-4] for m in pkgutil.iter_modules(__path__) if m.name.endswith("_cmd")}
+    names = [n for n in ORDER if n in found] + sorted(found - set(ORDER))
+    return {n: importlib.import_module(f"initlab.cli.{n}_cmd") for n in names}
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="initlab",
+        description="initlab: initialize neural networks every known way, look inside them at "
+        "initialization, train them, compare the schemes across seeds, and reproduce the "
+        "classic experiments as figures and one HTML report.",
+        epilog="Run 'initlab COMMAND --help' for the options and examples of each command.",
+    )
+    parser.add_argument("--version", action="version", version=f"initlab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name, module in _commands().items():
+        p = sub.add_parser(name, help=module.HELP, description=module.DESCRIPTION,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run, _parser=p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``initlab`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except InitlabError as exc:
+        print(f"initlab {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("initlab: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""The base of every result type: JSON round-trip and an HTML table for Jupyter.
+
+Experiments return dataclasses that inherit :class:`Result`. ``to_dict`` gives plain JSON types
+(NumPy arrays and scalars become lists and floats, non-finite floats become ``null``),
+``from_dict`` rebuilds the dataclass (nested result dataclasses and lists of them included),
+and ``table()`` gives the rows shown by ``_repr_html_`` and the command line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import math
+import typing
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from initlab.errors import InitlabError
+
+
+def plain(value: Any) -> Any:
+    """Convert NumPy values and dataclasses to JSON types; NaN and inf become None."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return plain(value.tolist())
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    return value
+
+
+def _build(tp: Any, value: Any) -> Any:
+    """Rebuild ``value`` as type ``tp`` where ``tp`` is (a list/dict of) a dataclass."""
+    if value is None:
+        return None
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (list, tuple) and args:
+        return [_build(args[0], v) for v in value]
+    if origin is dict and len(args) == 2:
+        return {k: _build(args[1], v) for k, v in value.items()}
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        for arg in args:
+            if dataclasses.is_dataclass(arg) and isinstance(value, dict):
+                return _build(arg, value)
+        return value
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        hints = typing.get_type_hints(tp)
+        names = {f.name for f in dataclasses.fields(tp)}
+        unknown = set(value) - names
+        if unknown:
+            raise InitlabError(f"unknown keys {sorted(unknown)} for {tp.__name__}")
+        return tp(**{k: _build(hints[k], v) for k, v in value.items()})
+    return value
+
+
+class Result:
+    """Mixin for result dataclasses: ``to_dict``/``from_dict``, ``save``/``load``, HTML repr."""
+
+    def to_dict(self) -> dict:
+        return plain(self)
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        return _build(cls, data)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(self.to_json())
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path):
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InitlabError(f"cannot read result file {str(path)!r}: {exc}") from None
+        return cls.from_dict(data)
+
+    def table(self) -> tuple[list[str], list[list[Any]]]:
+        """Return ``(header, rows)`` summarizing the result; subclasses override."""
+        fields = [f.name for f in dataclasses.fields(self)]
+        return ["field", "value"], [[name, repr(getattr(self, name))[:80]] for name in fields]
+
+    def _repr_html_(self) -> str:
+        header, rows = self.table()
+        head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(format_cell(c))}</td>" for c in row) + "</tr>"
+            for row in rows
+        )
+        title = html.escape(type(self).__name__)
+        return f"<table><caption>{title}</caption><tr>{head}</tr>{body}</table>"
+
+
+def format_cell(value: Any) -> str:
+    """Format one table cell: floats to 4 significant digits, None as a dash."""
+    if value is None:
+        return "-"
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.4g}"
+    return str(value)
+
+
+def format_table(header: list[str], rows: list[list[Any]]) -> str:
+    """Render ``(header, rows)`` as an aligned plain-text table for the terminal."""
+    cells = [[str(h) for h in header]] + [[format_cell(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines)

@@ -160,7 +160,8 @@ class Law:
                 return (u * np.float32(self.high - self.low) + np.float32(self.low))
             return rng.uniform(self.low, self.high, size=shape).astype(dtype, copy=False)
         if d == "truncated_normal":
-            lo, hi = ndtr((self.low - self.mean) / self.std), ndtr((self.high - self.mean) / self.std)
+            lo = ndtr((self.low - self.mean) / self.std)
+            hi = ndtr((self.high - self.mean) / self.std)
             x = ndtri(rng.uniform(lo, hi, size=shape)) * self.std + self.mean
             return np.clip(x, self.low, self.high).astype(dtype, copy=False)
         if d == "orthogonal":
@@ -370,7 +371,8 @@ def _kaiming_std(shape, a, mode, nonlinearity) -> tuple[float, float]:
 def kaiming_uniform(shape, a: float = 0.0, mode: str = "fan_in",
                     nonlinearity: str = "leaky_relu") -> Law:
     """He et al. (2015), uniform. Formula: bound = gain * sqrt(3 / fan_mode), gain =
-    calculate_gain(nonlinearity, a). (nn.Linear's own default is a = sqrt(5): U(+-1/sqrt(fan_in)).)"""
+    calculate_gain(nonlinearity, a). (nn.Linear's own default is a = sqrt(5), which gives
+    U(+-1/sqrt(fan_in)).)"""
     gain, std = _kaiming_std(shape, a, mode, nonlinearity)
     bound = math.sqrt(3.0) * std
     return Law("uniform", std=std, low=-bound, high=bound, gain=gain)

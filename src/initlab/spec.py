@@ -117,5 +117,6 @@ def bind(func: Callable, args: tuple, kwargs: dict, skip: int, spec: str) -> dic
         bound = sig.bind(*args, **kwargs)
     except TypeError as exc:
         valid = ", ".join(p.name for p in params if p.name != "dtype") or "(none)"
-        raise InitlabError(f"bad parameters in {spec!r} ({exc}); valid parameters: {valid}") from None
+        raise InitlabError(
+            f"bad parameters in {spec!r} ({exc}); valid parameters: {valid}") from None
     return dict(bound.arguments)

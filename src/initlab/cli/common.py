@@ -24,7 +24,8 @@ def int_list(text: str) -> list[int]:
     try:
         values = [int(v) for v in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}") from None
     if any(v <= 0 for v in values):
         raise argparse.ArgumentTypeError(f"every size must be >= 1, got {text!r}")
     return values

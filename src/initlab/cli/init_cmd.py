@@ -1,0 +1,67 @@
+"""``initlab init``: list the initializers, or draw one and report its formula and sample."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from initlab.cli.common import int_list
+from initlab.errors import InitlabError
+from initlab.init import catalogue, describe, get_initializer
+from initlab.results import format_table
+
+HELP = "list the initializers, or draw one and show its fans, gain, std and sample"
+DESCRIPTION = """\
+Draw one tensor with an initializer and show what its formula says (fan_in, fan_out, gain, std,
+uniform bound) next to what the sample shows (mean, std, min, max). Shapes use PyTorch's layout
+(out, in, *kernel), so the numbers mean the same as in torch.nn.init.
+
+examples:
+  initlab init --list
+  initlab init he --shape 100,100
+  initlab init "kaiming_uniform(mode=fan_out, nonlinearity=leaky_relu, a=0.2)" --shape 64,32,3,3
+  initlab init "normal(0.01)" --shape 4096,4096 --seed 1 --json
+"""
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("spec", nargs="?", metavar="SPEC",
+                        help="initializer spec, e.g. he, normal(0.01), orthogonal(gain=2)")
+    parser.add_argument("--list", action="store_true",
+                        help="list every initializer and alias with its formula")
+    parser.add_argument("--shape", type=int_list, default=None, metavar="DIMS",
+                        help="comma-separated shape (out, in, *kernel), e.g. 64,32,3,3")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random stream (0)")
+    parser.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                        help="dtype of the drawn sample (float64)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def run(args) -> int:
+    if args.list:
+        rows = catalogue()
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            print(format_table(["name", "alias of", "formula"],
+                               [[r["name"], r["alias_of"] or "", r["formula"]] for r in rows]))
+        return 0
+    if args.spec is None:
+        raise InitlabError("give an initializer SPEC (see 'initlab init --list') or --list")
+    if args.shape is None:
+        raise InitlabError("give the tensor shape with --shape, e.g. --shape 64,32")
+    info = describe(args.spec, args.shape)
+    w = get_initializer(args.spec)(tuple(args.shape), np.random.default_rng(args.seed),
+                                   dtype=np.dtype(args.dtype).type)
+    info["sample"] = {"mean": float(w.mean()), "std": float(w.std()),
+                      "min": float(w.min()), "max": float(w.max())}
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    rows = [[k, "-" if info[k] is None else info[k]]
+            for k in ("spec", "shape", "fan_in", "fan_out", "gain", "std", "bound")]
+    rows[1][1] = "x".join(map(str, info["shape"]))
+    rows += [[f"sample {k}", v] for k, v in info["sample"].items()]
+    print(format_table(["quantity", "value"], rows))
+    return 0

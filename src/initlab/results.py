@@ -4,6 +4,10 @@ Experiments return dataclasses that inherit :class:`Result`. ``to_dict`` gives p
 (NumPy arrays and scalars become lists and floats, non-finite floats become ``null``),
 ``from_dict`` rebuilds the dataclass (nested result dataclasses and lists of them included),
 and ``table()`` gives the rows shown by ``_repr_html_`` and the command line.
+
+Fields declared with :func:`detail` (figure data such as histogram counts or a decision-boundary
+grid) are left out of ``to_dict()`` so the printed JSON has exactly the documented keys;
+``to_dict(detail=True)`` and ``save()`` keep them, so a saved result redraws every figure.
 """
 
 from __future__ import annotations
@@ -21,16 +25,25 @@ import numpy as np
 from initlab.errors import InitlabError
 
 
-def plain(value: Any) -> Any:
-    """Convert NumPy values and dataclasses to JSON types; NaN and inf become None."""
+def detail(default: Any = None) -> Any:
+    """A dataclass field kept by ``save()`` but left out of the public ``to_dict()``."""
+    return dataclasses.field(default=default, metadata={"detail": True})
+
+
+def plain(value: Any, detail: bool = False) -> Any:
+    """Convert NumPy values and dataclasses to JSON types; NaN and inf become None.
+
+    Dataclass fields declared with :func:`detail` are dropped unless ``detail`` is true.
+    """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: plain(getattr(value, f.name), detail) for f in dataclasses.fields(value)
+                if detail or not f.metadata.get("detail")}
     if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
+        return {str(k): plain(v, detail) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
+        return [plain(v, detail) for v in value]
     if isinstance(value, np.ndarray):
-        return plain(value.tolist())
+        return plain(value.tolist(), detail)
     if isinstance(value, (np.bool_, bool)):
         return bool(value)
     if isinstance(value, (np.integer,)):
@@ -69,19 +82,21 @@ def _build(tp: Any, value: Any) -> Any:
 class Result:
     """Mixin for result dataclasses: ``to_dict``/``from_dict``, ``save``/``load``, HTML repr."""
 
-    def to_dict(self) -> dict:
-        return plain(self)
+    def to_dict(self, detail: bool = False) -> dict:
+        """Plain JSON types; figure-data fields only with ``detail=True``."""
+        return plain(self, detail)
 
     @classmethod
     def from_dict(cls, data: dict):
         return _build(cls, data)
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+    def to_json(self, indent: int | None = 2, detail: bool = False) -> str:
+        return json.dumps(self.to_dict(detail), indent=indent, allow_nan=False)
 
     def save(self, path: str | Path) -> Path:
+        """Write the full result (figure data included) as JSON; :meth:`load` reads it back."""
         path = Path(path)
-        path.write_text(self.to_json())
+        path.write_text(self.to_json(indent=None, detail=True))
         return path
 
     @classmethod

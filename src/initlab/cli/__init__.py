@@ -14,6 +14,7 @@ import pkgutil
 import sys
 
 from initlab import __version__
+from initlab.cli import config
 from initlab.cli.common import Parser
 from initlab.errors import InitlabError
 
@@ -41,6 +42,9 @@ def build_parser() -> Parser:
         p = sub.add_parser(name, help=module.HELP, description=module.DESCRIPTION,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)
+        if name not in ("init", "run"):
+            p.add_argument("--dump-config", action="store_true",
+                           help="print these options as a TOML file for 'initlab run' and exit")
         p.set_defaults(_run=module.run, _parser=p)
     return parser
 
@@ -53,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if getattr(args, "dump_config", False):
+            print(config.dump(args.command, args._parser, args), end="")
+            return 0
         return int(args._run(args) or 0)
     except InitlabError as exc:
         print(f"initlab {args.command}: error: {exc}", file=sys.stderr)

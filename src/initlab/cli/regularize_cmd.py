@@ -1,0 +1,70 @@
+"""``initlab regularize``: overfitting on a small training set, and what L2 and dropout do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from initlab.cli.common import (
+    add_output_options,
+    emit,
+    int_list,
+    positive_float,
+    positive_int,
+    show_progress,
+)
+from initlab.experiments.regularize import run_regularize
+
+HELP = "overfitting study: none / L2 / dropout / both on a small training set, over seeds"
+DESCRIPTION = """\
+Train a deep net on a small training subset four ways (no regularization, L2, dropout, both)
+from the same seeds, and report train and test accuracy and their gap. Regularization helps when
+it narrows the gap without costing test accuracy. With --out: results.json and curves.png.
+
+examples:
+  initlab regularize --dataset digits --train-size 300 --layers 100,100,100,100,100 \\
+      --l2 0.01 --dropout 0.2 --seeds 5
+  initlab regularize --dataset mnist --data ~/mnist --train-size 300 --out out/overfit
+"""
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--dataset", default="digits", help="data set (digits)")
+    parser.add_argument("--data", type=Path, metavar="PATH", help="files for --dataset mnist")
+    parser.add_argument("--train-size", type=positive_int, default=300,
+                        help="training examples (300)")
+    parser.add_argument("--layers", type=int_list, default=[100] * 5,
+                        help="hidden layer sizes (100,100,100,100,100)")
+    parser.add_argument("--activation", default="relu", help="hidden activation (relu)")
+    parser.add_argument("--init", default="he", help="init spec (he)")
+    parser.add_argument("--l2", type=positive_float, default=0.01, help="L2 lambda (0.01)")
+    parser.add_argument("--dropout", type=float, default=0.2, help="dropout rate (0.2)")
+    parser.add_argument("--dropout-mode", choices=["inverted", "scaled_at_test"],
+                        default="inverted", help="inverted (default) or the non-inverted form")
+    parser.add_argument("--seeds", type=positive_int, default=5, help="seeds per variant (5)")
+    parser.add_argument("--seed", type=int, default=0, help="first weight seed (0)")
+    parser.add_argument("--data-seed", type=int, default=0,
+                        help="seed of the data subset and minibatch order (0)")
+    parser.add_argument("--optimizer", default="sgd", help="optimizer (sgd)")
+    parser.add_argument("--lr", type=positive_float, default=0.01, help="learning rate (0.01)")
+    parser.add_argument("--batch", type=positive_int, default=128, help="minibatch size (128)")
+    parser.add_argument("--epochs", type=positive_int, default=300, help="epochs (300)")
+    add_output_options(parser)
+
+
+def run(args) -> int:
+    if args.data is not None and args.dataset == "digits":
+        args.dataset = "mnist"
+    result = run_regularize(
+        dataset=args.dataset, data=args.data, train_size=args.train_size, layers=args.layers,
+        activation=args.activation, init=args.init, l2=args.l2, dropout=args.dropout,
+        dropout_mode=args.dropout_mode, seeds=args.seeds, seed=args.seed,
+        data_seed=args.data_seed,
+        optimizer=args.optimizer, lr=args.lr, batch=args.batch, epochs=args.epochs,
+        progress=show_progress(args))
+    figures = {}
+    if args.out is not None:
+        from initlab.plots.regularize import curves_figure
+
+        figures = {"curves": curves_figure(result)}
+    emit(result, args, figures)
+    return 0

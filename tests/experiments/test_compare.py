@@ -1,0 +1,101 @@
+"""Many-seed comparisons: the course's lessons hold as statistics over seeds."""
+
+import json
+
+import numpy as np
+import pytest
+
+from initlab.cli import main
+from initlab.errors import InitlabError
+from initlab.experiments.compare import CompareResult, run_compare, summarize
+
+
+def test_summarize_is_mean_std_and_t_interval():
+    s = summarize([1.0, 2.0, 3.0, np.nan])
+    assert s.mean == 2.0 and s.std == 1.0
+    assert s.ci95 == pytest.approx(4.302652729911275 / np.sqrt(3))  # t(0.975, 2)
+    assert summarize([0.7]).ci95 is None and summarize([]).mean is None
+
+
+@pytest.fixture(scope="module")
+def moons():
+    # the course's 15000 steps at lr 0.01, shortened to 3000 steps at lr 0.05
+    return run_compare(["zeros", "normal(10)", "he"], dataset="moons", layers=[10, 5], seeds=10,
+                       iterations=3000, lr=0.05)
+
+
+def test_zeros_stays_at_chance_with_no_spread(moons):
+    zeros = moons.rows[0]
+    assert zeros.seeds == 10 and zeros.diverged == 0
+    assert zeros.train_accuracy.mean == 0.5 and zeros.train_accuracy.std == 0
+    assert zeros.test_accuracy.std == 0
+    assert zeros.final_loss.mean == pytest.approx(np.log(2), rel=1e-12)
+
+
+def test_he_beats_large_random_on_mean_test_accuracy(moons):
+    random, he = moons.rows[1], moons.rows[2]
+    assert he.test_accuracy.mean > random.test_accuracy.mean
+    assert he.test_accuracy.std < random.test_accuracy.std
+    assert he.final_loss.mean < random.final_loss.mean
+
+
+def test_seed_s_of_every_init_is_its_own_run():
+    # seed 5 alone gives the same numbers as seed 5 among others
+    both = run_compare(["he"], dataset="moons", layers=[6], seeds=3, seed=4, iterations=200)
+    alone = run_compare(["he"], dataset="moons", layers=[6], seeds=1, seed=5, iterations=200)
+    assert both.rows[0].test_per_seed[1] == alone.rows[0].test_per_seed[0]
+
+
+def test_saito_preset_lessons_on_digits():
+    r = run_compare(["normal(0.01)", "lecun", "he"], dataset="digits", layers=[100] * 4,
+                    seeds=2, iterations=300, batch=128, replace=True, lr=0.01)
+    small, lecun, he = (row.final_loss.mean for row in r.rows)
+    assert small > 2.25  # stays near ln 10 = 2.30: the signal dies on the way
+    assert he < lecun < small
+
+
+def test_diverged_runs_are_counted_not_crashed():
+    # a deep linear net with a large step grows geometrically until the loss overflows
+    r = run_compare(["normal(0.01)", "normal(1)"], dataset="moons", layers=[20, 20],
+                    activation="identity", seeds=2, iterations=100, lr=1.0)
+    assert r.rows[0].diverged == 0 and r.rows[1].diverged == 2
+    assert r.rows[1].final_loss.mean is None and r.rows[0].final_loss.mean is not None
+    json.dumps(r.to_dict(detail=True), allow_nan=False)
+
+
+def test_bad_input():
+    with pytest.raises(InitlabError, match="unknown initializer 'hee'"):
+        run_compare(["hee"], iterations=5)
+    with pytest.raises(InitlabError, match="unknown dataset"):
+        run_compare(["he"], dataset="mnits", iterations=5)
+
+
+def test_cli_json_keys_and_figures(tmp_path, capsys):
+    argv = ["compare", "--dataset", "moons", "--layers", "5", "--init", "zeros,he",
+            "--seeds", "3", "--iterations", "100", "--json", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert list(out) == ["rows", "config"]
+    row = out["rows"][1]
+    assert list(row) == ["init", "seeds", "train_accuracy", "test_accuracy", "final_loss",
+                         "diverged"]
+    assert list(row["train_accuracy"]) == ["mean", "std", "ci95"]
+    assert list(row["final_loss"]) == ["mean", "std"]
+    for name in ("loss.png", "accuracy.png", "boundaries.png"):
+        assert (tmp_path / name).exists()
+    assert CompareResult.load(tmp_path / "results.json").rows[1].init == "he"
+
+
+def test_cli_preset_with_override_and_config_round_trip(tmp_path, capsys):
+    assert main(["compare", "--preset", "saito", "--iterations", "20", "--seeds", "1",
+                 "--dump-config"]) == 0
+    toml = capsys.readouterr().out
+    assert 'preset = "saito"' in toml and "iterations = 20" in toml
+    (tmp_path / "c.toml").write_text(toml)
+    assert main(["run", str(tmp_path / "c.toml"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["init"] for r in out["rows"]] == ["normal(0.01)", "lecun", "he"]
+    assert out["config"]["iterations"] == 20 and out["config"]["dataset"] == "digits"
+    (tmp_path / "bad.toml").write_text('experiment = "compare"\nlayerz = [3]\n')
+    assert main(["run", str(tmp_path / "bad.toml")]) == 2
+    assert "unknown key 'layerz'" in capsys.readouterr().err

@@ -1,0 +1,43 @@
+"""The overfitting study: regularization narrows the train/test gap on a small subset."""
+
+import json
+
+import pytest
+
+from initlab.cli import main
+from initlab.errors import InitlabError
+from initlab.experiments.regularize import run_regularize
+
+
+@pytest.fixture(scope="module")
+def study():
+    return run_regularize(dataset="digits", train_size=300, layers=[100, 100, 100], l2=0.05,
+                          dropout=0.3, seeds=2, lr=0.05, epochs=100)
+
+
+def test_unregularized_net_overfits_and_regularization_narrows_the_gap(study):
+    none, l2, dropout, both = study.rows
+    assert none.train_accuracy.mean > 0.97
+    assert none.gap.mean > 0.05
+    assert both.gap.mean < none.gap.mean
+    assert min(l2.gap.mean, dropout.gap.mean) < none.gap.mean
+
+
+def test_curves_and_variants(study):
+    assert [r.variant for r in study.rows] == ["none", "l2(0.05)", "dropout(0.3)", "both"]
+    assert len(study.rows[0].train_curves) == 2
+    assert len(study.rows[0].test_curves[0]) == len(study.iterations)
+
+
+def test_bad_rates():
+    with pytest.raises(InitlabError, match="dropout must lie in"):
+        run_regularize(dropout=1.5, epochs=1)
+
+
+def test_cli(tmp_path, capsys):
+    argv = ["regularize", "--train-size", "100", "--layers", "20", "--seeds", "1",
+            "--epochs", "3", "--json", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["variant"] for r in out["rows"]] == ["none", "l2(0.01)", "dropout(0.2)", "both"]
+    assert (tmp_path / "curves.png").exists()

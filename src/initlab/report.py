@@ -12,14 +12,15 @@ import html
 import io
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from initlab.results import format_cell
 
 STYLE = """
 body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222;
        max-width: 1100px; margin: 2em auto; padding: 0 1.2em; }
-h1 { font-size: 1.9em; margin-bottom: 0.1em; } h2 { margin-top: 2.2em; border-bottom: 2px solid #ddd; }
+h1 { font-size: 1.9em; margin-bottom: 0.1em; }
+h2 { margin-top: 2.2em; border-bottom: 2px solid #ddd; }
 h3 { margin-top: 1.5em; } .meta { color: #666; } .lesson { background: #f3f7fb;
 border-left: 4px solid #4c72b0; padding: 0.6em 1em; }
 figure { margin: 1.2em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
@@ -100,7 +101,7 @@ def render(sections: list[Section], *, title: str, intro: str, version: str,
     """The whole report as one HTML string. ``images`` maps ``id(figure)`` to PNG bytes
     already rendered (so figures saved as files are not drawn twice)."""
     images = images or {}
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     failed = [s.title for s in sections if s.error is not None]
     status = (f'<p class="failed">{len(failed)} section(s) failed: '
               f"{html.escape(', '.join(failed))}.</p>" if failed else "")

@@ -22,13 +22,15 @@ from initlab.errors import InitlabError
 ORDER = ["report", "init", "activations", "reproduce", "compare", "regularize", "run"]
 
 
-def _commands() -> dict:
+def command_names() -> list[str]:
+    """Every subcommand, found as ``cli/<name>_cmd.py`` without importing any of them."""
     found = {m.name[:-4] for m in pkgutil.iter_modules(__path__) if m.name.endswith("_cmd")}
-    names = [n for n in ORDER if n in found] + sorted(found - set(ORDER))
-    return {n: importlib.import_module(f"initlab.cli.{n}_cmd") for n in names}
+    return [n for n in ORDER if n in found] + sorted(found - set(ORDER))
 
 
-def build_parser() -> Parser:
+def build_parser(only: str | None = None) -> Parser:
+    """The full parser, or with ``only`` just that subcommand's (so a run imports only the
+    experiment it runs: start-up time counts in every short command)."""
     parser = Parser(
         prog="initlab",
         description="initlab: initialize neural networks every known way, look inside them at "
@@ -38,8 +40,10 @@ def build_parser() -> Parser:
     )
     parser.add_argument("--version", action="version", version=f"initlab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for name, module in _commands().items():
-        p = sub.add_parser(name, help=module.HELP, description=module.DESCRIPTION,
+    for name in [only] if only else command_names():
+        module = importlib.import_module(f"initlab.cli.{name}_cmd")
+        p = sub.add_parser(name, help=module.HELP.replace("%", "%%"),
+                           description=module.DESCRIPTION,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)
         if name not in ("init", "run"):
@@ -51,7 +55,9 @@ def build_parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``initlab`` console script; returns the exit code."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    first = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(only=first if first in command_names() else None)
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()

@@ -58,7 +58,8 @@ def add_arguments(parser) -> None:
     net.add_argument("--init", type=spec_list,
                      help='comma-separated init specs, e.g. "zeros,normal(10),he"')
     net.add_argument("--seeds", type=positive_int, help="seeds per init (10)")
-    net.add_argument("--seed", type=int, help="first weight seed (0); seeds are seed, seed+1, ...")
+    net.add_argument("--seed", type=int,
+                     help="first weight seed (0); seeds are seed, seed+1, ...")
     data.add_argument("--data-seed", type=int, help="seed of the data and minibatch order (0)")
     net.add_argument("--iterations", type=positive_int, help="training steps (1000)")
     net.add_argument("--epochs", type=positive_int, help="passes over the data, instead")
@@ -81,9 +82,9 @@ def resolve(args) -> dict:
     if "inits" in preset:
         preset["init"] = preset.pop("inits")
     options = {**DEFAULTS, **preset}
-    for key in ("dataset", "data", "data_seed", "train_size", "n_samples", "noise", "layers", "activation",
-                "init", "seeds", "seed", "iterations", "epochs", "lr", "optimizer", "batch",
-                "l2", "dropout", "dtype"):
+    for key in ("dataset", "data", "data_seed", "train_size", "n_samples", "noise", "layers",
+                "activation", "init", "seeds", "seed", "iterations", "epochs", "lr", "optimizer",
+                "batch", "l2", "dropout", "dtype"):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
     if args.replace:

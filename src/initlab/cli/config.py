@@ -58,8 +58,8 @@ def to_argv(doc: dict, parser: argparse.ArgumentParser, source: str) -> list[str
             value = str(value).lower()
         if not action.option_strings:
             argv_pos.append(str(value))
-        else:
-            argv_opt += [action.option_strings[-1], str(value)]
+        else:  # --opt=value, so a value such as -2,2 is not read as an option
+            argv_opt.append(f"{action.option_strings[-1]}={value}")
     return argv_pos + argv_opt
 
 

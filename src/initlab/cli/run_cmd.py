@@ -28,16 +28,16 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from initlab.cli import build_parser, main
+    from initlab.cli import build_parser, command_names, main
 
     doc = config.read(args.config)
     command = doc.pop("experiment", None)
-    parsers = build_parser()._subparsers._group_actions[0].choices
-    runnable = sorted(n for n in parsers if n not in ("run", "init"))
+    runnable = [n for n in command_names() if n not in ("run", "init")]
     if command not in runnable:
         raise InitlabError(f"{args.config}: 'experiment' must be one of {', '.join(runnable)}, "
                            f"got {command!r}")
-    argv = [command, *config.to_argv(doc, parsers[command], str(args.config))]
+    parser = build_parser(only=command)._subparsers._group_actions[0].choices[command]
+    argv = [command, *config.to_argv(doc, parser, str(args.config))]
     if args.out is not None:
         argv += ["--out", str(args.out)]
     argv += ["--json"] * args.json + ["--quiet"] * args.quiet

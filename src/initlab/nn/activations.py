@@ -11,6 +11,7 @@ array([-0.1,  2. ])
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -22,7 +23,7 @@ from initlab.spec import bind, lookup, parse_spec
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
-_SQRT_2PI = np.sqrt(2.0 * np.pi)
+_SQRT_2PI = math.sqrt(2.0 * math.pi)  # Python floats keep float32 arrays float32
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def gelu() -> Activation:
     """phi(x) = x Phi(x) with the exact normal CDF (PyTorch's default form)."""
 
     def cdf(x):
-        return 0.5 * (1.0 + erf(x / np.sqrt(2.0)))
+        return 0.5 * (1.0 + erf(x / math.sqrt(2.0)))
 
     def fn(x):
         return x * cdf(x)

@@ -1,0 +1,185 @@
+"""Figures of the activation study: histogram grids and std against depth, beside theory.
+
+Both draw only what an :class:`~initlab.experiments.activations.ActivationsResult` holds (a
+loaded ``results.json`` included) and return ``matplotlib.figure.Figure`` objects.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from matplotlib.ticker import FuncFormatter
+
+from initlab.plots.common import color, figure
+
+_COLUMNS = [("std", "predicted_std", "seed_std", "activations $h_l$"),
+            ("grad_std", "predicted_grad_std", "seed_grad_std",
+             r"gradient $\partial L/\partial h_l$"),
+            ("weight_grad_std", "predicted_weight_grad_std", "seed_weight_grad_std",
+             r"weight gradient $\partial L/\partial W_l$")]
+_PLAIN = FuncFormatter(lambda v, _: f"{v:g}")
+_PLAIN_235 = FuncFormatter(  # minor ticks: label only 2, 3 and 5 times a power of ten
+    lambda v, _: f"{v:g}" if round(v / 10 ** math.floor(math.log10(v)), 6) in (2, 3, 5) else "")
+
+
+def _layer_ticks(depth: int) -> list[int]:
+    """Every layer up to 12; beyond, 1 and round steps (1, 5, 10, ..., depth)."""
+    if depth <= 12:
+        return list(range(1, depth + 1))
+    step = next(s for s in (2, 5, 10, 20, 25, 50, 100, 200, 500, 10**9) if depth / s <= 8)
+    ticks = [1, *range(step, depth + 1, step)]
+    return ticks[:-1] + [depth] if depth - ticks[-1] <= step / 2 else ticks + [depth]
+
+
+def _values(items) -> np.ndarray:
+    """Floats with None, NaN, inf and non-positive values as NaN (nothing to draw on a log axis)."""
+    v = np.array([np.nan if x is None else x for x in items], dtype=float)
+    v[~np.isfinite(v) | (v <= 0)] = np.nan
+    return v
+
+
+def _activations(result) -> list[str]:
+    return list(dict.fromkeys(r.activation for r in result.runs))
+
+
+def _inits(result) -> list[str]:
+    return list(dict.fromkeys(r.init for r in result.runs))
+
+
+def _describe(result) -> str:
+    cfg = result.config or {}
+    sizes, seeds = cfg.get("sizes"), cfg.get("seeds", 1)
+    if not sizes:
+        return ""
+    net = (f"{len(sizes) - 1} layers of {sizes[1]}" if len(set(sizes)) == 1
+           else "sizes " + "-".join(map(str, sizes)))
+    return f"{cfg.get('batch')} x {sizes[0]} input, {net}, {seeds} seed{'s' * (seeds > 1)}"
+
+
+def histogram_figure(result, activation: str, layers=None):
+    """Histogram grid of one activation: one row per init, one column per layer ("k-layer").
+
+    ``layers``: 1-based layers to show (default: all up to 12, else 10 spread evenly). Bars are
+    fractions of all values pooled over seeds; values outside the bins are counted in a note
+    ("31% > 1"). Where over 20% of the values are exactly 0 (ReLU), the spike at 0 is cut at the
+    top so the rest stays visible, and its share is noted.
+    """
+    runs = [r for r in result.runs if r.activation == activation]
+    if not runs:
+        raise ValueError(f"no run with activation {activation!r}")
+    depth = len(runs[0].layers)
+    if layers is None:
+        layers = range(1, depth + 1) if depth <= 12 else np.linspace(1, depth, 10).round()
+    layers = [int(k) for k in layers]
+    fig = figure(1.35 * len(layers) + 1.1, 1.05 * len(runs) + 0.7)
+    axes = fig.subplots(len(runs), len(layers), squeeze=False, sharex=True)
+    for i, run in enumerate(runs):
+        for j, k in enumerate(layers):
+            _histogram_panel(axes[i, j], run.layers[k - 1], np.asarray(run.edges), color(i))
+            if i == 0:
+                axes[i, j].set_title(f"{k}-layer", fontsize=9)
+        axes[i, 0].set_ylabel(run.init, fontsize=8.5, rotation=0, ha="right", va="center")
+    fig.suptitle(f"{activation}: activation histograms ({_describe(result)})", fontsize=10)
+    return fig
+
+
+def _histogram_panel(ax, layer, edges: np.ndarray, c: str) -> None:
+    counts = np.asarray(layer.counts, dtype=float)
+    total = max(counts.sum() + (layer.below or 0) + (layer.above or 0), 1)
+    frac = counts / total
+    ax.stairs(frac, edges, fill=True, color=c, alpha=0.85)
+    notes = []
+    if layer.zero > 0.2 and frac.size > 1:
+        zero_bin = min(max(np.searchsorted(edges, 0.0, "right") - 1, 0), frac.size - 1)
+        rest = np.delete(frac, zero_bin)
+        if rest.max() > 0:
+            ax.set_ylim(0, 1.25 * rest.max())
+        notes.append(f"{layer.zero:.0%} = 0")
+    for share, sign, edge in ((layer.below, "<", edges[0]), (layer.above, ">", edges[-1])):
+        if share and share / total >= 0.005:
+            notes.append(f"{share / total:.0%} {sign} {edge:g}")
+    if notes:  # on the emptier half
+        left = frac[: frac.size // 2].sum() < frac[(frac.size + 1) // 2:].sum()
+        ax.text(0.04 if left else 0.96, 0.95, "\n".join(notes), transform=ax.transAxes,
+                ha="left" if left else "right", va="top", fontsize=6.5, color="0.25")
+    ax.set_yticks([])
+    ax.tick_params(labelsize=7)
+    pad = 0.03 * (edges[-1] - edges[0])  # keeps bars at the edges off the frame
+    ax.set_xlim(edges[0] - pad, edges[-1] + pad)
+
+
+def std_figure(result):
+    """Std of activations, dL/dh and dL/dW against depth on a log axis, one row per activation.
+
+    Lines are theory, filled markers the measurement pooled over seeds, faint dots each seed.
+    Dotted lines mark 1e-3 and 1e3 times the input's std (the activations) or the top
+    gradient's (dL/dh): where the signal counts as dead. Zeros are not drawn on a log axis:
+    all-equal weights make every entry of a hidden dL/dW equal (theory: std 0), so the
+    measured points there show float rounding only.
+    """
+    acts, inits = _activations(result), _inits(result)
+    grad = result.runs[0].layers[0].grad_std is not None
+    columns = _COLUMNS if grad else _COLUMNS[:1]
+    fig = figure(4.1 * len(columns) + 1.9, 3.0 * len(acts) + 0.5)
+    axes = fig.subplots(len(acts), len(columns), squeeze=False)
+    for row, act in enumerate(acts):
+        for col, (key, theory_key, seed_key, title) in enumerate(columns):
+            ax = axes[row, col]
+            ref = None
+            for run in (r for r in result.runs if r.activation == act):
+                i = inits.index(run.init)
+                # each init's seeds a little to the side, so equal laws do not hide each other
+                c, dodge = color(i), 0.3 * (i / max(len(inits) - 1, 1) - 0.5)
+                x = np.array([s.index for s in run.layers])
+                measured = _values(getattr(s, key) for s in run.layers)
+                theory = _values(getattr(s, theory_key) for s in run.layers)
+                ax.plot(x, theory, color=c, linewidth=1.4, alpha=0.9)
+                ax.plot(x, measured, "o", color=c, markersize=4.5, markeredgecolor="white",
+                        markeredgewidth=0.5)
+                for s in run.layers:
+                    seeds = _values(getattr(s, seed_key) or [])
+                    if seeds.size > 1:
+                        ax.plot(np.full(seeds.size, s.index + dodge), seeds, ".", color=c,
+                                alpha=0.3, markersize=3)
+                ref = {0: run.input_std, 1: run.layers[-1].grad_std}.get(col, ref)
+            ax.set_yscale("log")
+            lo, hi = ax.get_ylim()
+            if ref and math.isfinite(ref) and ref > 0:
+                for bound in (ref * 1e-3, ref * 1e3):
+                    if lo < bound < hi:
+                        ax.axhline(bound, color="0.5", linestyle=":", linewidth=0.9)
+            ax.set_ylim(lo, hi)
+            if hi / lo < 100:  # under two decades: plain numbers read better than 6x10^-1
+                ax.yaxis.set_major_formatter(_PLAIN)
+                ax.yaxis.set_minor_formatter(_PLAIN_235)
+            ax.set_xticks(_layer_ticks(x.size))
+            ax.grid(alpha=0.3, which="major")
+            ax.set_title(f"{act}: {title}", fontsize=10)
+            ax.set_xlabel("layer")
+            if col == 0:
+                ax.set_ylabel("std")
+    handles = [axes[0, 0].plot([], [], "o-", color=color(i), label=_label(result, init))[0]
+               for i, init in enumerate(inits)]
+    handles.append(axes[0, 0].plot([], [], "-", color="0.3", label="theory")[0])
+    handles.append(axes[0, 0].plot([], [], "o", color="0.3", label="measured (pooled)")[0])
+    handles.append(axes[0, 0].plot([], [], ".", color="0.3", alpha=0.4, label="one seed")[0])
+    fig.legend(handles=handles, loc="outside right upper", fontsize=8.5, frameon=False)
+    fig.suptitle(f"Std against depth ({_describe(result)})", fontsize=11)
+    return fig
+
+
+def _label(result, init: str) -> str:
+    stds = [s.std for r in result.runs if r.init == init for s in r.layers]
+    return f"{init} (std 0: not drawn)" if all(v == 0 for v in stds) else init
+
+
+def figures(result) -> dict:
+    """Every figure of the study by file stem: ``histograms_<activation>`` and
+    ``std_vs_depth``."""
+    out = {}
+    for act in _activations(result):
+        stem = "".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in act)
+        out[f"histograms_{stem}"] = histogram_figure(result, act)
+    out["std_vs_depth"] = std_figure(result)
+    return out

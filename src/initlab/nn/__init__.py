@@ -1,0 +1,18 @@
+"""Neural-network pieces for R replicas at once: activations, layers, losses, models, files."""
+
+from initlab.nn.activations import ACTIVATIONS, Activation, get_activation
+from initlab.nn.layers import ActivationLayer, Dense, Dropout, Param, replica_rngs
+from initlab.nn.losses import (
+    BinaryCrossEntropy,
+    SoftmaxCrossEntropy,
+    binary_cross_entropy,
+    softmax_cross_entropy,
+)
+from initlab.nn.model import Sequential, mlp
+from initlab.nn.serialize import load, save, state_dict, to_torch
+
+__all__ = [
+    "ACTIVATIONS", "Activation", "ActivationLayer", "BinaryCrossEntropy", "Dense", "Dropout",
+    "Param", "Sequential", "SoftmaxCrossEntropy", "binary_cross_entropy", "get_activation",
+    "load", "mlp", "replica_rngs", "save", "softmax_cross_entropy", "state_dict", "to_torch",
+]

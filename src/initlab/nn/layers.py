@@ -1,0 +1,316 @@
+"""Layers for R replicas at once: Dense, activation layers, Dropout.
+
+Every layer works on a leading replica axis: parameters are ``(R, ...)`` and activations
+``(R, N, features)``; the network input may also be ``(N, features)``, shared by all replicas
+(broadcast in the first matrix product, never copied R times). A layer's ``forward(x, train)``
+caches what its ``backward(grad)`` needs; ``backward`` returns the input gradient and writes the
+parameter gradients into ``param.grad``. Incoming arrays are never modified.
+
+Randomness is per replica: replica ``r`` draws its initial weights and its dropout masks from its
+own stream ``rngs[r]`` (see :func:`replica_rngs`), so replicas are independent of one another and
+of how many of them share a model.
+
+>>> layer = Dense(3, 2, init="he", rngs=replica_rngs(0, 4))
+>>> layer.forward(np.ones((5, 3))).shape
+(4, 5, 2)
+"""
+
+from __future__ import annotations
+
+import copy
+import numbers
+
+import numpy as np
+
+from initlab.errors import InitlabError, choose
+from initlab.init import get_initializer
+from initlab.nn.activations import Activation, get_activation
+
+DROPOUT_MODES = ("inverted", "scaled_at_test")
+
+
+class Param:
+    """A trainable array with its gradient.
+
+    value : (R, ...) -- owned by its model; assigning ``.value`` writes into the existing array
+    (so optimizers and views into a model's flat buffer stay attached). grad : same shape.
+    ``decay`` marks weights (True) as opposed to biases for L2 regularization.
+    """
+
+    __slots__ = ("_value", "grad", "name", "decay")
+
+    def __init__(self, value: np.ndarray, name: str, decay: bool):
+        self._value = value
+        self.grad = np.zeros_like(value)
+        self.name = name
+        self.decay = decay
+
+    @property
+    def value(self) -> np.ndarray:
+        return self._value
+
+    @value.setter
+    def value(self, new) -> None:
+        new = np.asarray(new)
+        if new.shape != self._value.shape:
+            raise InitlabError(f"{self.name}: expected shape {self._value.shape}, got {new.shape}")
+        self._value[...] = new
+
+    def rebind(self, value: np.ndarray, grad: np.ndarray) -> None:
+        """Point this parameter at ``value``/``grad`` (views into a model's flat buffers)."""
+        value[...] = self._value
+        self._value, self.grad = value, grad
+
+    def __repr__(self) -> str:
+        return f"Param({self.name}, shape={self._value.shape}, dtype={self._value.dtype})"
+
+
+def replica_rngs(seed, replicas: int) -> list:
+    """One independent random stream per replica.
+
+    ``seed`` may be an int (replica r gets ``default_rng(SeedSequence(seed).spawn(R)[r])``, i.e.
+    the child with spawn key ``(r,)``, the same whatever R is), a list of R ints, SeedSequences,
+    Generators or RandomStates (replica r uses entry r), or one Generator (spawned into R) or
+    RandomState (R = 1 only). Generators and RandomStates are deep-copied: each replica's stream
+    starts at the object's current state and the caller's object is not advanced, so
+    ``[np.random.RandomState(3)] * 3`` gives three replicas that each draw from seed 3.
+    """
+    if isinstance(seed, bool):
+        raise InitlabError(f"seed must be an int, a list of seeds or a generator, got {seed}")
+    if isinstance(seed, numbers.Integral):
+        if seed < 0:
+            raise InitlabError(f"seed must be >= 0, got {seed}")
+        return [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(replicas)]
+    if isinstance(seed, np.random.Generator):
+        return [copy.deepcopy(seed)] if replicas == 1 else list(seed.spawn(replicas))
+    if isinstance(seed, np.random.RandomState):
+        if replicas != 1:
+            raise InitlabError(f"one RandomState cannot seed {replicas} replicas; pass a list")
+        return [copy.deepcopy(seed)]
+    if isinstance(seed, (list, tuple)):
+        if len(seed) != replicas:
+            raise InitlabError(f"got {len(seed)} seeds for {replicas} replicas")
+        return [_one_rng(s) for s in seed]
+    raise InitlabError(
+        f"seed must be an int, a list of seeds or a random generator, got {seed!r}")
+
+
+def _one_rng(seed):
+    if isinstance(seed, (np.random.Generator, np.random.RandomState)):
+        return copy.deepcopy(seed)
+    if isinstance(seed, np.random.SeedSequence):
+        return np.random.default_rng(seed)
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0:
+        return np.random.default_rng(int(seed))
+    raise InitlabError(
+        f"each replica seed must be an int >= 0, a SeedSequence, a Generator or a RandomState, "
+        f"got {seed!r}")
+
+
+def _per_replica(spec, replicas: int, what: str) -> list:
+    specs = list(spec) if isinstance(spec, (list, tuple)) else [spec] * replicas
+    if len(specs) != replicas:
+        raise InitlabError(f"got {len(specs)} {what} specs for {replicas} replicas")
+    return specs
+
+
+class Dense:
+    """Fully connected layer for R replicas: y = x W^T + b.
+
+    weight : (R, out, in) (PyTorch's (out, in) per replica), bias : (R, out);
+    x : (N, in) or (R, N, in) -> y : (R, N, out).
+    Backward: dW = g^T x, db = sum_n g, dx = g W, with g : (R, N, out). dx is (R, N, in) even
+    for a shared input: dx[r] is replica r's part (their sum is the gradient of the summed loss).
+
+    init: one spec or one per replica. rngs: one Generator or RandomState per replica, used
+    (and advanced) as is; default ``replica_rngs(0, R)``. Replica r draws
+    ``init[r]((out, in), rngs[r])`` and then its bias from the same stream (``bias_init``
+    ``zeros``, the default, draws nothing).
+    """
+
+    def __init__(self, in_features: int, out_features: int, init="he", rngs=None,
+                 dtype=np.float64, bias_init="zeros"):
+        if rngs is None:
+            rngs = replica_rngs(0, len(init) if isinstance(init, (list, tuple)) else 1)
+        replicas = len(rngs)
+        inits = [get_initializer(s) for s in _per_replica(init, replicas, "init")]
+        bias = get_initializer(bias_init)
+        shape = (int(out_features), int(in_features))
+        weight = np.empty((replicas, *shape), dtype=dtype)
+        bias_v = np.empty((replicas, shape[0]), dtype=dtype)
+        for r, rng in enumerate(rngs):
+            weight[r] = inits[r](shape, rng, dtype=dtype)
+            bias_v[r] = bias((shape[0],), rng, dtype=dtype)
+        self._setup(weight, bias_v, [i.spec for i in inits], bias.spec)
+
+    @classmethod
+    def from_arrays(cls, weight, bias, init=None, bias_init="zeros") -> Dense:
+        """A Dense layer holding copies of ``weight : (R, out, in)`` and ``bias : (R, out)``."""
+        weight, bias = np.array(weight), np.array(bias)
+        if weight.ndim != 3 or bias.shape != weight.shape[:2] or weight.dtype.kind != "f":
+            raise InitlabError(
+                f"Dense needs float weight (R, out, in) and bias (R, out), got {weight.shape} "
+                f"{weight.dtype} and {bias.shape}")
+        layer = cls.__new__(cls)
+        init = _per_replica(init or "custom", weight.shape[0], "init")
+        layer._setup(weight, bias.astype(weight.dtype), list(init), bias_init)
+        return layer
+
+    def _setup(self, weight, bias, inits, bias_init):
+        self.weight = Param(weight, "weight", decay=True)
+        self.bias = Param(bias, "bias", decay=False)
+        self.inits, self.bias_init = inits, bias_init
+        self._x = None
+
+    @property
+    def in_features(self) -> int:
+        return self.weight.value.shape[2]
+
+    @property
+    def out_features(self) -> int:
+        return self.weight.value.shape[1]
+
+    def parameters(self) -> list[Param]:
+        return [self.weight, self.bias]
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        self._x = x
+        # Computed as y^T = W x^T + b: the result is stored (R, out, N), so the bias add and the
+        # bias-gradient sum run along the long N axis; a transposed view is returned.
+        yt = np.matmul(self.weight._value, x.swapaxes(-1, -2))
+        yt += self.bias._value[:, :, None]
+        return yt.swapaxes(-1, -2)
+
+    def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        gt = grad.swapaxes(-1, -2)
+        np.matmul(gt, self._x, out=self.weight.grad)
+        np.add.reduce(gt, axis=-1, out=self.bias.grad)
+        if not input_grad:
+            return None
+        return np.matmul(self.weight._value.swapaxes(-1, -2), gt).swapaxes(-1, -2)
+
+    def select(self, idx, rngs=None) -> Dense:
+        return Dense.from_arrays(self.weight.value[idx], self.bias.value[idx],
+                                 [self.inits[i] for i in idx], self.bias_init)
+
+    def config(self) -> dict:
+        return {"type": "dense", "in_features": self.in_features,
+                "out_features": self.out_features, "init": list(self.inits),
+                "bias_init": self.bias_init}
+
+    def __repr__(self) -> str:
+        shown = self.inits[0] if len(set(self.inits)) == 1 else self.inits
+        return f"Dense({self.in_features} -> {self.out_features}, init={shown})"
+
+
+class ActivationLayer:
+    """An elementwise nonlinearity as a layer: y = phi(x); backward: dx = g * phi'(x).
+
+    x, y, g : (R, N, features) (or (N, features) before the first Dense layer).
+    """
+
+    def __init__(self, activation: str | Activation = "relu"):
+        self.activation = get_activation(activation)
+        self._relu = self.activation.name == "relu"
+        self._x = self._y = None
+
+    def parameters(self) -> list[Param]:
+        return []
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        self._x = x
+        self._y = self.activation.fn(x)
+        return self._y
+
+    def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        if not input_grad:
+            return None
+        if self._relu:  # phi' = [y > 0]: one comparison instead of building a float mask
+            return grad * (self._y > 0)
+        return grad * self.activation.grad(self._x, self._y)
+
+    def select(self, idx, rngs=None) -> ActivationLayer:
+        return ActivationLayer(self.activation)
+
+    def config(self) -> dict:
+        return {"type": "activation", "spec": self.activation.spec or self.activation.name}
+
+    def __repr__(self) -> str:
+        return f"ActivationLayer({self.activation.spec or self.activation.name})"
+
+
+class Dropout:
+    """Dropout with a mask drawn per replica from that replica's own stream.
+
+    Training keeps a unit where u > rate, u ~ U(0, 1) (REFERENCES.md section 4).
+    mode="inverted" (default): train y = x * keep / (1 - rate), test y = x.
+    mode="scaled_at_test" (the non-inverted form): train y = x * keep, test y = x * (1 - rate).
+    x : (R, N, features) or (N, features) -> y : (R, N, features) in training.
+    ``rngs`` (one per replica) is set by the model that holds the layer.
+    """
+
+    def __init__(self, rate: float, mode: str = "inverted", rngs=None):
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
+            raise InitlabError(f"dropout rate must be a number in [0, 1), got {rate!r}")
+        self.rate = float(rate)
+        self.mode = choose(mode, DROPOUT_MODES, "dropout mode")
+        self.rngs = rngs
+        self._mask = None
+
+    def parameters(self) -> list[Param]:
+        return []
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        if not train or self.rate == 0.0:
+            scale = 1.0 - self.rate if self.mode == "scaled_at_test" else 1.0
+            self._mask = scale if scale != 1.0 else None
+            return x * scale if scale != 1.0 else x
+        if self.rngs is None:
+            raise InitlabError("this Dropout layer has no random streams; put it in a model")
+        shape = x.shape[-2:]
+        keep = np.empty((len(self.rngs), *shape), dtype=bool)
+        for r, rng in enumerate(self.rngs):
+            np.greater(_uniform(rng, shape, x.dtype), self.rate, out=keep[r])
+        scale = 1.0 / (1.0 - self.rate) if self.mode == "inverted" else 1.0
+        self._mask = keep * x.dtype.type(scale)
+        return x * self._mask
+
+    def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        if not input_grad:
+            return None
+        return grad if self._mask is None else grad * self._mask
+
+    def select(self, idx, rngs=None) -> Dropout:
+        return Dropout(self.rate, self.mode, rngs)
+
+    def config(self) -> dict:
+        return {"type": "dropout", "rate": self.rate, "mode": self.mode}
+
+    def __repr__(self) -> str:
+        extra = "" if self.mode == "inverted" else f", mode={self.mode}"
+        return f"Dropout({self.rate}{extra})"
+
+
+def _uniform(rng, shape, dtype) -> np.ndarray:
+    if isinstance(rng, np.random.Generator):
+        return rng.random(shape, dtype=np.float32 if dtype == np.float32 else np.float64)
+    return rng.random_sample(shape)
+
+
+def layer_from_config(cfg: dict, weight=None, bias=None, rngs=None):
+    """Rebuild a layer from its :meth:`config` dict (a Dense layer from its saved arrays)."""
+    kind = cfg.get("type") if isinstance(cfg, dict) else None
+    if kind == "dense":
+        shape = (cfg["out_features"], cfg["in_features"])
+        if weight is None or bias is None or weight.shape[1:] != shape:
+            got = None if weight is None else weight.shape
+            raise InitlabError(f"dense layer {shape} does not match the weight array {got}")
+        return Dense.from_arrays(weight, bias, cfg["init"], cfg.get("bias_init", "zeros"))
+    if kind == "activation":
+        return ActivationLayer(cfg["spec"])
+    if kind == "dropout":
+        return Dropout(cfg["rate"], cfg.get("mode", "inverted"), rngs)
+    raise InitlabError(f"unknown layer type {kind!r}; valid: activation, dense, dropout")
+
+
+__all__ = ["ActivationLayer", "Dense", "Dropout", "Param", "layer_from_config", "replica_rngs"]

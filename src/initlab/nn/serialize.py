@@ -1,0 +1,178 @@
+"""Save and load models as arrays only: safetensors, or ``.npz`` read with allow_pickle=False.
+
+The file holds the weights under PyTorch ``state_dict`` names and shapes, and the architecture
+(layers, init specs, output, dtype) as JSON with a SHA-256 of the arrays:
+
+- one replica: ``"0.weight"`` (out, in), ``"0.bias"`` (out,), ``"2.weight"``, ... -- the keys of
+  ``nn.Sequential(nn.Linear, act, nn.Linear, ...)``, loadable as is (no reshaping);
+- R > 1 replicas: ``"r.i.weight"`` -- the keys of an ``nn.ModuleList`` of R such Sequentials.
+
+safetensors keeps the JSON in its header metadata (key ``initlab``); ``.npz`` in a 0-d string
+array ``__initlab__``. A truncated, tampered with or foreign file raises InitlabError naming it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from initlab.errors import InitlabError
+from initlab.nn.layers import Dense, Dropout, layer_from_config, replica_rngs
+from initlab.nn.model import Sequential
+
+FORMAT = "initlab.sequential"
+VERSION = 1
+META_KEY = "initlab"
+SUFFIXES = (".safetensors", ".npz")
+
+
+def state_dict(model: Sequential, replica: int | None = None) -> dict[str, np.ndarray]:
+    """Weights by PyTorch name: ``{"0.weight": (out, in), "0.bias": (out,), ...}``.
+
+    replica=r: that replica's ``nn.Sequential`` state dict. replica=None: the same for a
+    one-replica model, else ``{"r.i.weight": ...}`` for every replica r (an ``nn.ModuleList``).
+    """
+    if replica is None and model.replicas > 1:
+        out = {}
+        for r in range(model.replicas):
+            out.update({f"{r}.{k}": v for k, v in state_dict(model, r).items()})
+        return out
+    r = 0 if replica is None else replica
+    if not isinstance(r, int) or not 0 <= r < model.replicas:
+        raise InitlabError(f"replica must be an int in [0, {model.replicas}), got {replica!r}")
+    out = {}
+    for i, layer in enumerate(model.layers):
+        if isinstance(layer, Dense):
+            out[f"{i}.weight"] = np.ascontiguousarray(layer.weight.value[r])
+            out[f"{i}.bias"] = np.ascontiguousarray(layer.bias.value[r])
+    return out
+
+
+def _digest(arrays: dict[str, np.ndarray]) -> str:
+    h = hashlib.sha256()
+    for key in sorted(arrays):
+        a = np.ascontiguousarray(arrays[key])
+        h.update(f"{key}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _suffix(path: Path) -> str:
+    if path.suffix not in SUFFIXES:
+        raise InitlabError(f"model file {str(path)!r} must end in one of: {', '.join(SUFFIXES)}")
+    return path.suffix
+
+
+def save(model: Sequential, path) -> Path:
+    """Write ``model`` to ``path`` (``.safetensors`` or ``.npz``); return the path."""
+    path = Path(path)
+    suffix = _suffix(path)
+    arrays = state_dict(model)
+    meta = {"format": FORMAT, "version": VERSION, **model.config(), "sha256": _digest(arrays)}
+    text = json.dumps(meta)
+    if suffix == ".safetensors":
+        from safetensors.numpy import save_file
+
+        save_file(arrays, str(path), metadata={META_KEY: text})
+    else:
+        with open(path, "wb") as fh:
+            np.savez(fh, **arrays, __initlab__=np.array(text))
+    return path
+
+
+def _read(path: Path) -> tuple[dict, dict]:
+    if _suffix(path) == ".safetensors":
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="np") as fh:
+            meta = (fh.metadata() or {}).get(META_KEY)
+            arrays = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
+    else:
+        with np.load(path, allow_pickle=False) as fh:
+            arrays = {k: fh[k] for k in fh.files}
+        meta = arrays.pop("__initlab__", None)
+        meta = None if meta is None else str(meta)
+    if meta is None:
+        raise InitlabError("no initlab architecture in it")
+    return json.loads(meta), arrays
+
+
+def load(path, seed=0) -> Sequential:
+    """Read a model written by :func:`save`. ``seed`` seeds the replicas' dropout streams."""
+    path = Path(path)
+    try:
+        meta, arrays = _read(path)
+        return _build(meta, arrays, seed)
+    except InitlabError as exc:
+        raise InitlabError(f"cannot load model file {str(path)!r}: {exc}") from None
+    except Exception as exc:  # any reader error: truncated, not a safetensors/zip file, ...
+        raise InitlabError(f"cannot load model file {str(path)!r}: {type(exc).__name__}: "
+                           f"{exc}") from None
+
+
+def _build(meta: dict, arrays: dict, seed) -> Sequential:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise InitlabError(f"not an initlab model (format {meta.get('format')!r})")
+    if meta.get("version") != VERSION:
+        raise InitlabError(f"unsupported version {meta.get('version')!r}; this is {VERSION}")
+    if meta.get("sha256") != _digest(arrays):
+        raise InitlabError("the arrays do not match their recorded SHA-256 (file altered?)")
+    replicas, dtype = int(meta["replicas"]), np.dtype(meta["dtype"])
+    rngs = replica_rngs(seed, replicas)
+    layers, used = [], set()
+    for i, cfg in enumerate(meta["layers"]):
+        if cfg.get("type") != "dense":
+            layers.append(layer_from_config(cfg, rngs=rngs))
+            continue
+        prefixes = [""] if replicas == 1 else [f"{r}." for r in range(replicas)]
+        try:
+            w = np.stack([arrays[f"{p}{i}.weight"] for p in prefixes])
+            b = np.stack([arrays[f"{p}{i}.bias"] for p in prefixes])
+        except KeyError as exc:
+            raise InitlabError(f"missing array {exc.args[0]!r}") from None
+        except ValueError as exc:
+            raise InitlabError(f"layer {i}: replicas have different shapes ({exc})") from None
+        if w.dtype != dtype or b.dtype != dtype:
+            raise InitlabError(f"layer {i} holds {w.dtype} arrays, the architecture says {dtype}")
+        used.update(f"{p}{i}.{n}" for p in prefixes for n in ("weight", "bias"))
+        layers.append(layer_from_config(cfg, w, b))
+    extra = sorted(set(arrays) - used)
+    if extra:
+        raise InitlabError(f"unexpected arrays {extra[:5]}")
+    return Sequential(layers, meta["output"], rngs)
+
+
+_TORCH_ACTIVATIONS = {
+    "identity": lambda nn, p: nn.Identity(), "sigmoid": lambda nn, p: nn.Sigmoid(),
+    "tanh": lambda nn, p: nn.Tanh(), "relu": lambda nn, p: nn.ReLU(),
+    "leaky_relu": lambda nn, p: nn.LeakyReLU(p), "elu": lambda nn, p: nn.ELU(p),
+    "selu": lambda nn, p: nn.SELU(), "gelu": lambda nn, p: nn.GELU(),
+    "softplus": lambda nn, p: nn.Softplus(),
+}
+
+
+def to_torch(model: Sequential, replica: int = 0):
+    """One replica as a PyTorch ``nn.Sequential`` with the same weights (needs torch).
+
+    Inverted dropout maps to ``nn.Dropout``; the ``scaled_at_test`` form has no PyTorch layer.
+    """
+    import torch
+    from torch import nn
+
+    modules = []
+    for layer in model.layers:
+        if isinstance(layer, Dense):
+            modules.append(nn.Linear(layer.in_features, layer.out_features))
+        elif isinstance(layer, Dropout):
+            if layer.mode != "inverted":
+                raise InitlabError("PyTorch has no scaled_at_test dropout; use mode='inverted'")
+            modules.append(nn.Dropout(layer.rate))
+        else:
+            act = layer.activation
+            modules.append(_TORCH_ACTIVATIONS[act.name](nn, act.gain_param))
+    net = nn.Sequential(*modules).to(getattr(torch, np.dtype(model.dtype).name))
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in state_dict(model, replica).items()})
+    return net

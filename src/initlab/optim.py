@@ -1,0 +1,207 @@
+"""Gradient-descent optimizers with one ``step(params)`` interface, and L2 weight decay.
+
+Each optimizer updates ``param.value`` in place from ``param.grad`` and keeps its state (created
+lazily, on the first step) per parameter. Parameters carry the leading replica axis, so one
+optimizer trains R replicas at once; ``step(params, active)`` leaves the replicas whose
+``active`` entry is False exactly where they are. Formulas follow ``torch.optim`` (with no
+weight decay inside the optimizer; L2 is added to the gradient by :func:`add_l2_grad`).
+Names are spec strings: ``sgd``, ``momentum(0.9)``, ``adam(beta1=0.9, beta2=0.999, eps=1e-8)``.
+
+>>> opt = get_optimizer("momentum(0.5)", lr=0.1)
+>>> opt
+Momentum(lr=0.1, momentum=0.5)
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+
+import numpy as np
+
+from initlab.errors import InitlabError
+from initlab.spec import bind, lookup, parse_spec
+
+
+def _number(value, name: str, low: float, high: float = math.inf, low_open=False, high_open=True):
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        ok = (value > low if low_open else value >= low) and (value < high if high_open
+                                                               else value <= high)
+    if not ok:
+        left, right = "(" if low_open else "[", ")" if high_open else "]"
+        raise InitlabError(f"{name} must be a number in {left}{low}, {high}{right}, got {value!r}")
+    return float(value)
+
+
+class Optimizer:
+    """Base class: holds ``lr``, the step count ``t`` and per-parameter state dicts."""
+
+    def __init__(self, lr: float):
+        self.lr = _number(lr, "learning rate", 0.0, low_open=True)
+        self.t = 0
+        self.state: list[dict] | None = None
+
+    def step(self, params, active: np.ndarray | None = None) -> None:
+        """Update every ``p.value`` (R, ...) in place from ``p.grad``.
+
+        active : (R,) bools or None (all). Replicas with False keep their values.
+        """
+        if self.state is None:
+            self.state = [{} for _ in params]
+        self.t += 1
+        frozen = None if active is None or active.all() else ~np.asarray(active)
+        saved = [p.value[frozen] for p in params] if frozen is not None else None
+        for p, state in zip(params, self.state, strict=True):
+            self.update(p.value, p.grad, state)
+        if saved is not None:
+            for p, keep in zip(params, saved, strict=True):
+                p.value[frozen] = keep
+
+    def update(self, w: np.ndarray, g: np.ndarray, state: dict) -> None:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        names = list(inspect.signature(type(self)).parameters)
+        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)}' for n in names)})"
+
+
+class SGD(Optimizer):
+    """Plain gradient descent: w <- w - lr g."""
+
+    def update(self, w, g, state):
+        w -= self.lr * g
+
+
+class Momentum(Optimizer):
+    """Heavy-ball momentum (torch.optim.SGD form): v <- mu v + g; w <- w - lr v.
+
+    Equal to the v <- mu v - lr g; w <- w + v form for a constant lr.
+    """
+
+    def __init__(self, lr: float, momentum: float = 0.9):
+        super().__init__(lr)
+        self.momentum = _number(momentum, "momentum", 0.0, 1.0)
+
+    def update(self, w, g, state):
+        if not state:
+            state["v"] = np.zeros_like(w)
+        v = state["v"]
+        v *= self.momentum
+        v += g
+        w -= self.lr * v
+
+
+class Nesterov(Momentum):
+    """Nesterov momentum (torch.optim.SGD(nesterov=True) form): v <- mu v + g;
+    w <- w - lr (g + mu v)."""
+
+    def update(self, w, g, state):
+        if not state:
+            state["v"] = np.zeros_like(w)
+        v = state["v"]
+        v *= self.momentum
+        v += g
+        w -= self.lr * (g + self.momentum * v)
+
+
+class AdaGrad(Optimizer):
+    """Duchi et al. (2011): h <- h + g^2; w <- w - lr g / (sqrt(h) + eps)."""
+
+    def __init__(self, lr: float, eps: float = 1e-10):
+        super().__init__(lr)
+        self.eps = _number(eps, "eps", 0.0, low_open=True)
+
+    def update(self, w, g, state):
+        if not state:
+            state["h"] = np.zeros_like(w)
+        h = state["h"]
+        h += g * g
+        w -= self.lr * g / (np.sqrt(h) + self.eps)
+
+
+class RMSProp(Optimizer):
+    """Tieleman & Hinton (2012): s <- rho s + (1 - rho) g^2; w <- w - lr g / (sqrt(s) + eps)."""
+
+    def __init__(self, lr: float, rho: float = 0.99, eps: float = 1e-8):
+        super().__init__(lr)
+        self.rho = _number(rho, "rho", 0.0, 1.0)
+        self.eps = _number(eps, "eps", 0.0, low_open=True)
+
+    def update(self, w, g, state):
+        if not state:
+            state["s"] = np.zeros_like(w)
+        s = state["s"]
+        s *= self.rho
+        s += (1.0 - self.rho) * g * g
+        w -= self.lr * g / (np.sqrt(s) + self.eps)
+
+
+class Adam(Optimizer):
+    """Kingma & Ba (2015): m <- b1 m + (1 - b1) g; v <- b2 v + (1 - b2) g^2;
+    w <- w - lr (m / (1 - b1^t)) / (sqrt(v) / sqrt(1 - b2^t) + eps)."""
+
+    def __init__(self, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+        super().__init__(lr)
+        self.beta1 = _number(beta1, "beta1", 0.0, 1.0)
+        self.beta2 = _number(beta2, "beta2", 0.0, 1.0)
+        self.eps = _number(eps, "eps", 0.0, low_open=True)
+
+    def update(self, w, g, state):
+        if not state:
+            state["m"], state["v"] = np.zeros_like(w), np.zeros_like(w)
+        m, v = state["m"], state["v"]
+        m *= self.beta1
+        m += (1.0 - self.beta1) * g
+        v *= self.beta2
+        v += (1.0 - self.beta2) * g * g
+        denom = np.sqrt(v)
+        denom /= math.sqrt(1.0 - self.beta2**self.t)
+        denom += self.eps
+        w -= (self.lr / (1.0 - self.beta1**self.t)) * (m / denom)
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "adagrad": AdaGrad,
+    "rmsprop": RMSProp, "adam": Adam,
+}
+
+
+def get_optimizer(spec: str | Optimizer, lr: float = 0.01) -> Optimizer:
+    """The optimizer named by ``spec`` with learning rate ``lr`` (an Optimizer passes through).
+
+    >>> get_optimizer("adam(beta1=0.8)", lr=1e-3)
+    Adam(lr=0.001, beta1=0.8, beta2=0.999, eps=1e-08)
+    """
+    if isinstance(spec, Optimizer):
+        return spec
+    name, args, kwargs = parse_spec(spec)
+    cls = lookup(OPTIMIZERS, name, "optimizer")
+    return cls(lr, **bind(cls, args, kwargs, 1, spec))
+
+
+# ----------------------------------------------------------------------------- L2 weight decay
+def l2_terms(model, l2) -> list[tuple]:
+    """Pairs (weight Param, lambda) with lambda > 0, from one float or one per Dense layer."""
+    weights = [p for p in model.parameters() if p.decay]
+    lams = list(l2) if isinstance(l2, (list, tuple, np.ndarray)) else [l2] * len(weights)
+    if len(lams) != len(weights):
+        raise InitlabError(f"got {len(lams)} L2 coefficients for {len(weights)} weight layers")
+    lams = [_number(lam, "L2 coefficient", 0.0) for lam in lams]
+    return [(w, lam) for w, lam in zip(weights, lams, strict=True) if lam > 0]
+
+
+def l2_penalty(terms) -> np.ndarray | float:
+    """Penalty per replica (R,): sum over layers of lambda / 2 * sum(W^2) (weights only)."""
+    total = 0.0
+    for w, lam in terms:
+        v = w.value
+        total = total + (0.5 * lam) * np.einsum("rij,rij->r", v, v)
+    return total
+
+
+def add_l2_grad(terms) -> None:
+    """Add the penalty's gradient lambda * W to each weight's ``grad``, in place."""
+    for w, lam in terms:
+        w.grad += lam * w.value

@@ -1,0 +1,230 @@
+"""Training: :func:`fit` runs gradient descent on all replicas of a model at once.
+
+One step on a batch (the whole set, or a minibatch drawn with or without replacement) is:
+forward in training mode -> gradient of the mean loss (+ L2) -> backward -> optimizer update.
+Every ``record_every`` steps (step 0 included) the :class:`History` stores, per replica, the
+training loss *of that step's batch, from that step's forward pass, before its update* (the
+data loss plus the L2 penalty; with dropout it is the loss of the dropped-out net), as the
+course records ``cost`` at iterations 0, 1000, ...; and, when asked, the train/test accuracy of
+the same parameters in evaluation mode (no dropout) on the whole sets.
+
+Divergence: when a replica's loss at a step is NaN or inf (its logits are checked at every
+step, its full loss at recorded steps), it is marked diverged at that step and frozen there
+(its parameters never change again, its later records are NaN); the others go on. No NumPy
+warning is ever printed.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from initlab.errors import InitlabError, check_positive_int
+from initlab.init import as_rng
+from initlab.nn.losses import check_labels
+from initlab.optim import add_l2_grad, get_optimizer, l2_penalty, l2_terms
+from initlab.results import Result
+
+
+def _matrix(value) -> np.ndarray | None:
+    """(R, T) float array from an array or from JSON lists where None stands for NaN."""
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return value.astype(np.float64, copy=False).reshape(len(value), -1)
+    rows = [[np.nan if v is None else v for v in row] for row in np.asarray(value, dtype=object)]
+    return np.array(rows, dtype=np.float64).reshape(len(rows), -1)
+
+
+@dataclass(eq=False)
+class History(Result):
+    """What :func:`fit` recorded, per replica.
+
+    iterations : (T,) the recorded steps; loss : (R, T) the training loss of the batch at each
+    recorded step (before that step's update; NaN after divergence); train_accuracy,
+    test_accuracy : (R, T) or None; diverged_at : R entries, the step where the loss became
+    NaN/inf, or None; steps : the number of updates made (fewer than asked only when every
+    replica diverged); seconds : wall time of the training loop.
+    """
+
+    iterations: list[int]
+    loss: np.ndarray
+    train_accuracy: np.ndarray | None = None
+    test_accuracy: np.ndarray | None = None
+    diverged_at: list[int | None] = field(default_factory=list)
+    steps: int = 0
+    seconds: float = 0.0
+
+    def __post_init__(self):
+        self.iterations = [int(i) for i in self.iterations]
+        self.loss = _matrix(self.loss)
+        self.train_accuracy = _matrix(self.train_accuracy)
+        self.test_accuracy = _matrix(self.test_accuracy)
+
+    def table(self):
+        header = ["replica", "final loss", "train accuracy", "test accuracy", "diverged at"]
+        rows = []
+        for r in range(self.loss.shape[0]):
+            last = [None if m is None else _last_finite(m[r])
+                    for m in (self.loss, self.train_accuracy, self.test_accuracy)]
+            rows.append([r, *last, self.diverged_at[r] if self.diverged_at else None])
+        return header, rows
+
+
+def _last_finite(row) -> float | None:
+    finite = row[np.isfinite(row)]
+    return float(finite[-1]) if finite.size else None
+
+
+def _classes(model) -> int:
+    return 2 if model.output == "sigmoid" else model.out_features
+
+
+def accuracy(model, X, y) -> np.ndarray:
+    """Fraction of correct predictions per replica, (R,), in evaluation mode."""
+    pred = model.predict(X)
+    labels = check_labels(y, pred.shape[1], _classes(model))
+    return (pred == labels).mean(axis=1)
+
+
+def evaluate(model, X, y, l2=0.0) -> np.ndarray:
+    """Mean loss per replica (R,) on (X, y) in evaluation mode, plus the L2 penalty."""
+    z = model.logits(X)
+    t = model.loss.targets(y, z.shape[1], model.out_features, model.dtype)
+    with np.errstate(all="ignore"):
+        return model.loss.value(z, t) + l2_penalty(l2_terms(model, l2))
+
+
+def _schedule(n, iterations, epochs, batch_size, replace) -> tuple[int, int | None]:
+    """(number of steps, batch size or None for full batch)."""
+    if (iterations is None) == (epochs is None):
+        raise InitlabError("give exactly one of iterations or epochs")
+    if batch_size is not None:
+        check_positive_int(batch_size, "batch_size")
+        if batch_size >= n and not replace:
+            batch_size = None
+    elif replace:
+        raise InitlabError("replace=True samples minibatches: give a batch_size")
+    if iterations is not None:
+        return check_positive_int(iterations, "iterations"), batch_size
+    per_epoch = 1 if batch_size is None else math.ceil(n / batch_size)
+    return check_positive_int(epochs, "epochs") * per_epoch, batch_size
+
+
+def _batches(X, T, size: int, replace: bool, rng):
+    """Endless minibatches (x, t): drawn with replacement, or consecutive slices of a new
+    permutation every epoch (the last slice of an epoch may be smaller)."""
+    n = T.shape[0]
+    if replace:
+        while True:
+            idx = rng.choice(n, size)
+            yield X.take(idx, axis=-2), T.take(idx, axis=0)
+    while True:
+        perm = rng.permutation(n)
+        xp, tp = X.take(perm, axis=-2), T.take(perm, axis=0)
+        for s in range(0, n, size):
+            yield xp[..., s:s + size, :], tp[s:s + size]
+
+
+def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | None = None,
+        epochs: int | None = None, batch_size: int | None = None, replace: bool = False,
+        l2=0.0, record_every: int = 1, X_test=None, y_test=None, seed=0,
+        progress: bool = False, record_accuracy: bool = True) -> History:
+    """Train every replica of ``model`` in place; return the :class:`History`.
+
+    X : (N, in) shared by the replicas, or (R, N, in); y : (N,) labels.
+    optimizer: a spec (``sgd``, ``momentum(0.9)``, ``adam``) or an Optimizer; lr > 0.
+    iterations: number of steps; or epochs: passes over the data (ceil(N / batch_size) steps
+    each). batch_size: None (or >= N without replacement) for full batch; replace=True draws
+    each minibatch with replacement (as Deep Learning from Scratch does), else each epoch is a
+    new permutation cut in slices.
+    l2: lambda for every weight matrix or one per Dense layer (loss += lambda/2 sum W^2).
+    seed: int, Generator or RandomState for the minibatch order, shared by all replicas.
+    record_every: record at steps 0, k, 2k, ... (see the module docstring for what).
+    record_accuracy: also record train (and test) accuracy; each recorded step then costs an
+    extra forward pass over X (and X_test), unless training is full batch without dropout.
+    progress: show a tqdm progress bar.
+    """
+    X = model.check_input(X)
+    n = X.shape[-2]
+    loss = model.loss
+    targets = loss.targets(y, n, model.out_features, model.dtype)
+    labels = check_labels(y, n, _classes(model))
+    if (X_test is None) != (y_test is None):
+        raise InitlabError("give both X_test and y_test, or neither")
+    if X_test is not None:
+        X_test = model.check_input(X_test, "X_test")
+        y_test = check_labels(y_test, X_test.shape[-2], _classes(model), "y_test")
+    opt = get_optimizer(optimizer, lr)
+    terms = l2_terms(model, l2)
+    steps, batch = _schedule(n, iterations, epochs, batch_size, replace)
+    check_positive_int(record_every, "record_every")
+    batches = None if batch is None else _batches(X, targets, batch, replace, as_rng(seed))
+
+    R = model.replicas
+    record_at = list(range(0, steps, record_every))
+    losses = np.full((R, len(record_at)), np.nan)
+    train_acc = np.full_like(losses, np.nan) if record_accuracy else None
+    test_acc = np.full_like(losses, np.nan) if record_accuracy and X_test is not None else None
+    reuse = batch is None and not model.has_dropout and X.ndim == 2  # step logits = eval logits
+    active = np.ones(R, dtype=bool)
+    everyone = True  # active.all(), kept as a flag to keep the per-step work small
+    diverged_at: list[int | None] = [None] * R
+    params = model.flat_parameters()
+    bar = _bar(steps) if progress else None
+    chunk = max(1, steps // 200)
+    start, done, k = time.perf_counter(), 0, 0
+    with np.errstate(all="ignore"):
+        for t in range(steps):
+            xb, tb = (X, targets) if batches is None else next(batches)
+            z = model.forward(xb, train=True)
+            g = loss.grad(z, tb)
+            record = t % record_every == 0
+            # Non-finite logits <=> non-finite loss: a sum is the cheap test at unrecorded steps.
+            if everyone:
+                check = record or not math.isfinite(z.sum())
+            else:
+                check = record or not np.isfinite(z.sum(axis=(-2, -1))[active]).all()
+            if check:
+                lval = loss.value(z, tb) + l2_penalty(terms) if terms else loss.value(z, tb)
+                newly = active & ~np.isfinite(lval)
+                if record:
+                    losses[:, k] = np.where(active, lval, np.nan)
+                if newly.any():
+                    for r in np.flatnonzero(newly):
+                        diverged_at[r] = t
+                    active &= ~newly
+                    everyone = False
+                    if not active.any():
+                        break
+            model.backward(g, input_grad=False)
+            add_l2_grad(terms)
+            if record:
+                if record_accuracy:
+                    pred = loss.predict(z) if reuse else loss.predict(model.forward(X))
+                    train_acc[:, k] = np.where(active, (pred == labels).mean(axis=1), np.nan)
+                    if test_acc is not None:
+                        pred = loss.predict(model.forward(X_test))
+                        test_acc[:, k] = np.where(active, (pred == y_test).mean(axis=1), np.nan)
+                k += 1
+            opt.step(params, None if everyone else active)
+            done = t + 1
+            if bar is not None and done % chunk == 0:
+                bar.update(chunk)
+    if bar is not None:
+        bar.update(done - bar.n)
+        bar.close()
+    return History(record_at, losses, train_acc, test_acc, diverged_at, done,
+                   time.perf_counter() - start)
+
+
+def _bar(total: int):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="fit", unit="step", leave=False)
+
+
+__all__ = ["History", "accuracy", "evaluate", "fit"]

@@ -1,0 +1,180 @@
+"""Layers: numerical-gradient checks, replica broadcasting, random streams, no in-place edits."""
+
+import copy
+
+import numpy as np
+import pytest
+
+from initlab.errors import InitlabError
+from initlab.init import get_initializer
+from initlab.nn.layers import ActivationLayer, Dense, Dropout, Param, replica_rngs
+
+ACTIVATIONS = ["sigmoid", "tanh", "relu", "leaky_relu(0.1)", "elu(0.7)", "selu", "gelu",
+               "softplus", "identity"]
+
+
+def away_from_zero(shape, seed=0):
+    """Inputs at least 0.05 away from 0, where relu-like functions have their kink."""
+    x = np.random.default_rng(seed).standard_normal(shape)
+    return np.where(np.abs(x) < 0.05, 0.5, x)
+
+
+def check_layer_gradients(layer, x, numgrad, train=False, reset=None):
+    """Compare backward() with central differences of sum(w * forward(x)) for x and params."""
+    if reset:
+        reset()
+    w = np.random.default_rng(1).standard_normal(layer.forward(x, train).shape)
+
+    def f():
+        if reset:
+            reset()
+        return float(np.sum(w * layer.forward(x, train)))
+
+    if reset:
+        reset()
+    layer.forward(x, train)
+    dx = layer.backward(w)
+    grads = {p.name: p.grad.copy() for p in layer.parameters()}
+    if dx.ndim > x.ndim:  # a shared input: dx[r] is replica r's part of the gradient
+        dx = dx.sum(axis=0)
+    np.testing.assert_allclose(dx, numgrad(f, x), rtol=1e-6, atol=1e-8)
+    for p in layer.parameters():
+        np.testing.assert_allclose(grads[p.name], numgrad(f, p.value), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("shared_input", [True, False])
+def test_dense_gradients(numgrad, shared_input):
+    layer = Dense(4, 3, init=["he", "normal(0.5)"], rngs=replica_rngs(0, 2))
+    layer.bias.value = np.random.default_rng(2).standard_normal((2, 3))
+    x = away_from_zero((5, 4) if shared_input else (2, 5, 4))
+    check_layer_gradients(layer, x, numgrad)
+
+
+def test_dense_forward_matches_per_replica_formula():
+    layer = Dense(4, 3, init="he", rngs=replica_rngs(7, 3), bias_init="normal(1)")
+    x = np.random.default_rng(0).standard_normal((6, 4))
+    y = layer.forward(x)
+    assert y.shape == (3, 6, 3)
+    for r in range(3):
+        expected = x @ layer.weight.value[r].T + layer.bias.value[r]
+        np.testing.assert_allclose(y[r], expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize("spec", ACTIVATIONS)
+def test_activation_layer_gradients(numgrad, spec):
+    check_layer_gradients(ActivationLayer(spec), away_from_zero((2, 5, 3)), numgrad)
+
+
+@pytest.mark.parametrize("mode", ["inverted", "scaled_at_test"])
+def test_dropout_gradients_with_a_fixed_mask(numgrad, mode):
+    layer = Dropout(0.4, mode)
+    start = replica_rngs(3, 2)
+
+    def reset():  # the same masks for every evaluation
+        layer.rngs = copy.deepcopy(start)
+
+    check_layer_gradients(layer, away_from_zero((2, 6, 5)), numgrad, train=True, reset=reset)
+    check_layer_gradients(layer, away_from_zero((2, 6, 5)), numgrad, train=False)
+
+
+def test_dropout_masks_follow_the_rule_and_the_streams():
+    rate = 0.3
+    layer = Dropout(rate, rngs=replica_rngs([11, 12], 2))
+    x = np.ones((2, 400, 50))
+    y = layer.forward(x, train=True)
+    for r, seed in enumerate([11, 12]):
+        keep = np.random.default_rng(seed).random((400, 50)) > rate  # keep where u > rate
+        np.testing.assert_allclose(y[r], keep / (1 - rate), rtol=1e-15)
+    assert abs(np.mean(y > 0) - (1 - rate)) < 0.01
+    assert np.array_equal(layer.forward(x, train=False), x)  # inverted: identity at test time
+
+
+def test_scaled_at_test_dropout_is_the_non_inverted_form():
+    layer = Dropout(0.2, mode="scaled_at_test", rngs=replica_rngs(0, 1))
+    x = np.full((1, 100, 10), 2.0)
+    assert set(np.unique(layer.forward(x, train=True))) <= {0.0, 2.0}
+    np.testing.assert_allclose(layer.forward(x, train=False), 1.6)
+
+
+def test_dropout_with_legacy_random_state_matches_rand():
+    layer = Dropout(0.5, rngs=[np.random.RandomState(1)])
+    y = layer.forward(np.ones((3, 4)), train=True)
+    keep = np.random.RandomState(1).random_sample((3, 4)) > 0.5
+    np.testing.assert_array_equal(y[0], keep * 2.0)
+
+
+@pytest.mark.parametrize("layer", [
+    Dense(3, 2, rngs=replica_rngs(0, 2)), ActivationLayer("tanh"),
+    Dropout(0.5, rngs=replica_rngs(0, 2))])
+def test_layers_do_not_modify_their_inputs(layer):
+    x = np.random.default_rng(0).standard_normal((2, 4, 3 if isinstance(layer, Dense) else 2))
+    x0 = x.copy()
+    y = layer.forward(x, train=True)
+    g = np.ones_like(y)
+    layer.backward(g)
+    assert np.array_equal(x, x0)
+    assert np.array_equal(g, np.ones_like(y))
+
+
+def test_replica_streams_do_not_depend_on_the_number_of_replicas():
+    three = Dense(5, 4, rngs=replica_rngs(9, 3)).weight.value
+    five = Dense(5, 4, rngs=replica_rngs(9, 5)).weight.value
+    assert np.array_equal(three, five[:3])
+    assert not np.array_equal(three[0], three[1])
+
+
+def test_replica_rngs_copies_generators_so_each_replica_starts_fresh():
+    rs = np.random.RandomState(3)
+    w = Dense(2, 3, init="normal(10)", rngs=replica_rngs([rs] * 2, 2)).weight.value
+    np.testing.assert_array_equal(w[0], w[1])
+    np.testing.assert_array_equal(w[0], np.random.RandomState(3).randn(3, 2) * 10)
+    assert rs.randn() == np.random.RandomState(3).randn()  # the caller's stream is untouched
+
+
+def test_dense_float32_and_initializer_per_replica():
+    rngs = replica_rngs([1, 2], 2)
+    layer = Dense(6, 4, init=["zeros", "xavier_uniform"], rngs=rngs, dtype=np.float32)
+    assert layer.weight.value.dtype == np.float32 and layer.bias.value.dtype == np.float32
+    assert not layer.weight.value[0].any()
+    expected = get_initializer("xavier_uniform")((4, 6), np.random.default_rng(2), dtype=np.float32)
+    np.testing.assert_array_equal(layer.weight.value[1], expected)
+    assert layer.forward(np.ones((3, 6), np.float32)).dtype == np.float32
+
+
+def test_param_assignment_writes_in_place_and_checks_the_shape():
+    p = Param(np.zeros((1, 2, 2)), "weight", decay=True)
+    arr = p.value
+    p.value = np.ones((1, 2, 2))
+    assert arr is p.value and arr.sum() == 4
+    with pytest.raises(InitlabError, match=r"expected shape \(1, 2, 2\)"):
+        p.value = np.ones((2, 2))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(rate=1.0), "dropout rate must be a number in"),
+    (dict(rate=-0.1), "dropout rate must be a number in"),
+    (dict(rate=0.5, mode="sideways"), "unknown dropout mode 'sideways'; valid: inverted"),
+])
+def test_bad_dropout_arguments(kwargs, message):
+    with pytest.raises(InitlabError, match=message):
+        Dropout(**kwargs)
+
+
+@pytest.mark.parametrize("seed, message", [
+    (-1, "seed must be >= 0"), ([1, 2], "got 2 seeds for 3 replicas"),
+    ("abc", "seed must be an int"), ([1, "x", 2], "each replica seed must be"),
+    (np.random.RandomState(0), "one RandomState cannot seed 3 replicas"),
+])
+def test_bad_seeds(seed, message):
+    with pytest.raises(InitlabError, match=message):
+        replica_rngs(seed, 3)
+
+
+def test_unknown_activation_lists_the_valid_ones():
+    with pytest.raises(InitlabError, match="unknown activation 'swish'; valid: .*relu"):
+        ActivationLayer("swish")
+
+
+def test_dense_from_arrays_validates_shapes():
+    with pytest.raises(InitlabError, match=r"Dense needs float weight \(R, out, in\)"):
+        Dense.from_arrays(np.zeros((2, 3)), np.zeros(2))

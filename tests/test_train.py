@@ -1,0 +1,199 @@
+"""fit(): replicas are independent, what is recorded, divergence, schedules, bad input."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from initlab.errors import InitlabError
+from initlab.nn import mlp
+from initlab.train import History, _batches, accuracy, evaluate, fit
+
+
+def blobs(n=40, features=3, classes=2, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, classes, n)
+    X = rng.standard_normal((n, features)) + y[:, None] * 1.5
+    return X, y
+
+
+def assert_same_params(a, b, ra, rb=0):
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        np.testing.assert_allclose(pa.value[ra], pb.value[rb], rtol=1e-10, atol=1e-14)
+
+
+CASES = {
+    "full batch sgd": (dict(), dict(optimizer="sgd", lr=0.1, iterations=25)),
+    "minibatches, momentum, dropout, l2": (
+        dict(output="softmax", dropout=0.3),
+        dict(optimizer="momentum(0.9)", lr=0.05, epochs=4, batch_size=7, l2=0.01)),
+    "with replacement, adam, non-inverted dropout, float32": (
+        dict(output="softmax", dropout=[0.2, 0.4], dropout_mode="scaled_at_test",
+             dtype=np.float32),
+        dict(optimizer="adam", lr=0.01, iterations=30, batch_size=8, replace=True,
+             l2=[0.0, 0.1, 0.01], seed=5)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_replicas_trained_together_equal_each_trained_alone(case):
+    model_kw, fit_kw = CASES[case]
+    classes = 3 if model_kw.get("output") == "softmax" else 2
+    X, y = blobs(classes=classes)
+    sizes = [3, 8, 6, classes if classes > 2 else 1]
+    inits, seeds = ["he", "xavier_uniform", "normal(0.3)"], [5, 6, 7]
+    together = mlp(sizes, init=inits, seed=seeds, **model_kw)
+    selected = [together.select([r]) for r in range(3)]
+    hist = fit(together, X, y, record_every=3, X_test=X[:9], y_test=y[:9], **fit_kw)
+    tol = 1e-5 if model_kw.get("dtype") == np.float32 else 1e-10
+    for r in range(3):
+        alone = mlp(sizes, init=inits[r], seed=[seeds[r]], **model_kw)
+        h1 = fit(alone, X, y, record_every=3, X_test=X[:9], y_test=y[:9], **fit_kw)
+        h2 = fit(selected[r], X, y, record_every=3, X_test=X[:9], y_test=y[:9], **fit_kw)
+        for other, h in ((alone, h1), (selected[r], h2)):
+            for pa, pb in zip(together.parameters(), other.parameters(), strict=True):
+                np.testing.assert_allclose(pa.value[r], pb.value[0], rtol=tol, atol=tol * 1e-4)
+            np.testing.assert_allclose(hist.loss[r], h.loss[0], rtol=tol)
+            np.testing.assert_array_equal(hist.test_accuracy[r], h.test_accuracy[0])
+
+
+def test_per_replica_inputs_train_each_replica_on_its_own_data():
+    X, y = blobs()
+    Xs = np.stack([X, X[::-1], 2 * X])
+    model = mlp([3, 5, 1], replicas=3, seed=0)
+    alone = model.select([1])
+    fit(model, Xs, y, iterations=10, lr=0.1)  # one label vector for all replicas
+    fit(alone, Xs[1], y, iterations=10, lr=0.1)
+    assert_same_params(model, alone, 1)
+
+
+def test_history_records_the_batch_loss_before_each_update():
+    X, y = blobs()
+    model = mlp([3, 6, 1], replicas=2, seed=1)
+    start = model.copy()
+    hist = fit(model, X, y, lr=0.2, iterations=12, record_every=5, X_test=X[:10], y_test=y[:10])
+    assert hist.iterations == [0, 5, 10] and hist.steps == 12
+    assert hist.loss.shape == hist.train_accuracy.shape == hist.test_accuracy.shape == (2, 3)
+    np.testing.assert_allclose(hist.loss[:, 0], evaluate(start, X, y), rtol=1e-13)
+    np.testing.assert_allclose(hist.train_accuracy[:, 0], accuracy(start, X, y))
+    fit(start, X, y, lr=0.2, iterations=10)  # ten updates: the state recorded at step 10
+    np.testing.assert_allclose(hist.loss[:, 2], evaluate(start, X, y), rtol=1e-12)
+    np.testing.assert_allclose(hist.test_accuracy[:, 2], accuracy(start, X[:10], y[:10]))
+
+
+def test_recorded_loss_includes_the_l2_penalty():
+    X, y = blobs()
+    model = mlp([3, 6, 1], seed=1)
+    expected = evaluate(model, X, y, l2=0.5)
+    assert expected[0] > evaluate(model, X, y)[0]
+    hist = fit(model, X, y, iterations=1, l2=0.5)
+    np.testing.assert_allclose(hist.loss[:, 0], expected, rtol=1e-13)
+
+
+def test_history_round_trips_through_json():
+    X, y = blobs()
+    hist = fit(mlp([3, 4, 1], replicas=2), X, y, iterations=4, record_every=2)
+    hist.loss[1, 1] = np.nan
+    back = History.from_dict(hist.to_dict())
+    np.testing.assert_array_equal(back.loss, hist.loss)
+    assert back.iterations == [0, 2] and back.test_accuracy is None
+    header, rows = hist.table()
+    assert header[0] == "replica" and len(rows) == 2
+
+
+def test_divergence_freezes_only_that_replica_and_reports_the_step():
+    X, y = blobs(n=20)
+    inits = ["he", "normal(1e30)", "he"]
+    model = mlp([3, 8, 8, 1], init=inits, seed=[1, 2, 3])
+    start = model.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hist = fit(model, X, y, lr=1.0, iterations=30, X_test=X, y_test=y)
+    step = hist.diverged_at[1]
+    assert hist.diverged_at[0] is None and hist.diverged_at[2] is None
+    assert isinstance(step, int) and 0 < step < 30
+    assert np.isfinite(hist.loss[1, :step]).all() and not np.isfinite(hist.loss[1, step])
+    assert np.isnan(hist.loss[1, step + 1:]).all() and np.isnan(hist.train_accuracy[1, step:]).all()
+    assert np.isfinite(hist.loss[[0, 2]]).all()
+    frozen = start.select([1])
+    fit(frozen, X, y, lr=1.0, iterations=step)  # the parameters as they were at that step
+    for a, b in zip(model.parameters(), frozen.parameters(), strict=True):
+        np.testing.assert_array_equal(a.value[1], b.value[0])
+    for r in (0, 2):  # the others trained on as if alone
+        alone = start.select([r])
+        fit(alone, X, y, lr=1.0, iterations=30)
+        assert_same_params(model, alone, r)
+
+
+def test_all_replicas_diverging_stops_early_without_warnings():
+    X, y = blobs(n=20)
+    model = mlp([3, 8, 8, 1], init="normal(1e30)", replicas=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hist = fit(model, X, y, lr=1.0, iterations=50, record_every=10)
+    assert all(isinstance(s, int) for s in hist.diverged_at)
+    assert hist.steps == max(hist.diverged_at) < 50  # no update at the last step
+    assert hist.loss.shape == (2, 5)
+
+
+def test_minibatches_without_replacement_visit_every_example_once_per_epoch():
+    X = np.arange(10.0)[:, None]
+    gen = _batches(X, X, 4, False, np.random.default_rng(0))
+    epoch = [next(gen)[0][:, 0] for _ in range(3)]
+    assert [len(b) for b in epoch] == [4, 4, 2]
+    assert sorted(np.concatenate(epoch)) == list(range(10))
+    drawn = next(_batches(X, X, 50, True, np.random.default_rng(0)))[0]
+    assert len(drawn) == 50  # with replacement a batch may be larger than the data
+
+
+def test_epochs_count_steps_per_epoch():
+    X, y = blobs(n=10)
+    assert fit(mlp([3, 2, 1]), X, y, epochs=3, batch_size=4).steps == 9
+    assert fit(mlp([3, 2, 1]), X, y, epochs=3).steps == 3
+
+
+def test_float32_training_stays_float32_and_learns():
+    X, y = blobs(n=200, classes=3)
+    model = mlp([3, 16, 3], output="softmax", dtype=np.float32, seed=2)
+    hist = fit(model, X, y, optimizer="adam", lr=0.01, iterations=150, batch_size=32,
+               record_every=50)
+    assert all(p.value.dtype == np.float32 for p in model.parameters())
+    assert hist.loss[0, -1] < 0.8 * hist.loss[0, 0]
+    assert accuracy(model, X, y)[0] > 0.7
+
+
+def test_progress_bar_runs(capsys):
+    X, y = blobs()
+    hist = fit(mlp([3, 4, 1]), X, y, iterations=5, progress=True)
+    assert hist.steps == 5
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(), "give exactly one of iterations or epochs"),
+    (dict(iterations=3, epochs=2), "give exactly one of iterations or epochs"),
+    (dict(iterations=0), "iterations must be a positive integer, got 0"),
+    (dict(iterations=3, lr=-0.1), "learning rate must be a number in .*got -0.1"),
+    (dict(iterations=3, optimizer="adamax"), "unknown optimizer 'adamax'; valid: adagrad"),
+    (dict(iterations=3, replace=True), "replace=True samples minibatches: give a batch_size"),
+    (dict(iterations=3, batch_size=0), "batch_size must be a positive integer"),
+    (dict(iterations=3, record_every=0), "record_every must be a positive integer"),
+    (dict(iterations=3, X_test=np.zeros((2, 3))), "give both X_test and y_test"),
+    (dict(iterations=3, X_test=np.zeros((2, 3)), y_test=[0, 5]), "label 5 in y_test is out of"),
+    (dict(iterations=3, X_test=np.zeros((2, 4)), y_test=[0, 1]), "X_test has 4 features"),
+])
+def test_bad_fit_arguments(kwargs, message):
+    X, y = blobs(n=6)
+    with pytest.raises(InitlabError, match=message):
+        fit(mlp([3, 2, 1]), X, y, **kwargs)
+
+
+@pytest.mark.parametrize("X, y, message", [
+    (np.zeros((6, 2)), [0, 1] * 3, "X has 2 features per example but the model takes 3"),
+    (np.zeros((6, 3)), [0, 1] * 2, "y has 4 labels but the data has 6 examples"),
+    (np.zeros((6, 3)), [0, 1, 2] * 2, "label 2 in y is out of range: labels must be 0 or 1"),
+    (np.full((6, 3), np.nan), [0, 1] * 3, "X contains NaN or inf"),
+    (np.zeros((0, 3)), [], "X is empty"),
+])
+def test_bad_data(X, y, message):
+    with pytest.raises(InitlabError, match=message):
+        fit(mlp([3, 2, 1]), X, np.asarray(y), iterations=2)

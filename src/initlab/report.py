@@ -39,7 +39,7 @@ class Section:
     """One experiment in the report.
 
     ``text``: paragraphs of explanation (plain text; blank lines separate paragraphs);
-    ``figures``: (caption, Figure) pairs; ``tables``: (caption, header, rows) triples;
+    ``figures``: (caption, Figure or PNG bytes) pairs; ``tables``: (caption, header, rows) triples;
     ``config``: what it ran with; ``error``: the failure message when it failed.
     """
 
@@ -73,7 +73,7 @@ def _table(caption: str, header, rows) -> str:
             f"<tbody>{body}</tbody></table>")
 
 
-def _section(s: Section, images: dict) -> str:
+def _section(s: Section) -> str:
     out = [f'<section id="{html.escape(s.id)}"><h2>{html.escape(s.title)}</h2>']
     if s.error is not None:
         out.append(f'<div class="failed"><strong>This section failed.</strong> '
@@ -83,7 +83,7 @@ def _section(s: Section, images: dict) -> str:
     for caption, header, rows in s.tables:
         out.append(_table(caption, header, rows))
     for caption, fig in s.figures:
-        data = images.get(id(fig)) or png_bytes(fig)
+        data = fig if isinstance(fig, bytes) else png_bytes(fig)
         b64 = base64.b64encode(data).decode("ascii")
         out.append(f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{b64}">'
                    f"<figcaption>{html.escape(caption)}</figcaption></figure>")
@@ -97,17 +97,15 @@ def _section(s: Section, images: dict) -> str:
 
 
 def render(sections: list[Section], *, title: str, intro: str, version: str,
-           settings: dict, images: dict | None = None) -> str:
-    """The whole report as one HTML string. ``images`` maps ``id(figure)`` to PNG bytes
-    already rendered (so figures saved as files are not drawn twice)."""
-    images = images or {}
+           settings: dict) -> str:
+    """The whole report as one HTML string."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     failed = [s.title for s in sections if s.error is not None]
     status = (f'<p class="failed">{len(failed)} section(s) failed: '
               f"{html.escape(', '.join(failed))}.</p>" if failed else "")
     toc = "".join(f'<li><a href="#{html.escape(s.id)}">{html.escape(s.title)}</a>'
                   f"{' (failed)' if s.error else ''}</li>" for s in sections)
-    body = "\n".join(_section(s, images) for s in sections)
+    body = "\n".join(_section(s) for s in sections)
     run = html.escape(json.dumps(settings, default=str))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">

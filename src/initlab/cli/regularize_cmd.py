@@ -45,9 +45,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--data-seed", type=int, default=0,
                         help="seed of the data subset and minibatch order (0)")
     parser.add_argument("--optimizer", default="sgd", help="optimizer (sgd)")
-    parser.add_argument("--lr", type=positive_float, default=0.01, help="learning rate (0.01)")
+    parser.add_argument("--lr", type=positive_float, default=0.1, help="learning rate (0.1)")
     parser.add_argument("--batch", type=positive_int, default=128, help="minibatch size (128)")
-    parser.add_argument("--epochs", type=positive_int, default=300, help="epochs (300)")
+    parser.add_argument("--epochs", type=positive_int, default=200, help="epochs (200)")
     add_output_options(parser)
 
 

@@ -165,7 +165,7 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
         length = iterations
     else:
         length = epochs * math.ceil(ds.n_train / (batch or ds.n_train))
-    every = record_every or max(1, length // 100)
+    every = record_every or max(1, length // 50)
     history = fit(model, ds.X_train.astype(dt), ds.y_train, optimizer=optimizer, lr=lr,
                   iterations=iterations, epochs=epochs, batch_size=batch, replace=replace,
                   l2=l2, record_every=every, X_test=ds.X_test.astype(dt), y_test=ds.y_test,

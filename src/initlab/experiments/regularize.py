@@ -63,8 +63,8 @@ def run_regularize(*, dataset: str = "digits", train_size: int | None = 300,
                    layers=(100, 100, 100, 100, 100), activation: str = "relu", init: str = "he",
                    l2: float = 0.01, dropout: float = 0.2, seeds: int = 5, seed: int = 0,
                    data_seed: int = 0,
-                   optimizer: str = "sgd", lr: float = 0.01, batch: int | None = 128,
-                   epochs: int | None = 300, iterations: int | None = None,
+                   optimizer: str = "sgd", lr: float = 0.1, batch: int | None = 128,
+                   epochs: int | None = 200, iterations: int | None = None,
                    n_samples: int | None = None, noise: float | None = None, data=None,
                    dropout_mode: str = "inverted", progress: bool = False) -> RegularizeResult:
     """Train the four variants from ``seeds`` seeds each on a ``train_size`` subset.
@@ -80,7 +80,7 @@ def run_regularize(*, dataset: str = "digits", train_size: int | None = 300,
     if iterations is not None:
         epochs = None
     length = iterations or epochs * math.ceil(ds.n_train / (batch or ds.n_train))
-    every = max(1, length // 60)
+    every = max(1, length // 40)
     rows, steps = [], None
     for name, lam, rate in plan:
         model = mlp(sizes, activation=activation, init=init, output=output, dropout=rate,

@@ -56,12 +56,14 @@ def accuracy_figure(result):
 
 
 def boundary_figure(result):
-    """Decision boundary of each init's median seed (by test accuracy)."""
+    """Decision boundary of each init's median seed (by test accuracy), titled with that seed's
+    test accuracy and the mean over seeds."""
     n = len(result.rows)
     fig = figure(3.4 * n, 3.6)
     axes = fig.subplots(1, n, squeeze=False)[0]
     for i, (ax, row) in enumerate(zip(axes, result.rows, strict=True)):
+        own = row.test_per_seed[row.median_seed - result.config["seed"]]
         boundary_panel(ax, result.boundary, i,
-                       f"{row.init}, seed {row.median_seed}\n"
-                       f"test {row.test_accuracy.mean:.3f} mean over seeds")
+                       f"{row.init}: median seed {row.median_seed}\n"
+                       f"test {own:.3f} (mean over seeds {row.test_accuracy.mean:.3f})")
     return fig

@@ -1,18 +1,15 @@
-"""What every figure shares: the Agg backend, colors per init, and the decision-boundary panel.
+"""What every figure shares: colors per init, new figures, and the decision-boundary panel.
 
 Plot functions take results and return ``matplotlib.figure.Figure`` objects; they never compute
-anything the result does not hold, and never call ``plt.show()``.
+anything the result does not hold. They never touch pyplot: no global state, no window, no
+backend switch (Jupyter shows a returned Figure inline; ``fig.savefig`` writes files headless).
 """
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless and non-blocking, also in Jupyter where inline still works
-
-import numpy as np  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import numpy as np
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
 
 PALETTE = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3",
            "#8c8c8c", "#ccb974", "#64b5cd"]

@@ -136,6 +136,13 @@ def _activation_table(result):
     return header, rows
 
 
+def _activation_figures(figs: dict, histogram_caption: str, std_caption: str) -> list:
+    """(caption, figure) pairs for the histogram grids and the std-versus-depth plot."""
+    return [(histogram_caption.format(activation=name.split("_", 1)[1]), fig)
+            if name.startswith("histograms") else (std_caption, fig)
+            for name, fig in figs.items()]
+
+
 def saito_activations(settings: Settings):
     """Deep Learning from Scratch 6.2: histograms of 5 layers of 100 units."""
     from initlab.experiments.activations import preset, run_activations
@@ -162,10 +169,10 @@ def saito_activations(settings: Settings):
     section = Section(
         id="saito", title="Activations at initialization: 5 layers of 100 units", text=text,
         tables=[("Per-run summary", *_activation_table(result))], config=result.config,
-        figures=[(f"Histograms of the activations per layer ({name.split('_', 1)[1]}).", fig)
-                 if name.startswith("histograms") else
-                 ("Std of activations and gradients versus depth: theory (lines) and "
-                  "measurements (markers).", fig) for name, fig in figs.items()])
+        figures=_activation_figures(
+            figs, "Histograms of the activations per layer ({activation}).",
+            "Std of activations and gradients versus depth: theory (lines) and measurements "
+            "(markers)."))
     return section, result
 
 
@@ -196,10 +203,10 @@ def deep_study(settings: Settings):
     section = Section(
         id="deep", title=f"The 10-layer tanh/ReLU study (width {width})", text=text,
         tables=[("Per-run summary", *_activation_table(result))], config=result.config,
-        figures=[(f"Histograms per layer ({name.split('_', 1)[1]}), 40 bins on (-1, 1).", fig)
-                 if name.startswith("histograms") else
-                 ("Std of activations (left) and gradients (right) versus depth, theory as "
-                  "lines, each net as faint markers.", fig) for name, fig in figs.items()])
+        figures=_activation_figures(
+            figs, "Histograms per layer ({activation}), 40 bins on (-1, 1).",
+            "Std of activations (left) and gradients (right) versus depth, theory as lines, "
+            "each net as faint markers."))
     return section, result
 
 

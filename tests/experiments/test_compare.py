@@ -29,7 +29,7 @@ def test_zeros_stays_at_chance_with_no_spread(moons):
     assert zeros.seeds == 10 and zeros.diverged == 0
     assert zeros.train_accuracy.mean == 0.5 and zeros.train_accuracy.std == 0
     assert zeros.test_accuracy.std == 0
-    assert zeros.final_loss.mean == pytest.approx(np.log(2), rel=1e-12)
+    assert zeros.final_loss.mean == pytest.approx(np.log(2), rel=1e-6)  # float32
 
 
 def test_he_beats_large_random_on_mean_test_accuracy(moons):
@@ -44,6 +44,16 @@ def test_seed_s_of_every_init_is_its_own_run():
     both = run_compare(["he"], dataset="moons", layers=[6], seeds=3, seed=4, iterations=200)
     alone = run_compare(["he"], dataset="moons", layers=[6], seeds=1, seed=5, iterations=200)
     assert both.rows[0].test_per_seed[1] == alone.rows[0].test_per_seed[0]
+
+
+def test_parallel_chunks_give_the_same_result():
+    kw = dict(dataset="moons", layers=[6], seeds=3, iterations=150, dtype="float64")
+    one = run_compare(["zeros", "he"], jobs=1, **kw)
+    two = run_compare(["zeros", "he"], jobs=2, **kw)
+    for a, b in zip(one.rows, two.rows, strict=True):
+        np.testing.assert_allclose(a.loss_curves, b.loss_curves, rtol=1e-10)
+        assert a.test_per_seed.tolist() == b.test_per_seed.tolist()
+    np.testing.assert_array_equal(one.boundary.classes, two.boundary.classes)
 
 
 def test_saito_preset_lessons_on_digits():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from initlab.cli.common import (
@@ -37,9 +38,9 @@ examples:
       --optimizer adam --lr 0.01 --batch 64 --epochs 200
 """
 
-DEFAULTS = {"dataset": "moons", "layers": [10, 5], "activation": "relu",
-            "init": ["zeros", "normal(10)", "he"], "seeds": 10, "seed": 0, "optimizer": "sgd",
-            "lr": 0.01, "dtype": "float64"}
+DEFAULTS = {"jobs": min(2, os.cpu_count() or 1), "dataset": "moons", "layers": [10, 5],
+            "activation": "relu", "init": ["zeros", "normal(10)", "he"], "seeds": 10, "seed": 0,
+            "optimizer": "sgd", "lr": 0.01, "dtype": "float32"}
 
 
 def add_arguments(parser) -> None:
@@ -70,7 +71,11 @@ def add_arguments(parser) -> None:
                      help="sample minibatches with replacement")
     net.add_argument("--l2", type=float, help="L2 weight decay lambda (0)")
     net.add_argument("--dropout", type=float, help="dropout rate after each hidden layer (0)")
-    net.add_argument("--dtype", choices=["float64", "float32"], help="float64 (default)")
+    net.add_argument("--dtype", choices=["float32", "float64"],
+                     help="float32 (default; the coursera preset uses float64)")
+    net.add_argument("-j", "--jobs", type=positive_int,
+                     help="train the replicas in this many processes (default: 2 or the "
+                     "number of CPUs if fewer)")
     add_output_options(parser)
 
 
@@ -84,7 +89,7 @@ def resolve(args) -> dict:
     options = {**DEFAULTS, **preset}
     for key in ("dataset", "data", "data_seed", "train_size", "n_samples", "noise", "layers",
                 "activation", "init", "seeds", "seed", "iterations", "epochs", "lr", "optimizer",
-                "batch", "l2", "dropout", "dtype"):
+                "batch", "l2", "dropout", "dtype", "jobs"):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
     if args.replace:

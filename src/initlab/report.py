@@ -56,7 +56,7 @@ class Section:
 def png_bytes(fig, dpi: int = 100) -> bytes:
     """A matplotlib Figure as PNG bytes."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=dpi)  # constrained layout already fits it
     return buf.getvalue()
 
 

@@ -90,7 +90,7 @@ def emit(result: Result, args, figures: dict | None = None) -> None:
             raise InitlabError(f"cannot create the output folder {str(out)!r}: {exc}") from None
         result.save(out / "results.json")
         for stem, fig in (figures or {}).items():
-            fig.savefig(out / f"{stem}.png", dpi=110, bbox_inches="tight")
+            fig.savefig(out / f"{stem}.png", dpi=110)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:

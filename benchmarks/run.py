@@ -20,6 +20,7 @@ import importlib.util
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -120,6 +121,17 @@ def build(names, size: str, skip: str | None, tmp: Path) -> list:
     return made
 
 
+def save(args, info: dict, results: list, started: float, load_before, complete: bool) -> None:
+    """Write the results so far to ``--json`` (after every workload, so a stopped run keeps
+    what it measured; ``complete`` says whether every selected workload ran)."""
+    info.update(load_before=load_before, load_after=os.getloadavg())
+    out = {"machine": info, "size": args.size, "runs": args.runs, "warmup": args.warmup,
+           "date": time.strftime("%Y-%m-%d %H:%M:%S"), "seconds": time.time() - started,
+           "complete": complete, "workloads": results}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(out, indent=2) + "\n")
+
+
 def show(path: Path) -> int:
     """Print a saved run: its machine, the table, and the same table in Markdown."""
     data = json.loads(path.read_text())
@@ -169,6 +181,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.show:
         return show(args.json)
+    # A terminated run raises SystemExit in the wait, which takes the running child down too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     threads = args.threads or blas_threads()
     info = machine(threads)
     skip = torch_skip(args.no_torch)
@@ -198,18 +212,14 @@ def main(argv=None) -> int:
                 print("  run without thread variables, as a user's shell runs it")
             env = child_env(threads if w.pin_threads else None)
             results.append(measure(w, args.runs, args.warmup, env))
+            save(args, info, results, started, load_before, complete=False)
     print("\n" + format_table(results))
     for w in results:
         for note in w["notes"]:
             print(f"note ({w['name']}): {note}")
     if skip:
         print(f"note: PyTorch contenders {skip}")
-    info.update(load_before=load_before, load_after=os.getloadavg())
-    out = {"machine": info, "size": args.size, "runs": args.runs, "warmup": args.warmup,
-           "date": time.strftime("%Y-%m-%d %H:%M:%S"), "seconds": time.time() - started,
-           "workloads": results}
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(out, indent=2) + "\n")
+    save(args, info, results, started, load_before, complete=True)
     print(f"\nwrote {args.json}")
     crashed = [(w["name"], r["contender"]) for w in results for r in w["rows"] if r["error"]]
     return 1 if crashed else 0

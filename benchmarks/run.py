@@ -1,7 +1,7 @@
 """Time initlab against the plain NumPy way and PyTorch, side by side, in one command.
 
     python benchmarks/run.py [--quick | --tiny] [--only NAME[,NAME]] [--runs N] [--warmup N]
-                             [--threads N] [--json PATH] [--no-torch]
+                             [--threads N] [--json PATH] [--no-torch] [--show]
 
 Workloads (goals from issues 3-6): classic, seeds, deep-stats, mlp, report. Each contender
 runs in its own process, interleaved (A B C A B C ...): ``--warmup`` rounds that are not

@@ -71,7 +71,12 @@ class SGD(Optimizer):
     """Plain gradient descent: w <- w - lr g."""
 
     def update(self, w, g, state):
-        w -= self.lr * g
+        # A kept scratch buffer: a fresh temporary each step costs page faults on large nets.
+        buf = state.get("buf")
+        if buf is None:
+            buf = state["buf"] = np.empty_like(g)
+        np.multiply(g, self.lr, out=buf)
+        w -= buf
 
 
 class Momentum(Optimizer):
@@ -87,10 +92,12 @@ class Momentum(Optimizer):
     def update(self, w, g, state):
         if not state:
             state["v"] = np.zeros_like(w)
-        v = state["v"]
+            state["buf"] = np.empty_like(w)
+        v, buf = state["v"], state["buf"]
         v *= self.momentum
         v += g
-        w -= self.lr * v
+        np.multiply(v, self.lr, out=buf)
+        w -= buf
 
 
 class Nesterov(Momentum):
@@ -100,10 +107,14 @@ class Nesterov(Momentum):
     def update(self, w, g, state):
         if not state:
             state["v"] = np.zeros_like(w)
-        v = state["v"]
+            state["buf"] = np.empty_like(w)
+        v, buf = state["v"], state["buf"]
         v *= self.momentum
         v += g
-        w -= self.lr * (g + self.momentum * v)
+        np.multiply(v, self.momentum, out=buf)  # buf = lr (g + mu v), without temporaries
+        buf += g
+        buf *= self.lr
+        w -= buf
 
 
 class AdaGrad(Optimizer):

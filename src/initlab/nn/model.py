@@ -132,7 +132,8 @@ class Sequential:
         if X.shape[-2] == 0:
             raise InitlabError(f"{name} is empty: need at least one example")
         X = X.astype(self.dtype, copy=False)
-        if not np.isfinite(X).all():
+        # NaN or inf anywhere shows in the min or the max; no boolean copy of a large X
+        if X.size and not (np.isfinite(X.min()) and np.isfinite(X.max())):
             raise InitlabError(f"{name} contains NaN or inf")
         return X
 

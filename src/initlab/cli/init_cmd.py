@@ -60,8 +60,9 @@ def run(args) -> int:
         print(json.dumps(info, indent=2))
         return 0
     rows = [[k, "-" if info[k] is None else info[k]]
-            for k in ("spec", "shape", "fan_in", "fan_out", "gain", "std", "bound")]
+            for k in ("spec", "shape", "fan_in", "fan_out", "gain", "mean", "std", "bound")]
     rows[1][1] = "x".join(map(str, info["shape"]))
+    rows += [[k, info[k]] for k in ("bias_bound", "note") if k in info]
     rows += [[f"sample {k}", v] for k, v in info["sample"].items()]
     print(format_table(["quantity", "value"], rows))
     return 0

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from initlab.errors import InitlabError, check_positive_int, choose
+from initlab.errors import InitlabError, check_float_dtype, check_positive_int, choose
 from initlab.init import get_initializer
 from initlab.nn.activations import get_activation
 from initlab.results import Result, detail
@@ -398,13 +398,6 @@ def _layer_sizes(depth, width, sizes) -> list[int]:
     return sizes
 
 
-def _dtype(dtype) -> np.dtype:
-    with contextlib.suppress(TypeError):
-        if np.dtype(dtype) in (np.float32, np.float64):
-            return np.dtype(dtype)
-    raise InitlabError(f"dtype must be float32 or float64, got {dtype!r}")
-
-
 def _edges(act, bins, hist_range) -> np.ndarray:
     n, (lo, hi) = (30, (0.0, 1.0)) if act.name == "sigmoid" else (40, (-1.0, 1.0))
     n = n if bins is None else check_positive_int(bins, "bins")
@@ -446,7 +439,7 @@ def run_activations(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise InitlabError(f"seed must be an integer >= 0, got {seed!r}")
     seed_list = [seed + s for s in range(check_positive_int(seeds, "seeds"))]
-    dt = _dtype(dtype)
+    dt = check_float_dtype(dtype)
     if bias is not None and not (isinstance(bias, (int, float)) and 0 <= bias < math.inf):
         raise InitlabError(f"bias must be None or a finite std >= 0, got {bias!r}")
     edges = [_edges(act, bins, hist_range) for act in acts]

@@ -18,7 +18,7 @@ import numpy as np
 from scipy import stats
 
 from initlab.data import Dataset, classic_dataset, load_dataset
-from initlab.errors import InitlabError, check_positive_int
+from initlab.errors import InitlabError, check_float_dtype, check_positive_int
 from initlab.experiments.boundary import Boundary, compute_boundary
 from initlab.init import get_initializer
 from initlab.nn.model import mlp
@@ -212,9 +212,7 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
     ds = get_dataset(dataset, classic=classic, seed=data_seed, **data_kw)
     units, output = output_layer(ds.n_classes)
     sizes = [ds.n_features, *layers, units]
-    dt = np.dtype(dtype).type
-    if dt not in (np.float32, np.float64):
-        raise InitlabError(f"dtype must be float32 or float64, got {dtype!r}")
+    dt = check_float_dtype(dtype).type
     if iterations is not None:
         length = iterations
     else:

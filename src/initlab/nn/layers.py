@@ -17,7 +17,6 @@ of how many of them share a model.
 
 from __future__ import annotations
 
-import copy
 import numbers
 
 import numpy as np
@@ -25,6 +24,7 @@ import numpy as np
 from initlab.errors import InitlabError, choose
 from initlab.init import get_initializer
 from initlab.nn.activations import Activation, get_activation
+from initlab.rng import replica_rngs
 
 DROPOUT_MODES = ("inverted", "scaled_at_test")
 
@@ -63,48 +63,6 @@ class Param:
 
     def __repr__(self) -> str:
         return f"Param({self.name}, shape={self._value.shape}, dtype={self._value.dtype})"
-
-
-def replica_rngs(seed, replicas: int) -> list:
-    """One independent random stream per replica.
-
-    ``seed`` may be an int (replica r gets ``default_rng(SeedSequence(seed).spawn(R)[r])``, i.e.
-    the child with spawn key ``(r,)``, the same whatever R is), a list of R ints, SeedSequences,
-    Generators or RandomStates (replica r uses entry r), or one Generator (spawned into R) or
-    RandomState (R = 1 only). Generators and RandomStates are deep-copied: each replica's stream
-    starts at the object's current state and the caller's object is not advanced, so
-    ``[np.random.RandomState(3)] * 3`` gives three replicas that each draw from seed 3.
-    """
-    if isinstance(seed, bool):
-        raise InitlabError(f"seed must be an int, a list of seeds or a generator, got {seed}")
-    if isinstance(seed, numbers.Integral):
-        if seed < 0:
-            raise InitlabError(f"seed must be >= 0, got {seed}")
-        return [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(replicas)]
-    if isinstance(seed, np.random.Generator):
-        return [copy.deepcopy(seed)] if replicas == 1 else list(seed.spawn(replicas))
-    if isinstance(seed, np.random.RandomState):
-        if replicas != 1:
-            raise InitlabError(f"one RandomState cannot seed {replicas} replicas; pass a list")
-        return [copy.deepcopy(seed)]
-    if isinstance(seed, (list, tuple)):
-        if len(seed) != replicas:
-            raise InitlabError(f"got {len(seed)} seeds for {replicas} replicas")
-        return [_one_rng(s) for s in seed]
-    raise InitlabError(
-        f"seed must be an int, a list of seeds or a random generator, got {seed!r}")
-
-
-def _one_rng(seed):
-    if isinstance(seed, (np.random.Generator, np.random.RandomState)):
-        return copy.deepcopy(seed)
-    if isinstance(seed, np.random.SeedSequence):
-        return np.random.default_rng(seed)
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0:
-        return np.random.default_rng(int(seed))
-    raise InitlabError(
-        f"each replica seed must be an int >= 0, a SeedSequence, a Generator or a RandomState, "
-        f"got {seed!r}")
 
 
 def _per_replica(spec, replicas: int, what: str) -> list:

@@ -83,7 +83,8 @@ class Dense:
     init: one spec or one per replica. rngs: one Generator or RandomState per replica, used
     (and advanced) as is; default ``replica_rngs(0, R)``. Replica r draws
     ``init[r]((out, in), rngs[r])`` and then its bias from the same stream (``bias_init``
-    ``zeros``, the default, draws nothing).
+    ``zeros``, the default, draws nothing; an init that sets the bias itself, such as
+    ``torch_default``, draws it from its own law instead, as ``nn.Linear`` does).
     """
 
     def __init__(self, in_features: int, out_features: int, init="he", rngs=None,
@@ -98,7 +99,9 @@ class Dense:
         bias_v = np.empty((replicas, shape[0]), dtype=dtype)
         for r, rng in enumerate(rngs):
             weight[r] = inits[r](shape, rng, dtype=dtype)
-            bias_v[r] = bias((shape[0],), rng, dtype=dtype)
+            own_bias = inits[r].bias_law(shape)  # torch_default sets the bias too
+            bias_v[r] = (bias((shape[0],), rng, dtype=dtype) if own_bias is None
+                         else own_bias.sample((shape[0],), rng, np.dtype(dtype).type))
         self._setup(weight, bias_v, [i.spec for i in inits], bias.spec)
 
     @classmethod

@@ -126,3 +126,23 @@ def test_lsuv_in_compare_regularize_and_activations():
     pre = [s.pre_std**2 for s in run.layers]  # pooled over both seeds
     np.testing.assert_allclose(pre, np.asarray(run.lsuv.variance).mean(1), rtol=0.1)
     assert run.layers[0].predicted_std is None  # theory has no law for a data-dependent init
+
+
+def test_lsuv_from_the_command_line_and_a_config(tmp_path, capsys):
+    import json
+
+    from initlab.cli import main
+
+    argv = ["compare", "--dataset", "xor", "--layers", "6", "--init", "he,lsuv(he, tol=0.05)",
+            "--seeds", "2", "--iterations", "5"]
+    assert main([*argv, "--dump-config"]) == 0
+    (tmp_path / "c.toml").write_text(capsys.readouterr().out)
+    assert main(["run", str(tmp_path / "c.toml"), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert rows[0]["lsuv"] is None
+    assert np.abs(np.array(rows[1]["lsuv"]["variance"]) - 1).max() < 0.05
+    assert main(["init", "--list"]) == 0
+    listed = capsys.readouterr().out
+    assert "\nlsuv " in listed and "\ntorch_default " in listed
+    assert main([*argv[:6], "lsuv(nope)"]) == 2
+    assert "lsuv's base must be an initializer name, got 'nope'" in capsys.readouterr().err

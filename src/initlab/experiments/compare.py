@@ -35,7 +35,8 @@ PRESETS = {
     },
     "saito": {  # REFERENCES.md section 2's companion training experiment
         "dataset": "digits", "layers": [100, 100, 100, 100], "activation": "relu",
-        "inits": ["normal(0.01)", "lecun", "he"], "optimizer": "sgd", "lr": 0.01,
+        # the book's three inits, and LSUV (Mishkin & Matas 2016) beside them
+        "inits": ["normal(0.01)", "lecun", "he", "lsuv"], "optimizer": "sgd", "lr": 0.01,
         "iterations": 2000, "batch": 128, "replace": True,
     },
 }
@@ -133,7 +134,8 @@ def replica_seeds(seed: int, n_seeds: int, n_inits: int, legacy: bool) -> list:
 def _train_chunk(inits, seeds, sizes, activation, output, dropout, dtype, ds, fit_kw):
     """Build and train the replicas ``inits``/``seeds``; return the model, history, the
     final train and test accuracies and what LSUV did (run in a worker process when the
-    replicas are split). LSUV replicas are rescaled on the first training batch."""
+    replicas are split). LSUV replicas are rescaled on the first ``batch`` training examples
+    (all of them for full-batch training)."""
     model = mlp(sizes, activation=activation, init=inits, output=output, dropout=dropout,
                 replicas=len(inits), seed=seeds, dtype=dtype)
     X, Xt = ds.X_train.astype(dtype), ds.X_test.astype(dtype)

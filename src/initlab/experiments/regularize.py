@@ -24,7 +24,7 @@ from initlab.train import accuracy, fit
 @dataclass
 class VariantRow(Result):
     """One regularization variant over all seeds (``lsuv``: what LSUV did, for an ``lsuv``
-    init; rescaled on the first training batch)."""
+    init; rescaled on the first ``batch`` training examples)."""
 
     variant: str
     l2: float

@@ -67,3 +67,82 @@ def test_bad_arguments(kwargs, message):
         lsuv(mlp([2, 3, 1]), np.ones((4, 2)), **kwargs)
     with pytest.raises(InitlabError, match="X has 3 features"):
         lsuv(mlp([2, 3, 1]), np.ones((4, 3)))
+
+
+# ----------------------------------------------------------------------------- lsuv as an init
+def test_lsuv_specs_rescale_only_their_replicas():
+    from initlab.lsuv import lsuv_from_inits
+
+    X = np.random.default_rng(0).standard_normal((128, 10)) * 2
+    model = mlp([10, 40, 40, 1], activation="tanh",
+                init=["he", "lsuv", "lsuv(he, tol=0.01, max_tries=3)"], seed=0)
+    before = [d.weight.value.copy() for d in model.dense_layers]
+    done = lsuv_from_inits(model, X)
+    assert done.replicas == [1, 2]
+    for d, w0 in zip(model.dense_layers, before, strict=True):
+        np.testing.assert_array_equal(d.weight.value[0], w0[0])  # he replica untouched
+    var = layer_output_variances(model, X)
+    np.testing.assert_allclose(var[:, 1:], done.variance, rtol=1e-12)
+    assert (np.abs(done.variance[:, 0] - 1) < 0.1).all()
+    assert (np.abs(done.variance[:, 1] - 1) < 0.01).all()
+    assert done.iterations.shape == (3, 2) and done.iterations.sum() >= 3
+    assert (done.iterations[:, 1] <= 3).all()
+    assert lsuv_from_inits(mlp([10, 4, 1]), X) is None
+
+
+def test_lsuv_base_is_orthogonal_by_default_and_drawn_by_the_layer():
+    model = mlp([6, 9, 1], init="lsuv", seed=3)
+    w = model.layers[0].weight.value[0]
+    np.testing.assert_allclose(w.T @ w, np.eye(6), atol=1e-12)  # tall: columns orthonormal
+
+
+def test_lsuv_scale_matches_rescaling_the_weights():
+    from initlab.lsuv import lsuv_scale
+
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((64, 20)), rng.standard_normal((15, 20))
+    b = rng.standard_normal(15) / 3
+    s, var, tries = lsuv_scale((x @ w.T)[None], b, tol=1e-6, max_tries=50)
+    assert (x @ (s[0] * w).T + b).var() == pytest.approx(var[0], rel=1e-12)
+    assert abs(var[0] - 1) < 1e-6 and tries[0] >= 2  # the bias makes it take several steps
+
+
+def test_lsuv_in_compare_regularize_and_activations():
+    from initlab.experiments.activations import run_activations
+    from initlab.experiments.compare import CompareResult, run_compare
+    from initlab.experiments.regularize import run_regularize
+
+    r = run_compare(["he", "lsuv(he)"], dataset="xor", layers=(8,), seeds=3, iterations=20,
+                    seed=5)
+    assert r.rows[0].lsuv is None and r.rows[1].lsuv.replicas == [5, 6, 7]
+    assert (np.abs(np.asarray(r.rows[1].lsuv.variance) - 1) < 0.1).all()
+    again = CompareResult.from_dict(r.to_dict())
+    assert again.rows[1].lsuv.replicas == [5, 6, 7]
+    g = run_regularize(init="lsuv", layers=(8, 8), seeds=2, epochs=1, train_size=60)
+    assert all(row.lsuv.replicas == [0, 1] for row in g.rows)
+    a = run_activations("lsuv", "relu", depth=3, width=32, batch=16, seeds=2)
+    run = a.runs[0]
+    assert run.lsuv.replicas == [0, 1] and np.asarray(run.lsuv.variance).shape == (3, 2)
+    pre = [s.pre_std**2 for s in run.layers]  # pooled over both seeds
+    np.testing.assert_allclose(pre, np.asarray(run.lsuv.variance).mean(1), rtol=0.1)
+    assert run.layers[0].predicted_std is None  # theory has no law for a data-dependent init
+
+
+def test_lsuv_from_the_command_line_and_a_config(tmp_path, capsys):
+    import json
+
+    from initlab.cli import main
+
+    argv = ["compare", "--dataset", "xor", "--layers", "6", "--init", "he,lsuv(he, tol=0.05)",
+            "--seeds", "2", "--iterations", "5"]
+    assert main([*argv, "--dump-config"]) == 0
+    (tmp_path / "c.toml").write_text(capsys.readouterr().out)
+    assert main(["run", str(tmp_path / "c.toml"), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert rows[0]["lsuv"] is None
+    assert np.abs(np.array(rows[1]["lsuv"]["variance"]) - 1).max() < 0.05
+    assert main(["init", "--list"]) == 0
+    listed = capsys.readouterr().out
+    assert "\nlsuv " in listed and "\ntorch_default " in listed
+    assert main([*argv[:6], "lsuv(nope)"]) == 2
+    assert "lsuv's base must be an initializer name, got 'nope'" in capsys.readouterr().err

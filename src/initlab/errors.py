@@ -5,7 +5,10 @@ names the bad value and what is allowed. The command line turns it into one line
 exit code 2; from Python it is an ordinary ``ValueError``.
 """
 
+import math
 import numbers
+
+import numpy as np
 
 
 class InitlabError(ValueError):
@@ -25,3 +28,29 @@ def choose(value: str, choices, what: str) -> str:
         valid = ", ".join(sorted(choices))
         raise InitlabError(f"unknown {what} {value!r}; valid: {valid}")
     return value
+
+
+def check_number(value, name: str, low: float = -math.inf, high: float = math.inf,
+                 low_open: bool = False, high_open: bool = False) -> float:
+    """Return ``value`` as a float, or raise unless it is a finite real number in the interval
+    from ``low`` to ``high`` (each end closed unless ``low_open``/``high_open``)."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    ok = ok and math.isfinite(value)
+    ok = ok and (value > low if low_open else value >= low)
+    ok = ok and (value < high if high_open else value <= high)
+    if not ok:
+        left, right = "(" if low_open else "[", ")" if high_open else "]"
+        raise InitlabError(f"{name} must be a number in {left}{low}, {high}{right}, "
+                           f"got {value!r}")
+    return float(value)
+
+
+def check_float_dtype(dtype) -> np.dtype:
+    """Return ``dtype`` as a NumPy dtype if it is float32 or float64, else raise naming it."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise InitlabError(f"dtype must be float32 or float64, got {dtype!r}")
+    return dt

@@ -16,30 +16,18 @@ from __future__ import annotations
 
 import inspect
 import math
-import numbers
 
 import numpy as np
 
-from initlab.errors import InitlabError
+from initlab.errors import InitlabError, check_number
 from initlab.spec import bind, lookup, parse_spec
-
-
-def _number(value, name: str, low: float, high: float = math.inf, low_open=False, high_open=True):
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = (value > low if low_open else value >= low) and (value < high if high_open
-                                                               else value <= high)
-    if not ok:
-        left, right = "(" if low_open else "[", ")" if high_open else "]"
-        raise InitlabError(f"{name} must be a number in {left}{low}, {high}{right}, got {value!r}")
-    return float(value)
 
 
 class Optimizer:
     """Base class: holds ``lr``, the step count ``t`` and per-parameter state dicts."""
 
     def __init__(self, lr: float):
-        self.lr = _number(lr, "learning rate", 0.0, low_open=True)
+        self.lr = check_number(lr, "learning rate", 0.0, low_open=True, high_open=True)
         self.t = 0
         self.state: list[dict] | None = None
 
@@ -87,7 +75,7 @@ class Momentum(Optimizer):
 
     def __init__(self, lr: float, momentum: float = 0.9):
         super().__init__(lr)
-        self.momentum = _number(momentum, "momentum", 0.0, 1.0)
+        self.momentum = check_number(momentum, "momentum", 0.0, 1.0, high_open=True)
 
     def update(self, w, g, state):
         if not state:
@@ -122,7 +110,7 @@ class AdaGrad(Optimizer):
 
     def __init__(self, lr: float, eps: float = 1e-10):
         super().__init__(lr)
-        self.eps = _number(eps, "eps", 0.0, low_open=True)
+        self.eps = check_number(eps, "eps", 0.0, low_open=True, high_open=True)
 
     def update(self, w, g, state):
         if not state:
@@ -137,8 +125,8 @@ class RMSProp(Optimizer):
 
     def __init__(self, lr: float, rho: float = 0.99, eps: float = 1e-8):
         super().__init__(lr)
-        self.rho = _number(rho, "rho", 0.0, 1.0)
-        self.eps = _number(eps, "eps", 0.0, low_open=True)
+        self.rho = check_number(rho, "rho", 0.0, 1.0, high_open=True)
+        self.eps = check_number(eps, "eps", 0.0, low_open=True, high_open=True)
 
     def update(self, w, g, state):
         if not state:
@@ -155,9 +143,9 @@ class Adam(Optimizer):
 
     def __init__(self, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
         super().__init__(lr)
-        self.beta1 = _number(beta1, "beta1", 0.0, 1.0)
-        self.beta2 = _number(beta2, "beta2", 0.0, 1.0)
-        self.eps = _number(eps, "eps", 0.0, low_open=True)
+        self.beta1 = check_number(beta1, "beta1", 0.0, 1.0, high_open=True)
+        self.beta2 = check_number(beta2, "beta2", 0.0, 1.0, high_open=True)
+        self.eps = check_number(eps, "eps", 0.0, low_open=True, high_open=True)
 
     def update(self, w, g, state):
         if not state:
@@ -199,7 +187,7 @@ def l2_terms(model, l2) -> list[tuple]:
     lams = list(l2) if isinstance(l2, (list, tuple, np.ndarray)) else [l2] * len(weights)
     if len(lams) != len(weights):
         raise InitlabError(f"got {len(lams)} L2 coefficients for {len(weights)} weight layers")
-    lams = [_number(lam, "L2 coefficient", 0.0) for lam in lams]
+    lams = [check_number(lam, "L2 coefficient", 0.0, high_open=True) for lam in lams]
     return [(w, lam) for w, lam in zip(weights, lams, strict=True) if lam > 0]
 
 

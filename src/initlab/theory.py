@@ -26,7 +26,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr
 
 _HALF_NODES, _HALF_WEIGHTS = np.polynomial.legendre.leggauss(200)
 _LIMIT = 12.0  # P(|z| > 12) ~ 4e-33: nothing beyond it matters in double precision
@@ -82,32 +81,14 @@ def chi(activation, q: float, sigma_w2: float) -> float:
 
 
 def law_moments(law, shape) -> tuple[float, float] | None:
-    """Mean and variance of one entry drawn from an :class:`initlab.init.Law` at ``shape``.
-
-    Truncated normals get their true (truncated) variance; orthogonal matrices have mean square
-    gain^2 min(rows, cols) / (rows cols). None for identity-like laws (eye, dirac).
+    """Mean and variance of one entry drawn from an :class:`initlab.init.Law` at ``shape``
+    (:meth:`initlab.init.Law.moments`: truncated normals get their true variance, orthogonal
+    matrices mean square gain^2 min(rows, cols) / (rows cols)). None for identity-like laws
+    (eye, dirac), whose entries are not independent draws.
     """
-    d = law.dist
-    if d == "constant":
-        return law.value, 0.0
-    if d == "normal":
-        return law.mean, law.std**2
-    if d == "uniform":
-        return (law.low + law.high) / 2, (law.high - law.low) ** 2 / 12
-    if d == "truncated_normal":
-        a, b = (law.low - law.mean) / law.std, (law.high - law.mean) / law.std
-        pa, pb = math.exp(-a * a / 2), math.exp(-b * b / 2)
-        pa, pb = pa / math.sqrt(2 * math.pi), pb / math.sqrt(2 * math.pi)
-        mass = float(ndtr(b) - ndtr(a))
-        shift = (pa - pb) / mass
-        var = law.std**2 * (1 + (a * pa - b * pb) / mass - shift**2)
-        return law.mean + law.std * shift, var
-    if d == "orthogonal":
-        rows, cols = shape[0], math.prod(shape[1:])
-        return 0.0, law.gain**2 * min(rows, cols) / (rows * cols)
-    if d == "sparse":
-        return 0.0, law.std**2 * (1 - math.ceil(law.sparsity * shape[0]) / shape[0])
-    return None
+    if law.dist in ("eye", "dirac"):
+        return None
+    return law.moments(shape)
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from initlab.errors import InitlabError, check_positive_int
-from initlab.init import as_rng
 from initlab.nn.losses import check_labels
 from initlab.optim import add_l2_grad, get_optimizer, l2_penalty, l2_terms
 from initlab.results import Result
+from initlab.rng import as_rng
 
 
 def _matrix(value) -> np.ndarray | None:

@@ -12,7 +12,8 @@ from initlab.cli import main
 def test_json_keys_and_values(capsys):
     assert main(["init", "kaiming_uniform(mode=fan_out)", "--shape", "64,32,3,3", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert list(info) == ["spec", "shape", "fan_in", "fan_out", "gain", "std", "bound", "sample"]
+    assert list(info) == ["spec", "shape", "fan_in", "fan_out", "gain", "mean", "std", "bound",
+                          "sample"]
     assert info["shape"] == [64, 32, 3, 3] and info["fan_out"] == 576
     assert set(info["sample"]) == {"mean", "std", "min", "max"}
     assert -info["bound"] <= info["sample"]["min"] and info["sample"]["max"] <= info["bound"]

@@ -202,7 +202,8 @@ def test_json_keys_exact_and_round_trip(tmp_path):
     d = result.to_dict()
     assert list(d) == ["runs"] and len(d["runs"]) == 2
     for run in d["runs"]:
-        assert list(run) == ["init", "activation", "layers", "dies_at"]
+        assert list(run) == ["init", "activation", "layers", "dies_at", "lsuv"]
+        assert run["lsuv"] is None  # only an lsuv init fills it
         assert [list(layer) for layer in run["layers"]] == [LAYER_KEYS] * 2
         assert [layer["index"] for layer in run["layers"]] == [1, 2]
     json.dumps(d, allow_nan=False)

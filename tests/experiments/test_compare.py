@@ -88,7 +88,7 @@ def test_cli_json_keys_and_figures(tmp_path, capsys):
     assert list(out) == ["rows", "config"]
     row = out["rows"][1]
     assert list(row) == ["init", "seeds", "train_accuracy", "test_accuracy", "final_loss",
-                         "diverged"]
+                         "diverged", "lsuv"]
     assert list(row["train_accuracy"]) == ["mean", "std", "ci95"]
     assert list(row["final_loss"]) == ["mean", "std"]
     for name in ("loss.png", "accuracy.png", "boundaries.png"):
@@ -104,7 +104,8 @@ def test_cli_preset_with_override_and_config_round_trip(tmp_path, capsys):
     (tmp_path / "c.toml").write_text(toml)
     assert main(["run", str(tmp_path / "c.toml"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert [r["init"] for r in out["rows"]] == ["normal(0.01)", "lecun", "he"]
+    assert [r["init"] for r in out["rows"]] == ["normal(0.01)", "lecun", "he", "lsuv"]
+    assert out["rows"][3]["lsuv"]["replicas"] == [0] and out["rows"][2]["lsuv"] is None
     assert out["config"]["iterations"] == 20 and out["config"]["dataset"] == "digits"
     (tmp_path / "bad.toml").write_text('experiment = "compare"\nlayerz = [3]\n')
     assert main(["run", str(tmp_path / "bad.toml")]) == 2

@@ -13,15 +13,18 @@ from initlab.results import format_table
 
 HELP = "list the initializers, or draw one and show its fans, gain, std and sample"
 DESCRIPTION = """\
-Draw one tensor with an initializer and show what its formula says (fan_in, fan_out, gain, std,
-uniform bound) next to what the sample shows (mean, std, min, max). Shapes use PyTorch's layout
-(out, in, *kernel), so the numbers mean the same as in torch.nn.init.
+Draw one tensor with an initializer and show what its formula says (fan_in, fan_out, gain, and
+the exact mean and std of the drawn entries, uniform bound; torch_default's bias bound) next to
+what the sample shows (mean, std, min, max). Shapes use PyTorch's layout (out, in, *kernel), so
+the numbers mean the same as in torch.nn.init.
 
 examples:
   initlab init --list
   initlab init he --shape 100,100
   initlab init "kaiming_uniform(mode=fan_out, nonlinearity=leaky_relu, a=0.2)" --shape 64,32,3,3
   initlab init "normal(0.01)" --shape 4096,4096 --seed 1 --json
+  initlab init torch_default --shape 100,784     # nn.Linear's default weight and bias
+  initlab init "lsuv(he)" --shape 100,784        # the base draw; LSUV rescales on data later
 """
 
 
@@ -60,8 +63,9 @@ def run(args) -> int:
         print(json.dumps(info, indent=2))
         return 0
     rows = [[k, "-" if info[k] is None else info[k]]
-            for k in ("spec", "shape", "fan_in", "fan_out", "gain", "std", "bound")]
+            for k in ("spec", "shape", "fan_in", "fan_out", "gain", "mean", "std", "bound")]
     rows[1][1] = "x".join(map(str, info["shape"]))
+    rows += [[k, info[k]] for k in ("bias_bound", "note") if k in info]
     rows += [[f"sample {k}", v] for k, v in info["sample"].items()]
     print(format_table(["quantity", "value"], rows))
     return 0

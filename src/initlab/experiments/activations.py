@@ -30,8 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from initlab.errors import InitlabError, check_positive_int, choose
+from initlab.errors import InitlabError, check_float_dtype, check_positive_int, choose
 from initlab.init import get_initializer
+from initlab.lsuv import LsuvResult, lsuv_scale
 from initlab.nn.activations import get_activation
 from initlab.results import Result, detail
 from initlab.spec import split_specs
@@ -104,6 +105,7 @@ class ActivationRun(Result):
     grad_dies_at: int | None = detail()
     input_std: float | None = detail()
     edges: list | None = detail()
+    lsuv: LsuvResult | None = None
 
     def verdict(self) -> str:
         """One line: where the activations and (if measured) the gradients die."""
@@ -341,6 +343,7 @@ def check_memory(sizes, batch: int, *args) -> None:
 # ----------------------------------------------------------------------------- one net
 def _one_seed(init, acts, sizes, seed, cfg, accs) -> None:
     """Forward (and backward) pass of every activation for one (init, seed); adds to ``accs``.
+    Returns, for an LSUV init, each layer's (rescalings, variance reached) per activation.
 
     Activations are stacked, h: (A, N, n_l), so every weight block is drawn once for all A;
     the backward pass keeps h_l and phi'(a_l) of every layer, (A, N, n_l) each.
@@ -349,12 +352,18 @@ def _one_seed(init, acts, sizes, seed, cfg, accs) -> None:
     x = draw_input(cfg["input"], (n, sizes[0]), seed, dt)
     h = x[None]  # (1, N, n_0): the first layer's product is shared by all activations
     kept_h, kept_d = [np.broadcast_to(x, (len(acts), *x.shape))], []
+    scale, lsuv_done = {}, []
     for layer in range(1, depth + 1):
         shape = (sizes[layer], sizes[layer - 1])
         a = layer_product(init, shape, seed, layer, h.reshape(-1, shape[1]), dt, threads)
         a = a.reshape(h.shape[0], n, shape[0])
-        if cfg["bias"]:
-            a += draw_bias(cfg["bias"], shape[0], seed, layer, dt)
+        b = draw_bias(cfg["bias"], shape[0], seed, layer, dt) if cfg["bias"] else 0.0
+        if init.lsuv:  # LSUV: W <- s W per activation, s from this batch (initlab.lsuv)
+            s, var, tries = lsuv_scale(a, b, **init.lsuv)
+            scale[layer] = s[:, None, None].astype(dt)
+            a *= scale[layer]
+            lsuv_done.append(np.broadcast_to([tries, var], (2, len(acts))))
+        a += b
         ys, ds = [], []
         for k, act in enumerate(acts):
             ak = a[k % a.shape[0]]
@@ -367,7 +376,7 @@ def _one_seed(init, acts, sizes, seed, cfg, accs) -> None:
             kept_h.append(h)
             kept_d.append(np.stack(ds))
     if not cfg["grad"]:
-        return
+        return lsuv_done
     g = np.broadcast_to(draw_top_gradient((n, sizes[-1]), seed, dt), h.shape)
     for layer in range(depth, 0, -1):
         delta = g * kept_d[layer - 1]
@@ -379,6 +388,8 @@ def _one_seed(init, acts, sizes, seed, cfg, accs) -> None:
             shape = (sizes[layer], sizes[layer - 1])
             g = layer_product(init, shape, seed, layer, delta.reshape(-1, shape[0]), dt,
                               threads, backward=True).reshape(len(acts), n, shape[1])
+            g = g * scale[layer] if layer in scale else g
+    return lsuv_done
 
 
 # ----------------------------------------------------------------------------- the experiment
@@ -396,13 +407,6 @@ def _layer_sizes(depth, width, sizes) -> list[int]:
     if len(sizes) < 2:
         raise InitlabError(f"sizes must give the input size and at least one layer, got {sizes}")
     return sizes
-
-
-def _dtype(dtype) -> np.dtype:
-    with contextlib.suppress(TypeError):
-        if np.dtype(dtype) in (np.float32, np.float64):
-            return np.dtype(dtype)
-    raise InitlabError(f"dtype must be float32 or float64, got {dtype!r}")
 
 
 def _edges(act, bins, hist_range) -> np.ndarray:
@@ -446,7 +450,7 @@ def run_activations(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise InitlabError(f"seed must be an integer >= 0, got {seed!r}")
     seed_list = [seed + s for s in range(check_positive_int(seeds, "seeds"))]
-    dt = _dtype(dtype)
+    dt = check_float_dtype(dtype)
     if bias is not None and not (isinstance(bias, (int, float)) and 0 <= bias < math.inf):
         raise InitlabError(f"bias must be None or a finite std >= 0, got {bias!r}")
     edges = [_edges(act, bins, hist_range) for act in acts]
@@ -460,6 +464,7 @@ def run_activations(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
     accs = {(i, k): [LayerAccumulator(edges[k], act) for _ in sizes[1:]]
             for i in range(len(inits)) for k, act in enumerate(acts)}
     inputs = Moments()
+    lsuv_runs = [[] for _ in inits]
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -469,7 +474,8 @@ def run_activations(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
         for s in seed_list:
             inputs.add(draw_input(in_init, (n, sizes[0]), s, dt))
             for i, init in enumerate(inits):
-                _one_seed(init, acts, sizes, s, cfg, [accs[i, k] for k in range(len(acts))])
+                lsuv_runs[i].append(_one_seed(init, acts, sizes, s, cfg,
+                                              [accs[i, k] for k in range(len(acts))]))
                 if bar is not None:
                     bar.update()
     if bar is not None:
@@ -479,7 +485,7 @@ def run_activations(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
     runs = []
     for k, act in enumerate(acts):
         for i, init in enumerate(inits):
-            weights = [law_moments(init.law(shape), shape)
+            weights = [None if init.lsuv else law_moments(init.law(shape), shape)
                        for shape in zip(sizes[1:], sizes[:-1], strict=False)]
             theory = predict(act, weights, sizes, moments, (bias or 0.0) ** 2, n)
             layers = [acc.stats(j + 1, theory, grad) for j, acc in enumerate(accs[i, k])]
@@ -488,7 +494,9 @@ def run_activations(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
             runs.append(ActivationRun(
                 init.spec, act.spec, layers, first_dead(std, inputs.std, range(depth)),
                 grad_dies_at=first_dead(grad_std, grad_std[-1], range(depth - 2, -1, -1))
-                if grad else None, input_std=inputs.std, edges=edges[k]))
+                if grad else None, input_std=inputs.std, edges=edges[k],
+                lsuv=LsuvResult.stack(seed_list, [np.array(d)[..., k] for d in lsuv_runs[i]])
+                if init.lsuv else None))
     config = {"sizes": sizes, "batch": n, "input": in_init.spec, "bias": bias,
               "seeds": len(seed_list), "seed": seed, "dtype": dt.name, "grad": grad}
     return ActivationsResult(runs, config)

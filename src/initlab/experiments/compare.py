@@ -18,9 +18,10 @@ import numpy as np
 from scipy import stats
 
 from initlab.data import Dataset, classic_dataset, load_dataset
-from initlab.errors import InitlabError, check_positive_int
+from initlab.errors import InitlabError, check_float_dtype, check_positive_int
 from initlab.experiments.boundary import Boundary, compute_boundary
 from initlab.init import get_initializer
+from initlab.lsuv import LsuvResult, lsuv_from_inits
 from initlab.nn.model import mlp
 from initlab.results import Result, detail
 from initlab.train import accuracy, fit
@@ -34,7 +35,8 @@ PRESETS = {
     },
     "saito": {  # REFERENCES.md section 2's companion training experiment
         "dataset": "digits", "layers": [100, 100, 100, 100], "activation": "relu",
-        "inits": ["normal(0.01)", "lecun", "he"], "optimizer": "sgd", "lr": 0.01,
+        # the book's three inits, and LSUV (Mishkin & Matas 2016) beside them
+        "inits": ["normal(0.01)", "lecun", "he", "lsuv"], "optimizer": "sgd", "lr": 0.01,
         "iterations": 2000, "batch": 128, "replace": True,
     },
 }
@@ -72,7 +74,8 @@ def summarize(values) -> Stat:
 
 @dataclass
 class CompareRow(Result):
-    """One init over all seeds."""
+    """One init over all seeds (``lsuv``: per layer and seed, the rescalings and the output
+    variance LSUV reached, for an ``lsuv`` init)."""
 
     init: str
     seeds: int
@@ -85,6 +88,7 @@ class CompareRow(Result):
     train_per_seed: list | None = detail()
     test_per_seed: list | None = detail()
     median_seed: int | None = detail()
+    lsuv: LsuvResult | None = None
 
 
 @dataclass
@@ -128,13 +132,17 @@ def replica_seeds(seed: int, n_seeds: int, n_inits: int, legacy: bool) -> list:
 
 
 def _train_chunk(inits, seeds, sizes, activation, output, dropout, dtype, ds, fit_kw):
-    """Build and train the replicas ``inits``/``seeds``; return the model, history and the
-    final train and test accuracies (run in a worker process when the replicas are split)."""
+    """Build and train the replicas ``inits``/``seeds``; return the model, history, the
+    final train and test accuracies and what LSUV did (run in a worker process when the
+    replicas are split). LSUV replicas are rescaled on the first ``batch`` training examples
+    (all of them for full-batch training)."""
     model = mlp(sizes, activation=activation, init=inits, output=output, dropout=dropout,
                 replicas=len(inits), seed=seeds, dtype=dtype)
     X, Xt = ds.X_train.astype(dtype), ds.X_test.astype(dtype)
+    done = lsuv_from_inits(model, X[:fit_kw["batch_size"] or len(X)])
     history = fit(model, X, ds.y_train, X_test=Xt, y_test=ds.y_test, **fit_kw)
-    return model, history, accuracy(model, X, ds.y_train), accuracy(model, Xt, ds.y_test)
+    return (model, history, accuracy(model, X, ds.y_train), accuracy(model, Xt, ds.y_test),
+            done)
 
 
 def _train(inits, seeds, jobs: int, progress: bool, *args):
@@ -164,8 +172,21 @@ def _train(inits, seeds, jobs: int, progress: bool, *args):
         "train": np.concatenate([o[2] for o in outs]),
         "test": np.concatenate([o[3] for o in outs]),
         "iterations": list(history.iterations),
+        "lsuv": [(o[4], int(a)) for o, a in zip(outs, bounds, strict=False) if o[4] is not None],
     }
     return [(o[0], int(a)) for o, a in zip(outs, bounds, strict=False)], merged
+
+
+def _lsuv_of(parts, lo: int, hi: int, seed: int) -> LsuvResult | None:
+    """The LSUV columns of global replicas lo..hi-1 (one init), labelled by their seeds."""
+    picked = [(p, [k for k, r in enumerate(p.replicas) if lo <= r + start < hi], start)
+              for p, start in parts]
+    picked = [(p.columns(k), start) for p, k, start in picked if k]
+    if not picked:
+        return None
+    return LsuvResult([seed + r + start - lo for p, start in picked for r in p.replicas],
+                      np.concatenate([p.iterations for p, _ in picked], axis=1),
+                      np.concatenate([p.variance for p, _ in picked], axis=1))
 
 
 def _select(chunks, replicas: list[int]):
@@ -212,9 +233,7 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
     ds = get_dataset(dataset, classic=classic, seed=data_seed, **data_kw)
     units, output = output_layer(ds.n_classes)
     sizes = [ds.n_features, *layers, units]
-    dt = np.dtype(dtype).type
-    if dt not in (np.float32, np.float64):
-        raise InitlabError(f"dtype must be float32 or float64, got {dtype!r}")
+    dt = check_float_dtype(dtype).type
     if iterations is not None:
         length = iterations
     else:
@@ -242,7 +261,8 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
             final_loss=LossStat(summarize(final).mean, summarize(final).std),
             diverged=int(sum(diverged)), loss_curves=loss[idx],
             test_curves=None if test_curves is None else test_curves[idx],
-            train_per_seed=train[idx], test_per_seed=test[idx], median_seed=seed + median))
+            train_per_seed=train[idx], test_per_seed=test[idx], median_seed=seed + median,
+            lsuv=_lsuv_of(out["lsuv"], idx.start, idx.stop, seed)))
     boundary = None
     if ds.is_2d:
         lim = float(np.ceil(np.abs(ds.bounds(0.2)).max() * 2) / 2)

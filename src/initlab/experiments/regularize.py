@@ -15,6 +15,7 @@ import numpy as np
 
 from initlab.errors import InitlabError, check_positive_int
 from initlab.experiments.compare import Stat, get_dataset, output_layer, summarize
+from initlab.lsuv import LsuvResult, lsuv_from_inits
 from initlab.nn.model import mlp
 from initlab.results import Result, detail
 from initlab.train import accuracy, fit
@@ -22,7 +23,8 @@ from initlab.train import accuracy, fit
 
 @dataclass
 class VariantRow(Result):
-    """One regularization variant over all seeds."""
+    """One regularization variant over all seeds (``lsuv``: what LSUV did, for an ``lsuv``
+    init; rescaled on the first ``batch`` training examples)."""
 
     variant: str
     l2: float
@@ -33,6 +35,7 @@ class VariantRow(Result):
     gap: Stat
     train_curves: list | None = detail()
     test_curves: list | None = detail()
+    lsuv: LsuvResult | None = None
 
 
 @dataclass
@@ -86,6 +89,8 @@ def run_regularize(*, dataset: str = "digits", train_size: int | None = 300,
         model = mlp(sizes, activation=activation, init=init, output=output, dropout=rate,
                     dropout_mode=dropout_mode, replicas=n_seeds,
                     seed=[seed + s for s in range(n_seeds)])
+        done = lsuv_from_inits(model, ds.X_train[:batch or ds.n_train],
+                               names=[seed + s for s in range(n_seeds)])
         history = fit(model, ds.X_train, ds.y_train, optimizer=optimizer, lr=lr,
                       iterations=iterations, epochs=epochs, batch_size=batch, l2=lam,
                       record_every=every, X_test=ds.X_test, y_test=ds.y_test, seed=data_seed,
@@ -97,7 +102,7 @@ def run_regularize(*, dataset: str = "digits", train_size: int | None = 300,
             variant=name, l2=lam, dropout=rate, seeds=n_seeds, train_accuracy=summarize(train),
             test_accuracy=summarize(test), gap=summarize(train - test),
             train_curves=np.asarray(history.train_accuracy, dtype=float),
-            test_curves=np.asarray(history.test_accuracy, dtype=float)))
+            test_curves=np.asarray(history.test_accuracy, dtype=float), lsuv=done))
     config = {"dataset": ds.name, "n_train": ds.n_train, "n_test": ds.n_test, "sizes": sizes,
               "activation": activation, "init": init, "output": output, "l2": l2,
               "dropout": dropout, "dropout_mode": dropout_mode, "seeds": n_seeds, "seed": seed,

@@ -17,7 +17,6 @@ of how many of them share a model.
 
 from __future__ import annotations
 
-import copy
 import numbers
 
 import numpy as np
@@ -25,6 +24,7 @@ import numpy as np
 from initlab.errors import InitlabError, choose
 from initlab.init import get_initializer
 from initlab.nn.activations import Activation, get_activation
+from initlab.rng import replica_rngs
 
 DROPOUT_MODES = ("inverted", "scaled_at_test")
 
@@ -65,48 +65,6 @@ class Param:
         return f"Param({self.name}, shape={self._value.shape}, dtype={self._value.dtype})"
 
 
-def replica_rngs(seed, replicas: int) -> list:
-    """One independent random stream per replica.
-
-    ``seed`` may be an int (replica r gets ``default_rng(SeedSequence(seed).spawn(R)[r])``, i.e.
-    the child with spawn key ``(r,)``, the same whatever R is), a list of R ints, SeedSequences,
-    Generators or RandomStates (replica r uses entry r), or one Generator (spawned into R) or
-    RandomState (R = 1 only). Generators and RandomStates are deep-copied: each replica's stream
-    starts at the object's current state and the caller's object is not advanced, so
-    ``[np.random.RandomState(3)] * 3`` gives three replicas that each draw from seed 3.
-    """
-    if isinstance(seed, bool):
-        raise InitlabError(f"seed must be an int, a list of seeds or a generator, got {seed}")
-    if isinstance(seed, numbers.Integral):
-        if seed < 0:
-            raise InitlabError(f"seed must be >= 0, got {seed}")
-        return [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(replicas)]
-    if isinstance(seed, np.random.Generator):
-        return [copy.deepcopy(seed)] if replicas == 1 else list(seed.spawn(replicas))
-    if isinstance(seed, np.random.RandomState):
-        if replicas != 1:
-            raise InitlabError(f"one RandomState cannot seed {replicas} replicas; pass a list")
-        return [copy.deepcopy(seed)]
-    if isinstance(seed, (list, tuple)):
-        if len(seed) != replicas:
-            raise InitlabError(f"got {len(seed)} seeds for {replicas} replicas")
-        return [_one_rng(s) for s in seed]
-    raise InitlabError(
-        f"seed must be an int, a list of seeds or a random generator, got {seed!r}")
-
-
-def _one_rng(seed):
-    if isinstance(seed, (np.random.Generator, np.random.RandomState)):
-        return copy.deepcopy(seed)
-    if isinstance(seed, np.random.SeedSequence):
-        return np.random.default_rng(seed)
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0:
-        return np.random.default_rng(int(seed))
-    raise InitlabError(
-        f"each replica seed must be an int >= 0, a SeedSequence, a Generator or a RandomState, "
-        f"got {seed!r}")
-
-
 def _per_replica(spec, replicas: int, what: str) -> list:
     specs = list(spec) if isinstance(spec, (list, tuple)) else [spec] * replicas
     if len(specs) != replicas:
@@ -125,7 +83,8 @@ class Dense:
     init: one spec or one per replica. rngs: one Generator or RandomState per replica, used
     (and advanced) as is; default ``replica_rngs(0, R)``. Replica r draws
     ``init[r]((out, in), rngs[r])`` and then its bias from the same stream (``bias_init``
-    ``zeros``, the default, draws nothing).
+    ``zeros``, the default, draws nothing; an init that sets the bias itself, such as
+    ``torch_default``, draws it from its own law instead, as ``nn.Linear`` does).
     """
 
     def __init__(self, in_features: int, out_features: int, init="he", rngs=None,
@@ -140,7 +99,9 @@ class Dense:
         bias_v = np.empty((replicas, shape[0]), dtype=dtype)
         for r, rng in enumerate(rngs):
             weight[r] = inits[r](shape, rng, dtype=dtype)
-            bias_v[r] = bias((shape[0],), rng, dtype=dtype)
+            own_bias = inits[r].bias_law(shape)  # torch_default sets the bias too
+            bias_v[r] = (bias((shape[0],), rng, dtype=dtype) if own_bias is None
+                         else own_bias.sample((shape[0],), rng, np.dtype(dtype).type))
         self._setup(weight, bias_v, [i.spec for i in inits], bias.spec)
 
     @classmethod

@@ -18,7 +18,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from initlab.errors import InitlabError, check_positive_int
+from initlab.errors import InitlabError, check_float_dtype, check_positive_int
 from initlab.nn.layers import ActivationLayer, Dense, Dropout, Param, replica_rngs
 from initlab.nn.losses import get_loss
 
@@ -231,8 +231,7 @@ def mlp(sizes, activation="relu", init="he", output: str = "sigmoid", dropout=0.
     for given in (init, seed):
         if isinstance(given, (list, tuple)) and replicas == 1:
             replicas = len(given)
-    if np.dtype(dtype) not in (np.float32, np.float64):
-        raise InitlabError(f"dtype must be float32 or float64, got {np.dtype(dtype).name}")
+    dtype = check_float_dtype(dtype)
     rngs = replica_rngs(seed, replicas)
     rates = _dropout_rates(dropout, len(sizes) - 2)
     layers = []

@@ -98,11 +98,11 @@ def _compare_rows_text(result) -> str:
 
 def classic_seeds(settings: Settings):
     """The classic experiment over many seeds, with error bars."""
-    from initlab.experiments.compare import PRESETS, run_compare
+    from initlab.experiments.compare import COMPARE_PRESETS, run_compare
     from initlab.plots.compare import accuracy_figure, boundary_figure, loss_figure
     from initlab.report import Section
 
-    options = dict(PRESETS["coursera"])
+    options = dict(COMPARE_PRESETS["coursera"])
     seeds = settings.n_seeds(10, 3)
     result = run_compare(options.pop("inits"), seeds=seeds, **options)
     text = f"""
@@ -212,11 +212,11 @@ def deep_study(settings: Settings):
 
 def digits_compare(settings: Settings):
     """Deep Learning from Scratch's init comparison on the digits data."""
-    from initlab.experiments.compare import PRESETS, run_compare
+    from initlab.experiments.compare import COMPARE_PRESETS, run_compare
     from initlab.plots.compare import accuracy_figure, loss_figure
     from initlab.report import Section
 
-    options = dict(PRESETS["saito"])
+    options = dict(COMPARE_PRESETS["saito"])
     seeds = settings.n_seeds(5, 2)
     if settings.quick:
         options["iterations"] = 500

@@ -108,47 +108,46 @@ def _activation_figures(figs: dict, histogram_caption: str, std_caption: str) ->
             for name, fig in figs.items()]
 
 
-def saito_activations(settings: Settings):
-    """Deep Learning from Scratch 6.2: histograms of 5 layers of 100 units."""
-    from initlab.experiments.activations import preset, run_activations
+def _activation_section(id: str, title: str, options: dict, text_of, histogram_caption: str,
+                        std_caption: str):
+    """Run the activation study with ``options`` and make its section (text from
+    ``text_of(result)``, the per-run table with verdicts, histograms and std-vs-depth)."""
+    from initlab.experiments.activations import run_activations
     from initlab.plots.activations import figures
     from initlab.report import Section
 
-    result = run_activations(**preset("saito"))
-    figs = figures(result)
-    text = saito_text(result)
+    result = run_activations(**options)
     section = Section(
-        id="saito", title="Activations at initialization: 5 layers of 100 units", text=text,
+        id=id, title=title, text=text_of(result),
         tables=[("Per-run summary", *_activation_table(result))], config=result.config,
-        figures=_activation_figures(
-            figs, "Histograms of the activations per layer ({activation}).",
-            "Std of activations and gradients versus depth: theory (lines) and measurements "
-            "(markers)."))
+        figures=_activation_figures(figures(result), histogram_caption, std_caption))
     return section, result
+
+
+def saito_activations(settings: Settings):
+    """Deep Learning from Scratch 6.2: histograms of 5 layers of 100 units."""
+    from initlab.experiments.activations import preset
+
+    return _activation_section(
+        "saito", "Activations at initialization: 5 layers of 100 units", preset("saito"),
+        saito_text, "Histograms of the activations per layer ({activation}).",
+        "Std of activations and gradients versus depth: theory (lines) and measurements "
+        "(markers).")
 
 
 def deep_study(settings: Settings):
     """The 10-layer tanh/ReLU study, with gradients and theory."""
-    from initlab.experiments.activations import preset, run_activations
-    from initlab.plots.activations import figures
-    from initlab.report import Section
+    from initlab.experiments.activations import preset
 
     options = preset("cs231n")
     if settings.quick:
         options["width"] = 512
     options["seeds"] = 1  # at this width the nets of different seeds barely differ
-    result = run_activations(**options)
-    figs = figures(result)
-    width = options["width"]
-    text = deep_text(result)
-    section = Section(
-        id="deep", title=f"The 10-layer tanh/ReLU study (width {width})", text=text,
-        tables=[("Per-run summary", *_activation_table(result))], config=result.config,
-        figures=_activation_figures(
-            figs, "Histograms per layer ({activation}), 40 bins on (-1, 1).",
-            "Std of activations (left) and gradients (right) versus depth, theory as lines, "
-            "each net as faint markers."))
-    return section, result
+    return _activation_section(
+        "deep", f"The 10-layer tanh/ReLU study (width {options['width']})", options, deep_text,
+        "Histograms per layer ({activation}), 40 bins on (-1, 1).",
+        "Std of activations (left) and gradients (right) versus depth, theory as lines, "
+        "each net as faint markers.")
 
 
 def digits_compare(settings: Settings):

@@ -167,3 +167,12 @@ def test_no_sentence_is_fixed_prose_about_outcomes(fn):
     source = inspect.getsource(fn)
     for phrase in ("learns fastest.", "vary much more", "kills the signal", "dies on its way"):
         assert phrase not in source
+
+
+def test_fixed_std_expectations_are_not_checked_at_another_width():
+    run = fake_run("tanh", "normal(0.05)", [0.66 * 0.955**i for i in range(10)])
+    quick = flat(deep_text(ActivationsResult([run], {"sizes": [512] * 11, "batch": 16})))
+    assert "not checked here: the lecture draws it at width 4096; at width 512" in quick
+    full = flat(deep_text(ActivationsResult([run], {"sizes": [4096] * 11, "batch": 16})))
+    assert "saturate at -1 and 1; measured: 0% of layer 1's outputs" in full
+    assert "this run contradicts the expectation" in full

@@ -145,11 +145,21 @@ def saito_text(result) -> str:
 
 
 #: The Stanford CS231n lecture on weight initialization: its 10-layer tanh/ReLU pictures.
+def _at_width(width: int):
+    """``applies`` for a fixed-std expectation drawn at ``width``: n Var(w) must be the same."""
+    def applies(result):
+        sizes = (result.config or {}).get("sizes") or [width]
+        return None if sizes[0] == width else (
+            f"the lecture draws it at width {width}; at width {sizes[0]} a fixed std gives "
+            f"{sizes[0] / width:.3g} times the lecture's n Var(w)")
+    return applies
+
+
 CS231N_EXPECTS = [
     Expectation("tanh", "normal(0.01)", "shrink the activations toward 0 layer after layer",
-                lambda r: r.verdict.state in FADES, ends),
+                lambda r: r.verdict.state in FADES, ends, _at_width(4096)),
     Expectation("tanh", "normal(0.05)", "saturate at -1 and 1",
-                lambda r: r.verdict.saturated_from is not None, saturation),
+                lambda r: r.verdict.saturated_from is not None, saturation, _at_width(4096)),
     Expectation("tanh", "lecun", "keep a healthy spread at every layer",
                 lambda r: r.verdict.state == "healthy" and r.verdict.saturated_from is None,
                 ends),

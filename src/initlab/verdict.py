@@ -169,7 +169,8 @@ def _scale(stds: Sequence[float], label: str, order: list[int]) -> dict:
                        text=f"{label} {word} x{factor:.3g} per layer (std {seq[0]:.3g} at layer "
                             f"{names[0]}, {seq[-1]:.3g} at layer {names[-1]}): at that rate it "
                             f"would {way}{FACTOR:g}{'' if factor < 1 else 'x'} of {ref_name} "
-                            f"about {cross:.0f} layers beyond this net's {n} layers")
+                            f"about {cross:.0f} layer{'' if round(cross) == 1 else 's'} beyond "
+                            f"this net's {n} layers")
             return out
     lo, hi = float(np.nanmin(ratio)), float(np.nanmax(ratio))
     out.update(state="healthy", text=f"{label} keeps its scale: std within {lo:.2f}x-{hi:.2f}x "
@@ -209,8 +210,8 @@ def judge(stds: Sequence[float], *, means: Sequence[float] | None = None,
             i = int(alike[0])
             v.alike_from = i + 1
             parts.append(f"alike: at layer {i + 1} every output lies near {m[i]:.3g} (std "
-                         f"{sd[i]:.3g}, {sd[i] / abs(m[i]):.1%} of it): the units are nearly "
-                         f"identical")
+                         f"{sd[i]:.3g}, {100 * sd[i] / abs(m[i]):.3g}% of it): the units are "
+                         f"nearly identical")
     v.saturated_from, v.saturated_max = _first_over(saturated, SATURATED)
     if v.saturated_from is not None:
         frac = _finite(saturated)[v.saturated_from - 1]

@@ -203,9 +203,11 @@ STEPS = [
 
 INTRO = """
 Why initialization matters, told by the classic experiments, rerun here on built-in data.
-Each section says what was run, shows the figures and tables, and says what to conclude;
-the exact configuration of each run is under it. Every number was computed by initlab for
-this report; where a published value exists, it is shown beside initlab's.
+Each section says what was run, shows the figures and tables, states what its source
+expects and whether this run agrees; the exact configuration of each run is under it. Every
+number was computed by initlab for this report, and two results are called different only
+when their 95% intervals say so; where a published value exists, it is shown beside
+initlab's.
 """
 
 

@@ -81,6 +81,18 @@ def test_history_records_the_batch_loss_before_each_update():
     np.testing.assert_allclose(hist.test_accuracy[:, 2], accuracy(start, X[:10], y[:10]))
 
 
+def test_final_loss_is_the_whole_training_set_after_the_last_update():
+    """Not the last recorded minibatch loss: with minibatches and dropout those differ."""
+    X, y = blobs(n=60)
+    model = mlp([3, 6, 1], replicas=2, seed=1, dropout=0.3)
+    hist = fit(model, X, y, lr=0.2, iterations=9, batch_size=8, l2=0.01, record_every=4)
+    np.testing.assert_allclose(hist.final_loss, evaluate(model, X, y, l2=0.01), rtol=1e-13)
+    assert not np.allclose(hist.final_loss, hist.loss[:, -1])
+    assert [row[1] for row in hist.table()[1]] == pytest.approx(list(hist.final_loss))
+    back = History.from_dict(hist.to_dict())
+    np.testing.assert_array_equal(back.final_loss, hist.final_loss)
+
+
 def test_recorded_loss_includes_the_l2_penalty():
     X, y = blobs()
     model = mlp([3, 6, 1], seed=1)
@@ -115,6 +127,7 @@ def test_divergence_freezes_only_that_replica_and_reports_the_step():
     assert np.isfinite(hist.loss[1, :step]).all() and not np.isfinite(hist.loss[1, step])
     assert np.isnan(hist.loss[1, step + 1:]).all() and np.isnan(hist.train_accuracy[1, step:]).all()
     assert np.isfinite(hist.loss[[0, 2]]).all()
+    assert np.isnan(hist.final_loss[1]) and np.isfinite(hist.final_loss[[0, 2]]).all()
     frozen = start.select([1])
     fit(frozen, X, y, lr=1.0, iterations=step)  # the parameters as they were at that step
     for a, b in zip(model.parameters(), frozen.parameters(), strict=True):

@@ -6,7 +6,9 @@ Every ``record_every`` steps (step 0 included) the :class:`History` stores, per 
 training loss *of that step's batch, from that step's forward pass, before its update* (the
 data loss plus the L2 penalty; with dropout it is the loss of the dropped-out net), as the
 course records ``cost`` at iterations 0, 1000, ...; and, when asked, the train/test accuracy of
-the same parameters in evaluation mode (no dropout) on the whole sets.
+the same parameters in evaluation mode (no dropout) on the whole sets. After the last step,
+``final_loss`` is the loss of the trained parameters on the whole training set in evaluation
+mode (plus the L2 penalty): the true final loss, not the last recorded minibatch's.
 
 Divergence: when a replica's loss at a step is NaN or inf (its logits are checked at every
 step, its full loss at recorded steps), it is marked diverged at that step and frozen there
@@ -47,7 +49,9 @@ class History(Result):
     recorded step (before that step's update; NaN after divergence); train_accuracy,
     test_accuracy : (R, T) or None; diverged_at : R entries, the step where the loss became
     NaN/inf, or None; steps : the number of updates made (fewer than asked only when every
-    replica diverged); seconds : wall time of the training loop.
+    replica diverged); seconds : wall time of the training loop; final_loss : (R,) the loss
+    on the whole training set after training, in evaluation mode, plus the L2 penalty (NaN for
+    a diverged replica).
     """
 
     iterations: list[int]
@@ -57,12 +61,15 @@ class History(Result):
     diverged_at: list[int | None] = field(default_factory=list)
     steps: int = 0
     seconds: float = 0.0
+    final_loss: np.ndarray | None = None
 
     def __post_init__(self):
         self.iterations = [int(i) for i in self.iterations]
         self.loss = _matrix(self.loss)
         self.train_accuracy = _matrix(self.train_accuracy)
         self.test_accuracy = _matrix(self.test_accuracy)
+        if self.final_loss is not None:
+            self.final_loss = _matrix([self.final_loss])[0]
 
     def table(self):
         header = ["replica", "final loss", "train accuracy", "test accuracy", "diverged at"]
@@ -70,6 +77,9 @@ class History(Result):
         for r in range(self.loss.shape[0]):
             last = [None if m is None else _last_finite(m[r])
                     for m in (self.loss, self.train_accuracy, self.test_accuracy)]
+            if self.final_loss is not None:
+                final = float(self.final_loss[r])
+                last[0] = final if math.isfinite(final) else None
             rows.append([r, *last, self.diverged_at[r] if self.diverged_at else None])
         return header, rows
 
@@ -98,8 +108,10 @@ def evaluate(model, X, y, l2=0.0) -> np.ndarray:
         return model.loss.value(z, t) + l2_penalty(l2_terms(model, l2))
 
 
-def _schedule(n, iterations, epochs, batch_size, replace) -> tuple[int, int | None]:
-    """(number of steps, batch size or None for full batch)."""
+def schedule(n: int, iterations: int | None = None, epochs: int | None = None,
+             batch_size: int | None = None, replace: bool = False) -> tuple[int, int | None]:
+    """(number of steps, batch size or None for full batch) of a run on ``n`` examples:
+    ``iterations`` steps, or ``epochs`` passes of ceil(n / batch_size) steps each."""
     if (iterations is None) == (epochs is None):
         raise InitlabError("give exactly one of iterations or epochs")
     if batch_size is not None:
@@ -160,7 +172,7 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
         y_test = check_labels(y_test, X_test.shape[-2], _classes(model), "y_test")
     opt = get_optimizer(optimizer, lr)
     terms = l2_terms(model, l2)
-    steps, batch = _schedule(n, iterations, epochs, batch_size, replace)
+    steps, batch = schedule(n, iterations, epochs, batch_size, replace)
     check_positive_int(record_every, "record_every")
     batches = None if batch is None else _batches(X, targets, batch, replace, as_rng(seed))
 
@@ -217,8 +229,9 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
     if bar is not None:
         bar.update(done - bar.n)
         bar.close()
-    return History(record_at, losses, train_acc, test_acc, diverged_at, done,
-                   time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    final = np.where(active, evaluate(model, X, y, l2), np.nan)
+    return History(record_at, losses, train_acc, test_acc, diverged_at, done, seconds, final)
 
 
 def _bar(total: int):

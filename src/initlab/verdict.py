@@ -8,8 +8,10 @@ measured values it states):
   input, so an activation's own offset (sigmoid's mean of 1/2, ReLU's halved variance) does not
   count as a change of scale.
 - **shrinking / growing**: no layer crosses yet, but the per-layer factor (the slope of a
-  least-squares line through log std against layer) would cross within ``HORIZON`` layers. The
-  layer where it would cross is extrapolated from that factor. The variance argument behind it:
+  least-squares line through log std against layer, from the second layer on, since the first
+  sees the raw input rather than a layer's output) differs from 1 by more than its 95% Student-t
+  interval and would cross within ``HORIZON`` layers. The layer where it would cross is
+  extrapolated from the last layer at that factor. The variance argument behind it:
   Var(sum_i w_i x_i) = n Var(w) Var(x) for independent zero-mean w and x (LeCun et al.,
   "Efficient BackProp", 1998; Glorot & Bengio, AISTATS 2010), so a net whose n Var(w) is off by
   a constant changes scale geometrically with depth.
@@ -17,6 +19,8 @@ measured values it states):
   within ``LEVEL`` of the next): something other than the weights, typically the biases, holds
   the signal there.
 - **no signal**: a layer's std is exactly 0 (every output equal, e.g. all-zero weights).
+- **alike**: at some layer the outputs sit within ``ALIKE`` of their common nonzero mean (std <
+  ALIKE |mean|): the units are nearly identical, e.g. a sigmoid net with tiny weights, all at 1/2.
 - **saturated**: at some layer at least ``SATURATED`` of the outputs sit on the flat ends of a
   bounded activation (where its derivative is near 0).
 - **dead units**: at some layer at least ``DEAD`` of the units output zero for the whole batch.
@@ -37,6 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 from initlab.results import Result
 
@@ -45,6 +50,7 @@ HORIZON = 50  # a trend that would cross FACTOR within this many layers is repor
 LEVEL = 1.25  # consecutive stds within this factor of each other count as level (a floor)
 SATURATED = 0.25  # fraction of outputs on the flat ends that makes a layer "saturated"
 DEAD = 0.10  # fraction of units dead for the whole batch that is reported
+ALIKE = 0.05  # std below this fraction of |mean|: every output nearly the same value
 
 
 @dataclass
@@ -63,6 +69,7 @@ class Verdict(Result):
     saturated_max: float | None = None
     dead_from: int | None = None
     dead_max: float | None = None
+    alike_from: int | None = None
     grad_state: str | None = None
     grad_text: str | None = None
     grad_vanishes_at: int | None = None
@@ -72,7 +79,8 @@ class Verdict(Result):
     @property
     def healthy(self) -> bool:
         return (self.state == "healthy" and self.saturated_from is None
-                and self.dead_from is None and self.grad_state in (None, "healthy"))
+                and self.dead_from is None and self.alike_from is None
+                and self.grad_state in (None, "healthy"))
 
     def table(self):
         return ["verdict"], [[self.text]]
@@ -84,13 +92,27 @@ def _finite(values) -> np.ndarray:
 
 def per_layer_factor(stds: Sequence[float]) -> float | None:
     """exp of the least-squares slope of log std against layer index (None for < 2 layers)."""
+    fit = _fit(stds)
+    return None if fit is None else fit[0]
+
+
+def _fit(stds: Sequence[float]) -> tuple[float, bool] | None:
+    """(per-layer factor, whether its 95% t-interval excludes 1) of the positive finite stds;
+    None for fewer than 2. Two points give a factor but no interval (taken as a trend)."""
     s = _finite(stds)
     keep = np.isfinite(s) & (s > 0)
     if keep.sum() < 2:
         return None
     x, y = np.flatnonzero(keep).astype(np.float64), np.log(s[keep])
     x -= x.mean()
-    return float(np.exp((x @ (y - y.mean())) / (x @ x)))
+    sxx = x @ x
+    slope = (x @ (y - y.mean())) / sxx
+    if x.size == 2:
+        return float(np.exp(slope)), True
+    resid = y - y.mean() - slope * x
+    se = math.sqrt(float(resid @ resid) / (x.size - 2) / sxx)
+    sure = abs(slope) > stats.t.ppf(0.975, x.size - 2) * se if se > 0 else slope != 0
+    return float(np.exp(slope)), bool(sure)
 
 
 def _scale(stds: Sequence[float], label: str, order: list[int]) -> dict:
@@ -108,7 +130,8 @@ def _scale(stds: Sequence[float], label: str, order: list[int]) -> dict:
                 "text": f"{label}: no signal (std exactly 0, every output equal) from layer {at}"}
     ref = seq[0]
     ratio = seq / ref
-    factor = per_layer_factor(seq)
+    fit = _fit(seq[1:] if n >= 4 else seq)
+    factor, sure = (None, False) if fit is None else fit
     out = {"factor": factor}
     low = np.flatnonzero(ratio < 1 / FACTOR)
     high = np.flatnonzero(ratio > FACTOR)
@@ -135,18 +158,20 @@ def _scale(stds: Sequence[float], label: str, order: list[int]) -> dict:
                    text=f"{label} explodes: std {seq[high[0]]:.3g} at layer {at}, over "
                         f"{FACTOR:g}x {ref_name}{per}")
         return out
-    if factor is not None and abs(math.log(factor)) * HORIZON > math.log(FACTOR):
-        cross = math.log(FACTOR) / abs(math.log(factor))  # layers after the reference
-        word, way = ("shrinks", "fall below 1/") if factor < 1 else ("grows", "exceed ")
-        where = names[0] + cross if order[0] <= order[-1] else names[0] - cross
-        beyond = (f"beyond this net's {n} layers" if cross >= n - 1
-                  else f"though no layer of this net's {n} has crossed yet")
-        out.update(state="shrinking" if factor < 1 else "growing", crosses_at=float(where),
-                   text=f"{label} {word} x{factor:.3g} per layer (std {seq[0]:.3g} at layer "
-                        f"{names[0]}, {seq[-1]:.3g} at layer {names[-1]}): at that rate it "
-                        f"would {way}{FACTOR:g}{'' if factor < 1 else 'x'} of {ref_name} about "
-                        f"{cross:.0f} layers on, {beyond}")
-        return out
+    if sure and factor != 1:
+        target = ref / FACTOR if factor < 1 else ref * FACTOR
+        cross = math.log(target / seq[-1]) / math.log(factor)  # layers after the last
+        step = 1 if order[0] <= order[-1] else -1
+        where = names[-1] + step * cross
+        if cross + n - 1 <= HORIZON:
+            word, way = ("shrinks", "fall below 1/") if factor < 1 else ("grows", "exceed ")
+            out.update(state="shrinking" if factor < 1 else "growing", crosses_at=float(where),
+                       text=f"{label} {word} x{factor:.3g} per layer (std {seq[0]:.3g} at layer "
+                            f"{names[0]}, {seq[-1]:.3g} at layer {names[-1]}): at that rate it "
+                            f"would {way}{FACTOR:g}{'' if factor < 1 else 'x'} of {ref_name} "
+                            f"about {cross:.0f} layer{'' if round(cross) == 1 else 's'} beyond "
+                            f"this net's {n} layers")
+            return out
     lo, hi = float(np.nanmin(ratio)), float(np.nanmax(ratio))
     out.update(state="healthy", text=f"{label} keeps its scale: std within {lo:.2f}x-{hi:.2f}x "
                                      f"of {ref_name} through layer {names[-1]}")
@@ -163,13 +188,14 @@ def _first_over(fractions, limit: float) -> tuple[int | None, float | None]:
     return (int(over[0]) + 1 if over.size else None), float(np.nanmax(f))
 
 
-def judge(stds: Sequence[float], *, saturated: Sequence[float] | None = None,
-          dead: Sequence[float] | None = None,
+def judge(stds: Sequence[float], *, means: Sequence[float] | None = None,
+          saturated: Sequence[float] | None = None, dead: Sequence[float] | None = None,
           grad_stds: Sequence[float | None] | None = None) -> Verdict:
     """Judge a net from its per-layer output stds (first layer first).
 
     Args:
         stds: (L,) std of each layer's output.
+        means: (L,) mean of each layer's output, or None.
         saturated: (L,) fraction of outputs on the flat ends of a bounded activation, or None.
         dead: (L,) fraction of units whose output is zero for the whole batch, or None.
         grad_stds: (L,) std of dLoss/d(output) per layer (first layer first), or None.
@@ -177,6 +203,15 @@ def judge(stds: Sequence[float], *, saturated: Sequence[float] | None = None,
     scale = _scale(stds, "signal", list(range(len(stds))))
     v = Verdict(**scale)
     parts = [scale["text"]]
+    if means is not None:
+        m, sd = _finite(means), _finite(stds)
+        alike = np.flatnonzero((sd > 0) & (sd < ALIKE * np.abs(m)))
+        if alike.size:
+            i = int(alike[0])
+            v.alike_from = i + 1
+            parts.append(f"alike: at layer {i + 1} every output lies near {m[i]:.3g} (std "
+                         f"{sd[i]:.3g}, {100 * sd[i] / abs(m[i]):.3g}% of it): the units are "
+                         f"nearly identical")
     v.saturated_from, v.saturated_max = _first_over(saturated, SATURATED)
     if v.saturated_from is not None:
         frac = _finite(saturated)[v.saturated_from - 1]

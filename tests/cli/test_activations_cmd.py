@@ -11,7 +11,7 @@ from initlab.experiments.activations import ActivationsResult
 
 SMALL = ["--depth", "3", "--width", "32", "--batch", "8"]
 LAYER_KEYS = ["index", "mean", "std", "saturated", "zero", "predicted_std", "grad_std",
-              "predicted_grad_std", "weight_grad_std"]
+              "predicted_grad_std", "weight_grad_std", "dead"]
 
 
 def test_json_has_exactly_the_documented_keys(capsys):
@@ -23,18 +23,20 @@ def test_json_has_exactly_the_documented_keys(capsys):
     pairs = [(r["activation"], r["init"]) for r in data["runs"]]
     assert pairs == [(a, i) for a in ("tanh", "relu") for i in ("normal(0.01)", "lecun", "he")]
     for run in data["runs"]:
-        assert list(run) == ["init", "activation", "layers", "dies_at"]
+        assert list(run) == ["init", "activation", "layers", "verdict", "lsuv"]
         assert [list(layer) for layer in run["layers"]] == [LAYER_KEYS] * 3
         assert [layer["index"] for layer in run["layers"]] == [1, 2, 3]
         assert all(isinstance(layer["grad_std"], float) for layer in run["layers"])
-        assert run["dies_at"] is None or isinstance(run["dies_at"], int)
+        assert run["verdict"]["state"] in ("healthy", "vanishing", "exploding", "shrinking",
+                                           "growing", "no signal")
+        assert isinstance(run["verdict"]["text"], str)
 
 
 def test_no_grad_gives_nulls(capsys):
     assert main(["activations", "--init", "he", "--activation", "relu", *SMALL, "--no-grad",
                  "--json"]) == 0
     layer = json.loads(capsys.readouterr().out)["runs"][0]["layers"][0]
-    assert [layer[k] for k in LAYER_KEYS[6:]] == [None, None, None]
+    assert [layer[k] for k in LAYER_KEYS[6:9]] == [None, None, None]
 
 
 def test_table_with_verdicts_and_output_files(tmp_path, capsys):
@@ -45,13 +47,15 @@ def test_table_with_verdicts_and_output_files(tmp_path, capsys):
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert text.splitlines()[0].split()[:5] == ["activation", "init", "layer", "mean", "std"]
-    assert "sigmoid / normal(0.01): healthy through layer 3; gradients die at layer 1" in text
-    assert "sigmoid / he: healthy through layer 3; gradients healthy down to layer 1" in text
+    assert "sigmoid / normal(0.01): signal keeps its scale" in text
+    assert "gradient vanishes: std 0.0119 at layer 2" in text  # sigmoid' <= 1/4 per layer
     names = sorted(p.name for p in out.iterdir())
     assert names == ["histograms_sigmoid.png", "results.json", "std_vs_depth.png"]
     saved = ActivationsResult.load(out / "results.json")
     assert saved.config["sizes"] == [40, 30, 30, 20] and saved.config["bias"] == 0.1
     assert len(saved.runs[0].layers[0].seed_std) == 2
+    for run in saved.runs:  # the printed verdicts are those of the saved numbers
+        assert f"{run.activation} / {run.init}: {run.verdict.text}" in text
     assert sum(saved.runs[0].layers[0].counts) + saved.runs[0].layers[0].below \
         + saved.runs[0].layers[0].above == 2 * 10 * 30
 

@@ -23,7 +23,7 @@ from initlab.init import get_initializer
 from initlab.nn.activations import get_activation
 
 LAYER_KEYS = ["index", "mean", "std", "saturated", "zero", "predicted_std", "grad_std",
-              "predicted_grad_std", "weight_grad_std"]
+              "predicted_grad_std", "weight_grad_std", "dead"]
 
 
 def column(run, key):
@@ -32,7 +32,7 @@ def column(run, key):
 
 @pytest.fixture(scope="module")
 def cs231n():
-    """REFERENCES.md section 3 at a quarter of the width (1024) and batch 16."""
+    """The CS231n 10-layer study at a quarter of the width (1024) and batch 16."""
     return run_activations(preset("cs231n")["inits"] + ["normal(0.1)"], ["tanh", "relu"],
                            depth=10, width=1024, batch=16, seeds=2)
 
@@ -54,7 +54,7 @@ def test_tanh_large_weights_saturate_and_lecun_stays_spread(cs231n):
     big = cs231n.run("normal(0.1)", "tanh")  # n Var(w) = 10: "scale up" piles values at +-1
     assert min(s.saturated for s in big.layers) > 0.3 and big.layers[-1].std > 0.8
     lecun = cs231n.run("lecun", "tanh")
-    assert max(s.saturated for s in lecun.layers) < 0.01 and lecun.dies_at is None
+    assert max(s.saturated for s in lecun.layers) < 0.01 and lecun.verdict.saturated_from is None
     assert 0.15 < lecun.layers[-1].std < 0.35
 
 
@@ -74,15 +74,40 @@ def test_saito_findings(saito):
     for s in saito.run("normal(0.01)", "sigmoid").layers:  # piled at 0.5: units all alike
         assert abs(s.mean - 0.5) < 0.01 and s.std < 0.05 and s.saturated == 0
     relu = saito.run("normal(0.01)", "relu")
-    assert relu.layers[-1].std < 1e-5 and relu.dies_at is not None
+    assert relu.layers[-1].std < 1e-5 and relu.verdict.vanishes_at == 2
     for act in ("sigmoid", "relu", "tanh"):
         zeros = saito.run("zeros", act)
-        assert zeros.dies_at == 1 and all(s.std == 0 for s in zeros.layers)
+        assert zeros.verdict.state == "no signal" and all(s.std == 0 for s in zeros.layers)
         # zero weights pass no gradient down either: only the top layer sees one
         assert zeros.layers[-1].grad_std == pytest.approx(1, rel=0.02)
-        assert all(s.grad_std == 0 for s in zeros.layers[:-1]) and zeros.grad_dies_at == 4
-    assert saito.run("ones", "relu").dies_at == 3  # x100 per layer: 1e3 crossed at layer 3
-    assert "over half saturated from layer 1" in saito.run("ones", "tanh").verdict()
+        assert all(s.grad_std == 0 for s in zeros.layers[:-1])
+        assert zeros.verdict.grad_state == "no signal" and zeros.verdict.grad_vanishes_at == 4
+    assert saito.run("zeros", "relu").verdict.dead_from == 1  # relu(0) = 0 everywhere
+    assert saito.run("ones", "relu").verdict.explodes_at == 2  # x100 per layer
+    assert saito.run("ones", "tanh").verdict.saturated_from == 1
+    alike = saito.run("normal(0.01)", "sigmoid").verdict  # all at 1/2: units alike
+    assert alike.alike_from is not None and "nearly identical" in alike.text
+
+
+def test_verdicts_name_what_the_pictures_show(cs231n):
+    """Each published case gets the word its numbers call for. At width 1024 normal(0.1) has
+    the n Var(w) that normal(0.05) has at the study's 4096."""
+    def v(init, act):
+        return cs231n.run(init, act).verdict
+
+    assert v("normal(0.01)", "tanh").state == "vanishing"  # shrinks ~x0.64 a layer
+    assert v("normal(0.01)", "tanh").grad_state == "vanishing"
+    assert v("normal(0.1)", "relu").state == "exploding"  # n Var(w) = 10.24: x2.26 a layer
+    grows = v("normal(0.05)", "relu")  # n Var(w) = 2.56: x1.13 a layer, crosses 10x later
+    assert grows.state == "growing" and grows.crosses_at > 10
+    big = v("normal(0.1)", "tanh")  # piles at +-1 but keeps its scale
+    assert big.state == "healthy" and big.saturated_from == 1 and not big.healthy
+    assert v("lecun", "tanh").state in ("shrinking", "healthy")
+    assert v("lecun", "relu").state in ("vanishing", "shrinking")  # halved variance a layer
+    he = v("he", "relu")
+    assert he.state == "healthy" and he.grad_state == "healthy"
+    for run in cs231n.runs:
+        assert run.summary() == f"{run.activation} / {run.init}: {run.verdict.text}"
 
 
 def test_constant_weights_match_their_exact_theory(saito):
@@ -145,6 +170,7 @@ def test_statistics_equal_a_direct_numpy_computation(batch, width):
                                                                    rel=1e-10, abs=1e-14)
                 counts, _ = np.histogram(h, 7, (-0.5, 0.9))
                 assert list(s.counts) == list(counts) and s.zero == np.mean(h == 0)
+                assert s.dead == np.mean(np.all(h == 0, axis=0))
                 assert sum(s.counts) + s.below + s.above == h.size
                 if name == "tanh":
                     assert s.saturated == np.mean(np.abs(h) > 0.99)
@@ -202,7 +228,7 @@ def test_json_keys_exact_and_round_trip(tmp_path):
     d = result.to_dict()
     assert list(d) == ["runs"] and len(d["runs"]) == 2
     for run in d["runs"]:
-        assert list(run) == ["init", "activation", "layers", "dies_at", "lsuv"]
+        assert list(run) == ["init", "activation", "layers", "verdict", "lsuv"]
         assert run["lsuv"] is None  # only an lsuv init fills it
         assert [list(layer) for layer in run["layers"]] == [LAYER_KEYS] * 2
         assert [layer["index"] for layer in run["layers"]] == [1, 2]
@@ -212,7 +238,7 @@ def test_json_keys_exact_and_round_trip(tmp_path):
     assert back.runs[0].layers[0].counts == list(result.runs[0].layers[0].counts)
     no_grad = run_activations("he", "tanh", depth=2, width=20, batch=5, grad=False).to_dict()
     layer = no_grad["runs"][0]["layers"][0]
-    assert [layer[k] for k in LAYER_KEYS[6:]] == [None, None, None]
+    assert [layer[k] for k in LAYER_KEYS[6:9]] == [None, None, None]
 
 
 def test_figures_draw_from_a_loaded_result(tmp_path):

@@ -54,7 +54,7 @@ def test_cli_json_has_exactly_the_documented_keys(cached, capsys):
     out = json.loads(capsys.readouterr().out)
     assert list(out) == ["dataset", "rows"]
     assert [list(r) for r in out["rows"]] == [
-        ["init", "train_accuracy", "test_accuracy", "costs"]] * 3
+        ["init", "train_accuracy", "test_accuracy", "costs", "final_cost"]] * 3
     assert [r["init"] for r in out["rows"]] == ["zeros", "random", "he"]
 
 

@@ -14,7 +14,7 @@ from initlab.cli.common import (
     spec_list,
 )
 from initlab.errors import InitlabError
-from initlab.experiments.activations import PRESETS, preset, run_activations
+from initlab.experiments.activations import ACTIVATION_PRESETS, preset, run_activations
 
 HELP = "look inside a deep net at initialization: per-layer histograms, stds, theory"
 DESCRIPTION = """\
@@ -22,7 +22,11 @@ Draw a deep MLP for every init and activation, push a batch through it and a uni
 random gradient back, and report per layer the mean, std, fraction saturated (|tanh| > 0.99,
 sigmoid < 0.01 or > 0.99) and exactly zero of the activations, the std of the gradients with
 respect to the activations and the weights, each beside what variance-propagation theory
-predicts, and the layer where the signal dies (std below 1e-3 or above 1e3 times the input's).
+predicts, and a verdict computed from those numbers: vanishing or exploding (the first layer
+whose std falls below 1/10 or rises above 10x the first layer's), shrinking or growing (a
+per-layer trend that would cross within 50 layers, extrapolated), saturated (25% or more on
+the flat ends), dead units (10% or more zero for the whole batch), units alike, gradients
+judged the same way from the top down; healthy only when none holds.
 Statistics pool all values over --seeds nets. With --out: results.json (with histogram counts
 and per-seed values), histograms_<activation>.png (rows: inits, columns: layers) and
 std_vs_depth.png (theory as lines, each seed as faint markers).
@@ -58,7 +62,7 @@ def float_pair(text: str) -> list[float]:
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--preset", choices=sorted(PRESETS), help="start from a preset")
+    parser.add_argument("--preset", choices=sorted(ACTIVATION_PRESETS), help="start from a preset")
     net = parser.add_argument_group("network")
     net.add_argument("--init", type=spec_list,
                      help='comma-separated init specs (default "normal(0.01),lecun,he")')
@@ -113,5 +117,5 @@ def run(args) -> int:
     if not args.json:
         print()
         for r in result.runs:
-            print(r.verdict())
+            print(r.summary())
     return 0

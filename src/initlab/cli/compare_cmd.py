@@ -14,7 +14,7 @@ from initlab.cli.common import (
     show_progress,
     spec_list,
 )
-from initlab.experiments.compare import PRESETS, run_compare
+from initlab.experiments.compare import COMPARE_PRESETS, run_compare
 
 HELP = "compare initializations across many seeds (accuracy with 95% intervals, curves)"
 DESCRIPTION = """\
@@ -44,7 +44,7 @@ DEFAULTS = {"jobs": min(2, os.cpu_count() or 1), "dataset": "moons", "layers": [
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--preset", choices=sorted(PRESETS), help="start from a preset")
+    parser.add_argument("--preset", choices=sorted(COMPARE_PRESETS), help="start from a preset")
     data = parser.add_argument_group("data")
     data.add_argument("--dataset", help="moons, circles, xor, spiral, gauss, digits or mnist "
                       "(default moons)")
@@ -81,7 +81,7 @@ def add_arguments(parser) -> None:
 
 def resolve(args) -> dict:
     """Keyword arguments of :func:`run_compare`: explicit options over preset over defaults."""
-    preset = dict(PRESETS.get(args.preset, {}))
+    preset = dict(COMPARE_PRESETS.get(args.preset, {}))
     if args.data is not None and args.dataset is None and not preset.get("classic"):
         preset["dataset"] = "mnist"
     if "inits" in preset:

@@ -208,7 +208,10 @@ def _load_files(data, n_samples, noise, test_size, split_rng, subset_rng, train_
 # ------------------------------------------------------------------- the course's exact data
 
 def classic_dataset(name: str) -> Dataset:
-    """Return the deep-learning course's exact ``circles`` or ``moons`` data (REFERENCES 1).
+    """Return the deep-learning course's exact ``circles`` or ``moons`` data.
+
+    From deeplearning.ai's "Improving Deep Neural Networks", week 1, "Initialization"
+    assignment.
 
     Train: ``make_*(n_samples=300, noise=0.05, random_state=1)``; test: ``make_*(n_samples=100,
     noise=0.05, random_state=2)``, identical to the course's draws after ``np.random.seed(1)``

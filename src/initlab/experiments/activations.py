@@ -2,22 +2,20 @@
 
 An MLP ``a_l = h_{l-1} W_l^T + b_l``, ``h_l = phi(a_l)`` (no bias by default) is drawn for every
 init, activation and seed and looked at layer by layer: histogram counts on fixed bins, mean,
-std, the fractions saturated and exactly zero, the pre-activation std; then, backward from a
-unit-variance random gradient at the top, the std of dL/dh_l and of dL/dW_l. Each measured std
-sits beside :func:`initlab.theory.predict` (REFERENCES.md sections 2 and 3).
+std, the fractions saturated and exactly zero, the dead units, the pre-activation std; then,
+backward from a unit-variance random gradient at the top, the std of dL/dh_l and of dL/dW_l.
+Each measured std sits beside :func:`initlab.theory.predict`, and each run gets a
+:func:`initlab.verdict.judge` of its numbers. The settings of the presets are those of
+*Deep Learning from Scratch* (Saito, O'Reilly Japan 2016, ch. 6.2) and of the Stanford CS231n
+lecture on weight initialization.
 
-Streams: seed ``s`` draws the input from ``SeedSequence(s, spawn_key=(0,))``, the top gradient
-from ``(1,)``, row block ``b`` of layer ``l``'s weight from ``(2, l, b)`` (about 2^20 entries a
-block, fixed by the shape alone; laws that are not elementwise, such as orthogonal, draw the
-whole matrix from ``(2, l)``) and layer ``l``'s bias from ``(3, l)``. Every init and
-activation sees the same streams (common random numbers) and one draw serves all activations.
-Statistics pool all values of all seeds (what theory's ensemble average predicts); per-seed
-stds are kept for the figures.
-
-Speed and memory: threads draw row blocks of W and multiply each at once (BLAS kept to one
-thread meanwhile, so the two never compete); no weight matrix is ever held whole. The backward
-pass draws every block again instead of keeping it, and takes dL/dW's std from (N, N) Gram
-matrices, so gradients need no weight-sized memory either.
+The draws (named random streams, weights streamed in row blocks) are in
+:mod:`initlab.experiments.weight_draws`, the per-layer statistics in
+:mod:`initlab.experiments.layer_stats`. One draw serves all activations, and statistics pool
+all values of all seeds (what theory's ensemble average predicts); per-seed stds are kept for
+the figures. BLAS is kept to one thread while the drawing threads run, so the two never
+compete. The backward pass draws every block again instead of keeping it, and takes dL/dW's
+std from (N, N) Gram matrices, so gradients need no weight-sized memory either.
 """
 
 from __future__ import annotations
@@ -25,99 +23,85 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from initlab.errors import InitlabError, check_float_dtype, check_positive_int, choose
+from initlab.experiments.layer_stats import (  # noqa: F401  (public names of this experiment)
+    SATURATION,
+    LayerAccumulator,
+    LayerStats,
+    Moments,
+    weight_grad_moments,
+)
+from initlab.experiments.weight_draws import (  # noqa: F401  (public names of this experiment)
+    _BY_BLOCKS,
+    BLOCK,
+    check_memory,
+    draw_bias,
+    draw_input,
+    draw_top_gradient,
+    draw_weight,
+    estimate_memory,
+    layer_product,
+    stream,
+)
 from initlab.init import get_initializer
 from initlab.lsuv import LsuvResult, lsuv_scale
 from initlab.nn.activations import get_activation
 from initlab.results import Result, detail
 from initlab.spec import split_specs
 from initlab.theory import law_moments, predict
+from initlab.verdict import Verdict, judge
 
 try:  # installed with scikit-learn
     from threadpoolctl import threadpool_limits
 except ImportError:  # pragma: no cover
     threadpool_limits = None
 
-PRESETS = {
-    "saito": {  # Deep Learning from Scratch 6.2 (REFERENCES.md section 2)
+ACTIVATION_PRESETS = {
+    "saito": {  # Deep Learning from Scratch (Saito, 2016), ch. 6.2
         "inits": ["normal(1)", "normal(0.01)", "lecun", "he", "zeros", "ones", "constant(5)"],
         "activations": ["sigmoid", "relu", "tanh"], "depth": 5, "width": 100, "batch": 1000},
-    "cs231n": {  # the 10-layer tanh/ReLU study (REFERENCES.md section 3)
+    "cs231n": {  # Stanford CS231n, lecture on weight initialization: 10 layers of 4096
         "inits": ["normal(0.01)", "normal(0.05)", "lecun", "he"],
         "activations": ["tanh", "relu"], "depth": 10, "width": 4096, "batch": 16},
 }
-BLOCK = 1 << 20  # entries per independently seeded row block of a weight matrix
-_BY_BLOCKS = ("normal", "uniform", "truncated_normal", "constant")  # elementwise i.i.d. laws
-#: Saturated outputs (phi' near 0); activations not listed here never count as saturated.
-SATURATION = {"tanh": lambda y: np.abs(y) > 0.99, "sigmoid": lambda y: (y < 0.01) | (y > 0.99)}
-DIES = 1e3  # a std outside [ref / DIES, ref * DIES] is a dead (or exploded) signal
 
 
 def preset(name: str) -> dict:
     """Keyword arguments of :func:`run_activations` for a published setting (a fresh copy)."""
-    choose(name, PRESETS, "preset")
-    return {k: list(v) if isinstance(v, list) else v for k, v in PRESETS[name].items()}
+    choose(name, ACTIVATION_PRESETS, "preset")
+    return {k: list(v) if isinstance(v, list) else v
+            for k, v in ACTIVATION_PRESETS[name].items()}
 
-
-@dataclass
-class LayerStats(Result):
-    """One layer (``index`` 1-based) of one run: measured statistics beside theory's.
-
-    mean, std, saturated, zero: of h_l over all units, examples and seeds; grad_std: of
-    dL/dh_l; weight_grad_std: of the entries of dL/dW_l = delta_l^T h_{l-1}, summed over the
-    batch, for a top gradient dL/dh_L of unit variance. Detail fields (saved files only):
-    pre-activation std, per-seed stds, histogram counts and the values below/above the bins.
-    """
-
-    index: int
-    mean: float
-    std: float
-    saturated: float
-    zero: float
-    predicted_std: float | None
-    grad_std: float | None = None
-    predicted_grad_std: float | None = None
-    weight_grad_std: float | None = None
-    pre_std: float | None = detail()
-    predicted_pre_std: float | None = detail()
-    predicted_weight_grad_std: float | None = detail()
-    seed_std: list | None = detail()
-    seed_grad_std: list | None = detail()
-    seed_weight_grad_std: list | None = detail()
-    counts: list | None = detail()
-    below: int | None = detail()
-    above: int | None = detail()
 
 
 @dataclass
 class ActivationRun(Result):
-    """One (init, activation) pair: its layers and where the signal dies (None: healthy)."""
+    """One (init, activation) pair: its layers and the :class:`~initlab.verdict.Verdict` of
+    their numbers (vanishing, exploding, saturated, dead units, or healthy)."""
 
     init: str
     activation: str
     layers: list[LayerStats]
-    dies_at: int | None
-    grad_dies_at: int | None = detail()
+    verdict: Verdict
     input_std: float | None = detail()
     edges: list | None = detail()
     lsuv: LsuvResult | None = None
 
-    def verdict(self) -> str:
-        """One line: where the activations and (if measured) the gradients die."""
-        text = (f"signal dies at layer {self.dies_at}" if self.dies_at
-                else f"healthy through layer {len(self.layers)}")
-        saturated = [s.index for s in self.layers if s.saturated > 0.5]
-        if saturated:
-            text += f" (over half saturated from layer {saturated[0]})"
-        if self.layers[0].grad_std is not None:
-            text += (f"; gradients die at layer {self.grad_dies_at}" if self.grad_dies_at
-                     else "; gradients healthy down to layer 1")
-        return f"{self.activation} / {self.init}: {text}"
+    def summary(self) -> str:
+        """One line: ``activation / init: verdict``."""
+        return f"{self.activation} / {self.init}: {self.verdict.text}"
+
+
+def judge_layers(layers: list[LayerStats]) -> Verdict:
+    """The verdict of one run's layers: stds, saturated and dead fractions, gradient stds."""
+    grads = [s.grad_std for s in layers]
+    return judge([s.std for s in layers], means=[s.mean for s in layers],
+                 saturated=[s.saturated for s in layers], dead=[s.dead for s in layers],
+                 grad_stds=None if all(g is None for g in grads) else grads)
 
 
 @dataclass
@@ -140,204 +124,6 @@ class ActivationsResult(Result):
         return header, [[r.activation, r.init, s.index, s.mean, s.std, s.predicted_std,
                          s.saturated, s.zero, s.grad_std, s.predicted_grad_std,
                          s.weight_grad_std] for r in self.runs for s in r.layers]
-
-
-# ----------------------------------------------------------------------------- statistics
-class Moments:
-    """Count, mean and sum of squared deviations, pooled over seeds (Chan et al.'s update);
-    every seed's own std is kept in ``seed_std``."""
-
-    def __init__(self):
-        self.n, self.mean, self.m2, self.seed_std = 0, 0.0, 0.0, []
-
-    def add(self, values: np.ndarray) -> None:
-        v = np.asarray(values, dtype=np.float64).ravel()
-        mean = float(v.mean())
-        self.add_moments(v.size, mean, float(np.square(v - mean).sum()))
-
-    def add_moments(self, n: int, mean: float, m2: float) -> None:
-        self.seed_std.append(math.sqrt(m2 / n) if math.isfinite(m2) else math.nan)
-        total, shift = self.n + n, mean - self.mean
-        self.m2 += m2 + shift * shift * self.n * n / total
-        self.mean += shift * n / total
-        self.n = total
-
-    @property
-    def std(self) -> float:
-        return math.sqrt(self.m2 / self.n) if self.n and math.isfinite(self.m2) else math.nan
-
-
-def weight_grad_moments(delta: np.ndarray, h: np.ndarray) -> tuple[int, float, float]:
-    """(count, mean, sum of squared deviations) of the entries of dW = delta^T h.
-
-    delta: (N, out), h: (N, in). Where N (out + in) < out in, dW is never formed: its sum of
-    squares is sum((delta delta^T) * (h h^T)), from two (N, N) Gram matrices.
-    """
-    d, x = delta.astype(np.float64), h.astype(np.float64)
-    n = d.shape[1] * x.shape[1]
-    if d.shape[0] * (d.shape[1] + x.shape[1]) < n:
-        s1 = float(d.sum(1) @ x.sum(1))
-        s2 = float(np.sum((d @ d.T) * (x @ x.T)))
-        return n, s1 / n, max(s2 - s1 * s1 / n, 0.0)
-    dw = d.T @ x
-    mean = float(dw.mean())
-    return n, mean, float(np.square(dw - mean).sum())
-
-
-class LayerAccumulator:
-    """One layer's histogram counts and pooled moments for one (init, activation)."""
-
-    def __init__(self, edges: np.ndarray, act=None):
-        self.edges = edges
-        self.saturates = SATURATION.get(act.name) if act is not None else None
-        self.act, self.pre, self.grad, self.weight_grad = (Moments() for _ in range(4))
-        self.counts = np.zeros(len(edges) - 1, dtype=np.int64)
-        self.below = self.above = self.saturated = self.zero = 0
-
-    def add_forward(self, a: np.ndarray, y: np.ndarray) -> None:
-        """Add one seed's pre-activations ``a`` and activations ``y`` (both (N, n))."""
-        self.pre.add(a)
-        self.act.add(y)
-        lo, hi = self.edges[0], self.edges[-1]
-        self.counts += np.histogram(y, len(self.edges) - 1, (lo, hi))[0]
-        self.below += int(np.count_nonzero(y < lo))
-        self.above += int(np.count_nonzero(y > hi))
-        self.zero += int(np.count_nonzero(y == 0))
-        if self.saturates is not None:
-            self.saturated += int(np.count_nonzero(self.saturates(y)))
-
-    def stats(self, index: int, theory, grad: bool) -> LayerStats:
-        """The :class:`LayerStats` of layer ``index`` (1-based) beside ``theory``."""
-
-        def pick(arr, keep=True):
-            return None if arr is None or not keep else float(arr[index - 1])
-
-        n = max(self.act.n, 1)
-        return LayerStats(
-            index, self.act.mean, self.act.std, self.saturated / n, self.zero / n,
-            pick(theory.std), self.grad.std if grad else None, pick(theory.grad_std, grad),
-            self.weight_grad.std if grad else None, pre_std=self.pre.std,
-            predicted_pre_std=pick(theory.pre_std),
-            predicted_weight_grad_std=pick(theory.weight_grad_std, grad),
-            seed_std=self.act.seed_std, seed_grad_std=self.grad.seed_std if grad else None,
-            seed_weight_grad_std=self.weight_grad.seed_std if grad else None,
-            counts=self.counts, below=self.below, above=self.above)
-
-
-def first_dead(stds, ref: float, order) -> int | None:
-    """The first layer (1-based; 0-based indices visited in ``order``) whose std is not within
-    a factor 1e3 of ``ref``; None when all are, or when ``ref`` is not a positive number."""
-    if not (ref is not None and 0 < ref < math.inf):
-        return None
-    for i in order:
-        ratio = stds[i] / ref if stds[i] is not None else math.nan
-        if not 1 / DIES <= ratio <= DIES:
-            return i + 1
-    return None
-
-
-# ----------------------------------------------------------------------------- random draws
-def stream(seed: int, *key: int) -> np.random.Generator:
-    """The generator of one named stream of ``seed`` (the keys are in the module docstring)."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
-
-
-def _block(law, shape, seed: int, layer: int, block: int, dtype) -> np.ndarray:
-    rows = max(1, BLOCK // shape[1])
-    n = min(rows, shape[0] - block * rows)
-    return law.sample((n, shape[1]), stream(seed, 2, layer, block), np.dtype(dtype).type)
-
-
-def _n_blocks(shape) -> int:
-    return -(-shape[0] // max(1, BLOCK // shape[1]))
-
-
-def draw_weight(init, shape, seed: int, layer: int, dtype=np.float32) -> np.ndarray:
-    """Layer ``layer``'s (out, in) weight for ``seed``, bit for bit as the experiment draws it:
-    elementwise laws in row blocks, block b from stream (2, layer, b); other laws
-    (orthogonal, sparse, eye) whole, from stream (2, layer)."""
-    init = get_initializer(init)
-    law = init.law(shape)
-    if law.dist not in _BY_BLOCKS:
-        return init(shape, stream(seed, 2, layer), dtype=np.dtype(dtype).type)
-    return np.concatenate([_block(law, shape, seed, layer, b, dtype)
-                           for b in range(_n_blocks(shape))])
-
-
-def layer_product(init, shape, seed: int, layer: int, x: np.ndarray, dtype=np.float32,
-                  threads: int = 1, backward: bool = False) -> np.ndarray:
-    """``x @ W.T`` (x: (M, in)) or, ``backward``, ``x @ W`` (x: (M, out)) for the weight W of
-    :func:`draw_weight`, without holding W: each row block is multiplied as soon as drawn, in
-    ``threads`` threads. Backward, block products are summed in block order (in waves of
-    ``threads``), so the result does not depend on the thread count."""
-    init = get_initializer(init)
-    law = init.law(shape)
-    if law.dist not in _BY_BLOCKS:
-        w = draw_weight(init, shape, seed, layer, dtype)
-        return x @ w if backward else x @ w.T
-    rows, blocks = max(1, BLOCK // shape[1]), range(_n_blocks(shape))
-    out = None if backward else np.empty((x.shape[0], shape[0]), np.result_type(x, dtype))
-
-    def job(b: int):
-        w = _block(law, shape, seed, layer, b, dtype)
-        if backward:
-            return x[:, b * rows:(b + 1) * rows] @ w
-        out[:, b * rows:(b + 1) * rows] = x @ w.T
-
-    with contextlib.ExitStack() as stack:
-        run = map
-        if threads > 1 and len(blocks) > 1:
-            run = stack.enter_context(ThreadPoolExecutor(threads)).map
-        if not backward:
-            list(run(job, blocks))
-            return out
-        total = None
-        for i in range(0, len(blocks), threads):  # waves: at most `threads` parts held at once
-            for part in run(job, blocks[i:i + threads]):
-                total = part if total is None else np.add(total, part, out=total)
-        return total
-
-
-def draw_input(spec, shape, seed: int, dtype=np.float32) -> np.ndarray:
-    """The (N, n_0) input of ``seed``, drawn from the init-style ``spec`` (``normal``: N(0, 1))."""
-    return get_initializer(spec)(shape, stream(seed, 0), dtype=np.dtype(dtype).type)
-
-
-def draw_bias(std: float, n: int, seed: int, layer: int, dtype=np.float32) -> np.ndarray:
-    """Layer ``layer``'s bias for ``seed``: N(0, std^2) from stream (3, layer)."""
-    return (stream(seed, 3, layer).standard_normal(n) * std).astype(dtype)
-
-
-def draw_top_gradient(shape, seed: int, dtype=np.float32) -> np.ndarray:
-    """The unit-variance random dL/dh_L fed in at the top, from stream (1,)."""
-    return stream(seed, 1).standard_normal(shape, dtype=np.dtype(dtype).type)
-
-
-# ----------------------------------------------------------------------------- memory
-def estimate_memory(sizes, batch: int, n_activations: int = 1, dtype=np.float32,
-                    grad: bool = True, whole: bool = False, threads: int = 1) -> int:
-    """Peak bytes above what Python and NumPy take: ``threads`` weight blocks and partial
-    products (``whole``: orthogonal/sparse/eye, the largest matrix with ~5 float64 copies for
-    its QR), a few (A N, width) arrays with float64 copies, and with gradients every layer's
-    h and phi'."""
-    item, wide = np.dtype(dtype).itemsize, n_activations * batch * max(sizes)
-    largest = max(o * i for o, i in zip(sizes[1:], sizes[:-1], strict=False))
-    weights = largest * 5 * 8 if whole else threads * (min(BLOCK, largest) + wide) * item
-    kept = 2 * n_activations * batch * sum(sizes) * item + 16 * batch**2 if grad else 0
-    return weights + wide * (4 * item + 2 * 8) + kept
-
-
-def check_memory(sizes, batch: int, *args) -> None:
-    """Refuse up front, with the estimate, what cannot fit in the memory available now."""
-    need = estimate_memory(sizes, batch, *args)
-    have = None
-    with contextlib.suppress(OSError, ValueError, StopIteration), open("/proc/meminfo") as f:
-        have = next(int(ln.split()[1]) * 1024 for ln in f if ln.startswith("MemAvailable:"))
-    if have is not None and need > have:
-        raise InitlabError(
-            f"{len(sizes) - 1} layers of up to {max(sizes)} units with batch {batch} need about "
-            f"{need / 2**30:,.1f} GiB of memory, but only {have / 2**30:,.1f} GiB is available; "
-            f"use a smaller width or batch")
 
 
 # ----------------------------------------------------------------------------- one net
@@ -441,8 +227,8 @@ def run_activations(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
             does not depend on it.
 
     >>> r = run_activations("he", "relu", depth=3, width=64, batch=8)
-    >>> [layer.index for layer in r.runs[0].layers], r.runs[0].dies_at
-    ([1, 2, 3], None)
+    >>> [layer.index for layer in r.runs[0].layers], r.runs[0].verdict.state
+    ([1, 2, 3], 'healthy')
     """
     inits = [get_initializer(s) for s in _as_list(inits, "init spec")]
     acts = [get_activation(s) for s in _as_list(activations, "activation")]
@@ -489,12 +275,9 @@ def run_activations(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
                        for shape in zip(sizes[1:], sizes[:-1], strict=False)]
             theory = predict(act, weights, sizes, moments, (bias or 0.0) ** 2, n)
             layers = [acc.stats(j + 1, theory, grad) for j, acc in enumerate(accs[i, k])]
-            std, grad_std = [s.std for s in layers], [s.grad_std for s in layers]
-            depth = len(layers)
             runs.append(ActivationRun(
-                init.spec, act.spec, layers, first_dead(std, inputs.std, range(depth)),
-                grad_dies_at=first_dead(grad_std, grad_std[-1], range(depth - 2, -1, -1))
-                if grad else None, input_std=inputs.std, edges=edges[k],
+                init.spec, act.spec, layers, judge_layers(layers), input_std=inputs.std,
+                edges=edges[k],
                 lsuv=LsuvResult.stack(seed_list, [np.array(d)[..., k] for d in lsuv_runs[i]])
                 if init.lsuv else None))
     config = {"sizes": sizes, "batch": n, "input": in_init.spec, "bias": bias,

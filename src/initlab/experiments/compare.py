@@ -11,29 +11,36 @@ with whatever their frozen weights predict, and are counted in ``diverged``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
-from initlab.data import Dataset, classic_dataset, load_dataset
 from initlab.errors import InitlabError, check_float_dtype, check_positive_int
 from initlab.experiments.boundary import Boundary, compute_boundary
+from initlab.experiments.common import (  # noqa: F401  (Stat, summarize: public here too)
+    Stat,
+    get_dataset,
+    output_layer,
+    summarize,
+)
+from initlab.experiments.common import record_every as default_every
 from initlab.init import get_initializer
 from initlab.lsuv import LsuvResult, lsuv_from_inits
 from initlab.nn.model import mlp
 from initlab.results import Result, detail
 from initlab.train import accuracy, fit
 
-PRESETS = {
-    "coursera": {  # REFERENCES.md section 1, over seeds (legacy RandomState(3), (4), ...)
+COMPARE_PRESETS = {
+    # the deep-learning course's "Initialization" assignment (deeplearning.ai, "Improving Deep
+    # Neural Networks", week 1), over seeds: legacy RandomState(3), (4), ...
+    "coursera": {
         "dataset": "circles", "layers": [10, 5], "activation": "relu",
         "inits": ["zeros", "normal(10)", "he"], "optimizer": "sgd", "lr": 0.01,
         "iterations": 15000, "batch": None, "seed": 3, "legacy_seeds": True, "classic": True,
         "dtype": "float64",
     },
-    "saito": {  # REFERENCES.md section 2's companion training experiment
+    # Deep Learning from Scratch (Saito, 2016), ch. 6.2's training comparison on MNIST
+    "saito": {
         "dataset": "digits", "layers": [100, 100, 100, 100], "activation": "relu",
         # the book's three inits, and LSUV (Mishkin & Matas 2016) beside them
         "inits": ["normal(0.01)", "lecun", "he", "lsuv"], "optimizer": "sgd", "lr": 0.01,
@@ -43,33 +50,13 @@ PRESETS = {
 
 
 @dataclass
-class Stat(Result):
-    """Mean, standard deviation (ddof 1) and 95% confidence half-width over seeds."""
-
-    mean: float | None
-    std: float | None
-    ci95: float | None
-
-
-@dataclass
 class LossStat(Result):
-    """Mean and standard deviation of the final loss over the runs that did not diverge."""
+    """Mean and standard deviation of the final loss (on the whole training set after
+    training, see :attr:`initlab.train.History.final_loss`) over the runs that did not
+    diverge."""
 
     mean: float | None
     std: float | None
-
-
-def summarize(values) -> Stat:
-    """:class:`Stat` of the finite ``values``: mean, std (ddof 1), t-interval half-width."""
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return Stat(None, None, None)
-    if v.size == 1:
-        return Stat(float(v[0]), 0.0, None)
-    std = float(v.std(ddof=1))
-    half = stats.t.ppf(0.975, v.size - 1) * std / math.sqrt(v.size)
-    return Stat(float(v.mean()), std, float(half))
 
 
 @dataclass
@@ -106,21 +93,6 @@ class CompareResult(Result):
         return header, [[r.init, r.seeds, r.train_accuracy.mean, r.train_accuracy.ci95,
                          r.test_accuracy.mean, r.test_accuracy.ci95, r.final_loss.mean,
                          r.diverged] for r in self.rows]
-
-
-def get_dataset(dataset: str, *, classic: bool = False, seed: int = 0, **kwargs) -> Dataset:
-    """The course's exact circles/moons when ``classic``, else :func:`load_dataset`."""
-    if classic:
-        extra = {k: v for k, v in kwargs.items() if v is not None}
-        if extra:
-            raise InitlabError(f"the course's fixed data sets take no {', '.join(extra)}")
-        return classic_dataset(dataset)
-    return load_dataset(dataset, seed=seed, **kwargs)
-
-
-def output_layer(n_classes: int) -> tuple[int, str]:
-    """(units, output) of the last layer: one sigmoid unit for 2 classes, else softmax."""
-    return (1, "sigmoid") if n_classes == 2 else (n_classes, "softmax")
 
 
 def replica_seeds(seed: int, n_seeds: int, n_inits: int, legacy: bool) -> list:
@@ -169,6 +141,7 @@ def _train(inits, seeds, jobs: int, progress: bool, *args):
         "test_curves": None if history.test_accuracy is None else np.concatenate(
             [np.asarray(o[1].test_accuracy, dtype=float) for o in outs]),
         "diverged_at": [d for o in outs for d in o[1].diverged_at],
+        "final_loss": np.concatenate([o[1].final_loss for o in outs]),
         "train": np.concatenate([o[2] for o in outs]),
         "test": np.concatenate([o[3] for o in outs]),
         "iterations": list(history.iterations),
@@ -234,11 +207,7 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
     units, output = output_layer(ds.n_classes)
     sizes = [ds.n_features, *layers, units]
     dt = check_float_dtype(dtype).type
-    if iterations is not None:
-        length = iterations
-    else:
-        length = epochs * math.ceil(ds.n_train / (batch or ds.n_train))
-    every = record_every or max(1, length // 50)
+    every = record_every or default_every(ds.n_train, iterations, epochs, batch, 50, replace)
     fit_kw = {"optimizer": optimizer, "lr": lr, "iterations": iterations, "epochs": epochs,
               "batch_size": batch, "replace": replace, "l2": l2, "record_every": every,
               "seed": data_seed, "record_accuracy": True}
@@ -251,7 +220,7 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
     for i, spec in enumerate(inits):
         idx = slice(i * n_seeds, (i + 1) * n_seeds)
         diverged = [d is not None for d in out["diverged_at"][idx]]
-        final = np.where(diverged, np.nan, loss[idx, -1])
+        final = np.where(diverged, np.nan, out["final_loss"][idx])
         order = np.argsort(test[idx], kind="stable")
         median = int(order[(n_seeds - 1) // 2])
         medians.append(i * n_seeds + median)

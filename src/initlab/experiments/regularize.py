@@ -1,6 +1,8 @@
 """The overfitting study: a deep net on a small training set, with and without regularization.
 
-REFERENCES.md section 4, made general: the same net trained from the same seeds four ways,
+After *Deep Learning from Scratch* (Saito, O'Reilly Japan 2016, ch. 6.4: a deep net on 300
+MNIST images, weight decay, dropout as in Srivastava et al., JMLR 2014), made general: the
+same net trained from the same seeds four ways,
 none / L2(lambda) / dropout(rate) / both, each variant as S replicas of one model. The result
 holds train and test accuracy curves per variant and the final train-test gap over seeds.
 Regularization works when it narrows the gap.
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from initlab.errors import InitlabError, check_positive_int
-from initlab.experiments.compare import Stat, get_dataset, output_layer, summarize
+from initlab.experiments.common import Stat, get_dataset, output_layer, record_every, summarize
 from initlab.lsuv import LsuvResult, lsuv_from_inits
 from initlab.nn.model import mlp
 from initlab.results import Result, detail
@@ -82,8 +84,7 @@ def run_regularize(*, dataset: str = "digits", train_size: int | None = 300,
     sizes = [ds.n_features, *layers, units]
     if iterations is not None:
         epochs = None
-    length = iterations or epochs * math.ceil(ds.n_train / (batch or ds.n_train))
-    every = max(1, length // 40)
+    every = record_every(ds.n_train, iterations, epochs, batch, 40)
     rows, steps = [], None
     for name, lam, rate in plan:
         model = mlp(sizes, activation=activation, init=init, output=output, dropout=rate,

@@ -8,8 +8,8 @@ from initlab.nn.losses import (
     binary_cross_entropy,
     softmax_cross_entropy,
 )
-from initlab.nn.model import Sequential, mlp
-from initlab.nn.serialize import load, save, state_dict, to_torch
+from initlab.nn.model import Sequential, load, mlp
+from initlab.nn.serialize import save, state_dict, to_torch
 
 __all__ = [
     "ACTIVATIONS", "Activation", "ActivationLayer", "BinaryCrossEntropy", "Dense", "Dropout",

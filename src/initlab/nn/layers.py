@@ -203,7 +203,8 @@ class ActivationLayer:
 class Dropout:
     """Dropout with a mask drawn per replica from that replica's own stream.
 
-    Training keeps a unit where u > rate, u ~ U(0, 1) (REFERENCES.md section 4).
+    Training keeps a unit where u > rate, u ~ U(0, 1) (Srivastava et al., JMLR 2014; the
+    inverted form is what PyTorch 2.x's ``nn.Dropout`` computes).
     mode="inverted" (default): train y = x * keep / (1 - rate), test y = x.
     mode="scaled_at_test" (the non-inverted form): train y = x * keep, test y = x * (1 - rate).
     x : (R, N, features) or (N, features) -> y : (R, N, features) in training.

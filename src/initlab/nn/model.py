@@ -19,6 +19,7 @@ from itertools import pairwise
 import numpy as np
 
 from initlab.errors import InitlabError, check_float_dtype, check_positive_int
+from initlab.nn import serialize
 from initlab.nn.layers import ActivationLayer, Dense, Dropout, Param, replica_rngs
 from initlab.nn.losses import get_loss
 
@@ -175,9 +176,7 @@ class Sequential:
 
     def save(self, path):
         """Write the model to ``path`` (.safetensors or .npz); see :mod:`initlab.nn.serialize`."""
-        from initlab.nn.serialize import save
-
-        return save(self, path)
+        return serialize.save(self, path)
 
     def config(self) -> dict:
         """The architecture as plain JSON types (no weights)."""
@@ -242,3 +241,16 @@ def mlp(sizes, activation="relu", init="he", output: str = "sigmoid", dropout=0.
             if rates[i]:
                 layers.append(Dropout(rates[i], dropout_mode))
     return Sequential(layers, output, rngs)
+
+
+def load(path, seed=0) -> Sequential:
+    """Read a model written by :meth:`Sequential.save` (see :mod:`initlab.nn.serialize`).
+
+    ``seed`` seeds the replicas' dropout streams. A truncated, altered or foreign file raises
+    InitlabError naming it.
+    """
+    layers, output, rngs = serialize.read(path, seed)
+    try:
+        return Sequential(layers, output, rngs)
+    except InitlabError as exc:
+        raise InitlabError(f"cannot load model file {str(path)!r}: {exc}") from None

@@ -9,6 +9,10 @@ The file holds the weights under PyTorch ``state_dict`` names and shapes, and th
 
 safetensors keeps the JSON in its header metadata (key ``initlab``); ``.npz`` in a 0-d string
 array ``__initlab__``. A truncated, tampered with or foreign file raises InitlabError naming it.
+
+This module sits below :mod:`initlab.nn.model`: it reads and writes a model's layers (anything
+with ``layers``, ``replicas``, ``dtype`` and ``config()``) and never builds a ``Sequential``
+itself; :func:`initlab.nn.model.load` does that from what :func:`read` returns.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ import numpy as np
 
 from initlab.errors import InitlabError
 from initlab.nn.layers import Dense, Dropout, layer_from_config, replica_rngs
-from initlab.nn.model import Sequential
 
 FORMAT = "initlab.sequential"
 VERSION = 1
@@ -29,7 +32,7 @@ META_KEY = "initlab"
 SUFFIXES = (".safetensors", ".npz")
 
 
-def state_dict(model: Sequential, replica: int | None = None) -> dict[str, np.ndarray]:
+def state_dict(model, replica: int | None = None) -> dict[str, np.ndarray]:
     """Weights by PyTorch name: ``{"0.weight": (out, in), "0.bias": (out,), ...}``.
 
     replica=r: that replica's ``nn.Sequential`` state dict. replica=None: the same for a
@@ -66,7 +69,7 @@ def _suffix(path: Path) -> str:
     return path.suffix
 
 
-def save(model: Sequential, path) -> Path:
+def save(model, path) -> Path:
     """Write ``model`` to ``path`` (``.safetensors`` or ``.npz``); return the path."""
     path = Path(path)
     suffix = _suffix(path)
@@ -100,8 +103,10 @@ def _read(path: Path) -> tuple[dict, dict]:
     return json.loads(meta), arrays
 
 
-def load(path, seed=0) -> Sequential:
-    """Read a model written by :func:`save`. ``seed`` seeds the replicas' dropout streams."""
+def read(path, seed=0) -> tuple[list, str, list]:
+    """(layers, output, rngs) of a model written by :func:`save`, checked against its SHA-256;
+    ``seed`` seeds the replicas' dropout streams. :func:`initlab.nn.model.load` builds the
+    model from them."""
     path = Path(path)
     try:
         meta, arrays = _read(path)
@@ -113,7 +118,7 @@ def load(path, seed=0) -> Sequential:
                            f"{exc}") from None
 
 
-def _build(meta: dict, arrays: dict, seed) -> Sequential:
+def _build(meta: dict, arrays: dict, seed) -> tuple[list, str, list]:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise InitlabError(f"not an initlab model (format {meta.get('format')!r})")
     if meta.get("version") != VERSION:
@@ -142,7 +147,7 @@ def _build(meta: dict, arrays: dict, seed) -> Sequential:
     extra = sorted(set(arrays) - used)
     if extra:
         raise InitlabError(f"unexpected arrays {extra[:5]}")
-    return Sequential(layers, meta["output"], rngs)
+    return layers, meta["output"], rngs
 
 
 _TORCH_ACTIVATIONS = {
@@ -154,7 +159,7 @@ _TORCH_ACTIVATIONS = {
 }
 
 
-def to_torch(model: Sequential, replica: int = 0):
+def to_torch(model, replica: int = 0):
     """One replica as a PyTorch ``nn.Sequential`` with the same weights (needs torch).
 
     Inverted dropout maps to ``nn.Dropout``; the ``scaled_at_test`` form has no PyTorch layer.

@@ -113,8 +113,10 @@ def std_figure(result):
     """Std of activations, dL/dh and dL/dW against depth on a log axis, one row per activation.
 
     Lines are theory, filled markers the measurement pooled over seeds, faint dots each seed.
-    Dotted lines mark 1e-3 and 1e3 times the input's std (the activations) or the top
-    gradient's (dL/dh): where the signal counts as dead. Zeros are not drawn on a log axis:
+    A ring marks the layer where the run's verdict (:func:`initlab.verdict.judge`) says the
+    activations or the gradient vanish or explode: the first layer whose std is below 1/10 or
+    above 10x the reference layer's (layer 1 forward, the top layer backward). Zeros are not
+    drawn on a log axis:
     all-equal weights make every entry of a hidden dL/dW equal (theory: std 0), so the
     measured points there show float rounding only.
     """
@@ -126,7 +128,6 @@ def std_figure(result):
     for row, act in enumerate(acts):
         for col, (key, theory_key, seed_key, title) in enumerate(columns):
             ax = axes[row, col]
-            ref = None
             for run in (r for r in result.runs if r.activation == act):
                 i = inits.index(run.init)
                 # each init's seeds a little to the side, so equal laws do not hide each other
@@ -142,14 +143,12 @@ def std_figure(result):
                     if seeds.size > 1:
                         ax.plot(np.full(seeds.size, s.index + dodge), seeds, ".", color=c,
                                 alpha=0.3, markersize=3)
-                ref = {0: run.input_std, 1: run.layers[-1].grad_std}.get(col, ref)
+                at = _crossing(run.verdict, col)
+                if at is not None and np.isfinite(measured[at - 1]):
+                    ax.plot(at, measured[at - 1], "o", markersize=11, markerfacecolor="none",
+                            markeredgecolor=c, markeredgewidth=1.3)
             ax.set_yscale("log")
             lo, hi = ax.get_ylim()
-            if ref and math.isfinite(ref) and ref > 0:
-                for bound in (ref * 1e-3, ref * 1e3):
-                    if lo < bound < hi:
-                        ax.axhline(bound, color="0.5", linestyle=":", linewidth=0.9)
-            ax.set_ylim(lo, hi)
             if hi / lo < 100:  # under two decades: plain numbers read better than 6x10^-1
                 ax.yaxis.set_major_formatter(_PLAIN)
                 ax.yaxis.set_minor_formatter(_PLAIN_235)
@@ -164,9 +163,22 @@ def std_figure(result):
     handles.append(axes[0, 0].plot([], [], "-", color="0.3", label="theory")[0])
     handles.append(axes[0, 0].plot([], [], "o", color="0.3", label="measured (pooled)")[0])
     handles.append(axes[0, 0].plot([], [], ".", color="0.3", alpha=0.4, label="one seed")[0])
+    handles.append(axes[0, 0].plot([], [], "o", markersize=9, markerfacecolor="none",
+                                   markeredgecolor="0.3", label="verdict: vanishes or\n"
+                                   "explodes here (1/10, 10x)")[0])
     fig.legend(handles=handles, loc="outside right upper", fontsize=8.5, frameon=False)
     fig.suptitle(f"Std against depth ({_describe(result)})", fontsize=11)
     return fig
+
+
+def _crossing(verdict, col: int) -> int | None:
+    """The layer where the verdict has the activations (col 0) or dL/dh (col 1) vanish or
+    explode; None for dL/dW and when neither happens."""
+    if verdict is None or col > 1:
+        return None
+    pair = ((verdict.vanishes_at, verdict.explodes_at) if col == 0 else
+            (verdict.grad_vanishes_at, verdict.grad_explodes_at))
+    return next((at for at in pair if at is not None), None)
 
 
 def _label(result, init: str) -> str:

@@ -1,0 +1,128 @@
+"""The random draws of the activation study: named streams, and weights streamed in row blocks.
+
+Streams: seed ``s`` draws the input from ``SeedSequence(s, spawn_key=(0,))``, the top gradient
+from ``(1,)``, row block ``b`` of layer ``l``'s weight from ``(2, l, b)`` (about 2^20 entries a
+block, fixed by the shape alone; laws that are not elementwise, such as orthogonal, draw the
+whole matrix from ``(2, l)``) and layer ``l``'s bias from ``(3, l)``. Every init and
+activation sees the same streams (common random numbers).
+
+Speed and memory: threads draw row blocks of W and multiply each at once; no weight matrix is
+ever held whole. :func:`check_memory` refuses up front what cannot fit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from initlab.errors import InitlabError
+from initlab.init import get_initializer
+
+BLOCK = 1 << 20  # entries per independently seeded row block of a weight matrix
+_BY_BLOCKS = ("normal", "uniform", "truncated_normal", "constant")  # elementwise i.i.d. laws
+
+
+def stream(seed: int, *key: int) -> np.random.Generator:
+    """The generator of one named stream of ``seed`` (the keys are in the module docstring)."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
+
+
+def _block(law, shape, seed: int, layer: int, block: int, dtype) -> np.ndarray:
+    rows = max(1, BLOCK // shape[1])
+    n = min(rows, shape[0] - block * rows)
+    return law.sample((n, shape[1]), stream(seed, 2, layer, block), np.dtype(dtype).type)
+
+
+def _n_blocks(shape) -> int:
+    return -(-shape[0] // max(1, BLOCK // shape[1]))
+
+
+def draw_weight(init, shape, seed: int, layer: int, dtype=np.float32) -> np.ndarray:
+    """Layer ``layer``'s (out, in) weight for ``seed``, bit for bit as the experiment draws it:
+    elementwise laws in row blocks, block b from stream (2, layer, b); other laws
+    (orthogonal, sparse, eye) whole, from stream (2, layer)."""
+    init = get_initializer(init)
+    law = init.law(shape)
+    if law.dist not in _BY_BLOCKS:
+        return init(shape, stream(seed, 2, layer), dtype=np.dtype(dtype).type)
+    return np.concatenate([_block(law, shape, seed, layer, b, dtype)
+                           for b in range(_n_blocks(shape))])
+
+
+def layer_product(init, shape, seed: int, layer: int, x: np.ndarray, dtype=np.float32,
+                  threads: int = 1, backward: bool = False) -> np.ndarray:
+    """``x @ W.T`` (x: (M, in)) or, ``backward``, ``x @ W`` (x: (M, out)) for the weight W of
+    :func:`draw_weight`, without holding W: each row block is multiplied as soon as drawn, in
+    ``threads`` threads. Backward, block products are summed in block order (in waves of
+    ``threads``), so the result does not depend on the thread count."""
+    init = get_initializer(init)
+    law = init.law(shape)
+    if law.dist not in _BY_BLOCKS:
+        w = draw_weight(init, shape, seed, layer, dtype)
+        return x @ w if backward else x @ w.T
+    rows, blocks = max(1, BLOCK // shape[1]), range(_n_blocks(shape))
+    out = None if backward else np.empty((x.shape[0], shape[0]), np.result_type(x, dtype))
+
+    def job(b: int):
+        w = _block(law, shape, seed, layer, b, dtype)
+        if backward:
+            return x[:, b * rows:(b + 1) * rows] @ w
+        out[:, b * rows:(b + 1) * rows] = x @ w.T
+
+    with contextlib.ExitStack() as stack:
+        run = map
+        if threads > 1 and len(blocks) > 1:
+            run = stack.enter_context(ThreadPoolExecutor(threads)).map
+        if not backward:
+            list(run(job, blocks))
+            return out
+        total = None
+        for i in range(0, len(blocks), threads):  # waves: at most `threads` parts held at once
+            for part in run(job, blocks[i:i + threads]):
+                total = part if total is None else np.add(total, part, out=total)
+        return total
+
+
+def draw_input(spec, shape, seed: int, dtype=np.float32) -> np.ndarray:
+    """The (N, n_0) input of ``seed``, drawn from the init-style ``spec`` (``normal``: N(0, 1))."""
+    return get_initializer(spec)(shape, stream(seed, 0), dtype=np.dtype(dtype).type)
+
+
+def draw_bias(std: float, n: int, seed: int, layer: int, dtype=np.float32) -> np.ndarray:
+    """Layer ``layer``'s bias for ``seed``: N(0, std^2) from stream (3, layer)."""
+    return (stream(seed, 3, layer).standard_normal(n) * std).astype(dtype)
+
+
+def draw_top_gradient(shape, seed: int, dtype=np.float32) -> np.ndarray:
+    """The unit-variance random dL/dh_L fed in at the top, from stream (1,)."""
+    return stream(seed, 1).standard_normal(shape, dtype=np.dtype(dtype).type)
+
+
+# ----------------------------------------------------------------------------- memory
+def estimate_memory(sizes, batch: int, n_activations: int = 1, dtype=np.float32,
+                    grad: bool = True, whole: bool = False, threads: int = 1) -> int:
+    """Peak bytes above what Python and NumPy take: ``threads`` weight blocks and partial
+    products (``whole``: orthogonal/sparse/eye, the largest matrix with ~5 float64 copies for
+    its QR), a few (A N, width) arrays with float64 copies, and with gradients every layer's
+    h and phi'."""
+    item, wide = np.dtype(dtype).itemsize, n_activations * batch * max(sizes)
+    largest = max(o * i for o, i in zip(sizes[1:], sizes[:-1], strict=False))
+    weights = largest * 5 * 8 if whole else threads * (min(BLOCK, largest) + wide) * item
+    kept = 2 * n_activations * batch * sum(sizes) * item + 16 * batch**2 if grad else 0
+    return weights + wide * (4 * item + 2 * 8) + kept
+
+
+def check_memory(sizes, batch: int, *args) -> None:
+    """Refuse up front, with the estimate, what cannot fit in the memory available now."""
+    need = estimate_memory(sizes, batch, *args)
+    have = None
+    with contextlib.suppress(OSError, ValueError, StopIteration), open("/proc/meminfo") as f:
+        have = next(int(ln.split()[1]) * 1024 for ln in f if ln.startswith("MemAvailable:"))
+    if have is not None and need > have:
+        raise InitlabError(
+            f"{len(sizes) - 1} layers of up to {max(sizes)} units with batch {batch} need about "
+            f"{need / 2**30:,.1f} GiB of memory, but only {have / 2**30:,.1f} GiB is available; "
+            f"use a smaller width or batch")
+

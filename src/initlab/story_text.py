@@ -1,0 +1,265 @@
+"""The report's sentences, computed from the results they describe.
+
+Every comparative or quantitative sentence here is filled in from a result, or picked
+between wordings by it (:mod:`initlab.wording`): textbook expectations are stated as
+expectations and checked against the run, and two means are called different only when
+their 95% intervals do not overlap. Each function takes a result and returns the text of one
+report section; :mod:`initlab.story` runs the experiments and assembles the sections.
+"""
+
+from __future__ import annotations
+
+import math
+
+from initlab.experiments.common import separated
+from initlab.wording import (
+    FADES,
+    Expectation,
+    check,
+    compare_means,
+    compare_spreads,
+    ends,
+    gradient,
+    saturation,
+    spread_at_last,
+)
+
+
+def _fmt(x: float | None, digits: int = 3) -> str:
+    return "n/a" if x is None else f"{x:.{digits}f}"
+
+
+def _pm(s, digits: int = 3) -> str:
+    """'mean +- half-width' of a Stat (just the mean without an interval)."""
+    return _fmt(s.mean, digits) + ("" if s.ci95 is None else f" +- {s.ci95:.{digits}f}")
+
+
+def classic_text(result) -> str:
+    """The classic section's explanation: the course's expectations, then what this run did."""
+    rows = {r.init: r for r in result.rows}
+    zeros, random, he = rows["zeros"], rows["random"], rows["he"]
+    cfg = result.config or {}
+    steps, ln2 = cfg.get("iterations", 15000), math.log(2)
+    flat = max(zeros.costs + [zeros.final_cost or 0.0]) - min(zeros.costs) < 1e-9
+    at_ln2 = zeros.final_cost is not None and abs(zeros.final_cost - ln2) < 1e-6
+    zeros_text = (f"here the cost stays at {zeros.final_cost:.4f}"
+                  + (" = ln 2, the cost of answering 1/2 everywhere" if at_ln2 else "")
+                  if flat else f"here the cost moves from {zeros.costs[0]:.4f} to "
+                  f"{zeros.final_cost:.4f}, which the course does not expect")
+    slower = random.final_cost > he.final_cost
+    return f"""
+    A [2, 10, 5, 1] network (LINEAR -> RELU -> LINEAR -> RELU -> LINEAR -> SIGMOID) learns
+    to separate the course's {result.dataset} data (300 training points, 100 test points),
+    trained by full-batch gradient descent with learning rate {cfg.get('lr', 0.01)} for
+    {steps} iterations. The three initializations are drawn exactly as the course draws them
+    (deeplearning.ai, "Improving Deep Neural Networks", week 1, "Initialization"), from a
+    legacy NumPy stream reseeded with 3: all zeros, large random weights (randn * 10, spec
+    normal(10)) and He (randn * sqrt(2 / fan_in), spec he; He et al., 2015).
+
+    The course expects zeros never to break the symmetry: every hidden unit computes the
+    same function and gets the same update, so the net is no better than its output unit
+    alone. {zeros_text[0].upper() + zeros_text[1:]}, and the train accuracy is
+    {zeros.train_accuracy:.2f}. It expects large random weights to saturate the output
+    sigmoid and learn slowly: their first cost is {random.costs[0]:.1f} (the published
+    notebook prints inf here; initlab computes the cost from the logits, so it stays finite
+    and no warning is printed), and after {steps} iterations it is {random.final_cost:.3f}
+    with train accuracy {random.train_accuracy:.3f}, against He's {he.final_cost:.3f} and
+    {he.train_accuracy:.3f}: {"as expected, He ends lower" if slower else
+    "contrary to the expectation, He does not end lower"}.
+    """
+
+
+def _compare_rows_text(result) -> str:
+    lines = []
+    for row in result.rows:
+        t = row.test_accuracy
+        spread = "" if t.ci95 is None else f" +- {t.ci95:.3f}"
+        div = f", {row.diverged} diverged" if row.diverged else ""
+        lines.append(f"{row.init}: test accuracy {_fmt(t.mean)}{spread} (std {_fmt(t.std)}"
+                     f"{div})")
+    return "; ".join(lines) + "."
+
+
+def seeds_text(result) -> str:
+    """The seeds section: spreads and means compared only as far as the statistics allow."""
+    rows = {r.init: r for r in result.rows}
+    seeds = result.config["seeds"]
+    parts = [f"""
+    The published table is one run from one seed. Here the same recipe runs from {seeds}
+    seeds (legacy RandomState(3), (4), ...; seed 3 is the published run), all trained at once
+    as replicas of one model. Bars are 95% confidence intervals of the mean over seeds
+    (Student t), dots are single seeds.""", _compare_rows_text(result)]
+    zeros, random, he = rows.get("zeros"), rows.get("normal(10)"), rows.get("he")
+    if zeros is not None and zeros.test_accuracy.std is not None:
+        parts.append("Zeros has no spread at all: whatever the seed, nothing breaks the "
+                     "symmetry." if zeros.test_accuracy.std == 0 else
+                     f"Zeros spreads by std {zeros.test_accuracy.std:.3f} over seeds.")
+    if random is not None and he is not None and random.test_per_seed is not None:
+        parts.append("One might expect large random weights to vary more from seed to seed "
+                     "than He; " + compare_spreads("random (normal(10))", random.test_per_seed,
+                                                   "He", he.test_per_seed, "test accuracy")
+                     + ". " + compare_means("He", he.test_accuracy, "random",
+                                            random.test_accuracy, "test accuracy") + ".")
+    return "\n    ".join(parts)
+
+
+#: Deep Learning from Scratch, ch. 6.2: what the book expects of each weight scale.
+SAITO_EXPECTS = [
+    Expectation("sigmoid", "normal(1)", "pile the outputs at 0 and 1, where sigmoid is flat",
+                lambda r: r.verdict.saturated_from is not None, saturation),
+    Expectation("sigmoid", "normal(1)", "make the gradient vanish",
+                lambda r: r.verdict.grad_state in FADES, gradient),
+    Expectation("sigmoid", "normal(0.01)", "pile every output at 0.5, all units alike",
+                lambda r: r.verdict.alike_from is not None, spread_at_last),
+    Expectation("sigmoid", "lecun", "keep the outputs spread out",
+                lambda r: r.verdict.state not in FADES and r.verdict.alike_from is None
+                and r.verdict.saturated_from is None, spread_at_last),
+    Expectation("relu", "normal(0.01)", "collapse the outputs towards 0",
+                lambda r: r.verdict.state in FADES, ends),
+    Expectation("relu", "lecun", "shrink the signal layer by layer",
+                lambda r: r.verdict.state in FADES, ends),
+    Expectation("relu", "he", "keep every layer alike (ReLU zeroes half its inputs, so it "
+                "needs twice the variance)", lambda r: r.verdict.state == "healthy", ends),
+]
+
+
+def saito_text(result) -> str:
+    """The 5-layer section: the book's expectations checked one by one against the run."""
+    cfg = result.config or {}
+    sizes = cfg.get("sizes", [100] * 6)
+    checks = check(SAITO_EXPECTS, result, "The book")
+    return f"""
+    A batch of {cfg.get('batch', 1000)} standard-normal inputs goes through {len(sizes) - 1}
+    layers of {sizes[1]} units without bias, for each weight scale of Deep Learning from
+    Scratch (Saito, 2016, ch. 6.2): std 1, std 0.01, sqrt(1/n) (lecun; the book calls it
+    "Xavier"), sqrt(2/n) (he), and the constants 0, 1 and 5. Each row of histograms is one
+    init, each column one layer.
+
+    {" ".join(checks)}
+
+    Constant weights give every unit of a layer the same weighted sum, so every unit of a
+    layer is identical whatever the constant (an exact consequence of the formula). The
+    std-versus-depth plot puts the measured stds (markers) beside what variance-propagation
+    theory predicts (lines); the table's verdict is computed from each run's numbers.
+    """
+
+
+#: The Stanford CS231n lecture on weight initialization: its 10-layer tanh/ReLU pictures.
+def _at_width(width: int):
+    """``applies`` for a fixed-std expectation drawn at ``width``: n Var(w) must be the same."""
+    def applies(result):
+        sizes = (result.config or {}).get("sizes") or [width]
+        return None if sizes[0] == width else (
+            f"the lecture draws it at width {width}; at width {sizes[0]} a fixed std gives "
+            f"{sizes[0] / width:.3g} times the lecture's n Var(w)")
+    return applies
+
+
+CS231N_EXPECTS = [
+    Expectation("tanh", "normal(0.01)", "shrink the activations toward 0 layer after layer",
+                lambda r: r.verdict.state in FADES, ends, _at_width(4096)),
+    Expectation("tanh", "normal(0.05)", "saturate at -1 and 1",
+                lambda r: r.verdict.saturated_from is not None, saturation, _at_width(4096)),
+    Expectation("tanh", "lecun", "keep a healthy spread at every layer",
+                lambda r: r.verdict.state == "healthy" and r.verdict.saturated_from is None,
+                ends),
+    Expectation("relu", "lecun", "shrink with depth", lambda r: r.verdict.state in FADES, ends),
+    Expectation("relu", "he", "keep its spread (half the values exactly 0)",
+                lambda r: r.verdict.state == "healthy", ends),
+]
+
+
+def deep_text(result) -> str:
+    """The 10-layer section: the lecture's pictures checked, then every run's verdict."""
+    cfg = result.config or {}
+    sizes = cfg.get("sizes", [4096] * 11)
+    seeds = cfg.get("seeds", 1)
+    relu = [r for r in result.runs if r.activation == "relu" and r.verdict.dead_max]
+    same_dead = len(relu) > 1 and all(
+        [s.dead for s in r.layers] == [s.dead for s in relu[0].layers] for r in relu)
+    dead = ("" if not same_dead else
+            f" Every ReLU net here has the same dead units (up to "
+            f"{relu[0].verdict.dead_max:.0%} of a layer zero for the whole batch of "
+            f"{cfg.get('batch')}): without biases, scaling the weights does not change which "
+            f"units are zero, and the inits share their random draws.")
+    return f"""
+    {len(sizes) - 1} layers of {sizes[1]} units without bias, an input batch of
+    {cfg.get('batch')} standard-normal vectors, and {seeds} independently drawn net(s) per
+    init, after the Stanford CS231n lecture on weight initialization. The forward pass shows
+    the activations; the backward pass sends a unit-variance random gradient down from the
+    top and shows what reaches each layer. The reason behind every picture: for zero-mean
+    independent weights and inputs, Var(sum_i w_i x_i) = n Var(w) Var(x) (LeCun et al., 1998;
+    Glorot and Bengio, 2010), so n Var(w) = 1 (tanh, lecun) or 2 (ReLU, he; He et al., 2015)
+    is expected to keep the signal's scale.
+
+    {" ".join(check(CS231N_EXPECTS, result, "The lecture"))}{dead}
+
+    The table gives each run's verdict, computed from its numbers: vanishing or exploding
+    where a layer's std falls below 1/10 or rises above 10x the first layer's, shrinking or
+    growing where a per-layer trend (significant at 95%) would cross later, saturated where a
+    quarter or more of a layer's outputs sit on the flat ends, healthy only when none holds.
+    """
+
+
+def digits_text(result) -> str:
+    """The digits section: the book's expectations beside the measured losses and accuracies."""
+    cfg = result.config
+    rows = {r.init: r for r in result.rows}
+    ln10 = math.log(cfg["sizes"][-1]) if cfg["sizes"][-1] > 1 else math.log(2)
+    parts = [f"""
+    Deep Learning from Scratch (Saito, 2016, ch. 6.2) trains 4 hidden layers of 100 ReLU
+    units on MNIST with SGD (learning rate 0.01, minibatches of 128 drawn with replacement)
+    from std 0.01, sqrt(1/n) and sqrt(2/n). Here the same runs on scikit-learn's 8x8 digits
+    (no download; run 'initlab compare --preset saito --data PATH' for MNIST files),
+    {cfg['iterations']} iterations, {cfg['seeds']} seeds per init, {cfg['dtype']}. The final
+    loss is the loss on the whole training set after training.""", _compare_rows_text(result)]
+    small = rows.get("normal(0.01)")
+    if small is not None and small.final_loss.mean is not None:
+        near = abs(small.final_loss.mean - ln10) < 0.05 * ln10
+        parts.append(
+            f"The book expects std 0.01 not to learn, its loss staying near ln "
+            f"{cfg['sizes'][-1]} = {ln10:.3f} (guessing); measured: final loss "
+            f"{small.final_loss.mean:.3f}, "
+            + ("within 5% of it: as expected." if near else
+               "more than 5% away from it: in this run it does learn, contrary to the book."))
+    he, lecun = rows.get("he"), rows.get("lecun")
+    if he is not None and lecun is not None:
+        parts.append("The book expects He, made for ReLU, to learn fastest; after "
+                     f"{cfg['iterations']} iterations "
+                     + compare_means("he", he.test_accuracy, "lecun", lecun.test_accuracy,
+                                     "test accuracy") + ".")
+    return "\n    ".join(parts)
+
+
+def regularization_text(result) -> str:
+    """The overfitting section: gaps and accuracies compared only where intervals separate."""
+    cfg = result.config
+    rows = result.rows
+    none = rows[0]
+    gap = none.gap
+    overfits = gap.ci95 is not None and gap.mean - gap.ci95 > 0
+    parts = [f"""
+    A deep net ({len(cfg['sizes']) - 2} hidden layers of {cfg['sizes'][1]} ReLU units,
+    {cfg['init']} init) is trained on only {cfg['n_train']} digits, after Deep Learning from
+    Scratch's overfitting study (Saito, 2016, ch. 6.4). The same net is trained four ways
+    from the same {cfg['seeds']} seeds: without regularization, with L2 weight decay (loss +
+    lambda/2 sum W^2), with dropout after every hidden layer (inverted form; Srivastava et
+    al., 2014), and with both.""",
+             f"Without regularization the train accuracy reaches "
+             f"{_fmt(none.train_accuracy.mean)} and the test accuracy "
+             f"{_fmt(none.test_accuracy.mean)}: a train-test gap of {_pm(gap)}"
+             + (", whose 95% interval lies above 0: the net overfits." if overfits else
+                ", whose 95% interval does not exclude 0: this run does not show overfitting.")]
+    for r in rows[1:]:
+        parts.append(compare_means(r.variant, r.gap, "none", none.gap, "gap") + "; "
+                     + compare_means(r.variant, r.test_accuracy, "none", none.test_accuracy,
+                                     "test accuracy") + ".")
+    best = min(rows, key=lambda r: r.gap.mean if r.gap.mean is not None else math.inf)
+    clear = all(separated(best.gap, r.gap) for r in rows if r is not best)
+    parts.append(f"{best.variant} has the narrowest gap, and its interval is clear of every "
+                 f"other's." if clear else
+                 f"The narrowest mean gap ({best.variant}, {_pm(best.gap)}) is not clear of "
+                 f"every other variant's 95% interval, so this run names no winner.")
+    parts.append("The 8x8 digits are an easy task; run 'initlab regularize --data PATH' to see "
+                 "the same study on MNIST files.")
+    return "\n    ".join(parts)

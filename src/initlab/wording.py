@@ -1,0 +1,145 @@
+"""Sentences picked by the numbers they describe: differences, spreads and textbook checks.
+
+Nothing here states a conclusion on its own. :func:`compare_means` calls two means different
+only when their 95% Student-t intervals do not overlap (a conservative test);
+:func:`compare_spreads` calls two spreads different only when a two-sided F-test of their
+variances rejects equality at the 5% level (Snedecor's F; valid for roughly normal values);
+:func:`check` states a textbook expectation as an expectation, then what the run measured,
+then whether the run agrees with it or contradicts it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from initlab.experiments.common import Stat, separated
+
+#: Verdict states in which a signal (or a gradient) loses its scale going through the net.
+FADES = ("vanishing", "shrinking", "no signal")
+#: Verdict states in which it gains scale.
+GROWS = ("exploding", "growing")
+
+
+def _pm(s: Stat, digits: int) -> str:
+    if s.mean is None:
+        return "n/a"
+    return f"{s.mean:.{digits}f}" + ("" if s.ci95 is None else f" +- {s.ci95:.{digits}f}")
+
+
+def compare_means(name_a: str, a: Stat, name_b: str, b: Stat, what: str,
+                  digits: int = 3) -> str:
+    """'A's mean WHAT is higher/lower than B's' when the 95% intervals separate, else
+    'cannot be told apart'; both means with their half-widths in brackets."""
+    nums = f"{_pm(a, digits)} vs {_pm(b, digits)}"
+    if a.mean is None or b.mean is None:
+        return f"{name_a}'s and {name_b}'s mean {what} cannot be compared ({nums})"
+    if a.ci95 is None or b.ci95 is None:
+        return (f"{name_a}'s and {name_b}'s mean {what} cannot be told apart from one seed each "
+                f"({nums})")
+    if separated(a, b):
+        word = "higher" if a.mean > b.mean else "lower"
+        return (f"{name_a}'s mean {what} is {word} than {name_b}'s ({nums}; the 95% intervals "
+                f"do not overlap)")
+    return (f"{name_a}'s and {name_b}'s mean {what} cannot be told apart ({nums}; the 95% "
+            f"intervals overlap)")
+
+
+def spreads_differ(a, b, level: float = 0.05) -> bool | None:
+    """Two-sided F-test of equal variances of the finite values ``a`` and ``b`` (None when
+    either has fewer than 2 values or both have no spread)."""
+    a, b = (np.asarray(v, dtype=float) for v in (a, b))
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    if a.size < 2 or b.size < 2:
+        return None
+    va, vb = a.var(ddof=1), b.var(ddof=1)
+    if va == vb:
+        return False
+    if va == 0 or vb == 0:
+        return True
+    f = va / vb
+    p = 2 * min(stats.f.cdf(f, a.size - 1, b.size - 1), stats.f.sf(f, a.size - 1, b.size - 1))
+    return bool(p < level)
+
+
+def compare_spreads(name_a: str, a, name_b: str, b, what: str, digits: int = 3) -> str:
+    """'A varies more/less than B' only when the F-test says so, with both stds."""
+    differ = spreads_differ(a, b)
+    if differ is None:
+        return f"{name_a}'s and {name_b}'s spread of {what} cannot be compared (too few seeds)"
+    sa, sb = (float(np.std(np.asarray(v, dtype=float), ddof=1)) for v in (a, b))
+    nums = f"std {sa:.{digits}f} vs {sb:.{digits}f} over seeds"
+    if differ:
+        word = "more" if sa > sb else "less"
+        return (f"{name_a}'s {what} varies {word} from seed to seed than {name_b}'s ({nums}; "
+                f"an F-test at 5% says the spreads differ)")
+    return (f"{name_a}'s and {name_b}'s {what} vary alike from seed to seed as far as this run "
+            f"can tell ({nums}; an F-test at 5% finds no difference)")
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What a source expects of one (activation, init) run, and how to check it.
+
+    claim: the expectation, worded to follow "<init> with <activation> is expected to";
+    holds: run -> bool, whether the measured run agrees; measure: run -> str, the measured
+    numbers that decide it; applies: result -> str | None, None when the expectation applies
+    to this result's setting, else the reason it is not checked.
+    """
+
+    activation: str
+    init: str
+    claim: str
+    holds: Callable
+    measure: Callable
+    applies: Callable | None = None
+
+
+def check(expectations: list[Expectation], result, source: str) -> list[str]:
+    """One sentence per expectation whose run is in ``result``: the expectation, the measured
+    numbers, and whether this run agrees or contradicts it."""
+    runs = {(r.activation, r.init): r for r in result.runs}
+    out = []
+    for e in expectations:
+        run = runs.get((e.activation, e.init))
+        if run is None:
+            continue
+        reason = e.applies(result) if e.applies is not None else None
+        if reason is not None:
+            out.append(f"{source} expects {e.init} with {e.activation} to {e.claim}; not "
+                       f"checked here: {reason}.")
+            continue
+        verdict = ("as expected" if e.holds(run) else
+                   "this run contradicts the expectation")
+        out.append(f"{source} expects {e.init} with {e.activation} to {e.claim}; measured: "
+                   f"{e.measure(run)}: {verdict}.")
+    return out
+
+
+# ----------------------------------------------------------------------------- measures
+def ends(run) -> str:
+    """'std A at layer 1, B at layer L' of a run's activations."""
+    first, last = run.layers[0], run.layers[-1]
+    return f"std {first.std:.3g} at layer 1, {last.std:.3g} at layer {last.index}"
+
+
+def saturation(run) -> str:
+    worst = max(run.layers, key=lambda s: s.saturated)
+    return (f"{run.layers[0].saturated:.0%} of layer 1's outputs on the flat ends (at most "
+            f"{worst.saturated:.0%}, at layer {worst.index})")
+
+
+def gradient(run) -> str:
+    v = run.verdict
+    if v.grad_ratio is None:
+        return "no gradient measured"
+    return (f"the gradient dL/dh at layer 1 is {v.grad_ratio:.3g}x the top layer's "
+            f"({v.grad_state})")
+
+
+def spread_at_last(run) -> str:
+    last = run.layers[-1]
+    return f"layer {last.index}'s outputs have mean {last.mean:.3g} and std {last.std:.3g}"

@@ -1,0 +1,46 @@
+"""Arrows point down: the import graph of initlab (imports inside functions included)."""
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "initlab"
+
+#: experiments that others build on; every other experiment is a leaf its siblings never import
+SHARED_EXPERIMENT_PARTS = {"common", "boundary", "layer_stats", "weight_draws"}
+
+
+def imports(path: Path) -> set[str]:
+    """Every ``initlab.*`` module that ``path`` imports, anywhere in the file."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module.startswith("initlab"):
+                found.add(node.module)
+                found.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("initlab"))
+    return found
+
+
+def test_model_files_are_written_below_the_model():
+    assert "initlab.nn.model" not in imports(SRC / "nn" / "serialize.py")
+    assert "initlab.nn.serialize" in imports(SRC / "nn" / "model.py")
+
+
+def test_experiments_borrow_only_from_their_shared_parts():
+    for path in (SRC / "experiments").glob("*.py"):
+        siblings = {m.split(".")[2] for m in imports(path)
+                    if m.startswith("initlab.experiments.") and len(m.split(".")) > 2}
+        assert siblings <= SHARED_EXPERIMENT_PARTS | {path.stem}, (path.name, siblings)
+
+
+def test_shared_experiment_parts_import_no_experiment():
+    for name in SHARED_EXPERIMENT_PARTS - {"common"}:
+        found = imports(SRC / "experiments" / f"{name}.py")
+        assert not {m for m in found if m.startswith("initlab.experiments")}, name
+
+
+def test_no_file_over_400_lines_among_the_split_ones():
+    for rel in ("experiments/activations.py", "experiments/layer_stats.py",
+                "experiments/weight_draws.py", "story.py", "verdict.py"):
+        assert len((SRC / rel).read_text().splitlines()) <= 400, rel

@@ -41,7 +41,7 @@ class InspectVerdict(Result):
     suggestion: str | None
     text: str = detail("")
     state: str = detail("")
-    judged_rows: list[int] = detail(field(default_factory=list))
+    judged_rows: list[int] = field(default_factory=list, metadata={"detail": True})
     grad_ratio: float | None = detail()
 
 

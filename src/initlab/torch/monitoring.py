@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from initlab.errors import InitlabError, check_positive_int
-from initlab.results import Result, detail
+from initlab.results import Result
 from initlab.torch.hooks import first_tensor, leaf_modules, torch
 
 
@@ -28,10 +28,10 @@ class MonitoredLayer(Result):
     mean: list[float] = field(default_factory=list)
     std: list[float] = field(default_factory=list)
     zero_fraction: list[float] = field(default_factory=list)
-    edges: list[float] = detail(field(default_factory=list))
-    counts: list[list[int]] = detail(field(default_factory=list))
-    below: list[int] = detail(field(default_factory=list))
-    above: list[int] = detail(field(default_factory=list))
+    edges: list[float] = field(default_factory=list, metadata={"detail": True})
+    counts: list[list[int]] = field(default_factory=list, metadata={"detail": True})
+    below: list[int] = field(default_factory=list, metadata={"detail": True})
+    above: list[int] = field(default_factory=list, metadata={"detail": True})
 
 
 @dataclass

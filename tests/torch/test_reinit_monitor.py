@@ -96,3 +96,9 @@ def test_monitor_records_every_kth_training_step():
 def test_monitor_rejects_unknown_module_names():
     with pytest.raises(InitlabError, match="unknown modules"):
         monitor(nn.Sequential(nn.Linear(2, 2)), modules=["nope"])
+
+
+def test_overhead_benchmark_runs(monkeypatch):
+    monkeypatch.syspath_prepend(str(__import__("pathlib").Path(__file__).parents[2] / "benchmarks"))
+    out = __import__("monitor_overhead").main(["--rounds", "1", "--steps", "3", "--width", "8"])
+    assert set(out) == {"plain", "every=1000", "every=10", "every=1"} and out["plain"]["ratio"] == 1

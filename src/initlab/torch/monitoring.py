@@ -112,20 +112,23 @@ class monitor:  # noqa: N801 - used as a function: ``with monitor(model) as mon`
             if y is None or len(layer.std) == len(self.result.steps):
                 return  # not a tensor, or a module called twice in one step: first call counts
             with torch.no_grad():
-                y = y.detach().double().flatten()
-                mean, std = float(y.mean()), float(y.std()) if y.numel() > 1 else 0.0
+                y = y.detach().flatten()
+                y = y if y.dtype in (torch.float32, torch.float64) else y.float()
+                std, mean = (float(v) for v in torch.std_mean(y)) if y.numel() > 1 else \
+                    (0.0, float(y.mean()))
                 if not layer.edges:
                     lo = 0.0 if float(y.min()) >= 0 else mean - 4 * std
                     hi = mean + 4 * std if std > 0 else mean + 1.0
                     layer.edges = torch.linspace(lo, hi, self.result.bins + 1).tolist()
                 lo, hi = layer.edges[0], layer.edges[-1]
-                counts = torch.histc(y, bins=self.result.bins, min=lo, max=hi)
+                counts = torch.histc(y, bins=self.result.bins, min=lo, max=hi).tolist()
+                below = int((y < lo).sum())
                 layer.mean.append(mean)
                 layer.std.append(std)
-                layer.zero_fraction.append(float((y == 0).double().mean()))
-                layer.counts.append([int(c) for c in counts.tolist()])
-                layer.below.append(int((y < lo).sum()))
-                layer.above.append(int((y > hi).sum()))
+                layer.zero_fraction.append(float((y == 0).sum()) / y.numel())
+                layer.counts.append([int(c) for c in counts])
+                layer.below.append(below)
+                layer.above.append(y.numel() - below - int(sum(counts)))
         return record
 
     def figure(self, layers=None):

@@ -119,6 +119,25 @@ def test_cnn_with_padding_pooling_flatten_is_predicted():
     assert r.layers[0].fan_in == 27 and r.layers[0].fan_out == 72
 
 
+@pytest.mark.parametrize("act", [nn.ReLU, nn.Tanh, nn.Identity])
+def test_max_pooling_after_a_monotone_activation_is_predicted(act):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), act(), nn.MaxPool2d(2),
+                          nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.MaxPool2d(2),
+                          nn.ReLU(), nn.Flatten(), nn.Linear(32 * 4 * 4, 10))
+    r = inspect(model, torch.randn(64, 3, 16, 16))
+    assert r.prediction_note is None
+    for row in r.layers:
+        assert row.predicted_std == pytest.approx(row.std, rel=0.1), row.name
+
+
+def test_max_pooling_after_gelu_is_marked():
+    model = nn.Sequential(nn.Linear(8, 8), nn.GELU(), nn.Unflatten(1, (2, 4)), nn.MaxPool1d(2))
+    r = inspect(model, torch.randn(16, 8))
+    assert r.layers[3].predicted_std is None and r.layers[2].predicted_std is not None
+    assert "non-decreasing" in r.prediction_note
+
+
 def test_batchnorm_layernorm_dropout_are_predicted():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(64, 128), nn.BatchNorm1d(128), nn.ReLU(), nn.Dropout(0.5),

@@ -20,9 +20,13 @@ LeCun et al. 1998 ("Efficient BackProp"), Glorot & Bengio 2010, He et al. 2015 a
 - Dropout(p) in training mode: E[y] = mu, E[y^2] = E[x^2] / (1 - p); in eval mode, nothing.
 - AvgPool1d/2d (no padding, or padding counted) and AdaptiveAvgPool1d/2d: the mean of the
   window's means; Var = the window's summed variances / count^2. Flatten, Unflatten: reshape.
+- MaxPool1d/2d right after a Gaussian (a Linear/Conv/norm output) or a non-decreasing
+  activation of one: max_i phi(x_i) = phi(max_i x_i), and the max of k independent
+  N(m, s^2) has density k phi(z) Phi(z)^(k-1) in z = (x - m) / s (order statistics), with m
+  and s^2 the window's average pre-activation mean and variance.
 
-Anything else (max pooling, attention, a module of your own) stops the prediction: it is
-marked, not guessed.
+Anything else (attention, a module of your own, GELU before max pooling) stops the
+prediction: it is marked, not guessed.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.special import ndtr
 
 from initlab.nn.activations import get_activation
 from initlab.theory import NODES, WEIGHTS
@@ -42,6 +47,7 @@ _AFFINE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.Co
 _SHAPE = (nn.Flatten, nn.Unflatten, nn.Identity)
 _DROPOUT = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)
 _CHUNK = 1 << 14  # entries per quadrature block (x 400 nodes)
+_MONOTONE = ("identity", "relu", "leaky_relu", "elu", "selu", "tanh", "sigmoid", "softplus")
 
 
 class Unfollowed(Exception):
@@ -78,6 +84,7 @@ class Chain:
     def __init__(self, mean: float, var: float, shape):
         self.mu = torch.full((1, *shape[1:]), float(mean), dtype=torch.float64)
         self.var = torch.full((1, *shape[1:]), float(var), dtype=torch.float64)
+        self.gauss = None  # (pre-activation mu, var, activation) while entries are phi(Gaussian)
 
     def pooled(self) -> tuple[float, float]:
         """(mean, std) over all entries and inputs: what a measured batch estimates."""
@@ -95,14 +102,20 @@ class Chain:
             self.mu = self.mu.reshape(1, *in_shape[1:])  # a view or flatten between modules
             self.var = self.var.reshape(1, *in_shape[1:])
         spec = activation_spec(module)
+        gauss, self.gauss = self.gauss, None
         if isinstance(module, _AFFINE):
             self._affine(module)
         elif spec is not None:
-            self._elementwise(get_activation(spec))
+            act = get_activation(spec)
+            if gauss is not None and gauss[2].name == "identity":
+                self.gauss = (self.mu, self.var, act)
+            self._elementwise(act)
         elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
             self._batchnorm(module)
         elif isinstance(module, nn.LayerNorm):
             self._layernorm(module)
+        elif isinstance(module, (nn.MaxPool1d, nn.MaxPool2d)):
+            self._maxpool(module, gauss)
         elif isinstance(module, _DROPOUT):
             if module.training and module.p > 0:
                 keep = 1.0 - module.p
@@ -114,8 +127,13 @@ class Chain:
             self._avgpool(module)
         elif isinstance(module, _SHAPE):
             self.mu, self.var = module(self.mu), module(self.var)
+            if isinstance(module, nn.Identity):
+                self.gauss = gauss
         else:
             raise Unfollowed(f"{type(module).__name__} is not a module the theory follows")
+        if isinstance(module, (*_AFFINE, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d,
+                               nn.LayerNorm)):
+            self.gauss = (self.mu, self.var, get_activation("identity"))
         return self.pooled()
 
     def _affine(self, module) -> None:
@@ -126,16 +144,35 @@ class Chain:
         self.mu = call(module, params, (self.mu,))
         self.var = call(module, squared, (self.var,))
 
-    def _elementwise(self, act) -> None:
-        mu, sd = self.mu.numpy().ravel(), self.var.sqrt().numpy().ravel()
+    def _elementwise(self, act, mu=None, var=None, weights=WEIGHTS) -> None:
+        """Entries become the moments of act(mu + sqrt(var) z), z weighted by ``weights``."""
+        mu = self.mu if mu is None else mu
+        var = self.var if var is None else var
+        shape = mu.shape
+        mu, sd = mu.numpy().ravel(), var.sqrt().numpy().ravel()
         mean, second = np.empty_like(mu), np.empty_like(mu)
         for i in range(0, mu.size, _CHUNK):
             y = act.fn(mu[i:i + _CHUNK, None] + sd[i:i + _CHUNK, None] * NODES)
-            mean[i:i + _CHUNK] = y @ WEIGHTS
-            second[i:i + _CHUNK] = (y * y) @ WEIGHTS
-        shape = self.mu.shape
+            mean[i:i + _CHUNK] = y @ weights
+            second[i:i + _CHUNK] = (y * y) @ weights
         self.mu = torch.from_numpy(mean).reshape(shape)
         self.var = torch.from_numpy(np.maximum(second - mean * mean, 0.0)).reshape(shape)
+
+    def _maxpool(self, module, gauss) -> None:
+        if gauss is None or gauss[2].name not in _MONOTONE:
+            raise Unfollowed("max pooling is followed only right after a Linear/Conv/norm "
+                             "output or a non-decreasing activation of one")
+        if module.dilation not in (1, (1,), (1, 1)) or module.return_indices:
+            raise Unfollowed("max pooling with dilation or returned indices")
+        dims = self.mu.dim() - 2
+        k = module.kernel_size
+        count = math.prod(k) if isinstance(k, tuple) else k**dims
+        pool = F.avg_pool1d if dims == 1 else F.avg_pool2d
+        stride = module.stride if module.stride is not None else k
+        mu, var, act = (pool(t, k, stride, module.padding, module.ceil_mode, False)
+                        if i < 2 else t for i, t in enumerate(gauss))
+        weights = WEIGHTS * count * ndtr(NODES) ** (count - 1)
+        self._elementwise(act, mu, var, weights / weights.sum())
 
     def _normalize(self, dims, weight, bias, eps, batch_stats, running=None) -> None:
         if batch_stats:

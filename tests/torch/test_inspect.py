@@ -171,6 +171,29 @@ def test_residual_block_measured_but_prediction_marked():
     assert "row 5 (head)" in r.prediction_note and "residual" in r.prediction_note
 
 
+class InplaceResidual(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        out = self.bn(self.conv(x))
+        out += x  # an in-place residual sum on the last module's output
+        return self.relu(out)
+
+
+def test_an_in_place_residual_sum_stops_the_prediction():
+    torch.manual_seed(0)
+    model, x = InplaceResidual(), torch.randn(8, 4, 6, 6)
+    r = inspect(model, x)
+    assert r.layers[1].predicted_std is not None and r.layers[2].predicted_std is None
+    with torch.no_grad():
+        assert r.layers[2].std == pytest.approx(float(model(x.clone()).std()), rel=1e-5)
+    assert "row 3 (relu)" in r.prediction_note
+
+
 class Shared(nn.Module):
     def __init__(self):
         super().__init__()

@@ -164,13 +164,27 @@ def _one_pass(model, inputs, loss, calls: list, seed: int) -> dict:
 
     Returns {id(parameter): Moments of its gradient}.
     """
-    position = {"i": 0, "last": None}
+    position = {"i": 0, "last": None, "version": 0}
+    pending: dict = {}
     inputs = tuple(t.detach().clone().requires_grad_(t.is_floating_point()) for t in inputs)
+
+    def before(module, args):
+        """Whether the input is the previous leaf's output, unchanged since (checked before an
+        in-place module changes it; an in-place residual sum changes its version)."""
+        x, prev = first_tensor(args), position["last"]
+        chained = x is not None and (position["i"] == 0 or (prev is not None and (
+            x is prev or (x.data_ptr() == prev.data_ptr() and x.numel() == prev.numel()))
+            and x._version == position["version"]))
+        moments = Moments()
+        if x is not None and position["i"] == 0:
+            moments.add(x)
+        pending[module] = (chained, None if x is None else tuple(x.shape), moments)
 
     def hook(module, args, output):
         y = first_tensor(output)
         if y is None:
             return
+        chained, in_shape, moments = pending.pop(module)
         i = position["i"]
         position["i"] += 1
         if i == len(calls):
@@ -179,22 +193,20 @@ def _one_pass(model, inputs, loss, calls: list, seed: int) -> dict:
         if call.module is not module and call.name.split(" (call")[0] != names[module]:
             raise InitlabError("the model calls its modules in a different order from one seed "
                                "to the next; inspect it with seeds=1")
-        x = first_tensor(args)
-        prev = position["last"] if i else None
-        call.chained = x is not None and (
-            (i == 0) or (prev is not None and (x is prev or (
-                x.data_ptr() == prev.data_ptr() and x.numel() == prev.numel()))))
-        call.in_shape = tuple(x.shape) if x is not None else None
-        if i == 0 and x is not None:
-            call.input_moments.add(x)
+        call.chained, call.in_shape = chained, in_shape
+        if i == 0:
+            call.input_moments.n += moments.n
+            call.input_moments.s += moments.s
+            call.input_moments.s2 += moments.s2
         call.shape = list(y.shape)
         call.forward(y)
-        position["last"] = y
+        position["last"], position["version"] = y, y._version
         if y.requires_grad:
             y.register_hook(lambda g, c=call: c.grad.add(g))
 
     names = {module: name for name, module in leaf_modules(model)}
-    handles = [module.register_forward_hook(hook) for module in names]
+    handles = [module.register_forward_pre_hook(before) for module in names]
+    handles += [module.register_forward_hook(hook) for module in names]
     wgrads = {}
     snapshot = _snapshot(model)
     params = [p for p in model.parameters() if p.requires_grad]

@@ -25,6 +25,20 @@ def broken():
 '''
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One torch thread: small models, and a shared machine (no skip here: see the last test)."""
+    try:
+        import torch
+    except ImportError:
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def net_file(tmp_path):
     path = tmp_path / "mynet.py"

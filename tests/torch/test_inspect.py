@@ -245,3 +245,14 @@ def test_json_contract_and_round_trip():
     assert list(json.loads(both.to_json())) == ["before", "after"]
     assert ReinitResult.from_dict(both.to_dict(detail=True)) == both
     assert np.isfinite(r.layers[0].std)
+
+
+def test_saturated_tanh_net_gets_glorot_with_the_tanh_gain():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(100, 100), nn.Tanh(), nn.Linear(100, 100), nn.Tanh())
+    for layer in (model[0], model[2]):
+        nn.init.normal_(layer.weight, std=1.0)
+    v = inspect(model, torch.randn(64, 100)).verdict
+    assert "flat ends at row 2 (Tanh 1)" in v.text
+    assert 'xavier_normal_(m.weight, gain=nn.init.calculate_gain("tanh"))' in v.suggestion
+    assert "['0', '2']" in v.suggestion

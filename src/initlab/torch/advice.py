@@ -140,7 +140,21 @@ def judge_rows(rows):
         r = rows[judged[int(m.group(1)) - 1]]
         return f"row {row(int(m.group(1)))} ({r.type} {r.name})"
 
-    text = re.sub(r"\blayer (\d+)", name, v.text)
+    def act_row(k: int, key: str, types) -> str:
+        """The activation row of judged layer k's block with the largest ``key``."""
+        w, after = blocks[k - 1]
+        i = max((i for i in [w, *after] if rows[i].type in types
+                 and getattr(rows[i], key) is not None), key=lambda i: getattr(rows[i], key))
+        return f"row {i + 1} ({rows[i].type} {rows[i].name})"
+
+    text = v.text
+    if v.dead_from is not None:
+        text = text.replace(f"of layer {v.dead_from}'s units",
+                            f"of {act_row(v.dead_from, 'dead_fraction', _RECTIFIER_NAMES)}'s units")
+    if v.saturated_from is not None:
+        text = text.replace(f"flat ends at layer {v.saturated_from}", "flat ends at "
+                            + act_row(v.saturated_from, "saturated_fraction", set(_ACTIVATIONS)))
+    text = re.sub(r"\blayer (\d+)", name, text)
     rect = [r for r in rows if r.type in _RECTIFIER_NAMES and r.dead_fraction is not None]
     dead_units = sum(round(r.dead_fraction * _units(r.output_shape)) for r in rect) if rect \
         else None

@@ -262,7 +262,10 @@ def _rows(calls, wgrads) -> tuple[list[LayerRow], str | None]:
                 if i == 0:
                     m = c.input_moments
                     chain = Chain(m.mean, m.std ** 2, c.in_shape)
-                predicted = chain.step(c.module, c.in_shape)
+                try:
+                    predicted = chain.step(c.module, c.in_shape)
+                except RuntimeError as exc:  # e.g. a module whose forward needs more inputs
+                    raise Unfollowed(" ".join(str(exc).split())[:200]) from None
             except Unfollowed as exc:
                 note = f"stops at row {i + 1} ({c.name}): {exc}"
         n = c.out.n

@@ -137,7 +137,7 @@ class Chain:
         return self.pooled()
 
     def _affine(self, module) -> None:
-        params = {n: p.detach().to(torch.float64) for n, p in module.named_parameters(
+        params = {n: p.detach().to("cpu", torch.float64) for n, p in module.named_parameters(
             recurse=False)}
         squared = {n: (p * p if n == "weight" else torch.zeros_like(p)) for n, p in params.items()}
         call = torch.func.functional_call
@@ -183,18 +183,18 @@ class Chain:
         scale = 1.0 / torch.sqrt(v + eps)
         self.mu, self.var = (self.mu - m) * scale, self.var * scale * scale
         if weight is not None:
-            w = weight.detach().to(torch.float64)
+            w = weight.detach().to("cpu", torch.float64)
             self.mu, self.var = self.mu * w, self.var * w * w
         if bias is not None:
-            self.mu = self.mu + bias.detach().to(torch.float64)
+            self.mu = self.mu + bias.detach().to("cpu", torch.float64)
 
     def _batchnorm(self, module) -> None:
         extra = self.mu.dim() - 2  # (1, C, *spatial): parameters broadcast over positions
         view = (-1, *([1] * extra))
         batch = module.training or module.running_mean is None
         dims = tuple(d for d in range(self.mu.dim()) if d != 1)
-        running = None if batch else (module.running_mean.to(torch.float64).reshape(view),
-                                      module.running_var.to(torch.float64).reshape(view))
+        running = None if batch else (module.running_mean.to("cpu", torch.float64).reshape(view),
+                                      module.running_var.to("cpu", torch.float64).reshape(view))
         w = None if module.weight is None else module.weight.reshape(view)
         b = None if module.bias is None else module.bias.reshape(view)
         self._normalize(dims, w, b, module.eps, batch, running)

@@ -1,0 +1,203 @@
+"""``initlab inspect``: look inside your own PyTorch model at initialization."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+from initlab.cli.common import add_output_options, emit, positive_int
+from initlab.errors import InitlabError
+
+HELP = "look inside your own PyTorch model: per-module stats, theory, verdict, re-init"
+DESCRIPTION = """\
+Build your model from MODULE:FACTORY (a function or class returning a torch.nn.Module, from an
+installed package, a module importable from the current folder, or a file path.py:FACTORY),
+feed it a standard-normal batch of --input-shape (or --input FILE.npy), run one forward and one
+backward pass (loss: sum of squares of the output / 2) and print, for every leaf module, the
+output's mean, std and the std variance-propagation theory predicts, the fractions zero and
+saturated, the gradient std, the weight std and which known init the weights match; then the
+verdict (the same rules as 'initlab activations') and torch code that fixes the init.
+--reinit SPEC re-initializes with initlab's initializers (or lsuv) and shows before and after;
+--save writes the model's state_dict (after --reinit) as safetensors. With --out: results.json
+and inspect.png (std and gradient std per row, measured and predicted). Needs PyTorch
+(pip install 'initlab[torch]').
+
+examples:
+  initlab inspect --demo mlp                 # a 20-layer ReLU MLP with torch's default init
+  initlab inspect --demo cnn --reinit he --out out/cnn
+  initlab inspect torchvision.models:resnet18 --input-shape 8,3,64,64
+  initlab inspect mynet.py:Net --input-shape 16,3,32,32 --kwargs '{"depth": 20}' --json
+  initlab inspect mypkg.models:make_mlp --input-shape 64,784 --reinit lsuv --save net.safetensors
+"""
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("factory", nargs="?", metavar="MODULE:FACTORY",
+                        help="e.g. torchvision.models:resnet18 or mynet.py:Net")
+    parser.add_argument("--demo", choices=["mlp", "cnn"],
+                        help="a built-in model with torch's default init instead of a factory")
+    parser.add_argument("--input-shape", metavar="N,...",
+                        help="shape of the standard-normal input batch (demo: 64,512 / "
+                        "16,3,32,32)")
+    parser.add_argument("--input", metavar="FILE.npy", type=Path,
+                        help="use this array as the input batch instead")
+    parser.add_argument("--kwargs", metavar="JSON", help="keyword arguments for the factory")
+    parser.add_argument("--reinit", metavar="SPEC",
+                        help="re-initialize with an initlab spec (he, xavier, orthogonal, ...) "
+                        "or lsuv, and show before and after")
+    parser.add_argument("--save", metavar="FILE.safetensors", type=Path,
+                        help="write the model's state_dict (after --reinit) to this file")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed for the model, the input batch and --reinit (0)")
+    parser.add_argument("--seeds", type=positive_int, default=None,
+                        help="models built and pooled (1)")
+    add_output_options(parser)
+
+
+def _shape(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        shape = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise InitlabError(f"--input-shape must be comma-separated integers, got {text!r}") \
+            from None
+    if not shape or any(s < 1 for s in shape):
+        raise InitlabError(f"--input-shape needs sizes >= 1, got {text!r}")
+    return shape
+
+
+def load_factory(path: str):
+    """Import ``module:attr`` (a dotted module or a ``.py`` file) and return the attribute."""
+    if ":" not in path:
+        raise InitlabError(f"expected MODULE:FACTORY (e.g. torchvision.models:resnet18), got "
+                           f"{path!r}")
+    module_name, _, attr = path.rpartition(":")
+    try:
+        if module_name.endswith(".py"):
+            file = Path(module_name)
+            if not file.is_file():
+                raise InitlabError(f"the file {module_name!r} does not exist")
+            spec = importlib.util.spec_from_file_location(file.stem, file)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[file.stem] = module
+            spec.loader.exec_module(module)
+        else:
+            if "" not in sys.path and str(Path.cwd()) not in sys.path:
+                sys.path.insert(0, str(Path.cwd()))  # like `python -m`: the current folder
+            module = importlib.import_module(module_name)
+    except InitlabError:
+        raise
+    except Exception as exc:  # the user's code may raise anything while importing
+        raise InitlabError(f"cannot import {module_name!r}: {type(exc).__name__}: "
+                           f"{' '.join(str(exc).split())}") from None
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise InitlabError(f"{module_name!r} has no attribute {attr!r}") from None
+
+
+def build(args, torch):
+    """(a function that builds the model, its label, the input tensor)."""
+    from initlab.torch.demo import DEMO_INPUT, DEMOS
+
+    if args.demo and args.factory:
+        raise InitlabError("give either MODULE:FACTORY or --demo, not both")
+    kwargs = {}
+    if args.kwargs is not None:
+        try:
+            kwargs = json.loads(args.kwargs)
+        except json.JSONDecodeError as exc:
+            raise InitlabError(f"--kwargs is not valid JSON ({exc}): {args.kwargs!r}") from None
+        if not isinstance(kwargs, dict):
+            raise InitlabError(f"--kwargs must be a JSON object, got {args.kwargs!r}")
+    if args.demo:
+        factory, label = DEMOS[args.demo], f"demo {args.demo}"
+        shape = _shape(args.input_shape) or DEMO_INPUT[args.demo]
+    elif args.factory:
+        factory, label = load_factory(args.factory), args.factory
+        if not callable(factory):
+            raise InitlabError(f"{args.factory} is a {type(factory).__name__}, not a function "
+                               "or class")
+        shape = _shape(args.input_shape)
+    else:
+        raise InitlabError("give MODULE:FACTORY (e.g. mynet.py:Net) or --demo mlp|cnn")
+    seed = args.seed or 0
+    if args.input is not None:
+        import numpy as np
+
+        try:
+            x = torch.from_numpy(np.load(args.input, allow_pickle=False))
+        except (OSError, ValueError) as exc:
+            raise InitlabError(f"cannot read --input {str(args.input)!r}: {exc}") from None
+        if x.is_floating_point():
+            x = x.float()
+    elif shape is None:
+        raise InitlabError("give --input-shape N,... (e.g. 16,3,32,32) or --input FILE.npy")
+    else:
+        x = torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+
+    def make():
+        try:
+            model = factory(**kwargs)
+        except Exception as exc:  # the user's factory may raise anything
+            raise InitlabError(f"calling {label} failed: {type(exc).__name__}: "
+                               f"{' '.join(str(exc).split())}") from None
+        if not isinstance(model, torch.nn.Module):
+            raise InitlabError(f"{label} returned a {type(model).__name__}, not a "
+                               "torch.nn.Module")
+        return model
+
+    return make, label, x
+
+
+def run(args) -> int:
+    try:
+        import initlab.torch as it
+    except ImportError as exc:
+        raise InitlabError(str(exc)) from None
+    torch = it.torch
+    make, label, x = build(args, torch)
+    seed, seeds = args.seed or 0, args.seeds or 1
+    torch.manual_seed(seed)
+    model = make()
+    before = it.inspect(model if seeds == 1 else make, x, seeds=seeds, seed=seed)
+    before.model = label
+    result = before
+    if args.reinit:
+        it.reinit(model, args.reinit, example_input=x, seed=seed)
+        after = it.inspect(model, x, seed=seed)
+        after.model = label
+        result = it.ReinitResult(before=before, after=after, init=args.reinit)
+    if args.save is not None:
+        _save(model, args.save)
+    figures = {}
+    if args.out is not None:
+        from initlab.plots.inspect import inspect_figure
+
+        figures = {"inspect": inspect_figure(result)}
+    emit(result, args, figures)
+    if not args.json:
+        for title, res in ([("before", result.before), (f"after {args.reinit}", result.after)]
+                           if args.reinit else [(None, result)]):
+            print(f"\n{title}:" if title else "")
+            print(res.summary())
+        if args.save is not None:
+            print(f"\nwrote the state_dict to {args.save}")
+    return 0
+
+
+def _save(model, path: Path) -> None:
+    from safetensors.torch import save_model
+
+    if path.suffix != ".safetensors":
+        raise InitlabError(f"--save writes safetensors files (no pickles): name it *.safetensors, "
+                           f"got {str(path)!r}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_model(model, str(path))
+    except OSError as exc:
+        raise InitlabError(f"cannot write {str(path)!r}: {exc}") from None

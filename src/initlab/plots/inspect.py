@@ -1,0 +1,119 @@
+"""Figures of ``initlab inspect`` and of the training monitor (from results only, no torch).
+
+``inspect_figure`` draws each row's output std and gradient std on a log scale, measured as
+markers and predicted by variance propagation as a line, before and after a re-initialization
+when given both. ``monitor_figure`` draws fastai's "colorful dimension": per module, the
+histogram of its outputs (log of 1 + count, as fastai's ``color_dim``) against the training step,
+and every module's std against the step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from initlab.plots.common import color, figure
+
+
+def _values(items) -> np.ndarray:
+    v = np.array([np.nan if x is None else x for x in items], dtype=float)
+    v[~np.isfinite(v) | (v <= 0)] = np.nan
+    return v
+
+
+def _panel(ax, result, key: str, label: str, i: int, predicted: bool) -> None:
+    rows = np.arange(1, len(result.layers) + 1)
+    measured = _values([getattr(r, key) for r in result.layers])
+    ax.plot(rows, measured, "o", ms=4, color=color(i), label=f"{label} measured")
+    if predicted:
+        pred = _values([r.predicted_std for r in result.layers])
+        if np.isfinite(pred).any():
+            ax.plot(rows, pred, "-", lw=1.3, color=color(i), alpha=0.8,
+                    label=f"{label} predicted")
+
+
+def inspect_figure(result):
+    """Std of each row's output and of dLoss/d(output): measured and predicted (one Figure).
+
+    result: an ``InspectResult``, or a ``ReinitResult`` (before and after in two colors).
+    """
+    pairs = [("before", result.before), (f"after {result.init}".strip(), result.after)] \
+        if hasattr(result, "before") else [("", result)]
+    first = pairs[0][1]
+    fig = figure(11, 4.2)
+    axes = fig.subplots(1, 2)
+    for i, (label, res) in enumerate(pairs):
+        _panel(axes[0], res, "std", label, i, predicted=True)
+        _panel(axes[1], res, "grad_std", label, i, predicted=False)
+        at = res.verdict.vanishes_at or res.verdict.explodes_at
+        if at:
+            word = "vanishes" if res.verdict.vanishes_at else "explodes"
+            axes[0].axvline(at, color=color(i), ls=":", lw=1)
+            axes[0].annotate(f"{word} (row {at})", (at, 1), xycoords=("data", "axes fraction"),
+                             xytext=(3, -12), textcoords="offset points", fontsize=8,
+                             color=color(i))
+    n = len(first.layers)
+    weighted = [k for k, r in enumerate(first.layers, 1) if r.fan_in is not None]
+    for ax, title in zip(axes, ["output std per row", "gradient std per row (dLoss/d output)"],
+                         strict=True):
+        ax.set_yscale("log")
+        ax.set(xlabel="row (leaf module call, in order)", title=title, xlim=(0.3, n + 0.7))
+        if 0 < len(weighted) <= 30:
+            ax.set_xticks(weighted)
+            ax.tick_params(axis="x", labelsize=7)
+        ax.grid(alpha=0.3, which="both")
+    axes[0].legend(fontsize=8)
+    shape = "x".join(str(s) for s in np.ravel(first.input_shape))
+    fig.suptitle(f"{first.model} on a {shape} input (ticks: rows with weights)", fontsize=10)
+    return fig
+
+
+def _pick(layers, count: int = 8) -> list:
+    if len(layers) <= count:
+        return list(layers)
+    idx = np.unique(np.linspace(0, len(layers) - 1, count).round().astype(int))
+    return [layers[i] for i in idx]
+
+
+def monitor_figure(result, layers=None):
+    """Heat maps of each module's output histogram over training, and std over training.
+
+    result: a ``MonitorResult``; layers: module names to draw (default: up to 8 of those with
+    recordings, spread evenly, preferring activation modules).
+    """
+    recorded = [m for m in result.layers if m.counts]
+    if layers is not None:
+        chosen = [m for m in recorded if m.name in set(layers)]
+    else:
+        acts = [m for m in recorded if m.type in ("ReLU", "Tanh", "Sigmoid", "GELU", "LeakyReLU",
+                                                  "ELU", "SELU", "SiLU")]
+        chosen = _pick(acts or recorded)
+    if not chosen:
+        raise ValueError("nothing was recorded: no training step ran inside the monitor")
+    steps = np.asarray(result.steps, dtype=float)
+    cols = min(4, len(chosen))
+    nrows = -(-len(chosen) // cols) + 1
+    fig = figure(3.0 * cols + 0.5, 2.3 * nrows)
+    grid = fig.add_gridspec(nrows, cols)
+    for k, m in enumerate(chosen):
+        ax = fig.add_subplot(grid[k // cols, k % cols])
+        counts = np.log1p(np.asarray(m.counts, dtype=float)).T  # (bins, steps)
+        edges = np.asarray(m.edges)
+        x = steps[: counts.shape[1]]
+        right = x[-1] + (x[1] - x[0] if len(x) > 1 else result.every)
+        ax.imshow(counts, origin="lower", aspect="auto", cmap="viridis",
+                  extent=(x[0], right, edges[0], edges[-1]))
+        ax.set_title(f"{m.name} ({m.type})", fontsize=9)
+        ax.tick_params(labelsize=7)
+        if k % cols == 0:
+            ax.set_ylabel("output value", fontsize=8)
+    ax = fig.add_subplot(grid[nrows - 1, :])
+    for i, m in enumerate(chosen):
+        ax.plot(steps[: len(m.std)], _values(m.std), color=color(i), lw=1.2,
+                label=f"{m.name} ({m.type})")
+    ax.set_yscale("log")
+    ax.set(xlabel="training step", ylabel="output std")
+    ax.legend(fontsize=7, ncols=min(4, len(chosen)))
+    ax.grid(alpha=0.3, which="both")
+    fig.suptitle("output histograms over training (color: log(1 + count)) and output std",
+                 fontsize=10)
+    return fig

@@ -1,0 +1,109 @@
+"""What inspect and monitor share: the torch import, leaf modules, output tensors, statistics.
+
+Statistics are accumulated in float64 from whatever dtype the model computes in, so they equal
+``t.mean()``, ``t.std()`` (Bessel-corrected, as torch's default) of the same tensor to float32
+precision. Saturated outputs use the same thresholds as ``initlab activations``: |tanh| > 0.99,
+sigmoid < 0.01 or > 0.99 (where the derivative is below about 0.02).
+"""
+
+from __future__ import annotations
+
+import math
+
+INSTALL = "PyTorch is not installed; install it with: pip install 'initlab[torch]'"
+
+
+def require_torch():
+    """Import and return torch, or raise an ImportError saying how to install it."""
+    try:
+        import torch
+    except ImportError:
+        raise ImportError(INSTALL) from None
+    return torch
+
+
+torch = require_torch()
+nn = torch.nn
+
+#: Bounded activations and the test for an output on their flat ends.
+SATURATION = {
+    nn.Tanh: lambda y: y.abs() > 0.99,
+    nn.Sigmoid: lambda y: (y < 0.01) | (y > 0.99),
+}
+#: Activations whose zero output means a dead unit (zero gradient through it).
+RECTIFIERS = (nn.ReLU, nn.ReLU6)
+
+
+def leaf_modules(model) -> list[tuple[str, object]]:
+    """(qualified name, module) of every module without children (the model itself if it has
+    none), in registration order; a module registered twice appears once."""
+    seen, leaves = set(), []
+    for name, module in model.named_modules():
+        if next(module.children(), None) is None and id(module) not in seen:
+            seen.add(id(module))
+            leaves.append((name or type(module).__name__, module))
+    return leaves
+
+
+def first_tensor(value):
+    """The first floating-point tensor in a module's output (a tensor, tuple, list or dict)."""
+    if isinstance(value, torch.Tensor):
+        return value if value.is_floating_point() else None
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        for v in value:
+            t = first_tensor(v)
+            if t is not None:
+                return t
+    return None
+
+
+def floating_tensors(value) -> list:
+    """Every floating-point tensor in a (nested) output."""
+    if isinstance(value, torch.Tensor):
+        return [value] if value.is_floating_point() else []
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in floating_tensors(v)]
+    return []
+
+
+class Moments:
+    """Running count, sum and sum of squares in float64 (pooled over calls or seeds)."""
+
+    def __init__(self):
+        self.n, self.s, self.s2 = 0, 0.0, 0.0
+
+    def add(self, t) -> None:
+        t = t.detach().to(torch.float64)
+        self.n += t.numel()
+        self.s += float(t.sum())
+        self.s2 += float((t * t).sum())
+
+    @property
+    def mean(self) -> float | None:
+        return self.s / self.n if self.n else None
+
+    @property
+    def std(self) -> float | None:
+        """Bessel-corrected, like ``torch.Tensor.std()``; None for fewer than 2 values."""
+        if self.n < 2:
+            return None
+        var = (self.s2 - self.s * self.s / self.n) / (self.n - 1)
+        return math.sqrt(max(var, 0.0))
+
+
+def dead_fraction(y) -> float | None:
+    """Fraction of units that output exactly zero for the whole batch.
+
+    y : (N, features) - a unit is a feature; (N, C, *spatial) - a unit is a channel, dead when
+    zero at every position of every example. None for outputs of fewer than 2 dimensions.
+    """
+    if y.dim() < 2:
+        return None
+    zero = (y.detach() == 0)
+    if y.dim() == 2:
+        return float(zero.all(dim=0).double().mean())
+    return float(zero.transpose(0, 1).reshape(y.shape[1], -1).all(dim=1).double().mean())

@@ -1,0 +1,132 @@
+"""Which known initializer a weight tensor was drawn from, judged from its values alone.
+
+Each candidate law (PyTorch's default for Linear/Conv, He, Glorot/Xavier, LeCun, in their
+uniform and normal forms and both fan modes, at the tensor's own fans) is tested against the
+weights with a Kolmogorov-Smirnov test of the values against the candidate's CDF, which checks
+shape and scale at once: a 1% error in the std moves the CDF by at most 0.0024, a factor sqrt(2)
+(He against LeCun) by 0.1. Uniform candidates must also hold every value inside their bound,
+and normal ones (from 100 values on) reach beyond the bound of a uniform of their std.
+The first candidate (commonest first) with p > ``ALPHA`` wins; orthogonal matrices are
+recognised exactly (W W^T = gain^2 I over the flattened trailing dims), constants, eye and
+dirac by their values.
+
+PyTorch's default (torch 2.x ``nn.Linear.reset_parameters``): ``kaiming_uniform_(w, a=sqrt(5))``,
+that is gain sqrt(2 / (1 + 5)) = sqrt(1/3) and bound gain sqrt(3 / fan_in) = 1 / sqrt(fan_in).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+from initlab.init import fans
+
+ALPHA = 1e-3  # a candidate is rejected when the KS test's p-value falls below this
+MIN_VALUES = 32  # fewer weights than this cannot tell the laws apart
+MAX_VALUES = 50_000  # the KS test uses at most this many values (evenly strided)
+TORCH_DEFAULT = "torch default: kaiming_uniform(a=sqrt(5))"
+
+
+def candidates(shape) -> list[tuple[str, str, float]]:
+    """(name, "normal" | "uniform", std) of every known fan-based law at ``shape``, commonest
+    first: where a small tensor fits several (their stds a few percent apart), the first wins."""
+    fan_in, fan_out = fans(shape)
+    avg = (fan_in + fan_out) / 2
+    out = [(TORCH_DEFAULT, "uniform", 1 / math.sqrt(3 * fan_in)),
+           ("he", "normal", math.sqrt(2 / fan_in)),
+           ("xavier_uniform", "uniform", math.sqrt(1 / avg)),
+           ("xavier_normal", "normal", math.sqrt(1 / avg)),
+           ("kaiming_uniform(nonlinearity=relu)", "uniform", math.sqrt(2 / fan_in)),
+           ("lecun_normal", "normal", math.sqrt(1 / fan_in)),
+           ("lecun_uniform", "uniform", math.sqrt(1 / fan_in)),
+           ("kaiming_normal(mode=fan_out, nonlinearity=relu)", "normal", math.sqrt(2 / fan_out)),
+           ("kaiming_uniform(mode=fan_out, nonlinearity=relu)", "uniform",
+            math.sqrt(2 / fan_out)),
+           ("xavier_uniform(gain=5/3)", "uniform", 5 / 3 * math.sqrt(1 / avg)),
+           ("xavier_normal(gain=5/3)", "normal", 5 / 3 * math.sqrt(1 / avg))]
+    return out
+
+
+def _cdf(dist: str, std: float):
+    if dist == "normal":
+        return stats.norm(0.0, std).cdf
+    bound = math.sqrt(3) * std
+    return stats.uniform(-bound, 2 * bound).cdf
+
+
+def _fits(values: np.ndarray, dist: str, std: float) -> float:
+    """KS p-value of ``values`` against the zero-mean law (0 when a uniform bound is broken)."""
+    top = float(np.abs(values).max())
+    if dist == "uniform" and top > math.sqrt(3) * std * (1 + 1e-6):
+        return 0.0
+    if dist == "normal" and values.size >= 100 and top < 1.05 * math.sqrt(3) * std:
+        return 0.0  # 100 normal draws all within 1.82 std: probability 0.931^100 < 1e-3
+    return float(stats.kstest(values, _cdf(dist, std)).pvalue)
+
+
+def _orthonormal(rows: np.ndarray) -> bool:
+    """Whether the rows are orthogonal with equal norms (to float32 rounding)."""
+    gram = rows @ rows.T
+    c = float(np.mean(np.diag(gram)))
+    return c > 0 and float(np.max(np.abs(gram - c * np.eye(len(gram))))) <= 1e-4 * c
+
+
+def _exact(w: np.ndarray) -> str | None:
+    """constant / eye / dirac / orthogonal, recognised from the values themselves."""
+    flat = w.reshape(w.shape[0], -1)
+    first = flat.flat[0]
+    if np.all(flat == first):
+        return {0.0: "zeros", 1.0: "ones"}.get(float(first), f"constant({float(first):.4g})")
+    if w.ndim == 2 and np.array_equal(w, np.eye(*w.shape)):
+        return "eye"
+    if w.ndim >= 3 and np.all((w == 0) | (w == 1)):
+        centre = (slice(None), slice(None), *(k // 2 for k in w.shape[2:]))
+        if w[centre].sum() == w.sum():
+            return "dirac"
+    rows, cols = flat.shape
+    if min(rows, cols) >= 2 and rows * cols <= 1 << 24:
+        tall = flat if rows <= cols else flat.T
+        if _orthonormal(tall[:16]) and _orthonormal(tall):  # 16 rows first: cheap rejection
+            c = float(np.mean(np.sum(tall * tall, axis=1)))
+            gain = math.sqrt(c)
+            return "orthogonal" if abs(gain - 1) < 1e-3 else f"orthogonal(gain={gain:.4g})"
+    return None
+
+
+def match_init(weight) -> str:
+    """Name the initializer a weight of shape (out, in, *kernel) matches, or ``"unknown"``.
+
+    weight: a torch tensor or NumPy array with at least 2 dims. Returns an initlab spec where
+    one exists (``he``, ``xavier_uniform``, ``orthogonal(gain=1.414)``, ``normal(std=0.02)``),
+    ``"torch default: kaiming_uniform(a=sqrt(5))"`` for PyTorch's own default, or
+    ``"unknown"`` (also for fewer than 32 values, too few to tell the laws apart).
+
+    >>> import numpy as np
+    >>> match_init(np.random.default_rng(0).normal(0, (2 / 256) ** 0.5, (128, 256)))
+    'he'
+    """
+    w = weight.detach().cpu().double().numpy() if hasattr(weight, "detach") else np.asarray(
+        weight, dtype=np.float64)
+    if w.ndim < 2:
+        return "unknown"
+    exact = _exact(w)
+    if exact is not None:
+        return exact
+    values = w.ravel()
+    if values.size < MIN_VALUES or not np.all(np.isfinite(values)):
+        return "unknown"
+    if values.size > MAX_VALUES:
+        values = values[:: math.ceil(values.size / MAX_VALUES)]
+    for name, dist, std in candidates(w.shape):
+        if _fits(values, dist, std) > ALPHA:
+            return name
+    std = float(values.std())
+    if std > 0 and abs(values.mean()) < 4 * std / math.sqrt(values.size):
+        if _fits(values, "normal", std) > ALPHA:
+            return f"normal(std={std:.3g})"
+        if _fits(values, "uniform", float(np.abs(values).max()) / math.sqrt(3)) > ALPHA:
+            bound = float(np.abs(values).max())
+            return f"uniform({-bound:.3g}, {bound:.3g})"
+    return "unknown"

@@ -1,0 +1,104 @@
+"""reinit re-draws weights in place with initlab's initializers (and LSUV); monitor records
+per-layer statistics during a training loop and removes its hooks."""
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="PyTorch is an optional extra (initlab[torch])")
+nn = torch.nn
+
+from initlab.errors import InitlabError  # noqa: E402
+from initlab.init import get_initializer  # noqa: E402
+from initlab.torch import MonitorResult, monitor, reinit  # noqa: E402
+from initlab.torch.reinitialize import weighted_modules  # noqa: E402
+
+
+def net():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.Tanh(),
+                         nn.Flatten(), nn.Linear(8 * 6 * 6, 10), nn.Embedding(5, 4))
+
+
+def test_reinit_draws_initlab_weights_and_zero_biases():
+    model = net()
+    bn = model[1].weight.clone()
+    reinit(model, "kaiming_uniform(mode=fan_out, nonlinearity=relu)", seed=3)
+    rng = np.random.default_rng(3)
+    init = get_initializer("kaiming_uniform(mode=fan_out, nonlinearity=relu)")
+    zeros = get_initializer("zeros")
+    for name, m in weighted_modules(model):
+        expected = init(tuple(m.weight.shape), rng)
+        zeros(tuple(m.bias.shape), rng)
+        np.testing.assert_allclose(m.weight.detach().numpy(), expected, rtol=1e-6)
+        assert torch.all(m.bias == 0), name
+    assert [n for n, _ in weighted_modules(model)] == ["0", "4"]  # not Embedding, not BN
+    assert torch.equal(model[1].weight, bn)
+
+
+def test_reinit_keeps_biases_when_asked_and_rejects_bad_specs():
+    model = net()
+    bias = model[0].bias.clone()
+    reinit(model, "xavier", bias=None)
+    assert torch.equal(model[0].bias, bias)
+    with pytest.raises(InitlabError, match="unknown initializer 'nope'"):
+        reinit(model, "nope")
+    with pytest.raises(InitlabError, match="needs example_input"):
+        reinit(model, "lsuv")
+
+
+def test_lsuv_gives_unit_variance_outputs():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(32, 64), nn.Tanh(), nn.Linear(64, 64), nn.ReLU(),
+                          nn.Linear(64, 8))
+    x = torch.randn(256, 32) * 5
+    reinit(model, "lsuv", example_input=x)
+    with torch.no_grad():
+        h0 = model[0](x)
+        h2 = model[2](model[1](h0))
+        h4 = model[4](model[3](h2))
+    for h in (h0, h2, h4):
+        assert abs(float(h.var()) - 1) < 0.1
+
+
+def test_monitor_records_every_kth_training_step():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    x, y = torch.randn(64, 10), torch.randn(64, 1)
+    with monitor(model, every=5, bins=20) as mon:
+        for _ in range(23):
+            loss = ((model(x) - y) ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            model.eval()
+            with torch.no_grad():
+                model(x)  # evaluation passes are not counted
+            model.train()
+    assert mon.result.steps == [0, 5, 10, 15, 20]
+    relu = mon.result.layers[1]
+    assert relu.name == "1" and len(relu.std) == 5 and len(relu.counts) == 5
+    assert relu.edges[0] == 0  # no negative outputs: bins start at 0
+    h = model[1](model[0](x)).detach()
+    assert relu.zero_fraction[0] > 0 and np.isfinite(relu.mean).all()
+    assert sum(relu.counts[0]) + relu.below[0] + relu.above[0] == 64 * 20
+    assert not model[0]._forward_hooks and not model._forward_pre_hooks
+    model(x)  # after the block nothing is recorded
+    assert len(mon.result.steps) == 5 and h.shape == (64, 20)
+    back = MonitorResult.from_dict(json.loads(mon.result.to_json(detail=True)))
+    assert back == mon.result
+    fig = mon.figure()
+    assert len(fig.axes) >= 2
+
+
+def test_monitor_rejects_unknown_module_names():
+    with pytest.raises(InitlabError, match="unknown modules"):
+        monitor(nn.Sequential(nn.Linear(2, 2)), modules=["nope"])
+
+
+def test_overhead_benchmark_runs(monkeypatch):
+    monkeypatch.syspath_prepend(str(__import__("pathlib").Path(__file__).parents[2] / "benchmarks"))
+    out = __import__("monitor_overhead").main(["--rounds", "1", "--steps", "3", "--width", "8"])
+    assert set(out) == {"plain", "every=1000", "every=10", "every=1"} and out["plain"]["ratio"] == 1

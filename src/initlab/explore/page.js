@@ -86,7 +86,7 @@ const actPlot = histPlot($("acthist"), "#4c72b0"), gradPlot = histPlot($("gradhi
 const stdPlot = new uPlot({
   width: Math.min(620, plotWidth()), height: 300, legend: { live: false },
   scales: { x: { time: false }, y: { distr: 3 } },
-  axes: [{ label: "layer" }, { label: "std (log scale)", size: 60, values: (u, t) => t.map(fmt) }],
+  axes: [{ label: "layer", incrs: [1, 2, 5, 10] }, { label: "std (log scale)", size: 60, values: (u, t) => t.map(fmt) }],
   series: [{ label: "layer" },
     { label: "activations", stroke: "#4c72b0", width: 0, points: { show: true, size: 8, fill: "#4c72b0" } },
     { label: "theory", stroke: "#4c72b0", width: 1.5 },
@@ -97,7 +97,8 @@ const positive = (v) => (v > 0 && Number.isFinite(v) ? v : null);
 
 function drawAtInit() {
   const s = setting(), d = s.depth, cell = cellIndex(s), top = d * (d - 1) / 2;
-  $("stdout").textContent = normals[+$("std").value].slice(7, -1);
+  const std = normals[+$("std").value].slice(7, -1);
+  $("stdout").textContent = s.inits.startsWith("normal(") ? std : `${std} (for normal)`;
   $("depthout").textContent = d;
   const layers = [], act = [], actT = [], grad = [], gradT = [];
   for (let l = 0; l < d; l++) {
@@ -231,4 +232,5 @@ $("play").addEventListener("click", () => {
 });
 for (const id of ["ds", "initA", "initB", "step"]) $(id).addEventListener("input", drawTraining);
 $("ds").addEventListener("input", stop);
+$("step").max = frames($("ds").value).F - 1; $("step").value = 0;
 drawTraining();

@@ -69,9 +69,11 @@ def train_frames(name: str, iterations: int = 15000, every: int = 250, points: i
     }
 
 
-def build_training(datasets=tuple(DATASETS), quick: bool = False) -> dict:
+def build_training(datasets=tuple(DATASETS), quick: bool = False, iterations=None,
+                   every=None, points: int = 80) -> dict:
     """Frames of every dataset: the full course run (15000 steps, a frame every 250), or with
-    ``quick`` 3000 steps with a frame every 100."""
-    iterations, every = (3000, 100) if quick else (15000, 250)
+    ``quick`` 3000 steps with a frame every 100 (``iterations``/``every`` override both)."""
+    base = (3000, 100) if quick else (15000, 250)
+    iterations, every = iterations or base[0], every or base[1]
     return {"inits": INITS, "lr": 0.01, "iterations": iterations, "sizes": SIZES,
-            "datasets": {n: train_frames(n, iterations, every) for n in datasets}}
+            "datasets": {n: train_frames(n, iterations, every, points) for n in datasets}}

@@ -86,7 +86,7 @@ def build_atinit(grid_axes, depth: int = 20, jobs: int = 1, progress=None) -> di
     inits = [get_initializer(i).spec for i in values["inits"]]
     widths = [check_positive_int(w, "width") for w in values["width"]]
     shape = [len(v) for _, v in grid_axes]
-    A, I, W = shape[:3]
+    A, I, W = shape[:3]  # noqa: E741 - activations, inits, widths
     tri, bins = depth * (depth + 1) // 2, len(GRAD_EDGES) - 1
     act_bins = max(len(_edges(get_activation(a), None, None)) - 1 for a in acts)
     fwd = np.full((A, I, W, depth, 2), np.nan)

@@ -9,7 +9,7 @@ from initlab.cli import main
 from initlab.errors import InitlabError
 from initlab.experiments.activations import run_activations
 from initlab.explore import plan, render
-from initlab.explore.atinit import batch_for, slider_stds
+from initlab.explore.atinit import axes, batch_for, build_atinit, slider_stds
 from initlab.explore.encode import bar_heights, decode, encode, encoded_bytes
 
 
@@ -18,6 +18,9 @@ def test_encodings_round_trip():
     x = rng.standard_normal((3, 5, 2)).astype(np.float32)
     x[0, 0, 0], x[0, 0, 1] = np.nan, np.inf
     np.testing.assert_array_equal(decode(encode(x)), x)
+    big = np.array([1e40, -2.5e-300, 1.0])
+    np.testing.assert_array_equal(decode(encode(big, "f8")), big)
+    assert decode(encode(big))[0] == np.inf
     heights = bar_heights(rng.integers(0, 1000, (4, 40)))
     assert heights.max(axis=1).tolist() == [255] * 4
     np.testing.assert_array_equal(decode(encode(heights, "u1")), heights)
@@ -43,21 +46,37 @@ def test_grid_is_complete_and_equals_run_activations(small_data):
     acts, inits, widths = (v for _, v in g["axes"])
     tri = DEPTH * (DEPTH + 1) // 2
     assert inits == ["normal(0.01)", "normal(1)", "lecun", "xavier", "he", "orthogonal"]
-    assert fwd.shape == (2, 6, 2, DEPTH, 2) and grad.shape == (2, 6, 2, tri, 2)
+    assert fwd.shape == (24, DEPTH, 2) and grad.shape == (24, tri, 2)
     assert np.isfinite(fwd).all() and np.isfinite(grad).all()
     assert all(g["verdict"]) and len(g["verdict"]) == 2 * len(inits) * 2 * DEPTH
     hist = decode(g["act_hist"])
     assert (hist.max(axis=-1) == 255).all()  # every layer of every cell has a histogram
-    # each cell equals the engine's own run at that depth, forward and backward
+    # each cell equals the engine's own run at that depth, forward and backward, to float32
+    # rounding: the grid runs all activations at once, and BLAS may round stacked products
+    # differently in the last bit
     for k, i, w, d in [(0, 0, 0, DEPTH), (1, 4, 1, 2), (0, 2, 1, 1)]:
         r = run_activations(inits[i], acts[k], depth=d, width=widths[w],
                             batch=batch_for(widths[w])).runs[0]
-        top = d * (d - 1) // 2
+        top, cell = d * (d - 1) // 2, (k * len(inits) + i) * 2 + w
         for layer in r.layers:
-            assert fwd[k, i, w, layer.index - 1, 0] == np.float32(layer.std)
-            assert fwd[k, i, w, layer.index - 1, 1] == np.float32(layer.predicted_std)
-            assert grad[k, i, w, top + layer.index - 1, 0] == np.float32(layer.grad_std)
-        assert g["verdict"][((k * len(inits) + i) * 2 + w) * DEPTH + d - 1] == r.verdict()
+            np.testing.assert_allclose(fwd[cell, layer.index - 1],
+                                       [layer.std, layer.predicted_std], rtol=1e-6)
+            np.testing.assert_allclose(grad[cell, top + layer.index - 1],
+                                       [layer.grad_std, layer.predicted_grad_std], rtol=1e-6)
+        assert g["verdict"][cell * DEPTH + d - 1] == r.verdict()
+
+
+def test_a_further_axis_is_a_run_activations_keyword():
+    grid = axes(["relu"], [0.1], [8]) + [("bias", [0.0, 0.5])]
+    g = build_atinit(grid, depth=2)
+    assert g["axes"][3] == ["bias", [0.0, 0.5]]
+    fwd = decode(g["fwd"])  # cells: (init, bias) for normal(0.1), lecun, ... x bias 0, 0.5
+    assert fwd.shape == (5 * 2, 2, 2)
+    for b, bias in enumerate([0.0, 0.5]):
+        r = run_activations("he", "relu", depth=2, width=8, batch=batch_for(8), bias=bias)
+        cell = (3 * 2) + b  # he is the 4th init
+        np.testing.assert_allclose(fwd[cell, :, 0], [s.std for s in r.runs[0].layers],
+                                   rtol=1e-6)
 
 
 def test_training_frames(small_data):

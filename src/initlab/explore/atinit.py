@@ -2,7 +2,9 @@
 
 Each cell is exactly what :func:`initlab.experiments.activations.run_activations` returns for
 ``--activation A --init I --width W --depth d --batch batch_for(W)`` (seed 0, one net), so the
-page shows the numbers ``initlab activations --json`` prints for the same setting. The
+page shows the numbers ``initlab activations --json`` prints for the same setting (to float32
+rounding: one run holds all activations, and BLAS may round their stacked products
+differently in the last bit). The
 forward statistics of layers 1..d do not depend on the depth d (same streams, same products),
 so they are stored once, from the deepest run; the gradients, fed in at the top layer d, are
 stored for every d, in a triangle: depth d's layer l sits at row d (d - 1) / 2 + l - 1.
@@ -14,7 +16,6 @@ A new axis (say ``norm``) is one more entry there and one more control on the pa
 from __future__ import annotations
 
 import math
-from concurrent.futures import ProcessPoolExecutor
 from itertools import product
 
 import numpy as np
@@ -58,74 +59,72 @@ def estimate_bytes(grid_axes, depth: int) -> int:
     """Characters the encoded grid takes in the page (what the budget is checked against)."""
     cells = math.prod(len(v) for _, v in grid_axes)
     tri, bins = depth * (depth + 1) // 2, len(GRAD_EDGES) - 1
-    per_cell = (encoded_bytes(depth * 2) + encoded_bytes(tri * 2)
+    per_cell = (encoded_bytes(depth * 2, "f8") + encoded_bytes(tri * 2, "f8")
                 + encoded_bytes(depth * bins, "u1") + encoded_bytes(tri * bins, "u1"))
     return cells * (per_cell + 90 * depth)  # + the verdict sentences
 
 
 def _one(job):
-    """Run one (width, depth) slice of the grid: every activation and init at once."""
-    width, depth, acts, inits = job
+    """Run one slice of the grid (a width, the extra axes' values, a depth): every activation
+    and init at once."""
+    width, extra, depth, acts, inits = job
     result = run_activations(inits, acts, depth=depth, width=width, batch=batch_for(width),
-                             threads=1)
-    return width, depth, result
+                             threads=1, **extra)
+    return width, extra, depth, result
 
 
-def build_atinit(grid_axes, depth: int = 20, jobs: int = 1, progress=None) -> dict:
+def build_atinit(grid_axes, depth: int = 20, pool=None, progress=None) -> dict:
     """Run the grid and return it encoded: see the module docstring for the layout.
 
-    grid_axes: from :func:`axes`. depth: the deepest net (the page offers 1..depth).
-    jobs: worker processes. progress: None or a callable(done, total).
+    grid_axes: from :func:`axes`; axes after the third are passed to ``run_activations``
+    as keywords. depth: the deepest net (the page offers 1..depth). pool: a process pool to
+    run the slices in (None: here). progress: None or a callable(done, total).
+    Arrays are (cells, rows, ...), cell = the axes' indices in mixed radix, axes in order.
     """
     check_positive_int(depth, "depth")
     names = [n for n, _ in grid_axes]
     if names[:3] != ["activations", "inits", "width"]:
         raise InitlabError(f"the grid's first axes must be activations, inits, width; got {names}")
-    values = dict(grid_axes)
-    acts = [get_activation(a).spec or a for a in values["activations"]]
-    inits = [get_initializer(i).spec for i in values["inits"]]
-    widths = [check_positive_int(w, "width") for w in values["width"]]
-    shape = [len(v) for _, v in grid_axes]
-    A, I, W = shape[:3]  # noqa: E741 - activations, inits, widths
+    values = [list(v) for _, v in grid_axes]
+    values[0] = [get_activation(a).spec or a for a in values[0]]
+    values[1] = [get_initializer(i).spec for i in values[1]]
+    values[2] = [check_positive_int(w, "width") for w in values[2]]
+    acts, inits, widths = values[:3]
+    shape = [len(v) for v in values]
+    cells = math.prod(shape)
     tri, bins = depth * (depth + 1) // 2, len(GRAD_EDGES) - 1
     act_bins = max(len(_edges(get_activation(a), None, None)) - 1 for a in acts)
-    fwd = np.full((A, I, W, depth, 2), np.nan)
-    grad = np.full((A, I, W, tri, 2), np.nan)
-    act_hist = np.zeros((A, I, W, depth, act_bins))
-    grad_hist = np.zeros((A, I, W, tri, bins))
-    verdicts = [""] * (A * I * W * depth)
-    jobs_list = sorted(product(widths, range(1, depth + 1)), key=lambda wd: -wd[0] * wd[1])
-    work = [(w, d, acts, inits) for w, d in jobs_list]
-    pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
-    try:
-        outcomes = pool.map(_one, work) if pool else map(_one, work)
-        for done, (width, d, result) in enumerate(outcomes, 1):
-            w = widths.index(width)
-            for k, i in product(range(A), range(I)):
-                run = result.runs[k * I + i]
-                top = d * (d - 1) // 2
-                for layer in run.layers:
-                    grad[k, i, w, top + layer.index - 1] = (layer.grad_std,
-                                                            layer.predicted_grad_std)
-                    grad_hist[k, i, w, top + layer.index - 1] = layer.grad_counts
+    fwd, grad = np.full((cells, depth, 2), np.nan), np.full((cells, tri, 2), np.nan)
+    act_hist, grad_hist = np.zeros((cells, depth, act_bins)), np.zeros((cells, tri, bins))
+    verdicts = [""] * (cells * depth)
+    extras = [dict(zip(names[3:], combo, strict=True)) for combo in product(*values[3:])]
+    work = sorted(((w, e, d, acts, inits) for w in widths for e in extras
+                   for d in range(1, depth + 1)), key=lambda job: -job[0] * job[2])
+    outcomes = pool.map(_one, work) if pool else map(_one, work)
+    for done, (width, extra, d, result) in enumerate(outcomes, 1):
+        top = d * (d - 1) // 2
+        for k, i in product(range(len(acts)), range(len(inits))):
+            run = result.runs[k * len(inits) + i]
+            index = [k, i, widths.index(width)] + [values[3 + j].index(extra[n])
+                                                   for j, n in enumerate(names[3:])]
+            cell = int(np.ravel_multi_index(index, shape))
+            for layer in run.layers:
+                row = top + layer.index - 1
+                grad[cell, row] = layer.grad_std, layer.predicted_grad_std
+                grad_hist[cell, row] = layer.grad_counts
                 if d == depth:
-                    for layer in run.layers:
-                        fwd[k, i, w, layer.index - 1] = layer.std, layer.predicted_std
-                        n = len(layer.counts)
-                        act_hist[k, i, w, layer.index - 1, :n] = layer.counts
-                verdicts[((k * I + i) * W + w) * depth + d - 1] = run.verdict()
-            if progress is not None:
-                progress(done, len(work))
-    finally:
-        if pool is not None:
-            pool.shutdown()
+                    fwd[cell, layer.index - 1] = layer.std, layer.predicted_std
+                    act_hist[cell, layer.index - 1, :len(layer.counts)] = layer.counts
+            verdicts[cell * depth + d - 1] = run.verdict()
+        if progress is not None:
+            progress(done, len(work))
     edges = {a: [float(e[0]), float(e[-1]), len(e) - 1]
              for a in acts for e in [_edges(get_activation(a), None, None)]}
     return {
-        "axes": [[n, v] for n, v in zip(names, [acts, inits, widths], strict=False)],
+        "axes": [[n, v] for n, v in zip(names, values, strict=True)],
         "depth": depth, "batch": {str(w): batch_for(w) for w in widths},
         "act_edges": edges, "grad_edges": [float(GRAD_EDGES[0]), float(GRAD_EDGES[-1]), bins],
-        "fwd": encode(fwd),
-        "grad": encode(grad), "act_hist": encode(bar_heights(act_hist), "u1"),
+        "fwd": encode(fwd, "f8"),
+        "grad": encode(grad, "f8"), "act_hist": encode(bar_heights(act_hist), "u1"),
         "grad_hist": encode(bar_heights(grad_hist), "u1"), "verdict": verdicts,
     }

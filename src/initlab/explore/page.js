@@ -5,6 +5,7 @@ function decode(e) {
   const s = atob(e.b64), u = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) u[i] = s.charCodeAt(i);
   if (e.kind === "f4") return new Float32Array(u.buffer);
+  if (e.kind === "f8") return new Float64Array(u.buffer);
   if (e.kind === "u1") return u;
   const n = e.shape.reduce((a, b) => a * b, 1), bits = new Uint8Array(n);
   for (let i = 0; i < n; i++) bits[i] = (u[i >> 3] >> (7 - (i & 7))) & 1;
@@ -27,7 +28,7 @@ $("charting").textContent = DATA.charting;
 // ------------------------------------------------------------------ at initialization
 const G = DATA.atinit, AX = G.axes, DMAX = G.depth;
 const FWD = decode(G.fwd), GRAD = decode(G.grad), AH = decode(G.act_hist), GH = decode(G.grad_hist);
-const ABINS = G.act_hist.shape[4], GBINS = G.grad_hist.shape[4], TRI = DMAX * (DMAX + 1) / 2;
+const ABINS = G.act_hist.shape[2], GBINS = G.grad_hist.shape[2], TRI = DMAX * (DMAX + 1) / 2;
 const axis = Object.fromEntries(AX.map(([n, v]) => [n, v]));
 const normals = axis.inits.filter((s) => s.startsWith("normal("));
 const named = axis.inits.filter((s) => !s.startsWith("normal("));

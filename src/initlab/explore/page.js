@@ -16,7 +16,9 @@ function fmt(v) {
   if (v === null || Number.isNaN(v)) return "-";
   if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
   if (v === 0) return "0";
-  return Number(v.toPrecision(4)).toString().replace(/e\+?/, "e");
+  const a = Math.abs(v);
+  if (a < 1e-3 || a >= 1e5) return v.toExponential(3).replace(/\.?0+e/, "e").replace("e+", "e");
+  return Number(v.toPrecision(4)).toString();
 }
 function option(sel, value, text) {
   const o = document.createElement("option"); o.value = value; o.textContent = text; sel.appendChild(o);
@@ -84,10 +86,13 @@ function histPlot(el, color) {
   }, [[0], [0]], el);
 }
 const actPlot = histPlot($("acthist"), "#4c72b0"), gradPlot = histPlot($("gradhist"), "#dd8452");
+// log10 of the stds on a linear scale: uPlot's own log scale is very slow over 20+ decades
 const stdPlot = new uPlot({
   width: Math.min(620, plotWidth()), height: 300, legend: { live: false },
-  scales: { x: { time: false }, y: { distr: 3 } },
-  axes: [{ label: "layer", incrs: [1, 2, 5, 10] }, { label: "std (log scale)", size: 60, values: (u, t) => t.map(fmt) }],
+  scales: { x: { time: false }, y: { range: (u, lo, hi) => [Math.floor(lo - 0.05), Math.ceil(hi + 0.05)] } },
+  axes: [{ label: "layer", incrs: [1, 2, 5, 10] },
+         { label: "std (log scale)", size: 60, incrs: [1, 2, 5, 10, 20, 50, 100],
+           values: (u, t) => t.map((v) => fmt(Math.pow(10, v))) }],
   series: [{ label: "layer" },
     { label: "activations", stroke: "#4c72b0", width: 0, points: { show: true, size: 8, fill: "#4c72b0" } },
     { label: "theory", stroke: "#4c72b0", width: 1.5 },
@@ -95,6 +100,7 @@ const stdPlot = new uPlot({
     { label: "theory", stroke: "#dd8452", width: 1.5, dash: [6, 4] }],
 }, [[1], [null], [null], [null], [null]], $("stdplot"));
 const positive = (v) => (v > 0 && Number.isFinite(v) ? v : null);
+const log10 = (v) => (v > 0 && Number.isFinite(v) ? Math.log10(v) : null);
 
 function drawAtInit() {
   const s = setting(), d = s.depth, cell = cellIndex(s), top = d * (d - 1) / 2;
@@ -113,7 +119,7 @@ function drawAtInit() {
   gradPlot.setData(histData(GH, cell, d, top, GBINS));
   $("acthistnote").textContent = `(each layer: ${abins} bins from ${alo} to ${ahi}; bar height relative to the layer's tallest bar)`;
   $("gradhistnote").textContent = `(each layer: ${GBINS} bins from ${glo} to ${ghi})`;
-  stdPlot.setData([layers, act.map(positive), actT.map(positive), grad.map(positive), gradT.map(positive)]);
+  stdPlot.setData([layers, act.map(log10), actT.map(log10), grad.map(log10), gradT.map(log10)]);
   const rows = ["<tr><th>layer</th><th>std</th><th>theory</th><th>ratio to layer below</th><th>grad std</th><th>theory</th></tr>"];
   for (let l = 0; l < d; l++) {
     const ratio = l ? act[l] / act[l - 1] : NaN;

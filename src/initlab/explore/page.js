@@ -145,7 +145,8 @@ $("initkind").addEventListener("change", drawAtInit);
 for (const [name] of extraAxes) $("axis-" + name).addEventListener("input", drawAtInit);
 $("std").addEventListener("input", () => { $("init-normal").checked = true; drawAtInit(); });
 drawAtInit();
-window.__explore = { firstDrawn: performance.now() };
+// the charts paint in a microtask after setData: by the next frame's callback they have
+requestAnimationFrame(() => { window.__explore = { firstDrawn: performance.now() }; });
 
 // ------------------------------------------------------------------ training
 const T = DATA.training, INITS = T.inits;

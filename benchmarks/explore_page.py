@@ -99,8 +99,8 @@ def main() -> None:
             seconds, cpu = build(out, quick)
             page = out / "explore.html"
             rows["quick" if quick else "full"] = {
-                "build_s": seconds, "build_cpu_s": cpu, "load_before": load, "size_mb": page.stat().st_size / 1e6,
-                **browser(page)}
+                "build_s": seconds, "build_cpu_s": cpu, "load_before": load,
+                "size_mb": page.stat().st_size / 1e6, **browser(page)}
     print(json.dumps(rows, indent=1))
 
 

@@ -115,3 +115,12 @@ def test_cli_bad_input_is_one_line(tmp_path, capsys):
     assert main(["explore", "--quick", "--out", str(blocker / "sub"), "-q"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot write to the output folder" in err
+
+
+def test_cli_writes_the_page(tmp_path, capsys):
+    assert main(["explore", "--quick", "--widths", "16", "--depth", "2", "--stops", "1",
+                 "--jobs", "1", "-q", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"wrote {tmp_path / 'explore.html'} (")
+    page = (tmp_path / "explore.html").read_text()
+    assert '"width",[16]' in page and '"depth":2' in page

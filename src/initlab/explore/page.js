@@ -77,7 +77,7 @@ function histData(hist, cell, rows, firstRow, bins) {
 let shownDepth = 1;
 function histPlot(el, color) {
   return new uPlot({
-    width: plotWidth(), height: 150, legend: { show: false }, cursor: { show: false },
+    width: plotWidth(), height: 170, legend: { show: false }, cursor: { show: false },
     scales: { x: { time: false, range: () => [0.5, shownDepth + 0.5] }, y: { auto: false, range: [0, 1.02] } },
     axes: [{ label: "layer", splits: (u) => Array.from({ length: Math.round(u.scales.x.max - 0.5) }, (_, i) => i + 1),
              values: (u, t) => t.map((v) => String(v)) },

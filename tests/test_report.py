@@ -36,6 +36,9 @@ def test_quick_report_writes_every_section(quick_report):
 def test_report_html_is_self_contained(quick_report):
     page = (quick_report[0] / "report.html").read_text()
     assert "<script" not in page and "http://" not in page and "https://" not in page
+    # the interactive explorer is written beside the report and linked from its top
+    assert (quick_report[0] / "explore.html").stat().st_size > 100_000
+    assert page.index('href="explore.html"') < page.index("<nav>")
     assert page.count('src="data:image/png;base64,') >= len(STEPS)
     for _, title, _ in STEPS:  # titles end with measured details, so check their start
         assert f"<h2>{' '.join(title.split()[:4])}" in page
@@ -90,7 +93,7 @@ def test_a_failed_section_is_marked_and_the_exit_code_says_so(tmp_path, monkeypa
 
     monkeypatch.setattr("initlab.story.STEPS", [("broken", "A broken section", broken),
                                                 ("fine", "A fine section", fine)])
-    assert main(["report", "--out", str(tmp_path), "--jobs", "1", "-q"]) == 1
+    assert main(["report", "--out", str(tmp_path), "--jobs", "1", "-q", "--no-explore"]) == 1
     assert "1 section(s) failed: A broken section" in capsys.readouterr().out
     page = (tmp_path / "report.html").read_text()
     assert "This section failed" in page and "the data went missing" in page

@@ -210,3 +210,24 @@ def test_bad_fit_arguments(kwargs, message):
 def test_bad_data(X, y, message):
     with pytest.raises(InitlabError, match=message):
         fit(mlp([3, 2, 1]), X, np.asarray(y), iterations=2)
+
+
+def test_on_record_sees_each_recorded_step_before_its_update():
+    X, y = blobs()
+    model = mlp([3, 4, 1], init="he", replicas=2, seed=1)
+    seen = []
+
+    def hook(step, m):
+        dense = m.dense_layers[0]
+        # the layer still holds this step's input and its gradient is dL/dW of this step
+        np.testing.assert_array_equal(dense._x, X)
+        seen.append((step, dense.weight.value.copy(), dense.weight.grad.copy()))
+
+    history = fit(model, X, y, lr=0.1, iterations=7, record_every=3, on_record=hook,
+                  X_test=X[:10], y_test=y[:10])
+    assert [s for s, _, _ in seen] == history.iterations == [0, 3, 6]
+    # plain SGD: the weights after step 0's update are W0 - lr * grad0
+    again = mlp([3, 4, 1], init="he", replicas=2, seed=1)
+    fit(again, X, y, lr=0.1, iterations=1)
+    np.testing.assert_allclose(again.dense_layers[0].weight.value,
+                               seen[0][1] - 0.1 * seen[0][2], rtol=1e-12)

@@ -97,8 +97,8 @@ def _section(s: Section) -> str:
 
 
 def render(sections: list[Section], *, title: str, intro: str, version: str,
-           settings: dict) -> str:
-    """The whole report as one HTML string."""
+           settings: dict, links=()) -> str:
+    """The whole report as one HTML string; ``links``: (href, text) pairs shown at the top."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     failed = [s.title for s in sections if s.error is not None]
     status = (f'<p class="failed">{len(failed)} section(s) failed: '
@@ -107,13 +107,15 @@ def render(sections: list[Section], *, title: str, intro: str, version: str,
                   f"{' (failed)' if s.error else ''}</li>" for s in sections)
     body = "\n".join(_section(s) for s in sections)
     run = html.escape(json.dumps(settings, default=str))
+    top = "".join(f'<p class="lesson"><a href="{html.escape(href)}">{html.escape(text)}</a></p>'
+                  for href, text in links)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)}</title><style>{STYLE}</style></head>
 <body><header><h1>{html.escape(title)}</h1>
 <p class="meta">initlab {html.escape(version)} &middot; generated {stamp} &middot;
-settings {run}</p>{status}{_paragraphs(intro)}</header>
+settings {run}</p>{status}{top}{_paragraphs(intro)}</header>
 <nav><h3>Contents</h3><ol>{toc}</ol></nav>
 {body}
 </body></html>

@@ -144,7 +144,7 @@ def _batches(X, T, size: int, replace: bool, rng):
 def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | None = None,
         epochs: int | None = None, batch_size: int | None = None, replace: bool = False,
         l2=0.0, record_every: int = 1, X_test=None, y_test=None, seed=0,
-        progress: bool = False, record_accuracy: bool = True) -> History:
+        progress: bool = False, record_accuracy: bool = True, on_record=None) -> History:
     """Train every replica of ``model`` in place; return the :class:`History`.
 
     X : (N, in) shared by the replicas, or (R, N, in); y : (N,) labels.
@@ -159,6 +159,9 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
     record_accuracy: also record train (and test) accuracy; each recorded step then costs an
     extra forward pass over X (and X_test), unless training is full batch without dropout.
     progress: show a tqdm progress bar.
+    on_record: called as ``on_record(step, model)`` at every recorded step, after that
+    step's forward and backward pass and before its update: the layers still hold that
+    step's inputs and outputs, and every ``param.grad`` that step's gradient.
     """
     X = model.check_input(X)
     n = X.shape[-2]
@@ -215,6 +218,8 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
             model.backward(g, input_grad=False)
             add_l2_grad(terms)
             if record:
+                if on_record is not None:  # before accuracy passes overwrite the layers' caches
+                    on_record(t, model)
                 if record_accuracy:
                     pred = loss.predict(z) if reuse else loss.predict(model.forward(X))
                     train_acc[:, k] = np.where(active, (pred == labels).mean(axis=1), np.nan)

@@ -295,3 +295,18 @@ def test_a_width_too_large_is_refused_up_front_with_an_estimate():
     with pytest.raises(InitlabError, match="of memory"):  # orthogonal is drawn whole
         run_activations("orthogonal", "relu", depth=2, width=400_000, batch=1)
     assert estimate_memory([4096] * 11, 16, grad=False) < 3 * 4096 * 4096 * 4
+
+
+def test_gradient_histograms_count_every_gradient_in_range():
+    from initlab.experiments.activations import GRAD_EDGES
+
+    r = run_activations(["he", "normal(0.01)"], "relu", depth=4, width=32, batch=8, seeds=2)
+    he, small = r.run("he", "relu"), r.run("normal(0.01)", "relu")
+    top = np.concatenate([draw_top_gradient((8, 32), s) for s in (0, 1)])
+    expected = np.histogram(top, len(GRAD_EDGES) - 1, (GRAD_EDGES[0], GRAD_EDGES[-1]))[0]
+    np.testing.assert_array_equal(he.layers[-1].grad_counts, expected)
+    # std 0.01 shrinks the gradient 100x per layer going down: layer 1 sits in the middle bins
+    counts = np.asarray(small.layers[0].grad_counts)
+    assert counts.sum() == 2 * 8 * 32 and counts[19:21].sum() == counts.sum()
+    no_grad = run_activations("he", "relu", depth=2, width=8, batch=4, grad=False)
+    assert no_grad.runs[0].layers[0].grad_counts is None

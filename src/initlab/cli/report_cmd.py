@@ -17,7 +17,8 @@ DESCRIPTION = """\
 The main job of initlab: run the classic initialization experiments on built-in data and write
 DIR/report.html, one self-contained file (figures embedded, no network, no scripts) that reads
 top to bottom, with a plain-language explanation above each figure, the tables, and the exact
-configuration of every run. Also writes DIR/results.json and every figure as a PNG.
+configuration of every run. Also writes DIR/results.json, every figure as a PNG, and
+DIR/explore.html, the interactive explorer ('initlab explore'), linked from the report's top.
 
 Sections: the course's three-layer experiment on circles and moons (exact reproduction), the
 same over many seeds with error bars, Deep Learning from Scratch's activation histograms (5 x
@@ -42,6 +43,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("-j", "--jobs", type=positive_int, default=min(2, os.cpu_count() or 1),
                         help="sections run at once in separate processes (default: 2 or the "
                         "number of CPUs if fewer)")
+    parser.add_argument("--no-explore", action="store_true",
+                        help="do not write explore.html (the interactive explorer) beside it")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -86,6 +89,17 @@ def _results(settings, jobs: int):
         delayed(run_step)(i, settings) for i in order)
 
 
+def _explorer(out: Path, args) -> Path | None:
+    """Write out/explore.html (quick with --quick); None, with the error shown, if it fails."""
+    from initlab.explore import write_explorer
+
+    try:
+        return write_explorer(out, args.quick, jobs=args.jobs)
+    except Exception as exc:  # noqa: BLE001 - the report still comes out, marked
+        print(f"initlab report: the explorer failed: {exc}", file=sys.stderr)
+        return None
+
+
 def run(args) -> int:
     from tqdm.auto import tqdm
 
@@ -116,8 +130,16 @@ def run(args) -> int:
             n_figures += 1
     failed = [s.title for s in sections if s.error is not None]
     meta = {"quick": args.quick, "seeds": args.seeds, "jobs": args.jobs}
+    links = []
+    if not args.no_explore:
+        explore = _explorer(out, args)
+        if explore is None:
+            failed.append("the interactive explorer")
+        else:
+            links.append((explore.name, "Open the interactive explorer (explore.html): drag "
+                          "the init's std, the depth and the width; watch the nets train."))
     page = render(sections, title="initlab report: why initialization matters", intro=INTRO,
-                  version=__version__, settings=meta)
+                  version=__version__, settings=meta, links=links)
     (out / "report.html").write_text(page, encoding="utf-8")
     (out / "results.json").write_text(json.dumps(
         {"initlab": __version__, "settings": meta, "sections": summary}, indent=1,

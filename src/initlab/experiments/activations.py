@@ -29,6 +29,7 @@ import numpy as np
 
 from initlab.errors import InitlabError, check_float_dtype, check_positive_int, choose
 from initlab.experiments.layer_stats import (  # noqa: F401  (public names of this experiment)
+    GRAD_EDGES,
     SATURATION,
     LayerAccumulator,
     LayerStats,
@@ -167,7 +168,7 @@ def _one_seed(init, acts, sizes, seed, cfg, accs) -> None:
     for layer in range(depth, 0, -1):
         delta = g * kept_d[layer - 1]
         for k in range(len(acts)):
-            accs[k][layer - 1].grad.add(g[k])
+            accs[k][layer - 1].add_grad(g[k])
             accs[k][layer - 1].weight_grad.add_moments(
                 *weight_grad_moments(delta[k], kept_h[layer - 1][k]))
         if layer > 1:

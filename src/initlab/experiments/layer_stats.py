@@ -18,6 +18,8 @@ from initlab.results import Result, detail
 
 #: Saturated outputs (phi' near 0); activations not listed here never count as saturated.
 SATURATION = {"tanh": lambda y: np.abs(y) > 0.99, "sigmoid": lambda y: (y < 0.01) | (y > 0.99)}
+#: Bins of the gradient histograms (dL/dh_l, fed a unit-variance gradient at the top).
+GRAD_EDGES = np.linspace(-4.0, 4.0, 41)
 
 
 @dataclass
@@ -28,7 +30,9 @@ class LayerStats(Result):
     of units whose output is 0 for the whole batch (over units and seeds); grad_std: of
     dL/dh_l; weight_grad_std: of the entries of dL/dW_l = delta_l^T h_{l-1}, summed over the
     batch, for a top gradient dL/dh_L of unit variance. Detail fields (saved files only):
-    pre-activation std, per-seed stds, histogram counts and the values below/above the bins.
+    pre-activation std, per-seed stds, histogram counts and the values below/above the bins;
+    grad_counts: the histogram of dL/dh_l on :data:`GRAD_EDGES` (values outside: first/last
+    bin not included, as for ``counts``).
     """
 
     index: int
@@ -50,6 +54,7 @@ class LayerStats(Result):
     counts: list | None = detail()
     below: int | None = detail()
     above: int | None = detail()
+    grad_counts: list | None = detail()
 
 
 class Moments:
@@ -101,6 +106,7 @@ class LayerAccumulator:
         self.saturates = SATURATION.get(act.name) if act is not None else None
         self.act, self.pre, self.grad, self.weight_grad = (Moments() for _ in range(4))
         self.counts = np.zeros(len(edges) - 1, dtype=np.int64)
+        self.grad_counts = np.zeros(len(GRAD_EDGES) - 1, dtype=np.int64)
         self.below = self.above = self.saturated = self.zero = self.dead = self.units = 0
 
     def add_forward(self, a: np.ndarray, y: np.ndarray) -> None:
@@ -116,6 +122,12 @@ class LayerAccumulator:
         self.units += y.shape[1]
         if self.saturates is not None:
             self.saturated += int(np.count_nonzero(self.saturates(y)))
+
+    def add_grad(self, g: np.ndarray) -> None:
+        """Add one seed's gradients dL/dh_l (N, n): moments and histogram."""
+        self.grad.add(g)
+        self.grad_counts += np.histogram(g, len(GRAD_EDGES) - 1,
+                                         (GRAD_EDGES[0], GRAD_EDGES[-1]))[0]
 
     def stats(self, index: int, theory, grad: bool) -> LayerStats:
         """The :class:`LayerStats` of layer ``index`` (1-based) beside ``theory``."""
@@ -133,5 +145,6 @@ class LayerAccumulator:
             predicted_weight_grad_std=pick(theory.weight_grad_std, grad),
             seed_std=self.act.seed_std, seed_grad_std=self.grad.seed_std if grad else None,
             seed_weight_grad_std=self.weight_grad.seed_std if grad else None,
-            counts=self.counts, below=self.below, above=self.above)
+            counts=self.counts, below=self.below, above=self.above,
+            grad_counts=self.grad_counts if grad else None)
 

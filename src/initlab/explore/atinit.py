@@ -1,0 +1,130 @@
+"""The "At initialization" grid: every (activation, init, width, depth) run of the engine.
+
+Each cell is exactly what :func:`initlab.experiments.activations.run_activations` returns for
+``--activation A --init I --width W --depth d --batch batch_for(W)`` (seed 0, one net), so the
+page shows the numbers ``initlab activations --json`` prints for the same setting (to float32
+rounding: one run holds all activations, and BLAS may round their stacked products
+differently in the last bit). The
+forward statistics of layers 1..d do not depend on the depth d (same streams, same products),
+so they are stored once, from the deepest run; the gradients, fed in at the top layer d, are
+stored for every d, in a triangle: depth d's layer l sits at row d (d - 1) / 2 + l - 1.
+
+The grid's axes are a list (:data:`AXES`); each axis names a keyword of ``run_activations``.
+A new axis (say ``norm``) is one more entry there and one more control on the page.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import product
+
+import numpy as np
+
+from initlab.errors import InitlabError, check_positive_int
+from initlab.experiments.activations import GRAD_EDGES, _edges, run_activations
+from initlab.explore.encode import bar_heights, encode, encoded_bytes
+from initlab.init import get_initializer
+from initlab.nn.activations import get_activation
+
+ACTIVATIONS = ["tanh", "relu", "leaky_relu", "sigmoid", "selu", "linear"]
+NAMED_INITS = ["lecun", "xavier", "he", "orthogonal"]
+WIDTHS = [16, 64, 256]  # 1024 on request (--widths): each depth redraws ~1M weights a layer
+VALUES_PER_LAYER = 4096  # batch x width: every histogram pools at least this many values
+
+
+def slider_stds(per_decade: int = 2, low: float = 1e-3, high: float = 10.0) -> list[float]:
+    """The std slider's stops: ``per_decade`` log-spaced values from ``low`` to ``high``, each
+    rounded to 3 significant digits (so ``normal(0.00316)`` on the page is that spec exactly).
+
+    >>> slider_stds(2)[:4]
+    [0.001, 0.00316, 0.01, 0.0316]
+    """
+    n = round(math.log10(high / low) * check_positive_int(per_decade, "stops per decade")) + 1
+    return [float(f"{v:.3g}") for v in np.logspace(math.log10(low), math.log10(high), n)]
+
+
+def batch_for(width: int) -> int:
+    """Examples in the input batch at ``width``: max(16, 4096 / width) (16 at width >= 256)."""
+    return max(16, VALUES_PER_LAYER // width)
+
+
+def axes(activations=None, stds=None, widths=None) -> list[tuple[str, list]]:
+    """The grid's axes in storage order: (``run_activations`` keyword, values)."""
+    inits = [f"normal({s:g})" for s in (slider_stds() if stds is None else stds)] + NAMED_INITS
+    return [("activations", list(ACTIVATIONS if activations is None else activations)),
+            ("inits", inits), ("width", list(WIDTHS if widths is None else widths))]
+
+
+def estimate_bytes(grid_axes, depth: int) -> int:
+    """Characters the encoded grid takes in the page (what the budget is checked against)."""
+    cells = math.prod(len(v) for _, v in grid_axes)
+    tri, bins = depth * (depth + 1) // 2, len(GRAD_EDGES) - 1
+    per_cell = (encoded_bytes(depth * 2, "f8") + encoded_bytes(tri * 2, "f8")
+                + encoded_bytes(depth * bins, "u1") + encoded_bytes(tri * bins, "u1"))
+    return cells * (per_cell + 90 * depth)  # + the verdict sentences
+
+
+def _one(job):
+    """Run one slice of the grid (a width, the extra axes' values, a depth): every activation
+    and init at once."""
+    width, extra, depth, acts, inits = job
+    result = run_activations(inits, acts, depth=depth, width=width, batch=batch_for(width),
+                             threads=1, **extra)
+    return width, extra, depth, result
+
+
+def build_atinit(grid_axes, depth: int = 20, pool=None, progress=None) -> dict:
+    """Run the grid and return it encoded: see the module docstring for the layout.
+
+    grid_axes: from :func:`axes`; axes after the third are passed to ``run_activations``
+    as keywords. depth: the deepest net (the page offers 1..depth). pool: a process pool to
+    run the slices in (None: here). progress: None or a callable(done, total).
+    Arrays are (cells, rows, ...), cell = the axes' indices in mixed radix, axes in order.
+    """
+    check_positive_int(depth, "depth")
+    names = [n for n, _ in grid_axes]
+    if names[:3] != ["activations", "inits", "width"]:
+        raise InitlabError(f"the grid's first axes must be activations, inits, width; got {names}")
+    values = [list(v) for _, v in grid_axes]
+    values[0] = [get_activation(a).spec or a for a in values[0]]
+    values[1] = [get_initializer(i).spec for i in values[1]]
+    values[2] = [check_positive_int(w, "width") for w in values[2]]
+    acts, inits, widths = values[:3]
+    shape = [len(v) for v in values]
+    cells = math.prod(shape)
+    tri, bins = depth * (depth + 1) // 2, len(GRAD_EDGES) - 1
+    act_bins = max(len(_edges(get_activation(a), None, None)) - 1 for a in acts)
+    fwd, grad = np.full((cells, depth, 2), np.nan), np.full((cells, tri, 2), np.nan)
+    act_hist, grad_hist = np.zeros((cells, depth, act_bins)), np.zeros((cells, tri, bins))
+    verdicts = [""] * (cells * depth)
+    extras = [dict(zip(names[3:], combo, strict=True)) for combo in product(*values[3:])]
+    work = sorted(((w, e, d, acts, inits) for w in widths for e in extras
+                   for d in range(1, depth + 1)), key=lambda job: -job[0] * job[2])
+    outcomes = pool.map(_one, work) if pool else map(_one, work)
+    for done, (width, extra, d, result) in enumerate(outcomes, 1):
+        top = d * (d - 1) // 2
+        for k, i in product(range(len(acts)), range(len(inits))):
+            run = result.runs[k * len(inits) + i]
+            index = [k, i, widths.index(width)] + [values[3 + j].index(extra[n])
+                                                   for j, n in enumerate(names[3:])]
+            cell = int(np.ravel_multi_index(index, shape))
+            for layer in run.layers:
+                row = top + layer.index - 1
+                grad[cell, row] = layer.grad_std, layer.predicted_grad_std
+                grad_hist[cell, row] = layer.grad_counts
+                if d == depth:
+                    fwd[cell, layer.index - 1] = layer.std, layer.predicted_std
+                    act_hist[cell, layer.index - 1, :len(layer.counts)] = layer.counts
+            verdicts[cell * depth + d - 1] = run.summary()
+        if progress is not None:
+            progress(done, len(work))
+    edges = {a: [float(e[0]), float(e[-1]), len(e) - 1]
+             for a in acts for e in [_edges(get_activation(a), None, None)]}
+    return {
+        "axes": [[n, v] for n, v in zip(names, values, strict=True)],
+        "depth": depth, "batch": {str(w): batch_for(w) for w in widths},
+        "act_edges": edges, "grad_edges": [float(GRAD_EDGES[0]), float(GRAD_EDGES[-1]), bins],
+        "fwd": encode(fwd, "f8"),
+        "grad": encode(grad, "f8"), "act_hist": encode(bar_heights(act_hist), "u1"),
+        "grad_hist": encode(bar_heights(grad_hist), "u1"), "verdict": verdicts,
+    }

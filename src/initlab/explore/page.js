@@ -1,0 +1,244 @@
+"use strict";
+// Glue only: decode the embedded grid, wire the controls, hand arrays to uPlot.
+const DATA = JSON.parse(document.getElementById("data").textContent);
+function decode(e) {
+  const s = atob(e.b64), u = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) u[i] = s.charCodeAt(i);
+  if (e.kind === "f4") return new Float32Array(u.buffer);
+  if (e.kind === "f8") return new Float64Array(u.buffer);
+  if (e.kind === "u1") return u;
+  const n = e.shape.reduce((a, b) => a * b, 1), bits = new Uint8Array(n);
+  for (let i = 0; i < n; i++) bits[i] = (u[i >> 3] >> (7 - (i & 7))) & 1;
+  return bits;
+}
+const $ = (id) => document.getElementById(id);
+function fmt(v) {
+  if (v === null || Number.isNaN(v)) return "-";
+  if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a < 1e-3 || a >= 1e5) return v.toExponential(3).replace(/\.?0+e/, "e").replace("e+", "e");
+  return Number(v.toPrecision(4)).toString();
+}
+function option(sel, value, text) {
+  const o = document.createElement("option"); o.value = value; o.textContent = text; sel.appendChild(o);
+}
+const plotWidth = () => Math.min(1200, document.body.clientWidth - 20);
+$("version").textContent = DATA.version;
+$("charting").textContent = DATA.charting;
+
+// ------------------------------------------------------------------ at initialization
+const G = DATA.atinit, AX = G.axes, DMAX = G.depth;
+const FWD = decode(G.fwd), GRAD = decode(G.grad), AH = decode(G.act_hist), GH = decode(G.grad_hist);
+const ABINS = G.act_hist.shape[2], GBINS = G.grad_hist.shape[2], TRI = DMAX * (DMAX + 1) / 2;
+const axis = Object.fromEntries(AX.map(([n, v]) => [n, v]));
+const normals = axis.inits.filter((s) => s.startsWith("normal("));
+const named = axis.inits.filter((s) => !s.startsWith("normal("));
+for (const a of axis.activations) option($("act"), a, a);
+for (const w of axis.width) option($("width"), w, w);
+for (const k of ["normal", ...named]) {
+  const id = "init-" + k, lab = document.createElement("label"), r = document.createElement("input");
+  r.type = "radio"; r.name = "initkind"; r.value = k; r.id = id; r.checked = k === "he";
+  lab.appendChild(r); lab.append(" " + k + " "); $("initkind").appendChild(lab);
+}
+const extraAxes = AX.slice(3);  // e.g. norm: one select each, built from the grid's axes
+for (const [name, values] of extraAxes) {
+  const lab = document.createElement("label"), sel = document.createElement("select");
+  sel.id = "axis-" + name; lab.append(name + " "); lab.appendChild(sel); $("extra").appendChild(lab);
+  for (const v of values) option(sel, v, v);
+}
+$("std").max = normals.length - 1; $("std").value = normals.indexOf("normal(1)") >= 0 ? normals.indexOf("normal(1)") : 0;
+$("depth").max = DMAX; $("depth").value = Math.min(10, DMAX);
+$("act").value = axis.activations.includes("tanh") ? "tanh" : axis.activations[0];
+
+function setting() {
+  const kind = document.querySelector("input[name=initkind]:checked").value;
+  const init = kind === "normal" ? normals[+$("std").value] : kind;
+  const s = { activations: $("act").value, inits: init, width: +$("width").value, depth: +$("depth").value };
+  for (const [name] of extraAxes) s[name] = $("axis-" + name).value;
+  return s;
+}
+function cellIndex(s) {  // mixed radix over the axes, in storage order
+  let idx = 0;
+  for (const [name, values] of AX) idx = idx * values.length + values.map(String).indexOf(String(s[name]));
+  return idx;
+}
+function histData(hist, cell, rows, firstRow, bins) {
+  // one bar series; layer k's bins fill x in [k - 0.45, k + 0.45]
+  const xs = [], ys = [];
+  for (let l = 0; l < rows; l++) {
+    for (let b = 0; b < bins; b++) {
+      xs.push(l + 1 - 0.45 + 0.9 * (b + 0.5) / bins);
+      ys.push(hist[(cell * (hist === AH ? DMAX : TRI) + firstRow + l) * (hist === AH ? ABINS : GBINS) + b] / 255);
+    }
+  }
+  return [xs, ys];
+}
+let shownDepth = 1;
+function histPlot(el, color) {
+  return new uPlot({
+    width: plotWidth(), height: 170, legend: { show: false }, cursor: { show: false },
+    scales: { x: { time: false, range: () => [0.5, shownDepth + 0.5] }, y: { auto: false, range: [0, 1.02] } },
+    axes: [{ label: "layer", splits: (u) => Array.from({ length: Math.round(u.scales.x.max - 0.5) }, (_, i) => i + 1),
+             values: (u, t) => t.map((v) => String(v)) },
+           { label: "share of peak", size: 50 }],
+    series: [{}, { stroke: color, fill: color + "99", paths: uPlot.paths.bars({ size: [1, 100], align: 0 }), points: { show: false } }],
+  }, [[0], [0]], el);
+}
+const actPlot = histPlot($("acthist"), "#4c72b0"), gradPlot = histPlot($("gradhist"), "#dd8452");
+// log10 of the stds on a linear scale: uPlot's own log scale is very slow over 20+ decades
+const stdPlot = new uPlot({
+  width: Math.min(620, plotWidth()), height: 300, legend: { live: false },
+  scales: { x: { time: false }, y: { range: (u, lo, hi) => [Math.floor(lo - 0.05), Math.ceil(hi + 0.05)] } },
+  axes: [{ label: "layer", incrs: [1, 2, 5, 10] },
+         { label: "std (log scale)", size: 60, incrs: [1, 2, 5, 10, 20, 50, 100],
+           values: (u, t) => t.map((v) => fmt(Math.pow(10, v))) }],
+  series: [{ label: "layer" },
+    { label: "activations", stroke: "#4c72b0", width: 0, points: { show: true, size: 8, fill: "#4c72b0" } },
+    { label: "theory", stroke: "#4c72b0", width: 1.5 },
+    { label: "gradients", stroke: "#dd8452", width: 0, points: { show: true, size: 8, fill: "#dd8452" } },
+    { label: "theory", stroke: "#dd8452", width: 1.5, dash: [6, 4] }],
+}, [[1], [null], [null], [null], [null]], $("stdplot"));
+const positive = (v) => (v > 0 && Number.isFinite(v) ? v : null);
+const log10 = (v) => (v > 0 && Number.isFinite(v) ? Math.log10(v) : null);
+
+function drawAtInit() {
+  const s = setting(), d = s.depth, cell = cellIndex(s), top = d * (d - 1) / 2;
+  const std = normals[+$("std").value].slice(7, -1);
+  $("stdout").textContent = s.inits.startsWith("normal(") ? std : `${std} (for normal)`;
+  $("depthout").textContent = d;
+  const layers = [], act = [], actT = [], grad = [], gradT = [];
+  for (let l = 0; l < d; l++) {
+    layers.push(l + 1);
+    act.push(FWD[(cell * DMAX + l) * 2]); actT.push(FWD[(cell * DMAX + l) * 2 + 1]);
+    grad.push(GRAD[(cell * TRI + top + l) * 2]); gradT.push(GRAD[(cell * TRI + top + l) * 2 + 1]);
+  }
+  const [alo, ahi, abins] = G.act_edges[s.activations], [glo, ghi] = G.grad_edges;
+  shownDepth = d;
+  actPlot.setData(histData(AH, cell, d, 0, abins));
+  gradPlot.setData(histData(GH, cell, d, top, GBINS));
+  $("acthistnote").textContent = `(each layer: ${abins} bins from ${alo} to ${ahi}; bar height relative to the layer's tallest bar)`;
+  $("gradhistnote").textContent = `(each layer: ${GBINS} bins from ${glo} to ${ghi})`;
+  stdPlot.setData([layers, act.map(log10), actT.map(log10), grad.map(log10), gradT.map(log10)]);
+  const rows = ["<tr><th>layer</th><th>std</th><th>theory</th><th>ratio to layer below</th><th>grad std</th><th>theory</th></tr>"];
+  for (let l = 0; l < d; l++) {
+    const ratio = l ? act[l] / act[l - 1] : NaN;
+    rows.push(`<tr data-layer="${l + 1}"><td>${l + 1}</td><td class="std">${fmt(act[l])}</td><td>${fmt(actT[l])}</td>` +
+              `<td>${l ? fmt(ratio) : "-"}</td><td class="grad">${fmt(grad[l])}</td><td>${fmt(gradT[l])}</td></tr>`);
+  }
+  $("stdtable").innerHTML = rows.join("");
+  const whole = act[d - 1] / act[0];
+  const perLayer = d > 1 ? Math.pow(whole, 1 / (d - 1)) : NaN;
+  let ratioText = "";
+  if (d > 1 && Number.isFinite(whole) && whole > 0) {
+    const word = whole > 1 ? "grows" : "shrinks";
+    const factor = whole > 1 ? whole : 1 / whole;
+    ratioText = ` Activation std from layer 1 to layer ${d}: ${word} ${fmt(factor)}x (x${fmt(perLayer)} per layer).`;
+  }
+  $("verdict").textContent = G.verdict[cell * DMAX + d - 1] + "." + ratioText;
+  const extra = extraAxes.map(([n]) => ` --${n} ${s[n]}`).join("");
+  $("same").innerHTML = `Same numbers: <code>initlab activations --activation ${s.activations} --init "${s.inits}" ` +
+    `--depth ${d} --width ${s.width} --batch ${G.batch[s.width]}${extra} --json</code>`;
+}
+for (const id of ["act", "std", "depth", "width"]) $(id).addEventListener("input", drawAtInit);
+$("initkind").addEventListener("change", drawAtInit);
+for (const [name] of extraAxes) $("axis-" + name).addEventListener("input", drawAtInit);
+$("std").addEventListener("input", () => { $("init-normal").checked = true; drawAtInit(); });
+drawAtInit();
+// the charts paint in a microtask after setData: by the next frame's callback they have
+requestAnimationFrame(() => { window.__explore = { firstDrawn: performance.now() }; });
+
+// ------------------------------------------------------------------ training
+const T = DATA.training, INITS = T.inits;
+$("sizes").textContent = JSON.stringify(T.sizes); $("lr").textContent = T.lr;
+for (const name of Object.keys(T.datasets)) option($("ds"), name, name);
+INITS.forEach((s, i) => option($("initA"), i, s));
+option($("initB"), -1, "(none)"); INITS.forEach((s, i) => option($("initB"), i, s));
+$("initA").value = INITS.indexOf("he"); $("initB").value = INITS.indexOf("normal(10)");
+const cache = {};
+function frames(name) {
+  if (!cache[name]) {
+    const f = T.datasets[name];
+    cache[name] = { f, cost: decode(f.cost), acc: decode(f.accuracy), act: decode(f.act_std),
+                    grad: decode(f.grad_std), img: decode(f.boundary), F: f.steps.length };
+  }
+  return cache[name];
+}
+const costPlot = new uPlot({
+  width: 470, height: 300, legend: { live: false }, scales: { x: { time: false }, y: { distr: 3 } },
+  axes: [{ label: "step" }, { label: "cost (log scale)", size: 60, values: (u, t) => t.map(fmt) }],
+  series: [{ label: "step" }, { label: "A", stroke: "#4c72b0", width: 2 }, { label: "B", stroke: "#c44e52", width: 2 }],
+}, [[0], [null], [null]], $("costplot"));
+function canvasFor(i) {
+  let c = $("boundary" + i);
+  if (!c) {
+    const box = document.createElement("div"); box.className = "side";
+    box.innerHTML = `<h3 id="btitle${i}"></h3>`;
+    c = document.createElement("canvas"); c.id = "boundary" + i; c.className = "boundary";
+    c.width = c.height = 300; c.setAttribute("role", "img"); box.appendChild(c); $("boundaries").appendChild(box);
+  }
+  return c;
+}
+function drawBoundary(canvas, fr, r, k) {
+  const f = fr.f, P = f.points, ctx = canvas.getContext("2d"), img = ctx.createImageData(P, P);
+  const base = (r * fr.F + k) * P * P;
+  for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) {
+    const v = fr.img[base + i * P + j], o = ((P - 1 - i) * P + j) * 4;  // row 0 is y = -lim
+    img.data[o] = v ? 240 : 200; img.data[o + 1] = v ? 200 : 215; img.data[o + 2] = v ? 190 : 240; img.data[o + 3] = 255;
+  }
+  const tmp = document.createElement("canvas"); tmp.width = tmp.height = P;
+  tmp.getContext("2d").putImageData(img, 0, 0);
+  ctx.imageSmoothingEnabled = false; ctx.drawImage(tmp, 0, 0, canvas.width, canvas.height);
+  const sc = canvas.width / (2 * f.lim);
+  f.X.forEach(([x, y], n) => {
+    ctx.beginPath(); ctx.arc((x + f.lim) * sc, (f.lim - y) * sc, 2.6, 0, 2 * Math.PI);
+    ctx.fillStyle = f.y[n] ? "#c44e52" : "#4c72b0"; ctx.fill();
+  });
+  canvas.dataset.frame = k;
+}
+function drawTraining() {
+  const fr = frames($("ds").value), k = Math.min(+$("step").value, fr.F - 1);
+  $("step").max = fr.F - 1;
+  const step = fr.f.steps[k];
+  $("stepout").textContent = step;
+  const shown = [+$("initA").value, +$("initB").value].filter((r) => r >= 0);
+  shown.forEach((r, n) => {
+    drawBoundary(canvasFor(n), fr, r, k);
+    $("btitle" + n).textContent = `${INITS[r]}: step ${step}, train accuracy ${fmt(fr.acc[r * fr.F + k])}`;
+  });
+  const second = $("boundary1");
+  if (second) second.parentElement.style.display = shown.length > 1 ? "" : "none";
+  const xs = fr.f.steps, series = [xs];
+  for (const r of [+$("initA").value, +$("initB").value]) {
+    series.push(xs.map((_, j) => (r >= 0 && j <= k ? positive(fr.cost[r * fr.F + j]) : null)));
+  }
+  costPlot.setData(series);
+  const labels = costPlot.root.querySelectorAll(".u-legend .u-label");
+  labels[0].textContent = INITS[+$("initA").value];
+  labels[1].textContent = +$("initB").value >= 0 ? INITS[+$("initB").value] : "(none)";
+  const rows = ["<tr><th>init</th><th>layer</th><th>output std</th><th>dL/dW std</th><th>cost</th></tr>"];
+  const names = ["1 (h1, ReLU)", "2 (h2, ReLU)", "3 (logit)"];
+  for (const r of shown) for (let l = 0; l < 3; l++) {
+    const o = (r * fr.F + k) * 3 + l;
+    rows.push(`<tr><td>${INITS[r]}</td><td>${names[l]}</td><td>${fmt(fr.act[o])}</td><td>${fmt(fr.grad[o])}</td>` +
+              `<td>${l ? "" : fmt(fr.cost[r * fr.F + k])}</td></tr>`);
+  }
+  $("layertable").innerHTML = rows.join("");
+}
+let timer = null;
+function stop() { clearInterval(timer); timer = null; $("play").textContent = "Play"; }
+$("play").addEventListener("click", () => {
+  if (timer) return stop();
+  const fr = frames($("ds").value);
+  if (+$("step").value >= fr.F - 1) $("step").value = 0;
+  $("play").textContent = "Pause";
+  timer = setInterval(() => {
+    const next = +$("step").value + 1;
+    if (next > fr.F - 1) return stop();
+    $("step").value = next; drawTraining();
+  }, 120);
+});
+for (const id of ["ds", "initA", "initB", "step"]) $(id).addEventListener("input", drawTraining);
+$("ds").addEventListener("input", stop);
+$("step").max = frames($("ds").value).F - 1; $("step").value = 0;
+drawTraining();

@@ -1,0 +1,94 @@
+"""The "Training" frames: the course's three-layer net trained from six inits, step by step.
+
+For each dataset, one model holds the six inits of :data:`INITS` as replicas, each drawn
+from a legacy ``RandomState(3)`` as the deep-learning course draws its weights, and
+:func:`initlab.train.fit` trains them together (full-batch gradient descent, lr 0.01,
+binary cross-entropy; the recipe of :mod:`initlab.experiments.classic`). At every recorded
+step a hook takes, before that step's update: the cost, the train accuracy, per layer the std
+of the layer's output (h_1, h_2 after ReLU; the output logit z_3) and of dL/dW_l, and the
+predicted class on a square grid (the decision boundary).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from initlab.data import classic_dataset, load_dataset
+from initlab.errors import check_positive_int, choose
+from initlab.experiments.boundary import compute_boundary
+from initlab.experiments.classic import SIZES
+from initlab.explore.encode import encode
+from initlab.nn.model import mlp
+from initlab.train import fit
+
+INITS = ["zeros", "normal(0.01)", "normal(1)", "normal(10)", "xavier", "he"]
+DATASETS = {"circles": 1.5, "moons": 1.5, "spiral": 1.25}  # name -> half-width of the view
+
+
+def dataset(name: str):
+    """circles and moons: the course's exact draws; spiral: the Playground's, seed 0, on
+    [-1, 1]^2."""
+    choose(name, DATASETS, "dataset")
+    return classic_dataset(name) if name != "spiral" else load_dataset("spiral", seed=0)
+
+
+def train_frames(name: str, iterations: int = 15000, every: int = 250, points: int = 80,
+                 lr: float = 0.01) -> dict:
+    """Train the six inits on dataset ``name``; return the frames, encoded.
+
+    Returns per frame f (steps 0, every, 2 every, ...) and replica r: cost (R, F),
+    accuracy (R, F), act_std and grad_std (R, F, 3) for layers 1..3, and the boundary
+    (R, F, points, points) as bits (class 1 where set, rows from y = -lim up).
+    """
+    check_positive_int(iterations, "iterations")
+    check_positive_int(every, "frame interval")
+    data = dataset(name)
+    lim = DATASETS[name]
+    model = mlp(SIZES, activation="relu", init=INITS, output="sigmoid",
+                seed=[np.random.RandomState(3) for _ in INITS])
+    acts, grads, images = [], [], []
+
+    def snapshot(step, m):
+        dense = m.dense_layers
+        outputs = [m.layers[1]._y, m.layers[3]._y, dense[2].forward(dense[2]._x)]
+        acts.append([o.reshape(len(INITS), -1).std(axis=1) for o in outputs])
+        grads.append([d.weight.grad.reshape(len(INITS), -1).std(axis=1) for d in dense])
+        # predicting on the grid runs a forward pass: after the statistics, never before
+        images.append(compute_boundary(m, data.X_train, data.y_train, lim, points).classes)
+
+    with np.errstate(all="ignore"):
+        history = fit(model, data.X_train, data.y_train, optimizer="sgd", lr=lr,
+                      iterations=iterations, record_every=every, on_record=snapshot)
+    return {
+        "lim": lim, "steps": history.iterations, "points": points,
+        "X": np.round(data.X_train, 4).tolist(), "y": data.y_train.tolist(),
+        "cost": encode(history.loss), "accuracy": encode(history.train_accuracy),
+        "act_std": encode(np.transpose(acts, (2, 0, 1))),
+        "grad_std": encode(np.transpose(grads, (2, 0, 1))),
+        "boundary": encode(np.transpose(images, (1, 0, 2, 3)) > 0, "bits"),
+    }
+
+
+def schedule(quick: bool = False, iterations=None, every=None) -> tuple[int, int]:
+    """(steps, frame interval): the full course run (15000 steps, a frame every 250), or with
+    ``quick`` 3000 steps with a frame every 100; ``iterations``/``every`` override both."""
+    base = (3000, 100) if quick else (15000, 250)
+    return iterations or base[0], every or base[1]
+
+
+def build_training(datasets=tuple(DATASETS), quick: bool = False, iterations=None,
+                   every=None, points: int = 80, pool=None) -> dict:
+    """Frames of every dataset (see :func:`schedule`), in ``pool``'s processes if given."""
+    iterations, every = schedule(quick, iterations, every)
+    args = [(n, iterations, every, points) for n in datasets]
+    if pool is None:
+        frames = [train_frames(*a) for a in args]
+    else:
+        frames = [f.result() for f in [pool.submit(train_frames, *a) for a in args]]
+    return training_data(dict(zip(datasets, frames, strict=True)), iterations)
+
+
+def training_data(frames: dict, iterations: int) -> dict:
+    """The training panel's data around the frames of each dataset."""
+    return {"inits": INITS, "lr": 0.01, "iterations": iterations, "sizes": SIZES,
+            "datasets": frames}

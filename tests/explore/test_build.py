@@ -1,0 +1,126 @@
+"""The explorer's data: complete grid, equal to run_activations, encodings round-trip, budget."""
+
+import math
+
+import numpy as np
+import pytest
+
+from initlab.cli import main
+from initlab.errors import InitlabError
+from initlab.experiments.activations import run_activations
+from initlab.explore import plan, render
+from initlab.explore.atinit import axes, batch_for, build_atinit, slider_stds
+from initlab.explore.encode import bar_heights, decode, encode, encoded_bytes
+
+
+def test_encodings_round_trip():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 5, 2)).astype(np.float32)
+    x[0, 0, 0], x[0, 0, 1] = np.nan, np.inf
+    np.testing.assert_array_equal(decode(encode(x)), x)
+    big = np.array([1e40, -2.5e-300, 1.0])
+    np.testing.assert_array_equal(decode(encode(big, "f8")), big)
+    assert decode(encode(big))[0] == np.inf
+    heights = bar_heights(rng.integers(0, 1000, (4, 40)))
+    assert heights.max(axis=1).tolist() == [255] * 4
+    np.testing.assert_array_equal(decode(encode(heights, "u1")), heights)
+    bits = rng.random((2, 7, 9)) > 0.5
+    np.testing.assert_array_equal(decode(encode(bits, "bits")), bits)
+    assert len(encode(x)["b64"]) == encoded_bytes(x.size)
+    assert bar_heights(np.zeros((2, 3))).tolist() == [[0, 0, 0]] * 2
+    with pytest.raises(InitlabError, match="0..255"):
+        encode(np.array([300]), "u1")
+
+
+def test_slider_stops_are_exact_specs():
+    assert slider_stds(2) == [0.001, 0.00316, 0.01, 0.0316, 0.1, 0.316, 1.0, 3.16, 10.0]
+    assert slider_stds(1) == [0.001, 0.01, 0.1, 1.0, 10.0]
+
+
+def test_grid_is_complete_and_equals_run_activations(small_data):
+    g = small_data["atinit"]
+    DEPTH = g["depth"]
+    fwd, grad = decode(g["fwd"]), decode(g["grad"])
+    names = [n for n, _ in g["axes"]]
+    assert names == ["activations", "inits", "width"]
+    acts, inits, widths = (v for _, v in g["axes"])
+    tri = DEPTH * (DEPTH + 1) // 2
+    assert inits == ["normal(0.01)", "normal(1)", "lecun", "xavier", "he", "orthogonal"]
+    assert fwd.shape == (24, DEPTH, 2) and grad.shape == (24, tri, 2)
+    assert np.isfinite(fwd).all() and np.isfinite(grad).all()
+    assert all(g["verdict"]) and len(g["verdict"]) == 2 * len(inits) * 2 * DEPTH
+    hist = decode(g["act_hist"])
+    assert (hist.max(axis=-1) == 255).all()  # every layer of every cell has a histogram
+    # each cell equals the engine's own run at that depth, forward and backward, to float32
+    # rounding: the grid runs all activations at once, and BLAS may round stacked products
+    # differently in the last bit
+    for k, i, w, d in [(0, 0, 0, DEPTH), (1, 4, 1, 2), (0, 2, 1, 1)]:
+        r = run_activations(inits[i], acts[k], depth=d, width=widths[w],
+                            batch=batch_for(widths[w])).runs[0]
+        top, cell = d * (d - 1) // 2, (k * len(inits) + i) * 2 + w
+        for layer in r.layers:
+            np.testing.assert_allclose(fwd[cell, layer.index - 1],
+                                       [layer.std, layer.predicted_std], rtol=1e-6)
+            np.testing.assert_allclose(grad[cell, top + layer.index - 1],
+                                       [layer.grad_std, layer.predicted_grad_std], rtol=1e-6)
+        assert g["verdict"][cell * DEPTH + d - 1] == r.summary()
+
+
+def test_a_further_axis_is_a_run_activations_keyword():
+    grid = axes(["relu"], [0.1], [8]) + [("bias", [0.0, 0.5])]
+    g = build_atinit(grid, depth=2)
+    assert g["axes"][3] == ["bias", [0.0, 0.5]]
+    fwd = decode(g["fwd"])  # cells: (init, bias) for normal(0.1), lecun, ... x bias 0, 0.5
+    assert fwd.shape == (5 * 2, 2, 2)
+    for b, bias in enumerate([0.0, 0.5]):
+        r = run_activations("he", "relu", depth=2, width=8, batch=batch_for(8), bias=bias)
+        cell = (3 * 2) + b  # he is the 4th init
+        np.testing.assert_allclose(fwd[cell, :, 0], [s.std for s in r.runs[0].layers],
+                                   rtol=1e-6)
+
+
+def test_training_frames(small_data):
+    t = small_data["training"]["datasets"]["circles"]
+    cost, img = decode(t["cost"]), decode(t["boundary"])
+    assert t["steps"] == list(range(0, 600, 50))
+    assert cost.shape == (6, 12) and img.shape == (6, 12, 24, 24)
+    zeros, he = 0, 5
+    assert np.allclose(cost[zeros], math.log(2))  # zeros never leave ln 2
+    assert cost[he, -1] < cost[he, 0]
+    assert not (img[he, 0] == img[he, -1]).all()  # he's boundary moves
+    assert (decode(t["act_std"])[zeros, :, :2] == 0).all()  # hidden units all stay 0
+
+
+def test_page_is_self_contained(small_data):
+    page = render(small_data)
+    assert "http://" not in page.replace("http://www.w3.org", "")
+    assert "https://" not in page.split("/*! https://github.com/leeoniya/uPlot")[0]
+    assert "uPlot 1.6.32" in page and "MIT" in page
+    assert page.count("<script") == 3 and "</script>" not in page.split('"atinit"')[1][:10]
+
+
+def test_budget_refusal_names_the_estimate():
+    with pytest.raises(InitlabError, match=r"about \d+\.\d MB, over the 8 MB budget"):
+        plan(widths=[16, 32, 64, 128, 256, 512], depth=20, per_decade=4)
+    assert plan(quick=True)["estimate"] < 8e6
+
+
+def test_cli_bad_input_is_one_line(tmp_path, capsys):
+    assert main(["explore", "--widths", "16,32,64,128,256,512", "--stops", "4", "--out",
+                 str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "over the 8 MB budget" in err
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["explore", "--quick", "--out", str(blocker / "sub"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot write to the output folder" in err
+
+
+def test_cli_writes_the_page(tmp_path, capsys):
+    assert main(["explore", "--quick", "--widths", "16", "--depth", "2", "--stops", "1",
+                 "--jobs", "1", "-q", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"wrote {tmp_path / 'explore.html'} (")
+    page = (tmp_path / "explore.html").read_text()
+    assert '"width",[16]' in page and '"depth":2' in page

@@ -85,6 +85,7 @@ class CompareRow(Result):
     train_per_seed: list | None = detail()
     test_per_seed: list | None = detail()
     median_seed: int | None = detail()
+    diverged_per_seed: list | None = detail()
 
 
 @dataclass
@@ -95,6 +96,23 @@ class CompareResult(Result):
     config: dict
     iterations: list[int] | None = detail()
     boundary: Boundary | None = detail()
+
+    def records(self) -> list[dict]:
+        """One row per (init, seed): its train and test accuracy, final loss, diverged."""
+        seed = self.config.get("seed", 0)
+        out = []
+        for r in self.rows:
+            if r.test_per_seed is None:  # loaded from the public JSON: per-init rows only
+                return super().records()
+            losses = np.asarray(r.loss_curves, dtype=float)[:, -1]
+            for s in range(r.seeds):
+                ok = not (r.diverged_per_seed or [False] * r.seeds)[s]
+                out.append({"init": r.init, "seed": seed + s,
+                            "train_accuracy": float(r.train_per_seed[s]),
+                            "test_accuracy": float(r.test_per_seed[s]),
+                            "final_loss": float(losses[s]) if ok else None,
+                            "diverged": not ok})
+        return out
 
     def table(self):
         header = ["init", "seeds", "train acc", "+-95%", "test acc", "+-95%", "final loss",
@@ -242,7 +260,8 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
             final_loss=LossStat(summarize(final).mean, summarize(final).std),
             diverged=int(sum(diverged)), loss_curves=loss[idx],
             test_curves=None if test_curves is None else test_curves[idx],
-            train_per_seed=train[idx], test_per_seed=test[idx], median_seed=seed + median))
+            train_per_seed=train[idx], test_per_seed=test[idx], median_seed=seed + median,
+            diverged_per_seed=diverged))
     boundary = None
     if ds.is_2d:
         lim = float(np.ceil(np.abs(ds.bounds(0.2)).max() * 2) / 2)

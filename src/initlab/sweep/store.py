@@ -73,9 +73,9 @@ class Store:
         exists = self.path.exists() and self.path.stat().st_size > 0
         if not exists and not create:
             raise InitlabError(f"store {str(self.path)!r} does not exist")
-        if exists:
-            self._check_header()
-        elif not self.path.parent.is_dir():
+        if exists and self.path.is_dir():
+            raise InitlabError(f"store {str(self.path)!r} is a folder; give a file name")
+        if not exists and not self.path.parent.is_dir():
             raise InitlabError(f"cannot create store {str(self.path)!r}: its folder does not "
                                "exist")
         try:
@@ -97,16 +97,15 @@ class Store:
         elif not path.parent.is_dir():
             raise InitlabError(f"cannot create store {str(path)!r}: its folder does not exist")
 
-    def _check_header(self) -> None:
-        if self.path.is_dir():
-            raise InitlabError(f"store {str(self.path)!r} is a folder; give a file name")
-        with self.path.open("rb") as f:
-            head = f.read(16)
-        if head != b"SQLite format 3\x00":
-            raise InitlabError(f"{str(self.path)!r} is not an initlab sweep store (not an SQLite "
-                               "file); give a new file name or an existing store")
-
     def _check_format(self) -> None:
+        # Never read the file with open(): closing such a descriptor would drop the POSIX
+        # locks of every SQLite connection of this process to it (and corrupt its view).
+        try:
+            self.db.execute("PRAGMA schema_version").fetchone()
+        except sqlite3.DatabaseError:
+            self.db.close()
+            raise InitlabError(f"{str(self.path)!r} is not an initlab sweep store (not an SQLite "
+                               "file); give a new file name or an existing store") from None
         try:
             row = self.db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
         except sqlite3.DatabaseError:

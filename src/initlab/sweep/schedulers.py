@@ -20,7 +20,7 @@ import os
 from initlab.errors import InitlabError
 
 SCHEDULERS = ("processes", "dask-local", "tcp://HOST:PORT")
-CONNECT_TIMEOUT = 3  # seconds to reach a Dask scheduler before giving up
+CONNECT_TIMEOUT = 2  # seconds to reach a Dask scheduler before giving up
 
 
 def failed(message: str) -> dict:

@@ -81,9 +81,22 @@ def test_a_failing_point_is_stored_and_the_others_finish(tmp_path, capsys):
     assert Store(store).rows()[1]["attempts"] == 2
 
 
+def _count(store, status: str) -> int:
+    """Points of ``status`` in a store being written by another process (0 before it exists)."""
+    if not store.exists():
+        return 0
+    db = sqlite3.connect(store, timeout=5)
+    try:
+        return db.execute("SELECT count(*) FROM points WHERE status = ?", (status,)).fetchone()[0]
+    except sqlite3.OperationalError:  # the tables are being made
+        return 0
+    finally:
+        db.close()
+
+
 def test_kill_9_mid_run_then_resume(tmp_path):
     sweep = tmp_path / "k.toml"
-    sweep.write_text('experiment = "compare"\n[fixed]\nn_samples = 60\niterations = 300\n'
+    sweep.write_text('experiment = "compare"\n[fixed]\nn_samples = 60\niterations = 150\n'
                      'seeds = 1\n[grid]\nseed = [0, 1, 2, 3, 4, 5, 6, 7]\n')
     store = tmp_path / "k.db"
     proc = subprocess.Popen([sys.executable, "-m", "initlab.cli", "sweep", "run", str(sweep),
@@ -92,19 +105,9 @@ def test_kill_9_mid_run_then_resume(tmp_path):
                             start_new_session=True)
     try:
         deadline = time.monotonic() + 90
-        done = 0
-        while time.monotonic() < deadline and done < 2:
+        while time.monotonic() < deadline and _count(store, "done") < 2:
             time.sleep(0.2)
-            if store.exists():
-                db = sqlite3.connect(store, timeout=5)
-                try:
-                    done = db.execute("SELECT count(*) FROM points WHERE status = 'done'"
-                                      ).fetchone()[0]
-                except sqlite3.OperationalError:  # the tables are being made
-                    pass
-                finally:
-                    db.close()
-        assert done >= 2, "the sweep did not finish two points in 90 s"
+        assert _count(store, "done") >= 2, "the sweep did not finish two points in 90 s"
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its worker, at once
         proc.wait(timeout=10)
@@ -121,6 +124,34 @@ def test_kill_9_mid_run_then_resume(tmp_path):
     assert len(rows) == 8 and len({r["key"] for r in rows}) == 8
     assert all(r["status"] == "done" for r in rows)
     assert {r["key"]: r["finished"] for r in rows if r["key"] in before} == before
+
+
+def test_ctrl_c_gives_the_points_in_flight_back(tmp_path):
+    sweep = tmp_path / "c.toml"
+    sweep.write_text('experiment = "compare"\n[fixed]\nn_samples = 60\niterations = 300\n'
+                     'seeds = 1\n[grid]\nseed = [0, 1, 2, 3, 4, 5]\n')
+    store = tmp_path / "c.db"
+    proc = subprocess.Popen([sys.executable, "-m", "initlab.cli", "sweep", "run", str(sweep),
+                             "--store", str(store), "--workers", "1", "-q"], env=env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not _count(store, "done"):
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal sends Ctrl-C to the whole group
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1].endswith("run the same command again to resume")
+    with Store(store, create=False) as s:
+        counts = s.counts()
+        assert s.integrity() == "ok"
+    assert counts["running"] == 0 and counts["done"] >= 1
+    assert counts["done"] + counts["pending"] == 6
 
 
 @pytest.mark.parametrize("sweep_text, message", [

@@ -190,8 +190,7 @@ def _run(args) -> int:
         todo = [p for p in sweep.points if status[p.key] in wanted]
         errors = []
         with tqdm(total=len(todo), desc="initlab sweep", unit="point", file=sys.stderr,
-                  disable=args.quiet or not sys.stderr.isatty()
-                  or not show_progress(args)) as bar:
+                  disable=not show_progress(args)) as bar:
             tally = {"done": 0, "failed": 0}
 
             def on_outcome(point, outcome):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import signal
 
 from initlab.errors import InitlabError
 
@@ -28,12 +29,18 @@ def failed(message: str) -> dict:
     return {"status": "failed", "error": message, "result": None, "records": None}
 
 
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the sweep, which gives their points back and stops them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class ProcessPool:
     """Worker processes on this machine (spawned fresh: no state inherited from the sweep)."""
 
     def __init__(self, workers: int):
         self.workers = workers
-        self.pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        self.pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                           initializer=_ignore_sigint)
 
     def submit(self, fn, arg):
         return self.pool.submit(fn, arg)
@@ -48,6 +55,9 @@ class ProcessPool:
             return failed(f"worker process failed: {type(exc).__name__}: {exc}")
 
     def close(self, cancel: bool = False) -> None:
+        if cancel:  # stop the points in flight too: they go back to pending anyway
+            for process in list((self.pool._processes or {}).values()):
+                process.terminate()
         self.pool.shutdown(wait=not cancel, cancel_futures=True)
 
 

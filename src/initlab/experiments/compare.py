@@ -275,6 +275,8 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
               "legacy_seeds": legacy_seeds,
               "optimizer": optimizer, "lr": lr, "iterations": iterations, "epochs": epochs,
               "batch": batch, "replace": replace, "l2": l2, "dropout": dropout, "jobs": jobs,
-              "dtype": np.dtype(dt).name, "record_every": every, **ds.params}
+              "dtype": np.dtype(dt).name, "record_every": every,
+              # the data's own "seed" is data_seed above; "seed" stays the first weight seed
+              **{k: v for k, v in ds.params.items() if k != "seed"}}
     return CompareResult(rows=rows, config=config, iterations=out["iterations"],
                          boundary=boundary)

@@ -2,6 +2,12 @@
 
     python benchmarks/sweep_overhead.py [--points 200] [--small 20] [--runs 3] [--no-dask]
 
+The goal's measure ("per point beyond the experiment"): from the store of each run, the
+seconds from the first point's result to the last one's minus the own seconds (timed inside
+the worker around the experiment) of the points finished in between, per point. It is what the
+scheduler, the store and the transport add while the sweep runs, and is immune to the
+interpreter's start, which on a shared machine varies by seconds between runs.
+
 Workload: a sweep of tiny ``compare`` points (moons, 40 examples, [2, 4, 1], 1 seed, 2
 iterations; the grid is ``seed`` = 0, 1, ...), so nearly all of a point's time is overhead.
 Contenders, interleaved round after round (each a fresh process, same thread variables):
@@ -22,10 +28,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -68,7 +76,19 @@ def one_round(folder: Path, sizes: list[int], contenders: list[str], env: dict) 
                 times[name, n] = timed(["-m", "initlab.cli", "sweep", "run", str(path),
                                         "--store", str(store), "--workers", "1", "-q",
                                         "--scheduler", name], env)
+                times[f"{name} in store", n] = in_store(store)
     return times
+
+
+def in_store(path: Path) -> float:
+    """Per point: seconds from the first result to the last, minus the own seconds of the
+    points finished in between (the first point, which waits for the worker to start and
+    import, is left out: that start is a fixed cost, not a per-point one)."""
+    with closing(sqlite3.connect(path)) as db:
+        times = db.execute("SELECT finished, seconds FROM points WHERE status = 'done' "
+                           "ORDER BY finished").fetchall()
+    own = sum(seconds for _, seconds in times[1:])
+    return (times[-1][0] - times[0][0] - own) / (len(times) - 1)
 
 
 def main() -> int:
@@ -97,18 +117,21 @@ def main() -> int:
         marginal = [(t[f"{name}@{n}"] - t[f"{name}@{s}"] - t[f"loop@{n}"] + t[f"loop@{s}"])
                     / (n - s) for t in rounds]
         rows.append({"scheduler": name, "loop_s": median([t[f"loop@{n}"] for t in rounds]),
+                     "in_store_per_point_ms": 1000 * median(
+                         [t[f"{name} in store@{n}"] for t in rounds]),
                      "sweep_s": median([t[f"{name}@{n}"] for t in rounds]),
                      "overhead_per_point_ms": 1000 * median(total),
                      "marginal_per_point_ms": 1000 * median(marginal),
                      "goal_ms": 1000 * GOALS[name]})
     print(f"\n{n} points, 1 worker, medians of {args.runs} interleaved rounds")
-    print("| scheduler | loop s | sweep s | overhead per point (all in) | marginal per point "
-          "| goal | result |\n|---|---|---|---|---|---|---|")
+    print("| scheduler | per point beyond the experiment (store) | goal | result | loop s | "
+          "sweep s | all in per point | marginal per point |\n|---|---|---|---|---|---|---|---|")
     for row in rows:
-        ok = row["overhead_per_point_ms"] <= row["goal_ms"]
-        print(f"| {row['scheduler']} | {row['loop_s']:.2f} | {row['sweep_s']:.2f} | "
-              f"{row['overhead_per_point_ms']:.1f} ms | {row['marginal_per_point_ms']:.1f} ms "
-              f"| < {row['goal_ms']:.0f} ms | {'PASS' if ok else 'FAIL'} |")
+        ok = row["in_store_per_point_ms"] <= row["goal_ms"]
+        print(f"| {row['scheduler']} | {row['in_store_per_point_ms']:.1f} ms | "
+              f"< {row['goal_ms']:.0f} ms | {'PASS' if ok else 'FAIL'} | {row['loop_s']:.2f} | "
+              f"{row['sweep_s']:.2f} | {row['overhead_per_point_ms']:.1f} ms | "
+              f"{row['marginal_per_point_ms']:.1f} ms |")
     args.json.write_text(json.dumps({"points": n, "small": s, "runs": args.runs,
                                      "rounds": rounds, "rows": rows}, indent=1))
     return 0

@@ -34,6 +34,10 @@ def test_run_show_plot_resume_and_plot_errors(tiny, tmp_path, capsys):
     assert sorted({(r["init"], r["lr"], r["seed"]) for r in rows}) == sorted(
         (i, lr, s) for i in ("xavier", "he") for lr in (0.05, 0.5) for s in (0, 1))
 
+    points = load(store, status="all")
+    points = points.to_dict("records") if hasattr(points, "to_dict") else points
+    assert [p["status"] for p in points] == ["done"] * 4 and all(p["seconds"] > 0 for p in points)
+
     assert main(["sweep", "show", "--store", str(store), "--csv", str(tmp_path / "s.csv")]) == 0
     text = capsys.readouterr().out
     assert text.split()[:3] == ["init", "lr", "seed"] and "4 points (4 done); 8 rows" in text
@@ -185,3 +189,14 @@ def test_bad_stores_and_schedulers(tiny, tmp_path, capsys):
     assert main(["sweep", "show", "--store", str(store)]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert not store.exists()
+
+
+def test_plan_probes_two_points_and_stores_nothing(tiny, tmp_path, capsys):
+    assert main(["sweep", "plan", str(tiny), "--probe", "--workers", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.split()[:3] == ["#", "init", "lr"] and "4 points (2 x 2) of compare" in out
+    assert "probe: the first and last points took" in out and "MiB per worker process" in out
+    assert "estimate: 4 points x" in out and "/ 2 workers = about" in out
+    assert list(tmp_path.iterdir()) == [tiny]
+    assert main(["sweep", "plan", str(tiny)]) == 0
+    assert "no time or memory estimate: add --probe" in capsys.readouterr().out

@@ -17,6 +17,7 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import signal
+import socket
 
 from initlab.errors import InitlabError
 
@@ -65,6 +66,8 @@ class DaskPool:
     """A Dask client: on a new LocalCluster (``address=None``) or on a running scheduler."""
 
     def __init__(self, address: str | None, workers: int):
+        if address is not None:
+            _reachable(address)
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError:
@@ -108,6 +111,17 @@ class DaskPool:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+def _reachable(address: str) -> None:
+    """Raise at once when nothing listens at ``tcp://HOST:PORT`` (before Dask is imported)."""
+    host, _, port = address[6:].rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT).close()
+    except OSError as exc:
+        raise InitlabError(f"cannot reach the Dask scheduler at {address} "
+                           f"({exc.strerror or type(exc).__name__}); is 'dask scheduler' "
+                           "running there?") from None
 
 
 def check_scheduler(scheduler: str) -> str:

@@ -107,6 +107,24 @@ class Result:
             raise InitlabError(f"cannot read result file {str(path)!r}: {exc}") from None
         return cls.from_dict(data)
 
+    def records(self) -> list[dict]:
+        """Flat rows of this result (one per row of its first list of results) for sweeps.
+
+        The default flattens :meth:`to_dict`: top-level scalars go into every row; the first
+        top-level list of dicts gives one row per item; nested dicts become dotted columns
+        (``test_accuracy.mean``); ``config`` and other lists are left out. Result types
+        override it to give tidier rows (e.g. one per seed).
+        """
+        data = self.to_dict()
+        data.pop("config", None)
+        base = {k: v for k, v in data.items() if not isinstance(v, (dict, list))}
+        base.update(_flatten({k: v for k, v in data.items() if isinstance(v, dict)}))
+        items = next((v for v in data.values() if isinstance(v, list) and v
+                      and all(isinstance(x, dict) for x in v)), None)
+        if items is None:
+            return [base]
+        return [{**base, **_flatten(item)} for item in items]
+
     def table(self) -> tuple[list[str], list[list[Any]]]:
         """Return ``(header, rows)`` summarizing the result; subclasses override."""
         fields = [f.name for f in dataclasses.fields(self)]
@@ -121,6 +139,17 @@ class Result:
         )
         title = html.escape(type(self).__name__)
         return f"<table><caption>{title}</caption><tr>{head}</tr>{body}</table>"
+
+
+def _flatten(data: dict, prefix: str = "") -> dict:
+    """Scalars of a nested dict as ``{"a.b": value}``; lists are left out."""
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        elif not isinstance(value, list):
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def format_cell(value: Any) -> str:

@@ -20,7 +20,7 @@ from initlab.errors import InitlabError
 
 # Order in `initlab --help`; modules found but not listed here come after, alphabetically.
 ORDER = ["report", "explore", "init", "activations", "inspect", "reproduce", "compare",
-         "regularize", "run"]
+         "regularize", "run", "sweep"]
 
 
 def command_names() -> list[str]:
@@ -47,7 +47,7 @@ def build_parser(only: str | None = None) -> Parser:
                            description=module.DESCRIPTION,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)
-        if name not in ("init", "run"):
+        if name not in ("init", "run", "sweep"):
             p.add_argument("--dump-config", action="store_true",
                            help="print these options as a TOML file for 'initlab run' and exit")
         p.set_defaults(_run=module.run, _parser=p)

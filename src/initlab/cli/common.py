@@ -80,7 +80,12 @@ def emit(result: Result, args, figures: dict | None = None) -> None:
     """Print ``result`` (table or JSON) and, with --out, save results.json and the figures.
 
     ``figures`` maps file stems to matplotlib Figures; each is saved as ``DIR/stem.png``.
+    A callable ``args.result_sink`` (set by ``initlab sweep``) takes the result instead.
     """
+    sink = getattr(args, "result_sink", None)
+    if sink is not None:
+        sink(result)
+        return
     out = getattr(args, "out", None)
     if out is not None:
         out = Path(out)

@@ -119,6 +119,17 @@ class ActivationsResult(Result):
                 return r
         raise InitlabError(f"no run for init {init!r} with activation {activation!r}")
 
+    def records(self) -> list[dict]:
+        """One row per (activation, init, layer): the layer's public statistics, the run's
+        ``dies_at``, and ``last`` (true for the output layer, to compare depths)."""
+        rows = []
+        for r in self.runs:
+            layers = r.to_dict()["layers"]
+            for k, s in enumerate(layers):
+                rows.append({"activation": r.activation, "init": r.init, "layer": s.pop("index"),
+                             **s, "dies_at": r.dies_at, "last": k == len(layers) - 1})
+        return rows
+
     def table(self):
         header = ["activation", "init", "layer", "mean", "std", "theory", "saturated", "zero",
                   "grad std", "theory", "dL/dW std"]

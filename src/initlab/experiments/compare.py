@@ -75,6 +75,7 @@ class CompareRow(Result):
     train_per_seed: list | None = detail()
     test_per_seed: list | None = detail()
     median_seed: int | None = detail()
+    diverged_per_seed: list | None = detail()
     lsuv: LsuvResult | None = None
 
 
@@ -86,6 +87,23 @@ class CompareResult(Result):
     config: dict
     iterations: list[int] | None = detail()
     boundary: Boundary | None = detail()
+
+    def records(self) -> list[dict]:
+        """One row per (init, seed): its train and test accuracy, final loss, diverged."""
+        seed = self.config.get("seed", 0)
+        out = []
+        for r in self.rows:
+            if r.test_per_seed is None:  # loaded from the public JSON: per-init rows only
+                return super().records()
+            losses = np.asarray(r.loss_curves, dtype=float)[:, -1]
+            for s in range(r.seeds):
+                ok = not (r.diverged_per_seed or [False] * r.seeds)[s]
+                out.append({"init": r.init, "seed": seed + s,
+                            "train_accuracy": float(r.train_per_seed[s]),
+                            "test_accuracy": float(r.test_per_seed[s]),
+                            "final_loss": float(losses[s]) if ok else None,
+                            "diverged": not ok})
+        return out
 
     def table(self):
         header = ["init", "seeds", "train acc", "+-95%", "test acc", "+-95%", "final loss",
@@ -231,7 +249,7 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
             diverged=int(sum(diverged)), loss_curves=loss[idx],
             test_curves=None if test_curves is None else test_curves[idx],
             train_per_seed=train[idx], test_per_seed=test[idx], median_seed=seed + median,
-            lsuv=_lsuv_of(out["lsuv"], idx.start, idx.stop, seed)))
+            diverged_per_seed=diverged, lsuv=_lsuv_of(out["lsuv"], idx.start, idx.stop, seed)))
     boundary = None
     if ds.is_2d:
         lim = float(np.ceil(np.abs(ds.bounds(0.2)).max() * 2) / 2)
@@ -245,6 +263,8 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
               "legacy_seeds": legacy_seeds,
               "optimizer": optimizer, "lr": lr, "iterations": iterations, "epochs": epochs,
               "batch": batch, "replace": replace, "l2": l2, "dropout": dropout, "jobs": jobs,
-              "dtype": np.dtype(dt).name, "record_every": every, **ds.params}
+              "dtype": np.dtype(dt).name, "record_every": every,
+              # the data's own "seed" is data_seed above; "seed" stays the first weight seed
+              **{k: v for k, v in ds.params.items() if k != "seed"}}
     return CompareResult(rows=rows, config=config, iterations=out["iterations"],
                          boundary=boundary)

@@ -23,7 +23,7 @@ def test_json_has_exactly_the_documented_keys(capsys):
     pairs = [(r["activation"], r["init"]) for r in data["runs"]]
     assert pairs == [(a, i) for a in ("tanh", "relu") for i in ("normal(0.01)", "lecun", "he")]
     for run in data["runs"]:
-        assert list(run) == ["init", "activation", "layers", "dies_at"]
+        assert list(run) == ["init", "activation", "layers", "dies_at", "lsuv"]
         assert [list(layer) for layer in run["layers"]] == [LAYER_KEYS] * 3
         assert [layer["index"] for layer in run["layers"]] == [1, 2, 3]
         assert all(isinstance(layer["grad_std"], float) for layer in run["layers"])

@@ -116,7 +116,7 @@ def _schedule(n, iterations, epochs, batch_size, replace) -> tuple[int, int | No
     return check_positive_int(epochs, "epochs") * per_epoch, batch_size
 
 
-def _check_batch_norm_batches(n: int, batch: int | None, replace: bool) -> None:
+def check_batch_norm_batches(n: int, batch: int | None, replace: bool) -> None:
     """Refuse a schedule with a training batch of 1 example: BatchNorm's variance over the
     batch is undefined there (PyTorch raises on it too)."""
     size = n if batch is None else batch
@@ -177,7 +177,7 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
     terms = l2_terms(model, l2)
     steps, batch = _schedule(n, iterations, epochs, batch_size, replace)
     if model.has_batch_norm:
-        _check_batch_norm_batches(n, batch, replace)
+        check_batch_norm_batches(n, batch, replace)
     check_positive_int(record_every, "record_every")
     batches = None if batch is None else _batches(X, targets, batch, replace, as_rng(seed))
 
@@ -245,4 +245,4 @@ def _bar(total: int):
     return tqdm(total=total, desc="fit", unit="step", leave=False)
 
 
-__all__ = ["History", "accuracy", "evaluate", "fit"]
+__all__ = ["History", "accuracy", "check_batch_norm_batches", "evaluate", "fit"]

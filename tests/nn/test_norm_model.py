@@ -154,14 +154,13 @@ def test_training_a_batch_norm_net_matches_pytorch_step_by_step():
     fit(model, X, y, lr=0.2, iterations=8, batch_size=8, seed=0)
     perm_rng = np.random.default_rng(0)  # fit's minibatch order: a permutation per epoch
     net.train()
-    for epoch in range(2):
+    for _ in range(2):
         perm = perm_rng.permutation(32)
         for s in range(0, 32, 8):
             idx = perm[s:s + 8]
             opt.zero_grad()
             loss_fn(net(torch.from_numpy(X[idx])), torch.from_numpy(y[idx])).backward()
             opt.step()
-    del epoch
     net.eval()
     with torch.no_grad():
         np.testing.assert_allclose(net(torch.from_numpy(X)).numpy(), model.logits(X)[0],

@@ -13,9 +13,9 @@ grid of a variant is one vectorized run. Seed ``seed + k`` draws the weights of 
 sees the same data subset and minibatch order (from ``data_seed``).
 
 Train accuracy is recorded in evaluation mode (BatchNorm on its running statistics) after
-every epoch, test accuracy after training; the final loss is the mean training loss in evaluation mode after training. A scale
-"trains" when its mean final training accuracy is at least ``threshold`` (default: halfway
-from chance, 1 / classes, to 1).
+every epoch, test accuracy after training; the final loss is the mean training loss in
+evaluation mode after training. A scale "trains" when its mean final training accuracy is at
+least ``threshold`` (default: halfway from chance, 1 / classes, to 1).
 """
 
 from __future__ import annotations
@@ -189,6 +189,7 @@ def run_normalize(*, dataset: str = "digits", data=None, train_size: int | None 
               "activation": activation, "output": output, "scales": grid, "norms": variants,
               "seeds": n_seeds, "seed": seed, "data_seed": data_seed, "optimizer": optimizer,
               "lr": lr, "batch": batch, "epochs": epochs, "momentum": momentum, "eps": eps,
-              "bias": "zeros", "dtype": dt.name, "jobs": jobs, "chance": chance, "threshold": threshold,
+              "bias": "zeros", "dtype": dt.name, "jobs": jobs, "chance": chance,
+              "threshold": threshold,
               "seconds": round(time.perf_counter() - start, 2), **ds.params}
     return NormalizeResult(rows=rows, config=config, epochs=list(range(epochs + 1)))

@@ -15,5 +15,6 @@ from initlab.nn.serialize import load, save, state_dict, to_torch
 __all__ = [
     "ACTIVATIONS", "Activation", "ActivationLayer", "BatchNorm", "BinaryCrossEntropy", "Dense",
     "Dropout", "LayerNorm", "Param", "Sequential", "SoftmaxCrossEntropy", "binary_cross_entropy",
-    "get_activation", "load", "mlp", "replica_rngs", "save", "softmax_cross_entropy", "state_dict", "to_torch",
+    "get_activation", "load", "mlp", "replica_rngs", "save", "softmax_cross_entropy",
+    "state_dict", "to_torch",
 ]

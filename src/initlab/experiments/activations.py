@@ -33,9 +33,11 @@ import numpy as np
 from initlab.errors import InitlabError, check_positive_int, choose
 from initlab.init import get_initializer
 from initlab.nn.activations import get_activation
+from initlab.nn.norm import check_norm, normalize, normalize_backward
 from initlab.results import Result, detail
 from initlab.spec import split_specs
 from initlab.theory import law_moments, predict
+from initlab.theory_norm import predict_normalized
 
 try:  # installed with scikit-learn
     from threadpoolctl import threadpool_limits
@@ -55,6 +57,7 @@ _BY_BLOCKS = ("normal", "uniform", "truncated_normal", "constant")  # elementwis
 #: Saturated outputs (phi' near 0); activations not listed here never count as saturated.
 SATURATION = {"tanh": lambda y: np.abs(y) > 0.99, "sigmoid": lambda y: (y < 0.01) | (y > 0.99)}
 DIES = 1e3  # a std outside [ref / DIES, ref * DIES] is a dead (or exploded) signal
+NORM_EPS = 1e-5  # eps of the normalization before each activation (PyTorch's default)
 
 
 def preset(name: str) -> dict:
@@ -348,13 +351,16 @@ def _one_seed(init, acts, sizes, seed, cfg, accs) -> None:
     dt, n, depth, threads = cfg["dtype"], cfg["batch"], len(sizes) - 1, cfg["threads"]
     x = draw_input(cfg["input"], (n, sizes[0]), seed, dt)
     h = x[None]  # (1, N, n_0): the first layer's product is shared by all activations
-    kept_h, kept_d = [np.broadcast_to(x, (len(acts), *x.shape))], []
+    kept_h, kept_d, kept_n = [np.broadcast_to(x, (len(acts), *x.shape))], [], []
     for layer in range(1, depth + 1):
         shape = (sizes[layer], sizes[layer - 1])
         a = layer_product(init, shape, seed, layer, h.reshape(-1, shape[1]), dt, threads)
         a = a.reshape(h.shape[0], n, shape[0])
         if cfg["bias"]:
             a += draw_bias(cfg["bias"], shape[0], seed, layer, dt)
+        if cfg["norm"]:  # training-mode BatchNorm over the batch / LayerNorm over the units
+            a, _, var = normalize(a, cfg["axis"], NORM_EPS)
+            kept_n.append((a, var))
         ys, ds = [], []
         for k, act in enumerate(acts):
             ak = a[k % a.shape[0]]
@@ -371,6 +377,9 @@ def _one_seed(init, acts, sizes, seed, cfg, accs) -> None:
     g = np.broadcast_to(draw_top_gradient((n, sizes[-1]), seed, dt), h.shape)
     for layer in range(depth, 0, -1):
         delta = g * kept_d[layer - 1]
+        if cfg["norm"]:
+            x_hat, var = kept_n[layer - 1]
+            delta = normalize_backward(delta, x_hat, var, cfg["axis"], NORM_EPS)
         for k in range(len(acts)):
             accs[k][layer - 1].grad.add(g[k])
             accs[k][layer - 1].weight_grad.add_moments(
@@ -419,7 +428,7 @@ def run_activations(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
                     width: int = 4096, sizes=None, batch: int = 16, input: str = "normal",
                     bias: float | None = None, seeds: int = 1, seed: int = 0,
                     dtype: str = "float32", grad: bool = True, bins: int | None = None,
-                    hist_range=None, threads: int | None = None,
+                    hist_range=None, threads: int | None = None, norm: str | None = None,
                     progress: bool = False) -> ActivationsResult:
     """Measure every layer of every (activation, init) MLP at initialization, beside theory.
 
@@ -435,6 +444,9 @@ def run_activations(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
             else 40 on (-1, 1), as the sources draw them.
         threads: threads drawing weights (default: the usable cores, at most 8); the result
             does not depend on it.
+        norm: None, "batch" (normalize each pre-activation over the batch, as training-mode
+            BatchNorm with weight 1 and bias 0) or "layer" (over the units, as LayerNorm),
+            eps 1e-5; theory then follows :func:`initlab.theory_norm.predict_normalized`.
 
     >>> r = run_activations("he", "relu", depth=3, width=64, batch=8)
     >>> [layer.index for layer in r.runs[0].layers], r.runs[0].dies_at
@@ -455,8 +467,11 @@ def run_activations(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
     threads = check_positive_int(threads, "threads") if threads else min(8, cores or 1)
     whole = any(i.law((sizes[1], sizes[0])).dist not in _BY_BLOCKS for i in inits)
     check_memory(sizes, n, len(acts), dt, grad, whole, threads)
+    norm = check_norm(norm)
+    if norm == "batch" and n < 2:
+        raise InitlabError(f"BatchNorm over the batch needs a batch of at least 2, got {n}")
     cfg = {"dtype": dt, "batch": n, "input": in_init, "bias": bias or 0.0, "grad": grad,
-           "threads": threads}
+           "threads": threads, "norm": norm, "axis": -2 if norm == "batch" else -1}
     accs = {(i, k): [LayerAccumulator(edges[k], act) for _ in sizes[1:]]
             for i in range(len(inits)) for k, act in enumerate(acts)}
     inputs = Moments()
@@ -481,7 +496,9 @@ def run_activations(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
         for i, init in enumerate(inits):
             weights = [law_moments(init.law(shape), shape)
                        for shape in zip(sizes[1:], sizes[:-1], strict=False)]
-            theory = predict(act, weights, sizes, moments, (bias or 0.0) ** 2, n)
+            theory = (predict_normalized(act, weights, sizes, norm, moments, (bias or 0.0) ** 2,
+                                         n, eps=NORM_EPS) if norm else
+                      predict(act, weights, sizes, moments, (bias or 0.0) ** 2, n))
             layers = [acc.stats(j + 1, theory, grad) for j, acc in enumerate(accs[i, k])]
             std, grad_std = [s.std for s in layers], [s.grad_std for s in layers]
             depth = len(layers)
@@ -490,5 +507,6 @@ def run_activations(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
                 grad_dies_at=first_dead(grad_std, grad_std[-1], range(depth - 2, -1, -1))
                 if grad else None, input_std=inputs.std, edges=edges[k]))
     config = {"sizes": sizes, "batch": n, "input": in_init.spec, "bias": bias,
-              "seeds": len(seed_list), "seed": seed, "dtype": dt.name, "grad": grad}
+              "seeds": len(seed_list), "seed": seed, "dtype": dt.name, "grad": grad,
+              "norm": norm}
     return ActivationsResult(runs, config)

@@ -54,7 +54,9 @@ def _describe(result) -> str:
         return ""
     net = (f"{len(sizes) - 1} layers of {sizes[1]}" if len(set(sizes)) == 1
            else "sizes " + "-".join(map(str, sizes)))
-    return f"{cfg.get('batch')} x {sizes[0]} input, {net}, {seeds} seed{'s' * (seeds > 1)}"
+    norm = {"batch": ", BatchNorm", "layer": ", LayerNorm"}.get(cfg.get("norm"), "")
+    return (f"{cfg.get('batch')} x {sizes[0]} input, {net}{norm}, "
+            f"{seeds} seed{'s' * (seeds > 1)}")
 
 
 def histogram_figure(result, activation: str, layers=None):
@@ -145,6 +147,9 @@ def std_figure(result):
                 ref = {0: run.input_std, 1: run.layers[-1].grad_std}.get(col, ref)
             ax.set_yscale("log")
             lo, hi = ax.get_ylim()
+            if 0 < lo and hi / lo < 3:  # all stds alike (e.g. normalized): show a labeled span
+                mid = math.sqrt(lo * hi)
+                lo, hi = mid / 1.8, mid * 1.8
             if ref and math.isfinite(ref) and ref > 0:
                 for bound in (ref * 1e-3, ref * 1e3):
                     if lo < bound < hi:

@@ -22,8 +22,9 @@ from initlab.errors import InitlabError, check_positive_int
 from initlab.experiments.boundary import Boundary, compute_boundary
 from initlab.init import get_initializer
 from initlab.nn.model import mlp
+from initlab.nn.norm import check_norm
 from initlab.results import Result, detail
-from initlab.train import accuracy, fit
+from initlab.train import accuracy, check_batch_norm_batches, fit
 
 PRESETS = {
     "coursera": {  # REFERENCES.md section 1, over seeds (legacy RandomState(3), (4), ...)
@@ -127,11 +128,11 @@ def replica_seeds(seed: int, n_seeds: int, n_inits: int, legacy: bool) -> list:
     return [seed + s for _ in range(n_inits) for s in range(n_seeds)]
 
 
-def _train_chunk(inits, seeds, sizes, activation, output, dropout, dtype, ds, fit_kw):
+def _train_chunk(inits, seeds, sizes, activation, output, dropout, norm, dtype, ds, fit_kw):
     """Build and train the replicas ``inits``/``seeds``; return the model, history and the
     final train and test accuracies (run in a worker process when the replicas are split)."""
     model = mlp(sizes, activation=activation, init=inits, output=output, dropout=dropout,
-                replicas=len(inits), seed=seeds, dtype=dtype)
+                replicas=len(inits), seed=seeds, dtype=dtype, norm=norm)
     X, Xt = ds.X_train.astype(dtype), ds.X_test.astype(dtype)
     history = fit(model, X, ds.y_train, X_test=Xt, y_test=ds.y_test, **fit_kw)
     return model, history, accuracy(model, X, ds.y_train), accuracy(model, Xt, ds.y_test)
@@ -185,7 +186,7 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
                 n_samples: int | None = None, noise: float | None = None, data=None,
                 train_size: int | None = None, dtype: str = "float32",
                 legacy_seeds: bool = False, classic: bool = False, jobs: int = 1,
-                progress: bool = False) -> CompareResult:
+                norm: str | None = None, progress: bool = False) -> CompareResult:
     """Train every init in ``inits`` from ``seeds`` seeds and summarize them over seeds.
 
     Args:
@@ -201,6 +202,8 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
             or float64 (the course's exact recipe).
         jobs: train the replicas in this many parallel processes (same results, less time
             for many replicas; each process costs about a second to start).
+        norm: None, "batch" or "layer": a normalization between each hidden linear layer and
+            its activation (see :func:`initlab.nn.model.mlp`).
     """
     inits = [get_initializer(s).spec for s in inits]
     if not inits:
@@ -220,13 +223,17 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
     else:
         length = epochs * math.ceil(ds.n_train / (batch or ds.n_train))
     every = record_every or max(1, length // 50)
+    norm = check_norm(norm)
+    if norm == "batch":  # refuse a batch of 1 here, not in a worker process
+        check_batch_norm_batches(ds.n_train, batch if batch and batch < ds.n_train else None,
+                                 replace)
     fit_kw = {"optimizer": optimizer, "lr": lr, "iterations": iterations, "epochs": epochs,
               "batch_size": batch, "replace": replace, "l2": l2, "record_every": every,
               "seed": data_seed, "record_accuracy": True}
     chunks, out = _train([s for s in inits for _ in range(n_seeds)],
                          replica_seeds(seed, n_seeds, len(inits), legacy_seeds),
                          check_positive_int(jobs, "jobs"), progress,
-                         sizes, activation, output, dropout, dt, ds, fit_kw)
+                         sizes, activation, output, dropout, norm, dt, ds, fit_kw)
     loss, test_curves, train, test = out["loss"], out["test_curves"], out["train"], out["test"]
     rows, medians = [], []
     for i, spec in enumerate(inits):
@@ -255,7 +262,8 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
               "seeds": n_seeds, "seed": seed, "data_seed": data_seed,
               "legacy_seeds": legacy_seeds,
               "optimizer": optimizer, "lr": lr, "iterations": iterations, "epochs": epochs,
-              "batch": batch, "replace": replace, "l2": l2, "dropout": dropout, "jobs": jobs,
+              "batch": batch, "replace": replace, "l2": l2, "dropout": dropout, "norm": norm,
+              "jobs": jobs,
               "dtype": np.dtype(dt).name, "record_every": every, **ds.params}
     return CompareResult(rows=rows, config=config, iterations=out["iterations"],
                          boundary=boundary)

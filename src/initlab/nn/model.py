@@ -27,7 +27,8 @@ from initlab.nn.norm import BatchNorm, check_norm, make_norm
 class Sequential:
     """Layers applied in order to R replicas at once, ending in logits.
 
-    layers: Dense / ActivationLayer / Dropout (all Dense layers share R and dtype).
+    layers: Dense / BatchNorm / LayerNorm / ActivationLayer / Dropout (all layers with
+    parameters share R and dtype).
     output: ``sigmoid`` (1 output unit, binary cross-entropy) or ``softmax`` (C >= 2 units).
     rngs: one random stream per replica for dropout masks (default: ``replica_rngs(0, R)``).
     x : (N, in) shared or (R, N, in) -> logits : (R, N, out).

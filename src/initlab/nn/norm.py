@@ -135,31 +135,40 @@ class BatchNorm:
                     f"BatchNorm in training mode needs at least 2 examples per batch (the "
                     f"variance of 1 value is undefined), got a batch of {n}")
             x_hat, mean, var = normalize(x, -2, self.eps)
+            inv = 1.0 / np.sqrt(var + x.dtype.type(self.eps))
             m = self.momentum
             self.running_mean *= 1.0 - m
             self.running_mean += m * mean[:, 0]
             self.running_var *= 1.0 - m
             self.running_var += (m * n / (n - 1)) * var[:, 0]
             self.num_batches_tracked += 1
-            self._cache = (x_hat, var)
+            self._cache = (x_hat, inv, True)
         else:
-            inv = 1.0 / np.sqrt(self.running_var + self.eps)
-            x_hat = (x - self.running_mean[:, None]) * inv[:, None]
-            self._cache = (x_hat, None)
+            inv = (1.0 / np.sqrt(self.running_var + self.eps))[:, None]
+            x_hat = (x - self.running_mean[:, None]) * inv
+            self._cache = (x_hat, inv, False)
         y = x_hat * self.weight.value[:, None]
         y += self.bias.value[:, None]
         return y
 
     def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        x_hat, var = self._cache
-        np.einsum("rnf,rnf->rf", grad, x_hat, out=self.weight.grad)
+        x_hat, inv, train = self._cache
+        prod = grad * x_hat
+        np.add.reduce(prod, axis=-2, out=self.weight.grad)
         np.add.reduce(grad, axis=-2, out=self.bias.grad)
         if not input_grad:
             return None
-        g_hat = grad * self.weight.value[:, None]
-        if var is None:  # evaluation: a fixed affine map
-            return g_hat / np.sqrt(self.running_var + self.eps)[:, None]
-        return normalize_backward(g_hat, x_hat, var, -2, self.eps)
+        scale = self.weight.value[:, None] * inv  # (R, 1, F)
+        if not train:  # evaluation: a fixed affine map
+            return grad * scale
+        # The module docstring's formula with g_hat = g w: mean_N(g_hat) = w dbias / N and
+        # mean_N(g_hat x_hat) = w dweight / N, which backward has just summed.
+        n = grad.dtype.type(grad.shape[-2])
+        np.multiply(x_hat, self.weight.grad[:, None] / n, out=prod)
+        dx = grad - self.bias.grad[:, None] / n
+        dx -= prod
+        dx *= scale
+        return dx
 
     def select(self, idx, rngs=None) -> BatchNorm:
         return BatchNorm.from_arrays(

@@ -3,11 +3,11 @@
     python benchmarks/run.py [--quick | --tiny] [--only NAME[,NAME]] [--runs N] [--warmup N]
                              [--threads N] [--json PATH] [--no-torch] [--show]
 
-Workloads (goals from issues 3-6): classic, seeds, deep-stats, mlp, report. Each contender
-runs in its own process, interleaved (A B C A B C ...): ``--warmup`` rounds that are not
-counted, then ``--runs`` counted rounds. The table gives each contender's median and min-max
-seconds, peak memory, and initlab / contender as the median of the per-round ratios, beside
-the goal. The same goes to ``benchmarks/results.json``. Every BLAS / OpenMP runtime and
+Workloads (goals from issues 3-6 and 11): classic, seeds, deep-stats, mlp, batchnorm, report.
+Each contender runs in its own process, interleaved (A B C A B C ...): ``--warmup`` rounds that
+are not counted, then ``--runs`` counted rounds. The table gives each contender's median and
+min-max seconds, peak memory, and initlab / contender as the median of the per-round ratios,
+beside the goal. The same goes to ``benchmarks/results.json``. Every BLAS / OpenMP runtime and
 ``torch.set_num_threads`` get the same thread count (default: NumPy's BLAS thread count).
 ``--quick`` shrinks every workload for a fast look; ``--tiny`` is the smoke test's size.
 """
@@ -29,14 +29,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import workload_classic  # noqa: E402 - needs the path above
+import workload_batchnorm  # noqa: E402 - needs the path above
+import workload_classic  # noqa: E402
 import workload_deep_stats  # noqa: E402
 import workload_mlp  # noqa: E402
 import workload_report  # noqa: E402
 import workload_seeds  # noqa: E402
 from harness import HERE, ROOT, child_env, format_table, measure  # noqa: E402
 
-WORKLOADS = ("classic", "seeds", "deep-stats", "mlp", "report")
+WORKLOADS = ("classic", "seeds", "deep-stats", "mlp", "batchnorm", "report")
 MIN_RUNS = 5
 
 
@@ -116,6 +117,8 @@ def build(names, size: str, skip: str | None, tmp: Path) -> list:
             made.append(workload_deep_stats.workload(size, skip))
         elif name == "mlp":
             made.append(workload_mlp.workload(size, skip, tmp))
+        elif name == "batchnorm":
+            made.append(workload_batchnorm.workload(size, skip, tmp))
         elif name == "report":
             made.append(workload_report.workload(size, skip, str(tmp / "report")))
     return made

@@ -15,6 +15,7 @@ from initlab.story_text import (
     classic_text,
     deep_text,
     digits_text,
+    normalization_text,
     regularization_text,
     saito_text,
     seeds_text,
@@ -190,6 +191,28 @@ def regularization(settings: Settings):
     return section, result
 
 
+def normalization(settings: Settings):
+    """Deep Learning from Scratch's BatchNorm experiment: a grid of weight scales."""
+    from initlab.experiments.normalize import SCALES, run_normalize
+    from initlab.plots.normalize import grid_figure, summary_figure
+    from initlab.report import Section
+
+    seeds = settings.n_seeds(3, 2)
+    result = run_normalize(seeds=seeds, scales=SCALES[::2] if settings.quick else SCALES)
+    text = normalization_text(result, seeds)
+    section = Section(
+        id="normalize", title="Normalization forgives a bad scale", text=text,
+        tables=[("Final accuracy per weight scale, with and without BatchNorm (mean and 95% "
+                 "interval over seeds)", *result.table())],
+        config=result.config,
+        figures=[("Train accuracy after every epoch, one panel per weight std: without "
+                  "normalization (dashed) and with BatchNorm (solid); faint lines are seeds.",
+                  grid_figure(result)),
+                 ("Final train and test accuracy against the weight std (log scale), with 95% "
+                  "bands over seeds.", summary_figure(result))])
+    return section, result
+
+
 #: (id, title, step) in reading order.
 STEPS = [
     ("classic-circles", "The classic three-layer experiment: circles", classic("circles")),
@@ -199,6 +222,7 @@ STEPS = [
     ("deep", "The 10-layer tanh/ReLU study", deep_study),
     ("digits", "Which init lets a deeper net learn? (digits)", digits_compare),
     ("regularize", "Overfitting and what L2 and dropout do", regularization),
+    ("normalize", "Normalization forgives a bad scale", normalization),
 ]
 
 INTRO = """

@@ -1,12 +1,14 @@
 """Training: :func:`fit` runs gradient descent on all replicas of a model at once.
 
 One step on a batch (the whole set, or a minibatch drawn with or without replacement) is:
-forward in training mode -> gradient of the mean loss (+ L2) -> backward -> optimizer update.
+forward in training mode (dropout on, BatchNorm on batch statistics, updating its running
+ones) -> gradient of the mean loss (+ L2) -> backward -> optimizer update.
 Every ``record_every`` steps (step 0 included) the :class:`History` stores, per replica, the
 training loss *of that step's batch, from that step's forward pass, before its update* (the
 data loss plus the L2 penalty; with dropout it is the loss of the dropped-out net), as the
 course records ``cost`` at iterations 0, 1000, ...; and, when asked, the train/test accuracy of
-the same parameters in evaluation mode (no dropout) on the whole sets. After the last step,
+the same parameters in evaluation mode (no dropout; BatchNorm on its
+running statistics) on the whole sets. After the last step,
 ``final_loss`` is the loss of the trained parameters on the whole training set in evaluation
 mode (plus the L2 penalty): the true final loss, not the last recorded minibatch's.
 
@@ -126,6 +128,19 @@ def schedule(n: int, iterations: int | None = None, epochs: int | None = None,
     return check_positive_int(epochs, "epochs") * per_epoch, batch_size
 
 
+def check_batch_norm_batches(n: int, batch: int | None, replace: bool) -> None:
+    """Refuse a schedule with a training batch of 1 example: BatchNorm's variance over the
+    batch is undefined there (PyTorch raises on it too)."""
+    size = n if batch is None else batch
+    last = size if batch is None or replace or n % batch == 0 else n % batch
+    if min(size, last) < 2:
+        where = ("every batch" if size < 2 else
+                 f"the last batch of each epoch ({n} examples in batches of {batch})")
+        raise InitlabError(
+            f"BatchNorm in training mode needs at least 2 examples per batch, but {where} has "
+            f"1; change the batch size or the number of examples")
+
+
 def _batches(X, T, size: int, replace: bool, rng):
     """Endless minibatches (x, t): drawn with replacement, or consecutive slices of a new
     permutation every epoch (the last slice of an epoch may be smaller)."""
@@ -176,6 +191,8 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
     opt = get_optimizer(optimizer, lr)
     terms = l2_terms(model, l2)
     steps, batch = schedule(n, iterations, epochs, batch_size, replace)
+    if model.has_batch_norm:
+        check_batch_norm_batches(n, batch, replace)
     check_positive_int(record_every, "record_every")
     batches = None if batch is None else _batches(X, targets, batch, replace, as_rng(seed))
 
@@ -184,7 +201,8 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
     losses = np.full((R, len(record_at)), np.nan)
     train_acc = np.full_like(losses, np.nan) if record_accuracy else None
     test_acc = np.full_like(losses, np.nan) if record_accuracy and X_test is not None else None
-    reuse = batch is None and not model.has_dropout and X.ndim == 2  # step logits = eval logits
+    # step logits = eval logits (BatchNorm trains on batch statistics: never the same)
+    reuse = batch is None and not model.has_dropout and not model.has_batch_norm and X.ndim == 2
     active = np.ones(R, dtype=bool)
     everyone = True  # active.all(), kept as a flag to keep the per-step work small
     diverged_at: list[int | None] = [None] * R
@@ -245,4 +263,4 @@ def _bar(total: int):
     return tqdm(total=total, desc="fit", unit="step", leave=False)
 
 
-__all__ = ["History", "accuracy", "evaluate", "fit"]
+__all__ = ["History", "accuracy", "check_batch_norm_batches", "evaluate", "fit"]

@@ -29,7 +29,10 @@ the flat ends), dead units (10% or more zero for the whole batch), units alike, 
 judged the same way from the top down; healthy only when none holds.
 Statistics pool all values over --seeds nets. With --out: results.json (with histogram counts
 and per-seed values), histograms_<activation>.png (rows: inits, columns: layers) and
-std_vs_depth.png (theory as lines, each seed as faint markers).
+std_vs_depth.png (theory as lines, each seed as faint markers). With --norm batch (or layer)
+every pre-activation is normalized over the batch (or the units) before its activation, so
+the scale is restored at every layer whatever the init; theory then says std 1 after each
+norm, then the activation's moments of N(0, 1).
 
 presets (explicit options override them):
   saito   Deep Learning from Scratch 6.2: 1000 x 100 input, 5 layers of 100, no bias,
@@ -46,6 +49,7 @@ examples:
       --out out/relu
   initlab activations --activation tanh --init "xavier,orthogonal(gain=1.1)" --sizes 784,512,256 \\
       --bias 0.1 --range=-2,2
+  initlab activations --preset saito --norm batch --out out/saito-bn   # the scale restored
 """
 
 DEFAULTS = {"inits": ["normal(0.01)", "lecun", "he"], "activations": ["tanh", "relu"],
@@ -78,6 +82,9 @@ def add_arguments(parser) -> None:
                      "uniform(-1,1))")
     net.add_argument("--bias", type=positive_float, metavar="STD",
                      help="add biases drawn from N(0, STD^2) (default: no bias)")
+    net.add_argument("--norm", metavar="NORM",
+                     help="normalize every pre-activation: batch (over the batch, as "
+                     "training-mode BatchNorm) or layer (over the units); default none")
     run = parser.add_argument_group("seeds, precision and histograms")
     run.add_argument("--seed", type=int, help="first seed (0); nets use seed, seed+1, ...")
     run.add_argument("--seeds", type=positive_int, help="nets drawn per init (1)")
@@ -95,7 +102,7 @@ def resolve(args) -> dict:
     options = {**DEFAULTS, **(preset(args.preset) if args.preset else {})}
     names = {"init": "inits", "activation": "activations"}
     for key in ("init", "activation", "depth", "width", "sizes", "batch", "input", "bias",
-                "seed", "seeds", "dtype", "bins", "hist_range"):
+                "seed", "seeds", "dtype", "bins", "hist_range", "norm"):
         if getattr(args, key) is not None:
             options[names.get(key, key)] = getattr(args, key)
     if args.sizes is not None and (args.depth is not None or args.width is not None):

@@ -36,6 +36,7 @@ examples:
   initlab compare --preset saito --data ~/mnist --train-size 10000
   initlab compare --dataset spiral --layers 16,16 --activation tanh --init "xavier,he" \\
       --optimizer adam --lr 0.01 --batch 64 --epochs 200
+  initlab compare --preset saito --norm batch     # does BatchNorm rescue std 0.01?
 """
 
 DEFAULTS = {"jobs": min(2, os.cpu_count() or 1), "dataset": "moons", "layers": [10, 5],
@@ -71,6 +72,8 @@ def add_arguments(parser) -> None:
                      help="sample minibatches with replacement")
     net.add_argument("--l2", type=float, help="L2 weight decay lambda (0)")
     net.add_argument("--dropout", type=float, help="dropout rate after each hidden layer (0)")
+    net.add_argument("--norm", help="batch or layer: normalize between each hidden linear "
+                     "layer and its activation (default none)")
     net.add_argument("--dtype", choices=["float32", "float64"],
                      help="float32 (default; the coursera preset uses float64)")
     net.add_argument("-j", "--jobs", type=positive_int,
@@ -89,7 +92,7 @@ def resolve(args) -> dict:
     options = {**DEFAULTS, **preset}
     for key in ("dataset", "data", "data_seed", "train_size", "n_samples", "noise", "layers",
                 "activation", "init", "seeds", "seed", "iterations", "epochs", "lr", "optimizer",
-                "batch", "l2", "dropout", "dtype", "jobs"):
+                "batch", "l2", "dropout", "dtype", "jobs", "norm"):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
     if args.replace:

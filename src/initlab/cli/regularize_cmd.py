@@ -40,6 +40,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--dropout", type=float, default=0.2, help="dropout rate (0.2)")
     parser.add_argument("--dropout-mode", choices=["inverted", "scaled_at_test"],
                         default="inverted", help="inverted (default) or the non-inverted form")
+    parser.add_argument("--norm", help="batch or layer: normalize between each hidden linear "
+                        "layer and its activation (default none)")
     parser.add_argument("--seeds", type=positive_int, default=5, help="seeds per variant (5)")
     parser.add_argument("--seed", type=int, default=0, help="first weight seed (0)")
     parser.add_argument("--data-seed", type=int, default=0,
@@ -57,7 +59,7 @@ def run(args) -> int:
     result = run_regularize(
         dataset=args.dataset, data=args.data, train_size=args.train_size, layers=args.layers,
         activation=args.activation, init=args.init, l2=args.l2, dropout=args.dropout,
-        dropout_mode=args.dropout_mode, seeds=args.seeds, seed=args.seed,
+        dropout_mode=args.dropout_mode, norm=args.norm, seeds=args.seeds, seed=args.seed,
         data_seed=args.data_seed,
         optimizer=args.optimizer, lr=args.lr, batch=args.batch, epochs=args.epochs,
         progress=show_progress(args))

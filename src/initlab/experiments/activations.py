@@ -51,9 +51,11 @@ from initlab.experiments.weight_draws import (  # noqa: F401  (public names of t
 from initlab.init import get_initializer
 from initlab.lsuv import LsuvResult, lsuv_scale
 from initlab.nn.activations import get_activation
+from initlab.nn.norm import check_norm, normalize, normalize_backward
 from initlab.results import Result, detail
 from initlab.spec import split_specs
 from initlab.theory import law_moments, predict
+from initlab.theory_norm import predict_normalized
 from initlab.verdict import Verdict, judge
 
 try:  # installed with scikit-learn
@@ -69,6 +71,7 @@ ACTIVATION_PRESETS = {
         "inits": ["normal(0.01)", "normal(0.05)", "lecun", "he"],
         "activations": ["tanh", "relu"], "depth": 10, "width": 4096, "batch": 16},
 }
+NORM_EPS = 1e-5  # eps of the normalization before each activation (PyTorch's default)
 
 
 def preset(name: str) -> dict:
@@ -149,7 +152,7 @@ def _one_seed(init, acts, sizes, seed, cfg, accs) -> None:
     dt, n, depth, threads = cfg["dtype"], cfg["batch"], len(sizes) - 1, cfg["threads"]
     x = draw_input(cfg["input"], (n, sizes[0]), seed, dt)
     h = x[None]  # (1, N, n_0): the first layer's product is shared by all activations
-    kept_h, kept_d = [np.broadcast_to(x, (len(acts), *x.shape))], []
+    kept_h, kept_d, kept_n = [np.broadcast_to(x, (len(acts), *x.shape))], [], []
     scale, lsuv_done = {}, []
     for layer in range(1, depth + 1):
         shape = (sizes[layer], sizes[layer - 1])
@@ -162,6 +165,9 @@ def _one_seed(init, acts, sizes, seed, cfg, accs) -> None:
             a *= scale[layer]
             lsuv_done.append(np.broadcast_to([tries, var], (2, len(acts))))
         a += b
+        if cfg["norm"]:  # training-mode BatchNorm over the batch / LayerNorm over the units
+            a, _, var = normalize(a, cfg["axis"], NORM_EPS)
+            kept_n.append((a, var))
         ys, ds = [], []
         for k, act in enumerate(acts):
             ak = a[k % a.shape[0]]
@@ -178,6 +184,9 @@ def _one_seed(init, acts, sizes, seed, cfg, accs) -> None:
     g = np.broadcast_to(draw_top_gradient((n, sizes[-1]), seed, dt), h.shape)
     for layer in range(depth, 0, -1):
         delta = g * kept_d[layer - 1]
+        if cfg["norm"]:
+            x_hat, var = kept_n[layer - 1]
+            delta = normalize_backward(delta, x_hat, var, cfg["axis"], NORM_EPS)
         for k in range(len(acts)):
             accs[k][layer - 1].add_grad(g[k])
             accs[k][layer - 1].weight_grad.add_moments(
@@ -221,7 +230,7 @@ def run_activations(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
                     width: int = 4096, sizes=None, batch: int = 16, input: str = "normal",
                     bias: float | None = None, seeds: int = 1, seed: int = 0,
                     dtype: str = "float32", grad: bool = True, bins: int | None = None,
-                    hist_range=None, threads: int | None = None,
+                    hist_range=None, threads: int | None = None, norm: str | None = None,
                     progress: bool = False) -> ActivationsResult:
     """Measure every layer of every (activation, init) MLP at initialization, beside theory.
 
@@ -237,6 +246,9 @@ def run_activations(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
             else 40 on (-1, 1), as the sources draw them.
         threads: threads drawing weights (default: the usable cores, at most 8); the result
             does not depend on it.
+        norm: None, "batch" (normalize each pre-activation over the batch, as training-mode
+            BatchNorm with weight 1 and bias 0) or "layer" (over the units, as LayerNorm),
+            eps 1e-5; theory then follows :func:`initlab.theory_norm.predict_normalized`.
 
     >>> r = run_activations("he", "relu", depth=3, width=64, batch=8)
     >>> [layer.index for layer in r.runs[0].layers], r.runs[0].verdict.state
@@ -257,8 +269,11 @@ def run_activations(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
     threads = check_positive_int(threads, "threads") if threads else min(8, cores or 1)
     whole = any(i.law((sizes[1], sizes[0])).dist not in _BY_BLOCKS for i in inits)
     check_memory(sizes, n, len(acts), dt, grad, whole, threads)
+    norm = check_norm(norm)
+    if norm == "batch" and n < 2:
+        raise InitlabError(f"BatchNorm over the batch needs a batch of at least 2, got {n}")
     cfg = {"dtype": dt, "batch": n, "input": in_init, "bias": bias or 0.0, "grad": grad,
-           "threads": threads}
+           "threads": threads, "norm": norm, "axis": -2 if norm == "batch" else -1}
     accs = {(i, k): [LayerAccumulator(edges[k], act) for _ in sizes[1:]]
             for i in range(len(inits)) for k, act in enumerate(acts)}
     inputs = Moments()
@@ -285,7 +300,9 @@ def run_activations(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
         for i, init in enumerate(inits):
             weights = [None if init.lsuv else law_moments(init.law(shape), shape)
                        for shape in zip(sizes[1:], sizes[:-1], strict=False)]
-            theory = predict(act, weights, sizes, moments, (bias or 0.0) ** 2, n)
+            theory = (predict_normalized(act, weights, sizes, norm, moments, (bias or 0.0) ** 2,
+                                         n, eps=NORM_EPS) if norm else
+                      predict(act, weights, sizes, moments, (bias or 0.0) ** 2, n))
             layers = [acc.stats(j + 1, theory, grad) for j, acc in enumerate(accs[i, k])]
             runs.append(ActivationRun(
                 init.spec, act.spec, layers, judge_layers(layers), input_std=inputs.std,
@@ -293,5 +310,6 @@ def run_activations(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
                 lsuv=LsuvResult.stack(seed_list, [np.array(d)[..., k] for d in lsuv_runs[i]])
                 if init.lsuv else None))
     config = {"sizes": sizes, "batch": n, "input": in_init.spec, "bias": bias,
-              "seeds": len(seed_list), "seed": seed, "dtype": dt.name, "grad": grad}
+              "seeds": len(seed_list), "seed": seed, "dtype": dt.name, "grad": grad,
+              "norm": norm}
     return ActivationsResult(runs, config)

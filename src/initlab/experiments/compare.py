@@ -27,8 +27,9 @@ from initlab.experiments.common import record_every as default_every
 from initlab.init import get_initializer
 from initlab.lsuv import LsuvResult, lsuv_from_inits
 from initlab.nn.model import mlp
+from initlab.nn.norm import check_norm
 from initlab.results import Result, detail
-from initlab.train import accuracy, fit
+from initlab.train import accuracy, check_batch_norm_batches, fit
 
 COMPARE_PRESETS = {
     # the deep-learning course's "Initialization" assignment (deeplearning.ai, "Improving Deep
@@ -121,13 +122,14 @@ def replica_seeds(seed: int, n_seeds: int, n_inits: int, legacy: bool) -> list:
     return [seed + s for _ in range(n_inits) for s in range(n_seeds)]
 
 
-def _train_chunk(inits, seeds, sizes, activation, output, dropout, dtype, ds, fit_kw):
+def _train_chunk(inits, seeds, sizes, activation, output, dropout, norm, dtype, ds,
+                 fit_kw):
     """Build and train the replicas ``inits``/``seeds``; return the model, history, the
     final train and test accuracies and what LSUV did (run in a worker process when the
     replicas are split). LSUV replicas are rescaled on the first ``batch`` training examples
     (all of them for full-batch training)."""
     model = mlp(sizes, activation=activation, init=inits, output=output, dropout=dropout,
-                replicas=len(inits), seed=seeds, dtype=dtype)
+                replicas=len(inits), seed=seeds, dtype=dtype, norm=norm)
     X, Xt = ds.X_train.astype(dtype), ds.X_test.astype(dtype)
     done = lsuv_from_inits(model, X[:fit_kw["batch_size"] or len(X)])
     history = fit(model, X, ds.y_train, X_test=Xt, y_test=ds.y_test, **fit_kw)
@@ -197,7 +199,7 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
                 n_samples: int | None = None, noise: float | None = None, data=None,
                 train_size: int | None = None, dtype: str = "float32",
                 legacy_seeds: bool = False, classic: bool = False, jobs: int = 1,
-                progress: bool = False) -> CompareResult:
+                norm: str | None = None, progress: bool = False) -> CompareResult:
     """Train every init in ``inits`` from ``seeds`` seeds and summarize them over seeds.
 
     Args:
@@ -213,6 +215,8 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
             or float64 (the course's exact recipe).
         jobs: train the replicas in this many parallel processes (same results, less time
             for many replicas; each process costs about a second to start).
+        norm: None, "batch" or "layer": a normalization between each hidden linear layer and
+            its activation (see :func:`initlab.nn.model.mlp`).
     """
     inits = [get_initializer(s).spec for s in inits]
     if not inits:
@@ -226,13 +230,17 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
     sizes = [ds.n_features, *layers, units]
     dt = check_float_dtype(dtype).type
     every = record_every or default_every(ds.n_train, iterations, epochs, batch, 50, replace)
+    norm = check_norm(norm)
+    if norm == "batch":  # refuse a batch of 1 here, not in a worker process
+        check_batch_norm_batches(ds.n_train, batch if batch and batch < ds.n_train else None,
+                                 replace)
     fit_kw = {"optimizer": optimizer, "lr": lr, "iterations": iterations, "epochs": epochs,
               "batch_size": batch, "replace": replace, "l2": l2, "record_every": every,
               "seed": data_seed, "record_accuracy": True}
     chunks, out = _train([s for s in inits for _ in range(n_seeds)],
                          replica_seeds(seed, n_seeds, len(inits), legacy_seeds),
                          check_positive_int(jobs, "jobs"), progress,
-                         sizes, activation, output, dropout, dt, ds, fit_kw)
+                         sizes, activation, output, dropout, norm, dt, ds, fit_kw)
     loss, test_curves, train, test = out["loss"], out["test_curves"], out["train"], out["test"]
     rows, medians = [], []
     for i, spec in enumerate(inits):
@@ -262,7 +270,8 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
               "seeds": n_seeds, "seed": seed, "data_seed": data_seed,
               "legacy_seeds": legacy_seeds,
               "optimizer": optimizer, "lr": lr, "iterations": iterations, "epochs": epochs,
-              "batch": batch, "replace": replace, "l2": l2, "dropout": dropout, "jobs": jobs,
+              "batch": batch, "replace": replace, "l2": l2, "dropout": dropout, "norm": norm,
+              "jobs": jobs,
               "dtype": np.dtype(dt).name, "record_every": every,
               # the data's own "seed" is data_seed above; "seed" stays the first weight seed
               **{k: v for k, v in ds.params.items() if k != "seed"}}

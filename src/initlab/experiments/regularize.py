@@ -19,6 +19,7 @@ from initlab.errors import InitlabError, check_positive_int
 from initlab.experiments.common import Stat, get_dataset, output_layer, record_every, summarize
 from initlab.lsuv import LsuvResult, lsuv_from_inits
 from initlab.nn.model import mlp
+from initlab.nn.norm import check_norm
 from initlab.results import Result, detail
 from initlab.train import accuracy, fit
 
@@ -71,10 +72,13 @@ def run_regularize(*, dataset: str = "digits", train_size: int | None = 300,
                    optimizer: str = "sgd", lr: float = 0.1, batch: int | None = 128,
                    epochs: int | None = 200, iterations: int | None = None,
                    n_samples: int | None = None, noise: float | None = None, data=None,
-                   dropout_mode: str = "inverted", progress: bool = False) -> RegularizeResult:
+                   dropout_mode: str = "inverted", norm: str | None = None,
+                   progress: bool = False) -> RegularizeResult:
     """Train the four variants from ``seeds`` seeds each on a ``train_size`` subset.
 
-    Dropout follows each hidden activation; L2 adds (lambda / 2) sum W^2 over the weights.
+    Dropout follows each hidden activation; L2 adds (lambda / 2) sum W^2 over the weights
+    (not over normalization parameters). norm: None, "batch" or "layer" between each hidden
+    linear layer and its activation, in every variant.
     """
     n_seeds = check_positive_int(seeds, "seeds")
     plan = variants(l2, dropout)
@@ -88,7 +92,7 @@ def run_regularize(*, dataset: str = "digits", train_size: int | None = 300,
     rows, steps = [], None
     for name, lam, rate in plan:
         model = mlp(sizes, activation=activation, init=init, output=output, dropout=rate,
-                    dropout_mode=dropout_mode, replicas=n_seeds,
+                    dropout_mode=dropout_mode, replicas=n_seeds, norm=norm,
                     seed=[seed + s for s in range(n_seeds)])
         done = lsuv_from_inits(model, ds.X_train[:batch or ds.n_train],
                                names=[seed + s for s in range(n_seeds)])
@@ -106,7 +110,8 @@ def run_regularize(*, dataset: str = "digits", train_size: int | None = 300,
             test_curves=np.asarray(history.test_accuracy, dtype=float), lsuv=done))
     config = {"dataset": ds.name, "n_train": ds.n_train, "n_test": ds.n_test, "sizes": sizes,
               "activation": activation, "init": init, "output": output, "l2": l2,
-              "dropout": dropout, "dropout_mode": dropout_mode, "seeds": n_seeds, "seed": seed,
+              "dropout": dropout, "dropout_mode": dropout_mode, "norm": check_norm(norm),
+              "seeds": n_seeds, "seed": seed,
               "data_seed": data_seed,
               "optimizer": optimizer, "lr": lr, "batch": batch, "epochs": epochs,
               "iterations": iterations, "record_every": every}

@@ -22,12 +22,14 @@ from initlab.errors import InitlabError, check_float_dtype, check_positive_int
 from initlab.nn import serialize
 from initlab.nn.layers import ActivationLayer, Dense, Dropout, Param, replica_rngs
 from initlab.nn.losses import get_loss
+from initlab.nn.norm import BatchNorm, check_norm, make_norm
 
 
 class Sequential:
     """Layers applied in order to R replicas at once, ending in logits.
 
-    layers: Dense / ActivationLayer / Dropout (all Dense layers share R and dtype).
+    layers: Dense / BatchNorm / LayerNorm / ActivationLayer / Dropout (all layers with
+    parameters share R and dtype).
     output: ``sigmoid`` (1 output unit, binary cross-entropy) or ``softmax`` (C >= 2 units).
     rngs: one random stream per replica for dropout masks (default: ``replica_rngs(0, R)``).
     x : (N, in) shared or (R, N, in) -> logits : (R, N, out).
@@ -45,6 +47,11 @@ class Sequential:
             if a.out_features != b.in_features:
                 raise InitlabError(f"layer sizes do not chain: {a!r} then {b!r}")
         self.replicas, self.dtype = shapes.pop()
+        for layer in self.layers:  # normalization layers: same replicas and dtype as Dense
+            for p in layer.parameters():
+                if p.value.shape[0] != self.replicas or p.value.dtype != self.dtype:
+                    raise InitlabError(f"{layer!r} holds {p.value.shape[0]} {p.value.dtype} "
+                                       f"replicas; the Dense layers {self.replicas} {self.dtype}")
         self.loss = get_loss(output)
         self.loss.check_output(dense[-1].out_features)
         self.output = output
@@ -89,6 +96,11 @@ class Sequential:
         return any(isinstance(la, Dropout) and la.rate > 0 for la in self.layers)
 
     @property
+    def has_batch_norm(self) -> bool:
+        """True when training mode normalizes with batch statistics (BatchNorm layers)."""
+        return any(isinstance(la, BatchNorm) for la in self.layers)
+
+    @property
     def n_params(self) -> int:
         """Number of trainable values per replica."""
         return self._flat.value.shape[1]
@@ -103,7 +115,8 @@ class Sequential:
 
     # ------------------------------------------------------------------ compute
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
-        """Logits (R, N, out) of x : (N, in) or (R, N, in); ``train`` turns dropout on."""
+        """Logits (R, N, out) of x : (N, in) or (R, N, in); ``train`` turns dropout on and makes
+        BatchNorm use (and update) batch statistics; otherwise it uses its running ones."""
         for layer in self.layers:
             x = layer.forward(x, train)
         return x
@@ -139,7 +152,8 @@ class Sequential:
         return X
 
     def logits(self, X) -> np.ndarray:
-        """Logits (R, N, out) in evaluation mode (no dropout), after checking X."""
+        """Logits (R, N, out) in evaluation mode (no dropout, BatchNorm's running statistics),
+        after checking X."""
         X = self.check_input(X)
         with np.errstate(all="ignore"):
             return self.forward(X, train=False)
@@ -200,8 +214,9 @@ def _dropout_rates(dropout, hidden: int) -> list[float]:
 
 def mlp(sizes, activation="relu", init="he", output: str = "sigmoid", dropout=0.0,
         replicas: int = 1, seed=0, dtype=np.float64, bias_init="zeros",
-        dropout_mode: str = "inverted") -> Sequential:
-    """A feed-forward net: Dense -> activation [-> Dropout] -> ... -> Dense (logits).
+        dropout_mode: str = "inverted", norm: str | None = None, momentum: float = 0.1,
+        eps: float = 1e-5) -> Sequential:
+    """A feed-forward net: Dense [-> norm] -> activation [-> Dropout] -> ... -> Dense (logits).
 
     sizes: [in, h1, ..., out]. init: one spec, or one per replica (``["zeros", "he"]``).
     replicas: R (taken from a list given as ``init`` or ``seed`` when left at 1).
@@ -233,10 +248,13 @@ def mlp(sizes, activation="relu", init="he", output: str = "sigmoid", dropout=0.
     dtype = check_float_dtype(dtype)
     rngs = replica_rngs(seed, replicas)
     rates = _dropout_rates(dropout, len(sizes) - 2)
+    norm = check_norm(norm)
     layers = []
     for i, (n_in, n_out) in enumerate(pairwise(sizes)):
         layers.append(Dense(n_in, n_out, init, rngs, dtype, bias_init))
         if i < len(sizes) - 2:
+            if norm is not None:
+                layers.append(make_norm(norm, n_out, replicas, dtype, momentum, eps))
             layers.append(ActivationLayer(activation))
             if rates[i]:
                 layers.append(Dropout(rates[i], dropout_mode))

@@ -5,7 +5,10 @@ The file holds the weights under PyTorch ``state_dict`` names and shapes, and th
 
 - one replica: ``"0.weight"`` (out, in), ``"0.bias"`` (out,), ``"2.weight"``, ... -- the keys of
   ``nn.Sequential(nn.Linear, act, nn.Linear, ...)``, loadable as is (no reshaping);
-- R > 1 replicas: ``"r.i.weight"`` -- the keys of an ``nn.ModuleList`` of R such Sequentials.
+- R > 1 replicas: ``"r.i.weight"`` -- the keys of an ``nn.ModuleList`` of R such Sequentials;
+- a BatchNorm layer i adds ``"i.weight"``, ``"i.bias"``, ``"i.running_mean"``,
+  ``"i.running_var"`` (F,) and ``"i.num_batches_tracked"`` (0-d int64), as
+  ``nn.BatchNorm1d``; a LayerNorm ``"i.weight"`` and ``"i.bias"``, as ``nn.LayerNorm``.
 
 safetensors keeps the JSON in its header metadata (key ``initlab``); ``.npz`` in a 0-d string
 array ``__initlab__``. A truncated, tampered with or foreign file raises InitlabError naming it.
@@ -25,6 +28,7 @@ import numpy as np
 
 from initlab.errors import InitlabError
 from initlab.nn.layers import Dense, Dropout, layer_from_config, replica_rngs
+from initlab.nn.norm import BatchNorm, LayerNorm, norm_from_config
 
 FORMAT = "initlab.sequential"
 VERSION = 1
@@ -51,6 +55,21 @@ def state_dict(model, replica: int | None = None) -> dict[str, np.ndarray]:
         if isinstance(layer, Dense):
             out[f"{i}.weight"] = np.ascontiguousarray(layer.weight.value[r])
             out[f"{i}.bias"] = np.ascontiguousarray(layer.bias.value[r])
+        elif isinstance(layer, (BatchNorm, LayerNorm)):
+            out.update({f"{i}.{k}": v for k, v in _norm_state(layer, r).items()})
+    return out
+
+
+def _norm_state(layer, r: int) -> dict[str, np.ndarray]:
+    """Replica r's arrays of a BatchNorm/LayerNorm under PyTorch's names."""
+    out = {}
+    for name in layer.state_names:
+        value = getattr(layer, name)
+        if name == "num_batches_tracked":
+            out[name] = np.array(value, dtype=np.int64)
+        else:
+            out[name] = np.ascontiguousarray((value.value if hasattr(value, "value")
+                                              else value)[r])
     return out
 
 
@@ -128,11 +147,27 @@ def _build(meta: dict, arrays: dict, seed) -> tuple[list, str, list]:
     replicas, dtype = int(meta["replicas"]), np.dtype(meta["dtype"])
     rngs = replica_rngs(seed, replicas)
     layers, used = [], set()
+    prefixes = [""] if replicas == 1 else [f"{r}." for r in range(replicas)]
     for i, cfg in enumerate(meta["layers"]):
+        if cfg.get("type") in ("batch_norm", "layer_norm"):
+            names = (BatchNorm if cfg["type"] == "batch_norm" else LayerNorm).state_names
+            try:
+                parts = {n: np.stack([arrays[f"{p}{i}.{n}"] for p in prefixes]) for n in names}
+            except KeyError as exc:
+                raise InitlabError(f"missing array {exc.args[0]!r}") from None
+            except ValueError as exc:
+                raise InitlabError(f"layer {i}: replicas have different shapes ({exc})") from None
+            if "num_batches_tracked" in parts:
+                parts["num_batches_tracked"] = int(parts["num_batches_tracked"].max())
+            if parts["weight"].dtype != dtype:
+                raise InitlabError(f"layer {i} holds {parts['weight'].dtype} arrays, the "
+                                   f"architecture says {dtype}")
+            used.update(f"{p}{i}.{n}" for p in prefixes for n in names)
+            layers.append(norm_from_config(cfg, parts))
+            continue
         if cfg.get("type") != "dense":
             layers.append(layer_from_config(cfg, rngs=rngs))
             continue
-        prefixes = [""] if replicas == 1 else [f"{r}." for r in range(replicas)]
         try:
             w = np.stack([arrays[f"{p}{i}.weight"] for p in prefixes])
             b = np.stack([arrays[f"{p}{i}.bias"] for p in prefixes])
@@ -163,6 +198,8 @@ def to_torch(model, replica: int = 0):
     """One replica as a PyTorch ``nn.Sequential`` with the same weights (needs torch).
 
     Inverted dropout maps to ``nn.Dropout``; the ``scaled_at_test`` form has no PyTorch layer.
+    BatchNorm maps to ``nn.BatchNorm1d`` with its running statistics, LayerNorm to
+    ``nn.LayerNorm``; the returned module is in training mode (call ``.eval()`` to predict).
     """
     import torch
     from torch import nn
@@ -171,6 +208,11 @@ def to_torch(model, replica: int = 0):
     for layer in model.layers:
         if isinstance(layer, Dense):
             modules.append(nn.Linear(layer.in_features, layer.out_features))
+        elif isinstance(layer, BatchNorm):
+            modules.append(nn.BatchNorm1d(layer.num_features, eps=layer.eps,
+                                          momentum=layer.momentum))
+        elif isinstance(layer, LayerNorm):
+            modules.append(nn.LayerNorm(layer.num_features, eps=layer.eps))
         elif isinstance(layer, Dropout):
             if layer.mode != "inverted":
                 raise InitlabError("PyTorch has no scaled_at_test dropout; use mode='inverted'")

@@ -54,7 +54,9 @@ def _describe(result) -> str:
         return ""
     net = (f"{len(sizes) - 1} layers of {sizes[1]}" if len(set(sizes)) == 1
            else "sizes " + "-".join(map(str, sizes)))
-    return f"{cfg.get('batch')} x {sizes[0]} input, {net}, {seeds} seed{'s' * (seeds > 1)}"
+    norm = {"batch": ", BatchNorm", "layer": ", LayerNorm"}.get(cfg.get("norm"), "")
+    return (f"{cfg.get('batch')} x {sizes[0]} input, {net}{norm}, "
+            f"{seeds} seed{'s' * (seeds > 1)}")
 
 
 def histogram_figure(result, activation: str, layers=None):
@@ -149,6 +151,10 @@ def std_figure(result):
                             markeredgecolor=c, markeredgewidth=1.3)
             ax.set_yscale("log")
             lo, hi = ax.get_ylim()
+            if 0 < lo and hi / lo < 3:  # all stds alike (e.g. normalized): show a labeled span
+                mid = math.sqrt(lo * hi)
+                lo, hi = mid / 1.8, mid * 1.8
+            ax.set_ylim(lo, hi)
             if hi / lo < 100:  # under two decades: plain numbers read better than 6x10^-1
                 ax.yaxis.set_major_formatter(_PLAIN)
                 ax.yaxis.set_minor_formatter(_PLAIN_235)

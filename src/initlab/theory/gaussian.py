@@ -15,6 +15,7 @@ both rules agree to about 1e-12.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -37,12 +38,17 @@ def _split_rule(n: int) -> tuple[np.ndarray, np.ndarray]:
 NODES, WEIGHTS = _split_rule(200)
 
 
+@functools.cache
+def _legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.polynomial.legendre.leggauss(n)
+
+
 def _pieces(edges: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """n-point Gauss-Legendre nodes and normal-density weights on consecutive intervals.
 
     edges : (..., k + 1) -> nodes, weights : (..., n k), weights summing to 1.
     """
-    x, wx = np.polynomial.legendre.leggauss(n)
+    x, wx = _legendre(n)
     lo, length = edges[..., :-1, None], np.diff(edges, axis=-1)[..., None]
     z = (lo + length * (x + 1.0) / 2).reshape(*edges.shape[:-1], -1)
     w = (length * wx / 2).reshape(z.shape) * np.exp(-0.5 * z * z)
@@ -113,5 +119,6 @@ def bivariate_expectation(f: Callable[[np.ndarray], np.ndarray],
                                     axis=-1), n)
     outer = f(np.sqrt(q1[..., 0]) * z1[..., 0])  # (P, n1)
     inner = g(np.sqrt(q2) * (c * z1 + s[..., None] * z2))  # (P, n1, n2)
-    value = np.einsum("pi,pi,pij,pij->p", w1, outer, inner, w2)
+    inner *= w2
+    value = np.sum(w1 * outer * inner.sum(axis=-1), axis=-1)
     return value.reshape(shape)

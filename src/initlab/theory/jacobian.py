@@ -29,7 +29,7 @@ def jacobian_mean_square(act, sigma_w2: float, sigma_b2: float, q0: float,
     >>> round(jacobian_mean_square(get_activation("relu"), 2.0, 0.0, 1.0, 50), 9)
     1.0
     """
-    q, _ = iterate(act, sigma_w2, sigma_b2, q0, 1.0, depth)
+    q, _ = iterate(act, sigma_w2, sigma_b2, q0, None, depth)
     d = lambda x: act.grad(x, act.fn(x))  # noqa: E731
     chis = sigma_w2 * expectation(lambda x: d(x) ** 2, q)
     return float(np.prod(chis))

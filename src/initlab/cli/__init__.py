@@ -19,7 +19,8 @@ from initlab.cli.common import Parser
 from initlab.errors import InitlabError
 
 # Order in `initlab --help`; modules found but not listed here come after, alphabetically.
-ORDER = ["report", "init", "activations", "reproduce", "compare", "regularize", "run"]
+ORDER = ["report", "init", "activations", "reproduce", "compare", "regularize", "propagate",
+         "run"]
 
 
 def command_names() -> list[str]:

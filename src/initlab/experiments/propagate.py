@@ -235,7 +235,7 @@ def run_propagate(*, activation: str = "tanh", sigma_w2=None, sigma_b2: float = 
                   depth: int = 100, width: int = 500, seeds: int = 3, q0: float = 1.0,
                   c0: float = 0.5, batch: int = 8, seed: int = 0, jacobian: bool = False,
                   jacobian_depths=(32, 128), jacobian_width: int = 200,
-                  trainability: bool = False, depths=None, quick: bool = False,
+                  jacobian_sigma_b2: float = 1e-3, trainability: bool = False, depths=None, quick: bool = False,
                   train_options: dict | None = None, progress: bool = False) -> PropagateResult:
     """Measure q_l and c_l in random deep nets beside the maps; optionally the Jacobian
     spectra and the trainability grid.
@@ -292,8 +292,11 @@ def run_propagate(*, activation: str = "tanh", sigma_w2=None, sigma_b2: float = 
         from initlab.experiments.jacobian import run_jacobian
 
         result.jacobian = run_jacobian(depths=jacobian_depths, width=jacobian_width,
-                                       sigma_b2=sb, seed=seed)
-        config["jacobian"] = {"depths": list(jacobian_depths), "width": jacobian_width}
+                                       sigma_b2=check_variances(jacobian_sigma_b2,
+                                                                "jacobian_sigma_b2")[0],
+                                       seed=seed)
+        config["jacobian"] = {"depths": list(jacobian_depths), "width": jacobian_width,
+                              "sigma_b2": jacobian_sigma_b2}
     if trainability:
         from initlab.experiments.trainability import run_trainability
 

@@ -7,16 +7,19 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from initlab.theory import gaussian, jacobian, meanfield, variance
 from initlab.init import get_initializer
 from initlab.nn.activations import get_activation
 from initlab.theory import (
     NONE,
     chi,
+    gaussian,
     gaussian_expectation,
     gaussian_moments,
+    jacobian,
     law_moments,
+    meanfield,
     predict,
+    variance,
     variance_map,
 )
 

@@ -126,9 +126,10 @@ class PropagateResult(Result):
 
     critical: Critical
     runs: list[PropagateRun]
-    jacobian: list[JacobianCase] | None = None
-    trainability: list[TrainPoint] | None = None
-    six_xi_c: list[DepthPoint] | None = None
+    # plain list types (None allowed): results.from_dict rebuilds lists of dataclasses
+    jacobian: list[JacobianCase] = None
+    trainability: list[TrainPoint] = None
+    six_xi_c: list[DepthPoint] = None
     phase: dict | None = detail()
     config: dict | None = detail()
 
@@ -235,7 +236,8 @@ def run_propagate(*, activation: str = "tanh", sigma_w2=None, sigma_b2: float = 
                   depth: int = 100, width: int = 500, seeds: int = 3, q0: float = 1.0,
                   c0: float = 0.5, batch: int = 8, seed: int = 0, jacobian: bool = False,
                   jacobian_depths=(32, 128), jacobian_width: int = 200,
-                  jacobian_sigma_b2: float = 1e-3, trainability: bool = False, depths=None, quick: bool = False,
+                  jacobian_sigma_b2: float = 1e-3, trainability: bool = False, depths=None,
+                  quick: bool = False,
                   train_options: dict | None = None, progress: bool = False) -> PropagateResult:
     """Measure q_l and c_l in random deep nets beside the maps; optionally the Jacobian
     spectra and the trainability grid.
@@ -272,9 +274,9 @@ def run_propagate(*, activation: str = "tanh", sigma_w2=None, sigma_b2: float = 
     runs = []
     for i, sw in enumerate(sws):
         mf = mean_field(act, sw, sb)
-        layers = [LayerStat(index=l + 1, q=_finite(q_m[i, l]), q_predicted=_finite(q_p[i, l]),
-                            c=_finite(c_m[i, l]), c_predicted=_finite(c_p[i, l]))
-                  for l in range(depth)]
+        layers = [LayerStat(index=k + 1, q=_finite(q_m[i, k]), q_predicted=_finite(q_p[i, k]),
+                            c=_finite(c_m[i, k]), c_predicted=_finite(c_p[i, k]))
+                  for k in range(depth)]
         g = growth[i][np.isfinite(growth[i])]
         runs.append(PropagateRun(
             sigma_w2=sw, sigma_b2=sb, activation=act.spec or act.name, q_star=_finite(mf.q_star),

@@ -15,20 +15,25 @@ def _pick(runs, k: int = 6) -> list:
     return [runs[i] for i in idx]
 
 
+def _column(run, name: str) -> np.ndarray:
+    """One per-layer field of a run as floats (None -> NaN)."""
+    return np.array([np.nan if getattr(la, name) is None else getattr(la, name)
+                     for la in run.layers], dtype=float)
+
+
 def propagation_figure(result):
     """q_l and c_l against depth: measured (markers) beside the maps' iterates (lines)."""
     fig = figure(11, 4)
     ax_q, ax_c = fig.subplots(1, 2)
     for i, run in enumerate(_pick(result.runs)):
         idx = np.array([la.index for la in run.layers])
-        get = lambda name: np.array([np.nan if getattr(la, name) is None else getattr(la, name)  # noqa: E731
-                                     for la in run.layers], dtype=float)
         label = f"$\\sigma_w^2$ = {run.sigma_w2:.2f} ($\\chi_1$ = {run.chi_1:.2f})"
         step = max(1, len(idx) // 25)
         for ax, name in ((ax_q, "q"), (ax_c, "c")):
-            ax.plot(idx, get(f"{name}_predicted"), color=color(i), lw=1.5,
+            ax.plot(idx, _column(run, f"{name}_predicted"), color=color(i), lw=1.5,
                     label=label if ax is ax_q else None)
-            ax.plot(idx[::step], get(name)[::step], "o", color=color(i), ms=3.5, mfc="none")
+            ax.plot(idx[::step], _column(run, name)[::step], "o", color=color(i), ms=3.5,
+                    mfc="none")
     ax_q.set(xlabel="layer l", ylabel="$q_l$ (length of the pre-activations)", yscale="log",
              title="Length: theory (lines), measured (circles)")
     ax_c.set(xlabel="layer l", ylabel="$c_l$ (correlation of the pair)", ylim=(-0.05, 1.05),
@@ -60,8 +65,8 @@ def phase_figure(result):
     sw = [r.sigma_w2 for r in result.runs]
     sb = [r.sigma_b2 for r in result.runs]
     c_last = [np.nan if r.layers[-1].c is None else r.layers[-1].c for r in result.runs]
-    pts = ax.scatter(sw, sb, c=c_last, cmap="viridis", vmin=0, vmax=1, s=22,
-                     edgecolors="k", linewidths=0.5, zorder=3, label="runs (colour: measured $c_L$)")
+    pts = ax.scatter(sw, sb, c=c_last, cmap="viridis", vmin=0, vmax=1, s=22, edgecolors="k",
+                     linewidths=0.5, zorder=3, label="runs (colour: measured $c_L$)")
     fig.colorbar(pts, ax=ax, label="measured $c_L$")
     ax.set(xlabel="$\\sigma_w^2$", ylabel="$\\sigma_b^2$", xlim=(ws[0], ws[-1]),
            ylim=(bs[0], bs[-1]), title="Order to chaos: $\\chi_1 = \\sigma_w^2 E[\\phi'^2]$")

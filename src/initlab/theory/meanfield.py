@@ -45,6 +45,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
 from initlab.errors import InitlabError
 from initlab.theory.gaussian import bivariate_expectation, expectation
 

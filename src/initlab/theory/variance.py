@@ -12,7 +12,8 @@ and a gradient ``g_l = dL/dh_l`` shrinks or grows going down by
 
 (Poole et al. 2016, "Exponential expressivity in deep neural networks through transient
 chaos"; Schoenholz et al. 2017, "Deep information propagation"; the cs231n argument
-Var(sum_i w_i x_i) = n Var(w) Var(x).) Gaussian expectations come from :mod:`initlab.theory.gaussian`.
+Var(sum_i w_i x_i) = n Var(w) Var(x).) Gaussian expectations come from
+:mod:`initlab.theory.gaussian`.
 
 Weights that are all equal (``zeros``, ``ones``, ``constant(5)``) are covered exactly too: every
 unit of a layer then carries the same value, a deterministic function of the input's sum.
@@ -21,7 +22,7 @@ unit of a layer then carries the same value, a deterministic function of the inp
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,7 @@ from initlab.theory.gaussian import (
     gaussian_moments,
     mean_var,
 )
+
 
 def _grad_fn(activation):
     return lambda x: activation.grad(x, activation.fn(x))

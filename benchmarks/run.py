@@ -32,11 +32,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import workload_classic  # noqa: E402 - needs the path above
 import workload_deep_stats  # noqa: E402
 import workload_mlp  # noqa: E402
+import workload_propagate  # noqa: E402
 import workload_report  # noqa: E402
 import workload_seeds  # noqa: E402
 from harness import HERE, ROOT, child_env, format_table, measure  # noqa: E402
 
-WORKLOADS = ("classic", "seeds", "deep-stats", "mlp", "report")
+WORKLOADS = ("classic", "seeds", "deep-stats", "mlp", "report", "propagate")
 MIN_RUNS = 5
 
 
@@ -118,6 +119,8 @@ def build(names, size: str, skip: str | None, tmp: Path) -> list:
             made.append(workload_mlp.workload(size, skip, tmp))
         elif name == "report":
             made.append(workload_report.workload(size, skip, str(tmp / "report")))
+        elif name == "propagate":
+            made.append(workload_propagate.workload(size, skip))
     return made
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from initlab.story_depth import depth_study
+
 #: The course's published circles table (train, test accuracy), shown beside initlab's numbers.
 PUBLISHED_CIRCLES = {"zeros": (0.5, 0.5), "random": (0.83, 0.86), "he": (0.9933333333333333, 0.96)}
 
@@ -291,6 +293,7 @@ STEPS = [
     ("deep", "The 10-layer tanh/ReLU study", deep_study),
     ("digits", "Which init lets a deeper net learn? (digits)", digits_compare),
     ("regularize", "Overfitting and what L2 and dropout do", regularization),
+    ("depth", "How deep can it go? Correlations and the edge of chaos", depth_study),
 ]
 
 INTRO = """

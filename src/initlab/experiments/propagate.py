@@ -237,6 +237,7 @@ def run_propagate(*, activation: str = "tanh", sigma_w2=None, sigma_b2: float = 
                   c0: float = 0.5, batch: int = 8, seed: int = 0, jacobian: bool = False,
                   jacobian_depths=(32, 128), jacobian_width: int = 200,
                   jacobian_sigma_b2: float = 1e-3, trainability: bool = False, depths=None,
+                  train_sigma_w2=None,
                   quick: bool = False,
                   train_options: dict | None = None, progress: bool = False) -> PropagateResult:
     """Measure q_l and c_l in random deep nets beside the maps; optionally the Jacobian
@@ -244,7 +245,8 @@ def run_propagate(*, activation: str = "tanh", sigma_w2=None, sigma_b2: float = 
 
     sigma_w2: the list of sigma_w^2 (default 36 values from 0.5 to 4; with ``trainability``
     the grid's x axis, default 8 from 1 to 4, quick 4). depths: the trainability grid's depths
-    (default 6 from 5 to 100, quick 3). train_options: passed to
+    (default 6 from 5 to 100, quick 3). train_sigma_w2: the grid's x axis when it should
+    differ from ``sigma_w2``. train_options: passed to
     :func:`initlab.experiments.trainability.run_trainability` (steps, lr, batch, width, ...).
     """
     act = check_activation(get_activation(activation))
@@ -303,7 +305,8 @@ def run_propagate(*, activation: str = "tanh", sigma_w2=None, sigma_b2: float = 
         from initlab.experiments.trainability import run_trainability
 
         points, curve, used = run_trainability(
-            sigma_w2=sws, sigma_b2=sb, depths=depths, activation=act.spec or act.name,
+            sigma_w2=sws if train_sigma_w2 is None else train_sigma_w2, sigma_b2=sb,
+            depths=depths, activation=act.spec or act.name,
             seed=seed, quick=quick, progress=progress, **(train_options or {}))
         result.trainability, result.six_xi_c = points, curve
         config["trainability"] = used

@@ -24,7 +24,8 @@ same over many seeds with error bars, Deep Learning from Scratch's activation hi
 100), the 10-layer tanh/ReLU study with gradients and theory, the init comparison on digits,
 the regularization study, and "How deep can it go?" (correlations, the edge of chaos,
 Jacobian spectra and trainability beside mean-field theory). Sections run in parallel
-processes (--jobs). If one section fails, the report still comes out with that section marked failed, and the exit code is 1.
+processes (--jobs). If one section fails, the report still comes out with that section
+marked failed, and the exit code is 1.
 
 examples:
   initlab report                      # full report into ./report

@@ -219,8 +219,8 @@ def critical_sigma_w2(act, sigma_b2, low: float = 1e-2, high: float = 100.0) -> 
     root is found to ~1e-5 there; elsewhere to ~1e-12.)
     """
     sb = np.atleast_1d(np.asarray(sigma_b2, dtype=float)).ravel()
-    grid = np.geomspace(low, high, 64)
-    chis = chi_1(act, grid[None, :], sb[:, None]) - 1.0  # (B, 64)
+    grid = np.geomspace(low, high, 24)  # chi_1 rises with sigma_w^2: a coarse grid brackets
+    chis = chi_1(act, grid[None, :], sb[:, None]) - 1.0  # (B, 24)
     cross = (chis[:, :-1] < 0) & (chis[:, 1:] >= 0)
     found = cross.any(axis=1)
     k = np.argmax(cross, axis=1)

@@ -122,7 +122,7 @@ def trainability_figure(result):
     pad_d = (ds[1] - ds[0]) / 2 if len(ds) > 1 else 2
     ax.set(xlabel="$\\sigma_w^2$", ylabel="depth L", xlim=(ws[0] - pad_w, ws[-1] + pad_w),
            ylim=(max(0, ds[0] - pad_d), ds[-1] + pad_d),
-           title="Trainability (tanh, digits): trains only below ~6 $\\xi_c$")
+           title="Trainability (tanh, digits); theory expects training below ~6 $\\xi_c$")
     ax.legend(loc="upper right", fontsize=8)
     return fig
 

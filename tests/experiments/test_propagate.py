@@ -89,3 +89,14 @@ def test_depth_story_counts_and_verdict_follow_the_numbers(small):
     assert "does not show the expected split" in depth_text(against)
     crit = dict(zip(small.critical.sigma_b2, small.critical.sigma_w2, strict=True))[0.05]
     assert f"{crit:.3f}" in depth_text(small) and math.isfinite(crit)
+
+
+def test_train_accuracy_in_slices_equals_the_whole():
+    from initlab.experiments.trainability import train_accuracy
+    from initlab.nn.model import mlp
+    from initlab.train import accuracy
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((23, 5)), rng.integers(0, 3, 23)
+    model = mlp([5, 7, 3], activation="tanh", output="softmax", replicas=4, seed=1)
+    np.testing.assert_allclose(train_accuracy(model, X, y, chunk=5), accuracy(model, X, y))

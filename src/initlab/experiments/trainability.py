@@ -98,6 +98,13 @@ def run_trainability(*, sigma_w2, sigma_b2: float = 0.05, depths=None,
     return points, six_xi_c(act, sws, sb), used
 
 
+def train_accuracy(model, X, y, chunk: int = 250) -> np.ndarray:
+    """accuracy(model, X, y) : (R,), computed over slices of ``chunk`` examples."""
+    correct = sum(accuracy(model, X[i:i + chunk], y[i:i + chunk]) * len(y[i:i + chunk])
+                  for i in range(0, len(y), chunk))
+    return correct / len(y)
+
+
 def _train(depth, ds, act, inits, bias, units, output, sws, n_seeds, cfg, seed, X, progress):
     """One depth: every (sigma_w^2, seed) as a replica of one model; accuracies (S, seeds)."""
     sizes = [ds.n_features, *[cfg["width"]] * depth, units]
@@ -106,6 +113,7 @@ def _train(depth, ds, act, inits, bias, units, output, sws, n_seeds, cfg, seed, 
     history = fit(model, X, ds.y_train, lr=cfg["lr"], iterations=cfg["steps"],
                   batch_size=cfg["batch"], record_every=cfg["steps"], seed=seed,
                   record_accuracy=False, progress=progress)
-    acc = accuracy(model, X, ds.y_train).reshape(len(sws), n_seeds)
+    # in slices of examples: a forward pass keeps every layer's input (R x N x width each)
+    acc = train_accuracy(model, X, ds.y_train).reshape(len(sws), n_seeds)
     diverged = np.array([d is not None for d in history.diverged_at]).reshape(acc.shape)
     return acc, diverged

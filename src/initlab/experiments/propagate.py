@@ -32,7 +32,7 @@ from initlab.theory.meanfield import (
     chi_1,
     critical_sigma_w2,
     iterate,
-    mean_field,
+    mean_fields,
 )
 
 
@@ -274,8 +274,7 @@ def run_propagate(*, activation: str = "tanh", sigma_w2=None, sigma_b2: float = 
     growth = np.concatenate([p[2][:, p[2].shape[1] // 2:] for p in parts], axis=1)
     q_p, c_p = iterate(act, np.array(sws), sb, q0, c0, depth)
     runs = []
-    for i, sw in enumerate(sws):
-        mf = mean_field(act, sw, sb)
+    for i, (sw, mf) in enumerate(zip(sws, mean_fields(act, sws, sb), strict=True)):
         layers = [LayerStat(index=k + 1, q=_finite(q_m[i, k]), q_predicted=_finite(q_p[i, k]),
                             c=_finite(c_m[i, k]), c_predicted=_finite(c_p[i, k]))
                   for k in range(depth)]

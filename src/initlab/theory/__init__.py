@@ -28,6 +28,7 @@ from initlab.theory.meanfield import (
     iterate,
     length_map,
     mean_field,
+    mean_fields,
     q_star,
 )
 from initlab.theory.variance import NONE, Prediction, chi, law_moments, predict, variance_map
@@ -36,5 +37,5 @@ __all__ = [
     "NODES", "NONE", "WEIGHTS", "MeanField", "Prediction", "bivariate_expectation", "c_star",
     "check_activation", "chi", "chi_1", "correlation_map", "critical_sigma_w2", "depth_scales",
     "expectation", "gaussian_expectation", "gaussian_moments", "iterate", "law_moments",
-    "length_map", "mean_field", "predict", "q_star", "variance_map",
+    "length_map", "mean_field", "mean_fields", "predict", "q_star", "variance_map",
 ]

@@ -247,16 +247,27 @@ def iterate(act, sigma_w2, sigma_b2, q0: float, c0: float | None, depth: int):
     ([1.5, 2.0, 2.5], None)
     """
     sw, sb = np.broadcast_arrays(np.asarray(sigma_w2, float), np.asarray(sigma_b2, float))
+    sw, sb = np.atleast_1d(sw), np.atleast_1d(sb)
+    scalar = np.ndim(sigma_w2) == 0 and np.ndim(sigma_b2) == 0
     q = sw * q0 + sb
     c = None if c0 is None else (sw * q0 * c0 + sb) / q
     qs, cs = [q], [c]
+    moving = np.ones(np.shape(q), dtype=bool)  # c still changing by more than 1e-12
     for _ in range(depth - 1):
-        if c0 is not None:  # 32 nodes per piece: beside measurements ~1e-7 is plenty
-            c = correlation_map(act, c, q, sw, sb, n=32)
+        if c0 is not None and moving.any():  # 32 nodes per piece: ~1e-7 is plenty here
+            c = np.array(c, dtype=float)
+            new = correlation_map(act, c[moving], q[moving], sw[moving], sb[moving], n=32)
+            moving_now = np.abs(new - c[moving]) > 1e-12
+            c[moving] = new
+            moving[moving] = moving_now
         q = length_map(act, q, sw, sb)
         qs.append(q)
         cs.append(c)
-    return np.stack(qs, axis=-1), None if c0 is None else np.stack(cs, axis=-1)
+    q_out = np.stack(qs, axis=-1)
+    c_out = None if c0 is None else np.stack(cs, axis=-1)
+    if scalar:
+        return q_out[0], None if c_out is None else c_out[0]
+    return q_out, c_out
 
 
 @dataclass(frozen=True)
@@ -271,6 +282,21 @@ class MeanField:
     chi_c: float
     xi_q: float
     xi_c: float
+
+
+def mean_fields(act, sigma_w2, sigma_b2: float = 0.0) -> list[MeanField]:
+    """:func:`mean_field` for every sigma_w^2 of a list (fixed points found together)."""
+    check_activation(act)
+    sw = np.atleast_1d(np.asarray(sigma_w2, dtype=float))
+    q = q_star(act, sw, sigma_b2)
+    c = c_star(act, sw, sigma_b2, q)
+    chi = chi_1(act, sw, sigma_b2, q)
+    out = []
+    for w, qq, cc, ch in zip(sw, q, c, chi, strict=True):
+        xi_q, xi_c, chi_c = depth_scales(act, float(w), sigma_b2, float(qq), float(cc))
+        out.append(MeanField(float(w), float(sigma_b2), float(qq), float(cc), float(ch), chi_c,
+                             xi_q, xi_c))
+    return out
 
 
 def mean_field(act, sigma_w2: float, sigma_b2: float = 0.0) -> MeanField:

@@ -98,7 +98,8 @@ def depth_text(result) -> str:
         counts = trainability_counts(result)
         b, a = counts["below"], counts["above"]
         agree = _share(b) > _share(a) if b["n"] and a["n"] else None
-        verdict = ("as the theory expects, nets below the curve train far more often" if agree
+        verdict = (f"as the theory expects, nets below the curve train more often "
+                   f"({100 * _share(b):.0f}% against {100 * _share(a):.0f}%)" if agree
                    else "this run does not show the expected split" if agree is not None
                    else "the grid has points on one side of the curve only")
         text += f"""

@@ -33,11 +33,12 @@ import workload_batchnorm  # noqa: E402 - needs the path above
 import workload_classic  # noqa: E402
 import workload_deep_stats  # noqa: E402
 import workload_mlp  # noqa: E402
+import workload_propagate  # noqa: E402
 import workload_report  # noqa: E402
 import workload_seeds  # noqa: E402
 from harness import HERE, ROOT, child_env, format_table, measure  # noqa: E402
 
-WORKLOADS = ("classic", "seeds", "deep-stats", "mlp", "batchnorm", "report")
+WORKLOADS = ("classic", "seeds", "deep-stats", "mlp", "batchnorm", "report", "propagate")
 MIN_RUNS = 5
 
 
@@ -121,6 +122,8 @@ def build(names, size: str, skip: str | None, tmp: Path) -> list:
             made.append(workload_batchnorm.workload(size, skip, tmp))
         elif name == "report":
             made.append(workload_report.workload(size, skip, str(tmp / "report")))
+        elif name == "propagate":
+            made.append(workload_propagate.workload(size, skip))
     return made
 
 

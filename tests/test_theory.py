@@ -7,16 +7,19 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-import initlab.theory as theory
 from initlab.init import get_initializer
 from initlab.nn.activations import get_activation
 from initlab.theory import (
     NONE,
     chi,
+    gaussian,
     gaussian_expectation,
     gaussian_moments,
+    jacobian,
     law_moments,
+    meanfield,
     predict,
+    variance,
     variance_map,
 )
 
@@ -29,7 +32,8 @@ def quad(fn, q):
 
 
 def test_doctests():
-    assert doctest.testmod(theory).failed == 0
+    for module in (gaussian, meanfield, variance, jacobian):
+        assert doctest.testmod(module).failed == 0
 
 
 @pytest.mark.parametrize("q", [1e-4, 0.3, 1.0, 7.5, 400.0])

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from initlab.story_depth import depth_study
 from initlab.story_text import (
     classic_text,
     deep_text,
@@ -223,6 +224,7 @@ STEPS = [
     ("digits", "Which init lets a deeper net learn? (digits)", digits_compare),
     ("regularize", "Overfitting and what L2 and dropout do", regularization),
     ("normalize", "Normalization forgives a bad scale", normalization),
+    ("depth", "How deep can it go? Correlations and the edge of chaos", depth_study),
 ]
 
 INTRO = """

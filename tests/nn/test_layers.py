@@ -10,7 +10,7 @@ from initlab.init import get_initializer
 from initlab.nn.layers import ActivationLayer, Dense, Dropout, Param, replica_rngs
 
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "leaky_relu(0.1)", "elu(0.7)", "selu", "gelu",
-               "softplus", "identity"]
+               "softplus", "identity", "erf"]
 
 
 def away_from_zero(shape, seed=0):

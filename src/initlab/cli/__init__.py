@@ -20,7 +20,7 @@ from initlab.errors import InitlabError
 
 # Order in `initlab --help`; modules found but not listed here come after, alphabetically.
 ORDER = ["report", "explore", "init", "activations", "inspect", "reproduce", "compare",
-         "regularize", "normalize", "run", "sweep"]
+         "regularize", "normalize", "propagate", "run", "sweep"]
 
 
 def command_names() -> list[str]:

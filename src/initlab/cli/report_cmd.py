@@ -23,9 +23,11 @@ DIR/explore.html, the interactive explorer ('initlab explore'), linked from the 
 Sections: the course's three-layer experiment on circles and moons (exact reproduction), the
 same over many seeds with error bars, Deep Learning from Scratch's activation histograms (5 x
 100), the 10-layer tanh/ReLU study with gradients and theory, the init comparison on digits,
-the regularization study and the normalization study (weight scales with and without
-BatchNorm). Sections run in parallel processes (--jobs). If one section
-fails, the report still comes out with that section marked failed, and the exit code is 1.
+the regularization study, the normalization study (weight scales with and without
+BatchNorm) and "How deep can it go?" (correlations, the edge of chaos, Jacobian spectra and
+trainability beside mean-field theory). Sections run in parallel processes (--jobs). If one
+section fails, the report still comes out with that section marked failed, and the exit code
+is 1.
 
 examples:
   initlab report                      # full report into ./report
@@ -85,7 +87,7 @@ def _results(settings, jobs: int):
 
     # The longest steps first, so two workers finish together.
     order = sorted(range(len(STEPS)), key=lambda i: STEPS[i][0] not in (
-        "normalize", "classic-seeds", "digits", "deep"))
+        "normalize", "classic-seeds", "digits", "deep", "depth"))
     yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(
         delayed(run_step)(i, settings) for i in order)
 

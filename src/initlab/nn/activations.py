@@ -63,6 +63,14 @@ def tanh() -> Activation:
     return Activation("tanh", np.tanh, lambda x, y: 1.0 - y * y, "tanh")
 
 
+def erf_() -> Activation:
+    """phi(x) = erf(x); phi' = 2 / sqrt(pi) exp(-x^2). Its Gaussian kernel has a closed form
+    (the arcsin kernel, Williams 1997), so mean-field theory is exact for it. PyTorch has no
+    gain for it (``gain_name`` "erf" is not one of ``calculate_gain``'s names)."""
+    scale = 2.0 / math.sqrt(math.pi)
+    return Activation("erf", erf, lambda x, y: scale * np.exp(-x * x), "erf")
+
+
 def relu() -> Activation:
     """phi(x) = max(x, 0); phi' = 1 where x > 0 else 0."""
     return Activation(
@@ -133,6 +141,7 @@ ACTIVATIONS: dict[str, Callable[..., Activation]] = {
     "linear": identity,
     "sigmoid": sigmoid,
     "tanh": tanh,
+    "erf": erf_,
     "relu": relu,
     "leaky_relu": leaky_relu,
     "elu": elu,

@@ -219,6 +219,8 @@ def to_torch(model, replica: int = 0):
             modules.append(nn.Dropout(layer.rate))
         else:
             act = layer.activation
+            if act.name not in _TORCH_ACTIVATIONS:
+                raise InitlabError(f"PyTorch has no module for activation {act.name!r}")
             modules.append(_TORCH_ACTIVATIONS[act.name](nn, act.gain_param))
     net = nn.Sequential(*modules).to(getattr(torch, np.dtype(model.dtype).name))
     net.load_state_dict({k: torch.from_numpy(v) for k, v in state_dict(model, replica).items()})

@@ -12,8 +12,8 @@ and a gradient ``g_l = dL/dh_l`` shrinks or grows going down by
 
 (Poole et al. 2016, "Exponential expressivity in deep neural networks through transient
 chaos"; Schoenholz et al. 2017, "Deep information propagation"; the cs231n argument
-Var(sum_i w_i x_i) = n Var(w) Var(x).) Gaussian expectations are computed by quadrature, split
-at 0 where ReLU-like activations have their kink, so any activation works.
+Var(sum_i w_i x_i) = n Var(w) Var(x).) Gaussian expectations come from
+:mod:`initlab.theory.gaussian`.
 
 Weights that are all equal (``zeros``, ``ones``, ``constant(5)``) are covered exactly too: every
 unit of a layer then carries the same value, a deterministic function of the input's sum.
@@ -22,42 +22,18 @@ unit of a layer then carries the same value, a deterministic function of the inp
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-_HALF_NODES, _HALF_WEIGHTS = np.polynomial.legendre.leggauss(200)
-_LIMIT = 12.0  # P(|z| > 12) ~ 4e-33: nothing beyond it matters in double precision
-_z = (_HALF_NODES + 1.0) * (_LIMIT / 2)
-_w = _HALF_WEIGHTS * (_LIMIT / 2) * np.exp(-0.5 * _z * _z) / math.sqrt(2.0 * math.pi)
-#: Quadrature nodes and weights for E over z ~ N(0, 1): Gauss-Legendre on [-12, 0] and [0, 12].
-NODES = np.concatenate([-_z[::-1], _z])
-WEIGHTS = np.concatenate([_w[::-1], _w])
-WEIGHTS /= WEIGHTS.sum()  # integrates constants exactly (1 - sum was ~1e-14)
-
-
-def gaussian_expectation(fn: Callable[[np.ndarray], np.ndarray], q: float) -> float:
-    """E[fn(sqrt(q) z)] for z ~ N(0, 1), by 2 x 200-point Gauss-Legendre quadrature.
-
-    The two halves meet at 0, so kinks and steps there (ReLU, its derivative) cost no accuracy.
-
-    >>> round(gaussian_expectation(lambda x: x**2, 4.0), 12)
-    4.0
-    """
-    return float(np.dot(WEIGHTS, fn(math.sqrt(q) * NODES)))
-
-
-def gaussian_moments(fn: Callable[[np.ndarray], np.ndarray], q: float) -> tuple[float, float]:
-    """Mean and variance of fn(sqrt(q) z), z ~ N(0, 1)."""
-    return _mean_var(fn(math.sqrt(q) * NODES))
-
-
-def _mean_var(y: np.ndarray) -> tuple[float, float]:
-    """Mean and variance over the quadrature nodes (exactly 0 for a constant ``y``)."""
-    d = y - y[y.size // 2]  # shifted, so rounding in the weights' sum cannot fake a spread
-    shift = float(np.dot(WEIGHTS, d))
-    return float(y[y.size // 2]) + shift, max(float(np.dot(WEIGHTS, d * d)) - shift * shift, 0.0)
+from initlab.theory.gaussian import (
+    NODES,
+    WEIGHTS,
+    gaussian_expectation,
+    gaussian_moments,
+    mean_var,
+)
 
 
 def _grad_fn(activation):
@@ -186,6 +162,6 @@ def _constant(act, weights, sizes, input_moments, batch, grad_var) -> Prediction
         else:  # delta is the same for every unit: so is every entry of dW, except at the input
             wgrad2[i] = batch * np.dot(WEIGHTS, delta2) * var_x if i == 0 else 0.0
         g2 = weights[i][0] ** 2 * (sizes[i + 1] if top else sizes[i + 1] ** 2) * delta2
-    stats = np.array([_mean_var(h) for h in hs])
-    return Prediction(np.sqrt([_mean_var(a)[1] for a in pre]), stats[:, 0],
+    stats = np.array([mean_var(h) for h in hs])
+    return Prediction(np.sqrt([mean_var(a)[1] for a in pre]), stats[:, 0],
                       np.sqrt(stats[:, 1]), np.sqrt(grad2), np.sqrt(wgrad2))

@@ -1,0 +1,119 @@
+"""Which (sigma_w^2, depth) can be trained: the trainability phase diagram beside 6 xi_c.
+
+Schoenholz et al. 2017 ("Deep information propagation", Fig. 4/5) train tanh nets of many
+depths from weights N(0, sigma_w^2 / n) and biases N(0, sigma_b^2) and find that training
+succeeds only below a depth of about 6 xi_c(sigma_w^2), the correlation depth scale of the
+mean-field maps, which diverges at the edge of chaos. Here: a grid of sigma_w^2 by depth,
+tanh, width 100, plain SGD for a fixed number of steps on scikit-learn's digits (no
+download); the measure is the training accuracy after training, over seeds. The grid points
+that share a depth are the replicas of one model (every sigma_w^2 x every seed), trained
+together in one vectorized run.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from initlab.errors import InitlabError, check_positive_int
+from initlab.experiments.compare import get_dataset, output_layer
+from initlab.experiments.propagate import (
+    DepthPoint,
+    MeanStd,
+    TrainPoint,
+    check_variances,
+    one_blas_thread,
+)
+from initlab.nn.activations import get_activation
+from initlab.nn.model import mlp
+from initlab.theory.meanfield import c_star, depth_scales, q_star
+from initlab.train import accuracy, fit
+
+DEFAULTS = {"width": 100, "steps": 400, "lr": 0.05, "batch": 32, "seeds": 1,
+            "dataset": "digits", "train_size": 1000}
+QUICK = {"steps": 200}
+
+
+def six_xi_c(act, sigma_w2, sigma_b2: float, points: int = 80) -> list[DepthPoint]:
+    """6 xi_c on a fine sigma_w^2 grid spanning ``sigma_w2`` (None where xi_c is infinite)."""
+    ws = np.linspace(min(sigma_w2), max(sigma_w2), points)
+    q = q_star(act, ws, sigma_b2)
+    c = c_star(act, ws, sigma_b2, q)
+    out = []
+    for w, qq, cc in zip(ws, q, c, strict=True):
+        xi_c = depth_scales(act, float(w), sigma_b2, float(qq), float(cc))[1]
+        out.append(DepthPoint(float(w), 6 * xi_c if math.isfinite(xi_c) else None))
+    return out
+
+
+def depth_grid(depths, quick: bool) -> list[int]:
+    if depths is None:
+        depths = np.linspace(5, 100, 3 if quick else 6)
+    out = sorted({int(round(d)) for d in np.atleast_1d(depths)})
+    if not out:
+        raise InitlabError("depths is empty: give at least one depth")
+    for d in out:
+        check_positive_int(d, "every depth")
+    return out
+
+
+def run_trainability(*, sigma_w2, sigma_b2: float = 0.05, depths=None,
+                     activation: str = "tanh", seed: int = 0, quick: bool = False,
+                     progress: bool = False, **options):
+    """Train every (sigma_w^2, depth) of the grid; return (points, 6 xi_c curve, config).
+
+    options: width, steps, lr, batch, seeds, dataset, train_size (see :data:`DEFAULTS`;
+    ``quick`` shrinks steps, seeds and train_size to :data:`QUICK`).
+    """
+    unknown = set(options) - set(DEFAULTS)
+    if unknown:
+        raise InitlabError(f"unknown trainability options {sorted(unknown)}; valid: "
+                           f"{', '.join(DEFAULTS)}")
+    cfg = {**DEFAULTS, **(QUICK if quick else {}),
+           **{k: v for k, v in options.items() if v is not None}}
+    sws = check_variances(sigma_w2, "sigma_w2")
+    sb = check_variances(sigma_b2, "sigma_b2")[0]
+    ds_list = depth_grid(depths, quick)
+    act = get_activation(activation)
+    n_seeds = check_positive_int(cfg["seeds"], "seeds")
+    ds = get_dataset(cfg["dataset"], seed=seed, train_size=cfg["train_size"])
+    units, output = output_layer(ds.n_classes)
+    X = ds.X_train.astype(np.float32)
+    inits = [f"variance_scaling(scale={sw!r}, mode=fan_in, distribution=untruncated_normal)"
+             for sw in sws for _ in range(n_seeds)]
+    bias = f"normal({math.sqrt(sb)!r})" if sb > 0 else "zeros"
+    points = []
+    with one_blas_thread():
+        trained = [_train(depth, ds, act, inits, bias, units, output, sws, n_seeds, cfg, seed,
+                          X, progress) for depth in ds_list]
+    for depth, (acc, diverged) in zip(ds_list, trained, strict=True):
+        for i, sw in enumerate(sws):
+            std = float(acc[i].std(ddof=1)) if n_seeds > 1 else 0.0
+            points.append(TrainPoint(sigma_w2=sw, depth=depth,
+                                     train_accuracy=MeanStd(float(acc[i].mean()), std),
+                                     diverged=int(diverged[i].sum())))
+    used = {**cfg, "sigma_w2": sws, "sigma_b2": sb, "depths": ds_list,
+            "activation": act.spec or act.name, "n_train": ds.n_train}
+    return points, six_xi_c(act, sws, sb), used
+
+
+def train_accuracy(model, X, y, chunk: int = 250) -> np.ndarray:
+    """accuracy(model, X, y) : (R,), computed over slices of ``chunk`` examples."""
+    correct = sum(accuracy(model, X[i:i + chunk], y[i:i + chunk]) * len(y[i:i + chunk])
+                  for i in range(0, len(y), chunk))
+    return correct / len(y)
+
+
+def _train(depth, ds, act, inits, bias, units, output, sws, n_seeds, cfg, seed, X, progress):
+    """One depth: every (sigma_w^2, seed) as a replica of one model; accuracies (S, seeds)."""
+    sizes = [ds.n_features, *[cfg["width"]] * depth, units]
+    model = mlp(sizes, activation=act, init=inits, output=output, bias_init=bias,
+                seed=[seed + s for _ in sws for s in range(n_seeds)], dtype=np.float32)
+    history = fit(model, X, ds.y_train, lr=cfg["lr"], iterations=cfg["steps"],
+                  batch_size=cfg["batch"], record_every=cfg["steps"], seed=seed,
+                  record_accuracy=False, progress=progress)
+    # in slices of examples: a forward pass keeps every layer's input (R x N x width each)
+    acc = train_accuracy(model, X, ds.y_train).reshape(len(sws), n_seeds)
+    diverged = np.array([d is not None for d in history.diverged_at]).reshape(acc.shape)
+    return acc, diverged

@@ -1,0 +1,102 @@
+"""The propagation, Jacobian and trainability experiments, and the report's depth story."""
+
+import math
+
+import numpy as np
+import pytest
+
+from initlab.errors import InitlabError
+from initlab.experiments.jacobian import spectra
+from initlab.experiments.propagate import (
+    DepthPoint,
+    MeanStd,
+    PropagateResult,
+    TrainPoint,
+    input_batch,
+    run_propagate,
+)
+from initlab.story_depth import depth_text, trainability_counts
+
+
+@pytest.fixture(scope="module")
+def small():
+    return run_propagate(sigma_w2=[0.8, 3.0], depth=20, width=300, seeds=2)
+
+
+def test_inputs_have_the_asked_length_and_correlation():
+    x = input_batch(np.random.default_rng(0), 5, 40, 2.5, 0.3)
+    np.testing.assert_allclose((x * x).sum(1) / 40, 2.5)
+    assert x[0] @ x[1] / (x[0] @ x[0]) == pytest.approx(0.3)
+
+
+def test_measured_beside_theory(small):
+    ordered, chaotic = small.runs
+    assert ordered.chi_1 < 1 < chaotic.chi_1 and ordered.c_star == 1 and chaotic.c_star < 1
+    for run in small.runs:
+        last = run.layers[-1]
+        assert last.q == pytest.approx(last.q_predicted, rel=0.15)
+        assert last.c == pytest.approx(last.c_predicted, abs=0.15)
+        assert run.chi_1_measured == pytest.approx(run.chi_1, rel=0.1)
+    assert chaotic.layers[-1].c < 0.5 < ordered.layers[-1].c
+
+
+def test_json_leaves_out_parts_not_asked_for_and_roundtrips(small, tmp_path):
+    d = small.to_dict()
+    assert list(d) == ["critical", "runs"]
+    back = PropagateResult.load(small.save(tmp_path / "r.json"))
+    assert back.to_dict() == d and back.phase == small.phase
+
+
+def test_orthogonal_linear_jacobian_is_an_isometry():
+    rng = np.random.default_rng(1)
+    (case,) = spectra("linear", "orthogonal", 1.0, 0.0, [6], 24, 1.0, rng)
+    assert case.singular_values.min == pytest.approx(1, abs=1e-10)
+    assert case.singular_values.max == pytest.approx(1, abs=1e-10)
+    assert case.condition_number == pytest.approx(1, abs=1e-9)
+    (gauss,) = spectra("linear", "gaussian", 1.0, 0.0, [6], 24, 1.0, rng)
+    assert gauss.condition_number > 10  # a product of Gaussian matrices spreads out
+    assert gauss.mean_square_predicted == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"sigma_w2": []}, "empty"), ({"sigma_w2": [0.0]}, "sigma_w2 must be finite and > 0"),
+    ({"sigma_b2": -1.0}, "sigma_b2"), ({"depth": 0}, "depth"), ({"c0": -2.0}, "c0"),
+    ({"activation": "nope"}, "nope"), ({"q0": 0.0}, "q0"),
+])
+def test_bad_input(kwargs, message):
+    with pytest.raises(InitlabError, match=message):
+        run_propagate(**{"depth": 2, "width": 8, "seeds": 1, **kwargs})
+
+
+def _with_grid(result, accs):
+    """A copy of ``result`` with a made-up trainability grid (depth 10 and 200)."""
+    result = PropagateResult.from_dict(result.to_dict(detail=True))
+    result.six_xi_c = [DepthPoint(1.0, 50.0), DepthPoint(4.0, 50.0)]
+    result.trainability = [TrainPoint(w, d, MeanStd(a, 0.0))
+                           for (w, d), a in zip([(1.0, 10), (4.0, 10), (1.0, 200), (4.0, 200)],
+                                                accs, strict=True)]
+    result.config["trainability"] = {"sigma_w2": [1.0, 4.0], "depths": [10, 200], "width": 8,
+                                     "steps": 1, "lr": 0.1, "batch": 4, "n_train": 10}
+    return result
+
+
+def test_depth_story_counts_and_verdict_follow_the_numbers(small):
+    agree = _with_grid(small, [0.9, 0.8, 0.1, 0.1])
+    assert trainability_counts(agree) == {"below": {"n": 2, "trained": 2},
+                                          "above": {"n": 2, "trained": 0}}
+    assert "as the theory expects" in depth_text(agree)
+    against = _with_grid(small, [0.1, 0.1, 0.9, 0.9])
+    assert "does not show the expected split" in depth_text(against)
+    crit = dict(zip(small.critical.sigma_b2, small.critical.sigma_w2, strict=True))[0.05]
+    assert f"{crit:.3f}" in depth_text(small) and math.isfinite(crit)
+
+
+def test_train_accuracy_in_slices_equals_the_whole():
+    from initlab.experiments.trainability import train_accuracy
+    from initlab.nn.model import mlp
+    from initlab.train import accuracy
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((23, 5)), rng.integers(0, 3, 23)
+    model = mlp([5, 7, 3], activation="tanh", output="softmax", replicas=4, seed=1)
+    np.testing.assert_allclose(train_accuracy(model, X, y, chunk=5), accuracy(model, X, y))

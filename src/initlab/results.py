@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from initlab.atomic import write_atomic
 from initlab.errors import InitlabError
 
 
@@ -95,9 +96,7 @@ class Result:
 
     def save(self, path: str | Path) -> Path:
         """Write the full result (figure data included) as JSON; :meth:`load` reads it back."""
-        path = Path(path)
-        path.write_text(self.to_json(indent=None, detail=True))
-        return path
+        return write_atomic(path, self.to_json(indent=None, detail=True))
 
     @classmethod
     def load(cls, path: str | Path):

@@ -146,7 +146,7 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
     record_every: record at steps 0, k, 2k, ... (see the module docstring for what).
     record_accuracy: also record train (and test) accuracy; each recorded step then costs an
     extra forward pass over X (and X_test), unless training is full batch without dropout.
-    progress: show a tqdm progress bar.
+    progress: show progress on stderr (a bar on a terminal, else a line every 5 s).
     """
     X = model.check_input(X)
     n = X.shape[-2]
@@ -222,9 +222,9 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
 
 
 def _bar(total: int):
-    from tqdm.auto import tqdm
+    from initlab.progress import Progress
 
-    return tqdm(total=total, desc="fit", unit="step", leave=False)
+    return Progress(total, "fit", "step", leave=False)
 
 
 __all__ = ["History", "accuracy", "evaluate", "fit"]

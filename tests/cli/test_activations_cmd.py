@@ -47,7 +47,7 @@ def test_table_with_verdicts_and_output_files(tmp_path, capsys):
     assert text.splitlines()[0].split()[:5] == ["activation", "init", "layer", "mean", "std"]
     assert "sigmoid / normal(0.01): healthy through layer 3; gradients die at layer 1" in text
     assert "sigmoid / he: healthy through layer 3; gradients healthy down to layer 1" in text
-    names = sorted(p.name for p in out.iterdir())
+    names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     assert names == ["histograms_sigmoid.png", "results.json", "std_vs_depth.png"]
     saved = ActivationsResult.load(out / "results.json")
     assert saved.config["sizes"] == [40, 30, 30, 20] and saved.config["bias"] == 0.1

@@ -18,12 +18,13 @@ import numpy as np
 from scipy import stats
 
 from initlab.data import Dataset, classic_dataset, load_dataset
-from initlab.errors import InitlabError, check_positive_int
+from initlab.errors import InitlabError, check_positive_int, check_seed
 from initlab.experiments.boundary import Boundary, compute_boundary
 from initlab.init import get_initializer
 from initlab.nn.model import mlp
 from initlab.results import Result, detail
 from initlab.train import accuracy, fit
+from initlab.workers import run_tasks
 
 PRESETS = {
     "coursera": {  # REFERENCES.md section 1, over seeds (legacy RandomState(3), (4), ...)
@@ -145,16 +146,13 @@ def _train(inits, seeds, jobs: int, progress: bool, *args):
     accuracies.
     """
     R = len(inits)
-    n_chunks = min(jobs, R // 2) if jobs > 1 else 1
+    n_chunks = max(1, min(jobs, R // 2))  # a chunk of one replica is not worth a process
     bounds = np.linspace(0, R, n_chunks + 1).astype(int)
     work = [(inits[a:b], seeds[a:b], *args[:-1], {**args[-1], "progress": progress and k == 0})
             for k, (a, b) in enumerate(zip(bounds, bounds[1:], strict=False))]
-    if n_chunks == 1:
-        outs = [_train_chunk(*work[0])]
-    else:
-        from joblib import Parallel, delayed
-
-        outs = Parallel(n_jobs=n_chunks)(delayed(_train_chunk)(*w) for w in work)
+    outs = [None] * n_chunks
+    for k, out in run_tasks(_train_chunk, work, n_chunks):
+        outs[k] = out
     history = outs[0][1]
     merged = {
         "loss": np.concatenate([np.asarray(o[1].loss, dtype=float) for o in outs]),
@@ -206,6 +204,8 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
     if not inits:
         raise InitlabError("give at least one init spec")
     n_seeds = check_positive_int(seeds, "seeds")
+    check_seed(seed, "seed", n_seeds)
+    check_seed(data_seed, "data_seed")
     if iterations is None and epochs is None:
         iterations = 1000
     data_kw = {"n_samples": n_samples, "noise": noise, "data": data, "train_size": train_size}

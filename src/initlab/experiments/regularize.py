@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from initlab.errors import InitlabError, check_positive_int
+from initlab.errors import InitlabError, check_positive_int, check_seed
 from initlab.experiments.compare import Stat, get_dataset, output_layer, summarize
 from initlab.nn.model import mlp
 from initlab.results import Result, detail
@@ -72,6 +72,8 @@ def run_regularize(*, dataset: str = "digits", train_size: int | None = 300,
     Dropout follows each hidden activation; L2 adds (lambda / 2) sum W^2 over the weights.
     """
     n_seeds = check_positive_int(seeds, "seeds")
+    check_seed(seed, "seed", n_seeds)
+    check_seed(data_seed, "data_seed")
     plan = variants(l2, dropout)
     ds = get_dataset(dataset, seed=data_seed, n_samples=n_samples, noise=noise, data=data,
                      train_size=train_size)

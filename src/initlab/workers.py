@@ -34,6 +34,18 @@ from typing import Any
 GRACE = 2.0  # seconds a terminated worker gets before it is killed
 
 
+def _pickler():
+    """cloudpickle (results may hold closures, e.g. a model's activations), else pickle."""
+    try:
+        import cloudpickle
+    except ImportError:
+        try:  # joblib, which scikit-learn brings, ships it
+            from joblib.externals import cloudpickle
+        except ImportError:  # pragma: no cover
+            import pickle as cloudpickle
+    return cloudpickle
+
+
 class WorkerDied(RuntimeError):
     """A worker process ended without sending its result."""
 
@@ -74,9 +86,11 @@ def _serve(conn, fn: Callable, parent: int, blas_threads: int) -> None:
 
                 reply = ("error", index, exc, traceback.format_exc())
             try:
-                conn.send(reply)
+                data = _pickler().dumps(reply)
             except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result
-                conn.send(("error", index, RuntimeError(f"cannot send the result: {exc}"), ""))
+                data = _pickler().dumps(
+                    ("error", index, RuntimeError(f"cannot send the result: {exc}"), ""))
+            conn.send_bytes(data)
 
 
 class Workers:
@@ -143,7 +157,7 @@ class Workers:
                                      "before it sent its result")
             for conn in [c for c in ready if c in busy]:
                 try:
-                    status, index, value, text = conn.recv()
+                    status, index, value, text = _pickler().loads(conn.recv_bytes())
                 except (EOFError, OSError):
                     continue  # its sentinel says why, on the next round
                 del busy[conn]

@@ -83,7 +83,7 @@ def test_dump_config_round_trip(tmp_path, capsys):
     (["--range", "1"], "expected LO,HI"),
     (["--range=1,-1"], "lo < hi"),
     (["--preset", "book"], "invalid choice: 'book'"),
-    (["--seed", "-1"], "--seed must be >= 0"),
+    (["--seed", "-1"], "seed must lie in [0, 4294967295]"),
 ])
 def test_errors_are_one_line_with_exit_2(argv, message, capsys):
     try:  # argparse errors exit from inside; InitlabError comes back as 2

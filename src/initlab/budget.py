@@ -63,7 +63,7 @@ def check(estimate: Estimate, memory: int | None = None, budget: float = TIME_BU
     memory = available_memory() if memory is None else memory
     if memory is not None and estimate.memory > memory:
         raise InitlabError(f"{estimate.what} needs about {_size(estimate.memory)} of memory, "
-                           f"but {_size(memory)} is available; use smaller sizes "
+                           f"but only {_size(memory)} is available; use smaller sizes "
                            "(or --force to try anyway)")
     if estimate.seconds > budget:
         raise InitlabError(f"{estimate.what} would take about {_time(estimate.seconds)} "

@@ -17,18 +17,18 @@ class Progress:
     Args:
         total: units of work; desc: what is counted ("fit"); unit: its name ("step").
         every: seconds between plain lines (0: a line on every update, e.g. per section).
-        leave: keep the terminal bar when done.
+        leave: keep the terminal bar when done. enabled: False shows nothing.
     """
 
     def __init__(self, total: int, desc: str, unit: str, *, every: float = 5.0,
-                 leave: bool = True, file=None):
+                 leave: bool = True, enabled: bool = True, file=None):
         self.total, self.desc, self.unit, self.every = total, desc, unit, every
         self.file = file or sys.stderr
         self.n, self.postfix = 0, ""
         self.start = self.last = time.monotonic()
-        self.bar = None
+        self.bar, self.enabled = None, enabled
         isatty = getattr(self.file, "isatty", None)
-        if isatty is not None and isatty():
+        if enabled and isatty is not None and isatty():
             from tqdm.auto import tqdm
 
             self.bar = tqdm(total=total, desc=desc, unit=unit, leave=leave, file=self.file)
@@ -39,7 +39,7 @@ class Progress:
             self.bar.update(n)
             return
         now = time.monotonic()
-        if now - self.last >= self.every:
+        if self.enabled and now - self.last >= self.every:
             self.last = now
             self._line(now)
 

@@ -89,7 +89,7 @@ def _compare_rows_text(result) -> str:
     lines = []
     for row in result.rows:
         t = row.test_accuracy
-        spread = "" if t.ci95 is None else f" +- {t.ci95:.3f}"
+        spread = "" if t.low is None else f" (95% interval {t.low:.3f} to {t.high:.3f})"
         div = f", {row.diverged} diverged" if row.diverged else ""
         lines.append(f"{row.init}: test accuracy {_fmt(t.mean)}{spread} (std {_fmt(t.std)}"
                      f"{div})")
@@ -109,7 +109,7 @@ def classic_seeds(settings: Settings):
     The published table is one run from one seed. Here the same recipe runs from {seeds}
     seeds (legacy RandomState(3), (4), ...; seed 3 is the published run), all trained at once
     as replicas of one model. Bars are 95% confidence intervals of the mean over seeds
-    (Student t), dots are single seeds.
+    (Wilson score intervals with the seeds' effective sample size), dots are single seeds.
 
     {_compare_rows_text(result)} Zeros has no spread at all: whatever the seed, nothing
     breaks the symmetry. Large random weights vary much more from seed to seed than He does,

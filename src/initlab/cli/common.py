@@ -140,7 +140,7 @@ def emit(result: Result, args, figures: dict | None = None) -> None:
     if getattr(args, "json", False):
         print(json.dumps(result.to_dict(), indent=2))
     else:
-        print(format_table(*result.table()))
+        print(result)
         if out is not None:
             names = ", ".join(["results.json"] + [f"{s}.png" for s in (figures or {})])
             print(f"\nwrote {names} to {out}")

@@ -4,7 +4,8 @@ Every (init, seed) pair is one replica of a single model, so "3 inits x 30 seeds
 vectorized run. Seed ``s`` draws the weights of every init (common random numbers: the inits
 differ only in their formula); the data and the minibatch order come from ``data_seed``, the
 same for every replica, so seeds vary the weights and nothing else. Each init's row
-reports mean, std and a 95% Student-t confidence interval of its accuracies over seeds, its
+reports mean, std and a 95% confidence interval of its accuracies over seeds (Wilson's score
+interval with the seeds' effective sample size, inside [0, 1]: :func:`summarize_accuracy`), its
 final loss, and how many of its runs diverged. Diverged runs stay in the accuracy statistics
 with whatever their frozen weights predict, and are counted in ``diverged``.
 """
@@ -43,11 +44,18 @@ PRESETS = {
 
 @dataclass
 class Stat(Result):
-    """Mean, standard deviation (ddof 1) and 95% confidence half-width over seeds."""
+    """Mean, standard deviation (ddof 1) and a 95% confidence interval over seeds.
+
+    ``ci95`` is the Student-t half-width (for unbounded quantities such as a loss or a gap);
+    ``low``/``high`` bound the interval itself (for accuracies: the Wilson interval of
+    :func:`summarize_accuracy`, which stays inside [0, 1], and ``ci95`` is None).
+    """
 
     mean: float | None
     std: float | None
     ci95: float | None
+    low: float | None = None
+    high: float | None = None
 
 
 @dataclass
@@ -58,17 +66,60 @@ class LossStat(Result):
     std: float | None
 
 
-def summarize(values) -> Stat:
-    """:class:`Stat` of the finite ``values``: mean, std (ddof 1), t-interval half-width."""
+#: How accuracy intervals are computed, as printed under the tables.
+ACCURACY_CI = ("95% intervals of accuracies: Wilson score interval with the seeds' effective "
+               "sample size p(1-p)/Var(mean) and Student t (S-1 df); inside [0, 1]")
+
+
+def _finite(values) -> np.ndarray:
     v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
+    return v[np.isfinite(v)]
+
+
+def summarize(values) -> Stat:
+    """:class:`Stat` of the finite ``values``: mean, std (ddof 1), t-interval half-width.
+
+    Equal values give an exact 0 std (no rounding residue such as 1e-17).
+    """
+    v = _finite(values)
     if v.size == 0:
         return Stat(None, None, None)
-    if v.size == 1:
-        return Stat(float(v[0]), 0.0, None)
+    if v.size == 1 or np.ptp(v) == 0:
+        return Stat(float(v[0]), 0.0, None if v.size == 1 else 0.0)
     std = float(v.std(ddof=1))
     half = stats.t.ppf(0.975, v.size - 1) * std / math.sqrt(v.size)
-    return Stat(float(v.mean()), std, float(half))
+    mean = float(v.mean())
+    return Stat(mean, std, float(half), mean - float(half), mean + float(half))
+
+
+def summarize_accuracy(values) -> Stat:
+    """:class:`Stat` of accuracies over S seeds with a 95% interval that stays in [0, 1].
+
+    Wilson's score interval (Wilson 1927) for the mean accuracy p, with the effective sample
+    size n = p (1 - p) / Var(mean) of the seeds (Kish's design effect: the seeds' spread, not
+    the test set's size, sets the uncertainty) and the Student t quantile t = t_{0.975, S-1}
+    in place of z: centre (p + t^2 / 2n) / (1 + t^2 / n), half-width
+    t / (1 + t^2 / n) * sqrt(p (1 - p) / n + t^2 / 4n^2). Seeds that all agree give the point.
+    """
+    base = summarize(values)
+    v = _finite(values)
+    if v.size < 2:
+        return base
+    p = base.mean
+    if base.std == 0 or p <= 0 or p >= 1:
+        return Stat(p, base.std, None, p, p)
+    n = p * (1 - p) / (base.std**2 / v.size)
+    t = float(stats.t.ppf(0.975, v.size - 1))
+    centre = (p + t * t / (2 * n)) / (1 + t * t / n)
+    half = t / (1 + t * t / n) * math.sqrt(p * (1 - p) / n + t * t / (4 * n * n))
+    return Stat(p, base.std, None, max(0.0, centre - half), min(1.0, centre + half))
+
+
+def interval(stat: Stat) -> str:
+    """``[low, high]`` of a stat for tables, or "-" without one."""
+    if stat.low is None:
+        return "-"
+    return f"[{stat.low:.4g}, {stat.high:.4g}]"
 
 
 @dataclass
@@ -98,11 +149,14 @@ class CompareResult(Result):
     boundary: Boundary | None = detail()
 
     def table(self):
-        header = ["init", "seeds", "train acc", "+-95%", "test acc", "+-95%", "final loss",
+        header = ["init", "seeds", "train acc", "95% CI", "test acc", "95% CI", "final loss",
                   "diverged"]
-        return header, [[r.init, r.seeds, r.train_accuracy.mean, r.train_accuracy.ci95,
-                         r.test_accuracy.mean, r.test_accuracy.ci95, r.final_loss.mean,
+        return header, [[r.init, r.seeds, r.train_accuracy.mean, interval(r.train_accuracy),
+                         r.test_accuracy.mean, interval(r.test_accuracy), r.final_loss.mean,
                          r.diverged] for r in self.rows]
+
+    def footnote(self) -> str:
+        return ACCURACY_CI
 
 
 def get_dataset(dataset: str, *, classic: bool = False, seed: int = 0, **kwargs) -> Dataset:
@@ -237,8 +291,8 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
         median = int(order[(n_seeds - 1) // 2])
         medians.append(i * n_seeds + median)
         rows.append(CompareRow(
-            init=spec, seeds=n_seeds, train_accuracy=summarize(train[idx]),
-            test_accuracy=summarize(test[idx]),
+            init=spec, seeds=n_seeds, train_accuracy=summarize_accuracy(train[idx]),
+            test_accuracy=summarize_accuracy(test[idx]),
             final_loss=LossStat(summarize(final).mean, summarize(final).std),
             diverged=int(sum(diverged)), loss_curves=loss[idx],
             test_curves=None if test_curves is None else test_curves[idx],

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from initlab.errors import InitlabError, check_positive_int, check_seed
-from initlab.experiments.compare import Stat, get_dataset, output_layer, summarize
+from initlab.experiments.compare import (
+    ACCURACY_CI,
+    Stat,
+    get_dataset,
+    output_layer,
+    summarize,
+    summarize_accuracy,
+)
 from initlab.nn.model import mlp
 from initlab.results import Result, detail
 from initlab.train import accuracy, fit
@@ -47,6 +54,10 @@ class RegularizeResult(Result):
         header = ["variant", "l2", "dropout", "train acc", "test acc", "gap", "+-95%"]
         return header, [[r.variant, r.l2, r.dropout, r.train_accuracy.mean, r.test_accuracy.mean,
                          r.gap.mean, r.gap.ci95] for r in self.rows]
+
+    def footnote(self) -> str:
+        return ("+-95%: Student-t half-width of the gap over seeds. " + ACCURACY_CI
+                + " (in results.json)")
 
 
 def variants(l2: float, dropout: float) -> list[tuple[str, float, float]]:
@@ -96,8 +107,9 @@ def run_regularize(*, dataset: str = "digits", train_size: int | None = 300,
         test = accuracy(model, ds.X_test, ds.y_test)
         steps = list(history.iterations)
         rows.append(VariantRow(
-            variant=name, l2=lam, dropout=rate, seeds=n_seeds, train_accuracy=summarize(train),
-            test_accuracy=summarize(test), gap=summarize(train - test),
+            variant=name, l2=lam, dropout=rate, seeds=n_seeds,
+            train_accuracy=summarize_accuracy(train), test_accuracy=summarize_accuracy(test),
+            gap=summarize(train - test),
             train_curves=np.asarray(history.train_accuracy, dtype=float),
             test_curves=np.asarray(history.test_accuracy, dtype=float)))
     config = {"dataset": ds.name, "n_train": ds.n_train, "n_test": ds.n_test, "sizes": sizes,

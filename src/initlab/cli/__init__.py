@@ -72,33 +72,34 @@ def command_parser(name: str) -> Parser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``initlab`` console script; returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    first = next((a for a in argv if not a.startswith("-")), None)
-    parser = build_parser(only=first if first in command_names() else None)
-    args = parser.parse_args(argv)
-    if not getattr(args, "command", None):
-        parser.print_help()
-        return 2
-    module = args._module
-    with guard.signals():
+    command = "initlab"
+    with guard.signals():  # first: an interruption while importing is one too
         try:
+            first = next((a for a in argv if not a.startswith("-")), None)
+            parser = build_parser(only=first if first in command_names() else None)
+            args = parser.parse_args(argv)
+            if not getattr(args, "command", None):
+                parser.print_help()
+                return 2
+            command, module = f"initlab {args.command}", args._module
             if getattr(args, "dump_config", False):
                 print(config.dump(args.command, args._parser, args, module), end="")
                 return 0
             guard.prepare(args, module)
             return int(module.run(args) or 0)
         except InitlabError as exc:
-            print(f"initlab {args.command}: error: {exc}", file=sys.stderr)
+            print(f"{command}: error: {exc}", file=sys.stderr)
             return 2
         except MemoryError:
-            print(f"initlab {args.command}: error: not enough memory for this run; use "
-                  "smaller sizes", file=sys.stderr)
+            print(f"{command}: error: not enough memory for this run; use smaller sizes",
+                  file=sys.stderr)
             return 2
         except BrokenPipeError:  # output piped into `head` and closed early: not an error
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
             return 0
         except (guard.Interrupted, KeyboardInterrupt) as exc:
             code = getattr(exc, "code", None) or guard.interrupted_code() or 130
-            print(f"initlab {args.command}: interrupted", file=sys.stderr)
+            print(f"{command}: interrupted", file=sys.stderr)
             return code
 
 

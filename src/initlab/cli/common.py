@@ -8,7 +8,7 @@ from pathlib import Path
 
 from initlab.atomic import write_atomic
 from initlab.errors import MAX_SEED, InitlabError, check_seed
-from initlab.results import Result, format_table
+from initlab.results import Result
 from initlab.spec import split_specs
 
 

@@ -111,7 +111,7 @@ def test_unwritable_output_folder(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("")
     assert main(["report", "--out", str(blocker / "sub"), "-q"]) == 2
-    assert "cannot create the output folder" in capsys.readouterr().err
+    assert "is a file, not a folder" in capsys.readouterr().err
 
 
 def test_report_help_lists_examples(capsys):

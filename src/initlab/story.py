@@ -205,8 +205,8 @@ def deep_study(settings: Settings):
         tables=[("Per-run summary", *_activation_table(result))], config=result.config,
         figures=_activation_figures(
             figs, "Histograms per layer ({activation}), 40 bins on (-1, 1).",
-            "Std of activations (left) and gradients (right) versus depth, theory as lines, "
-            "each net as faint markers."))
+            "Std versus depth of the activations (left), their gradients (middle) and the "
+            "weight gradients (right): theory as lines, measurements as markers."))
     return section, result
 
 

@@ -67,3 +67,26 @@ def test_interrupt_ends_cleanly(how, code):
     assert len(err.strip().splitlines()) == 1, err
     time.sleep(0.5)
     assert group_members(proc.pid) == [] and leftover == []
+
+
+def test_interrupted_report_keeps_finished_sections(tmp_path):
+    """Ctrl-C after the first section: the report holds it, marked incomplete, whole files."""
+    out = tmp_path / "report"
+    proc = subprocess.Popen([sys.executable, "-m", "initlab.cli", "report", "--quick", "--jobs",
+                             "1", "--out", str(out)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    first = proc.stderr.readline()  # the progress line of the first finished section
+    assert "1/7 sections" in first, first + proc.stderr.read()
+    os.killpg(proc.pid, signal.SIGINT)
+    out_text, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, err
+    page = (out / "report.html").read_text()
+    assert "This report is incomplete: it was interrupted after" in page
+    assert "not run: the report was interrupted" in page
+    import json
+
+    results = json.loads((out / "results.json").read_text())
+    assert results["complete"] is False
+    statuses = [s["status"] for s in results["sections"].values()]
+    assert statuses.count("ok") >= 1 and "not run" in statuses
+    assert not list(out.glob(".*.tmp"))

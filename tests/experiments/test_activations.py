@@ -268,3 +268,12 @@ def test_a_width_too_large_is_refused_up_front_with_an_estimate():
     with pytest.raises(InitlabError, match="of memory"):  # orthogonal is drawn whole
         run_activations("orthogonal", "relu", depth=2, width=400_000, batch=1)
     assert estimate_memory([4096] * 11, 16, grad=False) < 3 * 4096 * 4096 * 4
+
+
+def test_constant_weights_give_an_exact_zero_weight_gradient_spread():
+    """With constant weights every entry of dL/dW_l (0 < l < L) is one number; rounding noise
+    must not be reported as a spread (it once showed as stds of 1 to 1400)."""
+    r = run_activations("constant(5)", "relu", depth=4, width=16, batch=8)
+    spread = [s.weight_grad_std for s in r.runs[0].layers]
+    assert spread[1] == spread[2] == 0.0
+    assert spread[0] > 0 and spread[3] > 0  # the input and the top gradient vary

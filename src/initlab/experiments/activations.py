@@ -214,12 +214,22 @@ class LayerAccumulator:
         return LayerStats(
             index, self.act.mean, self.act.std, self.saturated / n, self.zero / n,
             pick(theory.std), self.grad.std if grad else None, pick(theory.grad_std, grad),
-            self.weight_grad.std if grad else None, pre_std=self.pre.std,
+            _rounding_is_zero(self.weight_grad) if grad else None, pre_std=self.pre.std,
             predicted_pre_std=pick(theory.pre_std),
             predicted_weight_grad_std=pick(theory.weight_grad_std, grad),
             seed_std=self.act.seed_std, seed_grad_std=self.grad.seed_std if grad else None,
             seed_weight_grad_std=self.weight_grad.seed_std if grad else None,
             counts=self.counts, below=self.below, above=self.above)
+
+
+ROUNDING = 1e-4  # a spread below this fraction of the mean is float rounding, not a spread
+
+
+def _rounding_is_zero(m) -> float:
+    """``m.std``, or exactly 0 where it is below ROUNDING |mean|: with constant weights every
+    entry of dL/dW is the same number, and only rounding makes them differ."""
+    std = m.std
+    return 0.0 if math.isfinite(std) and std <= ROUNDING * abs(m.mean) else std
 
 
 def first_dead(stds, ref: float, order) -> int | None:

@@ -143,6 +143,8 @@ def std_figure(result):
                         ax.plot(np.full(seeds.size, s.index + dodge), seeds, ".", color=c,
                                 alpha=0.3, markersize=3)
                 ref = {0: run.input_std, 1: run.layers[-1].grad_std}.get(col, ref)
+            zero = [r.init for r in result.runs if r.activation == act
+                    and any(getattr(s, key) == 0 for s in r.layers)]
             ax.set_yscale("log")
             lo, hi = ax.get_ylim()
             if ref and math.isfinite(ref) and ref > 0:
@@ -155,7 +157,9 @@ def std_figure(result):
                 ax.yaxis.set_minor_formatter(_PLAIN_235)
             ax.set_xticks(_layer_ticks(x.size))
             ax.grid(alpha=0.3, which="major")
-            ax.set_title(f"{act}: {title}", fontsize=10)
+            # a log axis cannot show 0: say where it is instead of hiding it
+            note = f"\n(exactly 0 at some layers, not drawn: {', '.join(zero)})" if zero else ""
+            ax.set_title(f"{act}: {title}{note}", fontsize=10 if not zero else 8.5)
             ax.set_xlabel("layer")
             if col == 0:
                 ax.set_ylabel("std")

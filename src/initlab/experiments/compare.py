@@ -304,12 +304,13 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
                  for m in _select(chunks, medians)]
         boundary = parts[0]
         boundary.classes = np.concatenate([np.asarray(b.classes) for b in parts])
-    config = {"dataset": ds.name, "n_train": ds.n_train, "n_test": ds.n_test,
+    # the data set's own parameters first: its "seed" is data_seed, not the weights' seed
+    config = {**ds.params, "dataset": ds.name, "n_train": ds.n_train, "n_test": ds.n_test,
               "sizes": sizes, "activation": activation, "output": output, "inits": inits,
               "seeds": n_seeds, "seed": seed, "data_seed": data_seed,
               "legacy_seeds": legacy_seeds,
               "optimizer": optimizer, "lr": lr, "iterations": iterations, "epochs": epochs,
               "batch": batch, "replace": replace, "l2": l2, "dropout": dropout, "jobs": jobs,
-              "dtype": np.dtype(dt).name, "record_every": every, **ds.params}
+              "dtype": np.dtype(dt).name, "record_every": every}
     return CompareResult(rows=rows, config=config, iterations=out["iterations"],
                          boundary=boundary)

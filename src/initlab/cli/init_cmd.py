@@ -39,7 +39,7 @@ def add_arguments(parser) -> None:
 
 
 #: Initializers registered under their own name that draw exactly what a parameterized base
-#: draws (tests check the bits), marked as aliases in --list.
+#: draws (to rounding: tests check it), marked as aliases in --list.
 SAME_AS = {"he": "kaiming_normal(nonlinearity=relu)"}
 
 

@@ -469,7 +469,7 @@ def test_csv_without_label_column_is_refused(tmp_path):
         read_csv(bare)
     scaled = tmp_path / "scaled.csv"
     scaled.write_text("\n".join(",".join(map(str, row / 255)) for row in pixels))
-    with pytest.raises(InitlabError, match="non-integer values"):
+    with pytest.raises(InitlabError, match="177 distinct values, more than 100 classes"):
         read_csv(scaled)
     good = tmp_path / "good.csv"
     good.write_text("label," + ",".join(f"pixel{i}" for i in range(15)) + "\n" + "\n".join(

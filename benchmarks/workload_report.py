@@ -2,10 +2,10 @@
 
 One whole process writing the quick report into a fresh temporary folder each run. There is
 no other contender: the goal is an absolute time on this 2-core machine. It runs without the
-harness's thread variables, as a user's shell runs it: the report runs its sections in joblib
-worker processes, and joblib gives each worker cpu_count // jobs BLAS threads unless such a
-variable is set (with OMP_NUM_THREADS=2 set, two workers x two threads oversubscribe the two
-cores: 34-39 s instead of 24-28 s, measured). Skipped with a note
+harness's thread variables, as a user's shell runs it: the report runs its sections in
+worker processes (initlab.workers), each limited to cpu_count // jobs BLAS threads (two
+workers x two threads oversubscribe the two cores: 34-39 s instead of 24-28 s, measured
+when the workers were joblib's). Skipped with a note
 while the ``report`` subcommand does not exist. At the ``tiny`` size (the smoke test) it only
 runs ``initlab report --help``, which checks the command is wired without the cost of the
 report; the report itself is tested end to end in tests/.

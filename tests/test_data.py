@@ -450,3 +450,29 @@ def test_pixels_out_of_range_need_scale_off(tmp_path):
     with pytest.raises(InitlabError, match=r"span \[0, 300\], not the 8-bit range"):
         load_dataset("mnist", data=path)
     assert load_dataset("mnist", data=path, scale=False, test_size=0.5).X_train.max() <= 300
+
+
+def test_csv_without_label_column_is_refused(tmp_path):
+    """Kaggle's MNIST test.csv (pixel0,... and no label) and label-less rows are refused."""
+    from initlab.data import read_csv
+
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, size=(300, 16))
+    kaggle = tmp_path / "test.csv"
+    kaggle.write_text(",".join(f"pixel{i}" for i in range(16)) + "\n"
+                      + "\n".join(",".join(map(str, row)) for row in pixels))
+    with pytest.raises(InitlabError, match="first column is 'pixel0', a pixel"):
+        read_csv(kaggle)
+    bare = tmp_path / "bare.csv"
+    bare.write_text("\n".join(",".join(map(str, row)) for row in pixels))
+    with pytest.raises(InitlabError, match="distinct values, more than 100 classes"):
+        read_csv(bare)
+    scaled = tmp_path / "scaled.csv"
+    scaled.write_text("\n".join(",".join(map(str, row / 255)) for row in pixels))
+    with pytest.raises(InitlabError, match="177 distinct values, more than 100 classes"):
+        read_csv(scaled)
+    good = tmp_path / "good.csv"
+    good.write_text("label," + ",".join(f"pixel{i}" for i in range(15)) + "\n" + "\n".join(
+        ",".join(map(str, [row[0] % 10, *row[1:]])) for row in pixels))
+    X, y, _ = read_csv(good)
+    assert X.shape == (300, 15) and y.max() <= 9

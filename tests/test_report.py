@@ -114,10 +114,32 @@ def test_unwritable_output_folder(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("")
     assert main(["report", "--out", str(blocker / "sub"), "-q"]) == 2
-    assert "cannot create the output folder" in capsys.readouterr().err
+    assert "is a file, not a folder" in capsys.readouterr().err
 
 
 def test_report_help_lists_examples(capsys):
     with pytest.raises(SystemExit):
         main(["report", "--help"])
     assert "initlab report --quick" in capsys.readouterr().out
+
+
+def test_exact_configuration_is_runnable_toml_of_what_ran(quick_report):
+    """Each section's configuration is the TOML 'initlab run' takes, with the values it ran."""
+    import tomllib
+
+    from initlab.cli import command_parser
+    from initlab.cli.config import COMMAND_KEY, to_argv
+
+    results = json.loads((quick_report[0] / "results.json").read_text())
+    for sid, entry in results["sections"].items():
+        doc = tomllib.loads(entry["config_toml"])
+        command = doc.pop(COMMAND_KEY)
+        parser = command_parser(command)
+        parser.parse_args(to_argv(doc, parser, sid))  # parses: no unknown key, no bad value
+        ran = entry["result"].get("config") or {}
+        for key in ("seeds", "iterations", "epochs", "width", "batch"):
+            if key in doc and key in ran:
+                assert doc[key] == ran[key], (sid, key)
+        if "sizes" in ran and "width" in doc:
+            assert ran["sizes"][1] == doc["width"], sid
+    assert "Exact configuration" in (quick_report[0] / "report.html").read_text()

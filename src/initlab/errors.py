@@ -54,3 +54,17 @@ def check_float_dtype(dtype) -> np.dtype:
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise InitlabError(f"dtype must be float32 or float64, got {dtype!r}")
     return dt
+
+
+#: Seeds are 32-bit: NumPy's legacy ``RandomState`` takes nothing larger.
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(value, name: str = "seed", count: int = 1) -> int:
+    """Return ``value`` if it and the ``count - 1`` seeds after it lie in [0, 2**32 - 1]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InitlabError(f"{name} must be an integer in [0, {MAX_SEED}], got {value!r}")
+    if value < 0 or value + count - 1 > MAX_SEED:
+        span = f" (it and the {count - 1} seeds after it)" if count > 1 else ""
+        raise InitlabError(f"{name} must lie in [0, {MAX_SEED}]{span}, got {value}")
+    return int(value)

@@ -40,7 +40,8 @@ class Section:
 
     ``text``: paragraphs of explanation (plain text; blank lines separate paragraphs);
     ``figures``: (caption, Figure or PNG bytes) pairs; ``tables``: (caption, header, rows) triples;
-    ``config``: what it ran with; ``error``: the failure message when it failed.
+    ``config``: what it ran with; ``config_toml``: the same as a file for ``initlab run``
+    (shown instead of ``config`` when given); ``error``: the failure message when it failed.
     """
 
     id: str
@@ -51,6 +52,7 @@ class Section:
     config: dict = field(default_factory=dict)
     error: str | None = None
     seconds: float | None = None
+    config_toml: str | None = None
 
 
 def png_bytes(fig, dpi: int = 100) -> bytes:
@@ -87,9 +89,12 @@ def _section(s: Section) -> str:
         b64 = base64.b64encode(data).decode("ascii")
         out.append(f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{b64}">'
                    f"<figcaption>{html.escape(caption)}</figcaption></figure>")
-    if s.config:
+    took = f" (ran in {s.seconds:.1f} s)" if s.seconds is not None else ""
+    if s.config_toml:
+        out.append(f"<details><summary>Exact configuration{took}: a file for 'initlab run'"
+                   f"</summary><pre>{html.escape(s.config_toml)}</pre></details>")
+    elif s.config:
         cfg = html.escape(json.dumps(s.config, indent=2, default=str))
-        took = f" (ran in {s.seconds:.1f} s)" if s.seconds is not None else ""
         out.append(f"<details><summary>Exact configuration{took}</summary><pre>{cfg}</pre>"
                    "</details>")
     out.append("</section>")
@@ -97,12 +102,15 @@ def _section(s: Section) -> str:
 
 
 def render(sections: list[Section], *, title: str, intro: str, version: str,
-           settings: dict, links=()) -> str:
-    """The whole report as one HTML string; ``links``: (href, text) pairs shown at the top."""
+           settings: dict, links=(), note: str | None = None) -> str:
+    """The whole report as one HTML string; ``links``: (href, text) pairs shown at the top;
+    ``note`` (e.g. that it is incomplete) stands out at the top."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     failed = [s.title for s in sections if s.error is not None]
     status = (f'<p class="failed">{len(failed)} section(s) failed: '
               f"{html.escape(', '.join(failed))}.</p>" if failed else "")
+    if note:
+        status = f'<p class="failed">{html.escape(note)}</p>' + status
     toc = "".join(f'<li><a href="#{html.escape(s.id)}">{html.escape(s.title)}</a>'
                   f"{' (failed)' if s.error else ''}</li>" for s in sections)
     body = "\n".join(_section(s) for s in sections)

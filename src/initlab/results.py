@@ -22,12 +22,14 @@ from typing import Any
 
 import numpy as np
 
+from initlab.atomic import write_atomic
 from initlab.errors import InitlabError
 
 
 def detail(default: Any = None) -> Any:
-    """A dataclass field kept by ``save()`` but left out of the public ``to_dict()``."""
-    return dataclasses.field(default=default, metadata={"detail": True})
+    """A dataclass field kept by ``save()`` but left out of the public ``to_dict()`` and of
+    ``repr()`` (figure data would make a repr hundreds of thousands of characters long)."""
+    return dataclasses.field(default=default, repr=False, metadata={"detail": True})
 
 
 def plain(value: Any, detail: bool = False) -> Any:
@@ -95,9 +97,7 @@ class Result:
 
     def save(self, path: str | Path) -> Path:
         """Write the full result (figure data included) as JSON; :meth:`load` reads it back."""
-        path = Path(path)
-        path.write_text(self.to_json(indent=None, detail=True))
-        return path
+        return write_atomic(path, self.to_json(indent=None, detail=True))
 
     @classmethod
     def load(cls, path: str | Path):
@@ -130,6 +130,15 @@ class Result:
         fields = [f.name for f in dataclasses.fields(self)]
         return ["field", "value"], [[name, repr(getattr(self, name))[:80]] for name in fields]
 
+    def footnote(self) -> str | None:
+        """A line printed under the table (e.g. how its intervals are computed)."""
+        return None
+
+    def __str__(self) -> str:
+        """The table the command line prints (``print(result)``); the data is in ``save()``."""
+        note = self.footnote()
+        return format_table(*self.table()) + (f"\n{note}" if note else "")
+
     def _repr_html_(self) -> str:
         header, rows = self.table()
         head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
@@ -138,7 +147,9 @@ class Result:
             for row in rows
         )
         title = html.escape(type(self).__name__)
-        return f"<table><caption>{title}</caption><tr>{head}</tr>{body}</table>"
+        note = self.footnote()
+        foot = f"<p><small>{html.escape(note)}</small></p>" if note else ""
+        return f"<table><caption>{title}</caption><tr>{head}</tr>{body}</table>{foot}"
 
 
 def _flatten(data: dict, prefix: str = "") -> dict:

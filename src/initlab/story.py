@@ -148,8 +148,8 @@ def deep_study(settings: Settings):
     return _activation_section(
         "deep", f"The 10-layer tanh/ReLU study (width {options['width']})", options, deep_text,
         "Histograms per layer ({activation}), 40 bins on (-1, 1).",
-        "Std of activations (left) and gradients (right) versus depth, theory as lines, "
-        "each net as faint markers.")
+        "Std versus depth of the activations (left), their gradients (middle) and the "
+        "weight gradients (right): theory as lines, each net as faint markers.")
 
 
 def digits_compare(settings: Settings):

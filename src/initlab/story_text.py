@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from initlab.experiments.common import separated
+from initlab.experiments.common import format_stat, separated
 from initlab.wording import (
     FADES,
     Expectation,
@@ -30,8 +30,8 @@ def _fmt(x: float | None, digits: int = 3) -> str:
 
 
 def _pm(s, digits: int = 3) -> str:
-    """'mean +- half-width' of a Stat (just the mean without an interval)."""
-    return _fmt(s.mean, digits) + ("" if s.ci95 is None else f" +- {s.ci95:.{digits}f}")
+    """A Stat's mean with its 95% interval (just the mean without one)."""
+    return format_stat(s, digits)
 
 
 def classic_text(result) -> str:
@@ -73,10 +73,8 @@ def _compare_rows_text(result) -> str:
     lines = []
     for row in result.rows:
         t = row.test_accuracy
-        spread = "" if t.ci95 is None else f" +- {t.ci95:.3f}"
         div = f", {row.diverged} diverged" if row.diverged else ""
-        lines.append(f"{row.init}: test accuracy {_fmt(t.mean)}{spread} (std {_fmt(t.std)}"
-                     f"{div})")
+        lines.append(f"{row.init}: test accuracy {format_stat(t)} (std {_fmt(t.std)}{div})")
     return "; ".join(lines) + "."
 
 

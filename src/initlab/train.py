@@ -173,7 +173,7 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
     record_every: record at steps 0, k, 2k, ... (see the module docstring for what).
     record_accuracy: also record train (and test) accuracy; each recorded step then costs an
     extra forward pass over X (and X_test), unless training is full batch without dropout.
-    progress: show a tqdm progress bar.
+    progress: show progress on stderr (a bar on a terminal, else a line every 5 s).
     on_record: called as ``on_record(step, model)`` at every recorded step, after that
     step's forward and backward pass and before its update: the layers still hold that
     step's inputs and outputs, and every ``param.grad`` that step's gradient.
@@ -258,9 +258,9 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
 
 
 def _bar(total: int):
-    from tqdm.auto import tqdm
+    from initlab.progress import Progress
 
-    return tqdm(total=total, desc="fit", unit="step", leave=False)
+    return Progress(total, "fit", "step", leave=False)
 
 
 __all__ = ["History", "accuracy", "check_batch_norm_batches", "evaluate", "fit"]

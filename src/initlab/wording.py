@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from initlab.experiments.common import Stat, separated
+from initlab.experiments.common import Stat, format_stat, separated
 
 #: Verdict states in which a signal (or a gradient) loses its scale going through the net.
 FADES = ("vanishing", "shrinking", "no signal")
@@ -24,20 +24,14 @@ FADES = ("vanishing", "shrinking", "no signal")
 GROWS = ("exploding", "growing")
 
 
-def _pm(s: Stat, digits: int) -> str:
-    if s.mean is None:
-        return "n/a"
-    return f"{s.mean:.{digits}f}" + ("" if s.ci95 is None else f" +- {s.ci95:.{digits}f}")
-
-
 def compare_means(name_a: str, a: Stat, name_b: str, b: Stat, what: str,
                   digits: int = 3) -> str:
     """'A's mean WHAT is higher/lower than B's' when the 95% intervals separate, else
-    'cannot be told apart'; both means with their half-widths in brackets."""
-    nums = f"{_pm(a, digits)} vs {_pm(b, digits)}"
+    'cannot be told apart'; both means with their 95% intervals in brackets."""
+    nums = f"{format_stat(a, digits)} vs {format_stat(b, digits)}"
     if a.mean is None or b.mean is None:
         return f"{name_a}'s and {name_b}'s mean {what} cannot be compared ({nums})"
-    if a.ci95 is None or b.ci95 is None:
+    if a.interval() is None or b.interval() is None:
         return (f"{name_a}'s and {name_b}'s mean {what} cannot be told apart from one seed each "
                 f"({nums})")
     if separated(a, b):

@@ -310,3 +310,10 @@ def test_gradient_histograms_count_every_gradient_in_range():
     assert counts.sum() == 2 * 8 * 32 and counts[19:21].sum() == counts.sum()
     no_grad = run_activations("he", "relu", depth=2, width=8, batch=4, grad=False)
     assert no_grad.runs[0].layers[0].grad_counts is None
+def test_constant_weights_give_an_exact_zero_weight_gradient_spread():
+    """With constant weights every entry of dL/dW_l (0 < l < L) is one number; rounding noise
+    must not be reported as a spread (it once showed as stds of 1 to 1400)."""
+    r = run_activations("constant(5)", "relu", depth=4, width=16, batch=8)
+    spread = [s.weight_grad_std for s in r.runs[0].layers]
+    assert spread[1] == spread[2] == 0.0
+    assert spread[0] > 0 and spread[3] > 0  # the input and the top gradient vary

@@ -89,7 +89,7 @@ def test_cli_json_keys_and_figures(tmp_path, capsys):
     row = out["rows"][1]
     assert list(row) == ["init", "seeds", "train_accuracy", "test_accuracy", "final_loss",
                          "diverged", "lsuv"]
-    assert list(row["train_accuracy"]) == ["mean", "std", "ci95"]
+    assert list(row["train_accuracy"]) == ["mean", "std", "ci95", "low", "high"]
     assert list(row["final_loss"]) == ["mean", "std"]
     for name in ("loss.png", "accuracy.png", "boundaries.png"):
         assert (tmp_path / name).exists()
@@ -110,3 +110,25 @@ def test_cli_preset_with_override_and_config_round_trip(tmp_path, capsys):
     (tmp_path / "bad.toml").write_text('experiment = "compare"\nlayerz = [3]\n')
     assert main(["run", str(tmp_path / "bad.toml")]) == 2
     assert "unknown key 'layerz'" in capsys.readouterr().err
+
+
+def test_weight_seed_is_kept_in_config_and_figures_use_it():
+    """A data set's own "seed" parameter must not overwrite the weights' seed (found by the
+    property tests: the boundary figure then indexed seed 1477 of 2)."""
+    from initlab.plots.compare import boundary_figure
+
+    result = run_compare(["he"], dataset="moons", n_samples=24, seeds=2, seed=1477,
+                         iterations=3)
+    assert result.config["seed"] == 1477 and result.config["data_seed"] == 0
+    assert boundary_figure(result) is not None
+
+
+def test_accuracy_interval_stays_in_unit_range_and_names_its_method():
+    from initlab.experiments.compare import summarize_accuracy
+
+    wide = summarize_accuracy([0.55, 0.99])  # the t interval here is 0.77 +- 2.8
+    assert 0 <= wide.low < wide.mean < wide.high <= 1 and wide.ci95 is None
+    same = summarize_accuracy([0.5, 0.5, 0.5])
+    assert (same.low, same.high, same.std) == (0.5, 0.5, 0.0)
+    tight = summarize_accuracy(np.linspace(0.80, 0.84, 30))
+    assert tight.high - tight.low < 0.01

@@ -1,8 +1,12 @@
 """The ``initlab`` command: one subcommand per module ``initlab/cli/<name>_cmd.py``.
 
 Each subcommand module defines ``HELP`` (one line), ``DESCRIPTION`` (with examples),
-``add_arguments(parser)`` and ``run(args) -> int``. Bad input raises
-:class:`~initlab.errors.InitlabError`, which becomes one line on stderr and exit code 2.
+``add_arguments(parser)`` and ``run(args) -> int``; optionally ``estimate(args)`` (an
+:class:`~initlab.budget.Estimate` of its memory and time: the command gets ``--force``) and
+``settings(args)`` (the values it will run with, for ``--dump-config``). Every command goes
+through :func:`main` and :mod:`initlab.cli.guard`: the output folder is checked and the budget
+estimated before any work; bad input (:class:`~initlab.errors.InitlabError`) becomes one line
+on stderr and exit code 2; SIGINT/SIGTERM end the run with "interrupted" and exit 130/143.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import pkgutil
 import sys
 
 from initlab import __version__
-from initlab.cli import config
+from initlab.cli import config, guard
 from initlab.cli.common import Parser
 from initlab.errors import InitlabError
 
@@ -31,7 +35,8 @@ def command_names() -> list[str]:
 
 def build_parser(only: str | None = None) -> Parser:
     """The full parser, or with ``only`` just that subcommand's (so a run imports only the
-    experiment it runs: start-up time counts in every short command)."""
+    experiment it runs: start-up time counts in every short command). ``parser.commands``
+    maps each subcommand's name to its own parser."""
     parser = Parser(
         prog="initlab",
         description="initlab: initialize neural networks every known way, look inside them at "
@@ -41,42 +46,62 @@ def build_parser(only: str | None = None) -> Parser:
     )
     parser.add_argument("--version", action="version", version=f"initlab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    parser.commands = {}
     for name in [only] if only else command_names():
         module = importlib.import_module(f"initlab.cli.{name}_cmd")
         p = sub.add_parser(name, help=module.HELP.replace("%", "%%"),
                            description=module.DESCRIPTION,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)
-        if name not in ("init", "run", "sweep"):
+        if hasattr(module, "estimate"):
+            p.add_argument("--force", action="store_true",
+                           help="run even where the estimated memory or time exceeds what the "
+                           "machine has or the budget (1 h)")
+        if name not in ("run", "sweep"):
             p.add_argument("--dump-config", action="store_true",
                            help="print these options as a TOML file for 'initlab run' and exit")
-        p.set_defaults(_run=module.run, _parser=p)
+        p.set_defaults(_module=module, _parser=p)
+        parser.commands[name] = p
     return parser
+
+
+def command_parser(name: str) -> Parser:
+    """The parser of the subcommand ``name`` alone."""
+    return build_parser(only=name).commands[name]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``initlab`` console script; returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    first = next((a for a in argv if not a.startswith("-")), None)
-    parser = build_parser(only=first if first in command_names() else None)
-    args = parser.parse_args(argv)
-    if not getattr(args, "command", None):
-        parser.print_help()
-        return 2
-    try:
-        if getattr(args, "dump_config", False):
-            print(config.dump(args.command, args._parser, args), end="")
+    command = "initlab"
+    with guard.signals():  # first: an interruption while importing is one too
+        try:
+            first = next((a for a in argv if not a.startswith("-")), None)
+            parser = build_parser(only=first if first in command_names() else None)
+            args = parser.parse_args(argv)
+            if not getattr(args, "command", None):
+                parser.print_help()
+                return 2
+            command, module = f"initlab {args.command}", args._module
+            if getattr(args, "dump_config", False):
+                print(config.dump(args.command, args._parser, args, module), end="")
+                return 0
+            guard.prepare(args, module)
+            return int(module.run(args) or 0)
+        except InitlabError as exc:
+            print(f"{command}: error: {exc}", file=sys.stderr)
+            return 2
+        except MemoryError:
+            print(f"{command}: error: not enough memory for this run; use smaller sizes",
+                  file=sys.stderr)
+            return 2
+        except BrokenPipeError:  # output piped into `head` and closed early: not an error
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
             return 0
-        return int(args._run(args) or 0)
-    except InitlabError as exc:
-        print(f"initlab {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # output piped into `head` and closed early: not an error
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
-        return 0
-    except KeyboardInterrupt:
-        print("initlab: interrupted", file=sys.stderr)
-        return 130
+        except (guard.Interrupted, KeyboardInterrupt) as exc:
+            code = getattr(exc, "code", None) or guard.interrupted_code() or 130
+            print(f"{command}: interrupted", file=sys.stderr)
+            return code
 
 
 if __name__ == "__main__":  # pragma: no cover

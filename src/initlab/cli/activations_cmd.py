@@ -10,6 +10,7 @@ from initlab.cli.common import (
     int_list,
     positive_float,
     positive_int,
+    seed_int,
     show_progress,
     spec_list,
 )
@@ -86,7 +87,7 @@ def add_arguments(parser) -> None:
                      help="normalize every pre-activation: batch (over the batch, as "
                      "training-mode BatchNorm) or layer (over the units); default none")
     run = parser.add_argument_group("seeds, precision and histograms")
-    run.add_argument("--seed", type=int, help="first seed (0); nets use seed, seed+1, ...")
+    run.add_argument("--seed", type=seed_int, help="first seed (0); nets use seed, seed+1, ...")
     run.add_argument("--seeds", type=positive_int, help="nets drawn per init (1)")
     run.add_argument("--dtype", choices=["float32", "float64"], help="float32 (default)")
     run.add_argument("--no-grad", action="store_true", help="skip the backward pass")
@@ -111,6 +112,31 @@ def resolve(args) -> dict:
         raise InitlabError(f"--seed must be >= 0, got {args.seed}")
     options["grad"] = not args.no_grad
     return options
+
+
+def estimate(args):
+    """Memory and time of drawing and pushing a batch through every (init, seed) net."""
+    from initlab.budget import stats_at_init
+    from initlab.experiments.activations import estimate_memory
+
+    o = resolve(args)
+    sizes = o.get("sizes") or [o["width"]] * (o["depth"] + 1)
+    n_acts, nets = len(o["activations"]), len(o["inits"]) * o.get("seeds", 1)
+    memory = estimate_memory(sizes, o["batch"], n_acts, o.get("dtype", "float32"), o["grad"])
+    return stats_at_init(sizes, o["batch"], nets, n_acts, o["grad"], memory,
+                         f"{nets} nets of {len(sizes) - 1} layers of up to {max(sizes)} units")
+
+
+def settings(args) -> dict:
+    """The option values the run will use (for --dump-config): the preset written out."""
+    o = resolve(args)
+    names = {"inits": "init", "activations": "activation", "grad": None}
+    values = {names.get(k, k): v for k, v in o.items() if names.get(k, k)}
+    values["no_grad"] = not o["grad"]
+    if values.get("sizes") is not None:  # --sizes replaces --depth/--width
+        values.pop("depth", None)
+        values.pop("width", None)
+    return {k: v for k, v in values.items() if k in vars(args)}
 
 
 def run(args) -> int:

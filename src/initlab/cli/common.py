@@ -4,19 +4,58 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-from initlab.errors import InitlabError
-from initlab.results import Result, format_table
+from initlab.atomic import write_atomic
+from initlab.errors import MAX_SEED, InitlabError, check_seed
+from initlab.results import Result
 from initlab.spec import split_specs
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with errors as one line (``initlab CMD: error: ...``) and exit code 2."""
+    """argparse with errors as one line (``initlab CMD: error: ...``) and exit code 2, which
+    keeps the list of its options (``options``: the Actions that ``add_argument`` returned,
+    in groups too) so configs can be read and written without argparse's internals."""
+
+    @property
+    def options(self) -> list[argparse.Action]:
+        return self.__dict__.setdefault("_initlab_options", [])
+
+    def add_argument(self, *args, **kwargs) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        self.options.append(action)  # argparse's own -h/--help comes through here too
+        return action
+
+    def add_argument_group(self, *args, **kwargs):
+        return _Group(super().add_argument_group(*args, **kwargs), self.options)
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+class _Group:
+    """An argument group that records its options in its parser's list."""
+
+    def __init__(self, group, options: list):
+        self._group, self._options = group, options
+
+    def add_argument(self, *args, **kwargs) -> argparse.Action:
+        action = self._group.add_argument(*args, **kwargs)
+        self._options.append(action)
+        return action
+
+    def __getattr__(self, name):
+        return getattr(self._group, name)
+
+
+def seed_int(text: str) -> int:
+    """argparse type for a seed: an integer in [0, 2**32 - 1]."""
+    try:
+        return check_seed(int(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            str(exc) if isinstance(exc, InitlabError)
+            else f"expected an integer in [0, {MAX_SEED}], got {text!r}") from None
 
 
 def int_list(text: str) -> list[int]:
@@ -72,34 +111,41 @@ def add_output_options(parser: argparse.ArgumentParser, figures: bool = True) ->
 
 
 def show_progress(args) -> bool:
-    """A progress bar only on a terminal (stderr) and without -q/--json."""
-    return not getattr(args, "quiet", False) and sys.stderr.isatty()
+    """Progress on stderr unless -q: a bar on a terminal, else a plain line every few seconds."""
+    return not getattr(args, "quiet", False)
 
 
 def emit(result: Result, args, figures: dict | None = None) -> None:
     """Print ``result`` (table or JSON) and, with --out, save results.json and the figures.
 
     ``figures`` maps file stems to matplotlib Figures; each is saved as ``DIR/stem.png``.
-    A callable ``args.result_sink`` (set by ``initlab sweep``) takes the result instead.
+    Every file is written whole or not at all; files of an earlier run in DIR that this run
+    does not rewrite are removed (see :mod:`initlab.cli.guard`). A callable
+    ``args.result_sink`` (set by ``initlab sweep``) takes the result instead.
     """
+    import io
+
     sink = getattr(args, "result_sink", None)
     if sink is not None:
         sink(result)
         return
     out = getattr(args, "out", None)
     if out is not None:
-        out = Path(out)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InitlabError(f"cannot create the output folder {str(out)!r}: {exc}") from None
+        from initlab.cli.guard import check_output, finish_output
+
+        out = check_output(out)
         result.save(out / "results.json")
+        written = ["results.json"]
         for stem, fig in (figures or {}).items():
-            fig.savefig(out / f"{stem}.png", dpi=110)
-    if args.json:
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=110)
+            write_atomic(out / f"{stem}.png", buf.getvalue())
+            written.append(f"{stem}.png")
+        finish_output(out, written, args.command)
+    if getattr(args, "json", False):
         print(json.dumps(result.to_dict(), indent=2))
     else:
-        print(format_table(*result.table()))
+        print(result)
         if out is not None:
             names = ", ".join(["results.json"] + [f"{s}.png" for s in (figures or {})])
             print(f"\nwrote {names} to {out}")

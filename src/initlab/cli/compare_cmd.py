@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from initlab.cli.common import (
     int_list,
     positive_float,
     positive_int,
+    seed_int,
     show_progress,
     spec_list,
 )
@@ -60,16 +62,17 @@ def add_arguments(parser) -> None:
     net.add_argument("--init", type=spec_list,
                      help='comma-separated init specs, e.g. "zeros,normal(10),he"')
     net.add_argument("--seeds", type=positive_int, help="seeds per init (10)")
-    net.add_argument("--seed", type=int,
+    net.add_argument("--seed", type=seed_int,
                      help="first weight seed (0); seeds are seed, seed+1, ...")
-    data.add_argument("--data-seed", type=int, help="seed of the data and minibatch order (0)")
+    data.add_argument("--data-seed", type=seed_int, help="seed of the data and minibatch order (0)")
     net.add_argument("--iterations", type=positive_int, help="training steps (1000)")
     net.add_argument("--epochs", type=positive_int, help="passes over the data, instead")
     net.add_argument("--lr", type=positive_float, help="learning rate (0.01)")
     net.add_argument("--optimizer", help="sgd, momentum, nesterov, adagrad, rmsprop, adam (sgd)")
     net.add_argument("--batch", type=positive_int, help="minibatch size (full batch)")
-    net.add_argument("--replace", action="store_true",
-                     help="sample minibatches with replacement")
+    net.add_argument("--replace", action=argparse.BooleanOptionalAction,
+                     help="sample minibatches with replacement (the saito preset does; "
+                     "--no-replace: without)")
     net.add_argument("--l2", type=float, help="L2 weight decay lambda (0)")
     net.add_argument("--dropout", type=float, help="dropout rate after each hidden layer (0)")
     net.add_argument("--norm", help="batch or layer: normalize between each hidden linear "
@@ -95,12 +98,38 @@ def resolve(args) -> dict:
                 "batch", "l2", "dropout", "dtype", "jobs", "norm"):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
-    if args.replace:
-        options["replace"] = True
+    if args.replace is not None:
+        options["replace"] = args.replace
     if args.epochs is not None and args.iterations is None:
         options["iterations"] = None
     options["inits"] = options.pop("init")
     return options
+
+
+def estimate(args):
+    """Memory and time of training every (init, seed) replica, from the sizes."""
+    from initlab.budget import mlp_training, steps_of
+    from initlab.data import expected_size
+
+    o = resolve(args)
+    n_train, n_test, features, classes = expected_size(
+        o["dataset"], o.get("n_samples"), o.get("train_size"))
+    if o.get("classic"):
+        n_train, n_test = 300, 100
+    sizes = [features, *o["layers"], 1 if classes == 2 else classes]
+    steps = steps_of(n_train, o.get("iterations"), o.get("epochs"), o.get("batch"))
+    replicas = len(o["inits"]) * o["seeds"]
+    itemsize = 8 if o["dtype"] == "float64" else 4
+    return mlp_training(sizes, replicas, n_train, n_test, o.get("batch"), steps, 50, itemsize,
+                        what=f"training {replicas} nets of sizes {sizes} for {steps} steps")
+
+
+def settings(args) -> dict:
+    """The option values the run will use (for --dump-config): the preset written out."""
+    options = resolve(args)
+    values = {k: v for k, v in options.items() if k in vars(args)}
+    values["init"] = options["inits"]
+    return values
 
 
 def run(args) -> int:

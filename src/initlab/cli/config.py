@@ -1,9 +1,11 @@
 """TOML configuration files: the same names as the command-line options, parsed the same way.
 
 ``initlab compare ... --dump-config`` prints the options as TOML with ``experiment =
-"compare"``; ``initlab run config.toml`` turns the file back into that command's arguments and
-runs it, so every value is checked by the same parser as on the command line. Keys may be
-written with ``_`` or ``-``; an unknown key is an error naming it.
+"compare"``, each with the value the run will use (a preset's values written out);
+``initlab run config.toml`` turns the file back into that command's arguments and runs it,
+so every value is checked by the same parser as on the command line. Keys may be written with
+``_`` or ``-``; an unknown key is an error naming it. ``experiment`` is reserved for the
+command's name: no command has an option of that name.
 """
 
 from __future__ import annotations
@@ -16,29 +18,47 @@ import tomli_w
 
 from initlab.errors import InitlabError
 
+#: The key that names the command.
+COMMAND_KEY = "experiment"
 #: Options that say how to run, not what to run: never written to a config file.
-RUN_OPTIONS = {"help", "json", "out", "quiet", "dump_config", "version"}
+RUN_OPTIONS = {"help", "json", "out", "quiet", "dump_config", "version", "force"}
 
 
-def _actions(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
-    return {a.dest: a for a in parser._actions if a.dest not in RUN_OPTIONS
+def options(parser) -> dict[str, argparse.Action]:
+    """The parser's config-file options by dest (``parser.options`` of :class:`Parser`)."""
+    return {a.dest: a for a in parser.options if a.dest not in RUN_OPTIONS
             and a.dest != argparse.SUPPRESS}
 
 
-def dump(command: str, parser: argparse.ArgumentParser, args: argparse.Namespace) -> str:
-    """The parsed options of ``command`` as a TOML document (None values left out)."""
-    doc = {"experiment": command}
-    for dest in _actions(parser):
-        value = getattr(args, dest, None)
-        if value is None:
-            continue
-        doc[dest] = str(value) if isinstance(value, Path) else value
+def _is_flag(action: argparse.Action) -> bool:
+    return action.nargs == 0 and isinstance(action.const, bool)
+
+
+def _toml_value(value):
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def dump(command: str, parser, args: argparse.Namespace, module=None) -> str:
+    """The options of ``command`` as a TOML document: the values the run will use (from
+    ``module.settings(args)`` where the command has it), None values left out."""
+    values = vars(args).copy()
+    if module is not None and hasattr(module, "settings"):
+        values.update(module.settings(args))
+    doc = {COMMAND_KEY: command}
+    for dest in options(parser):
+        value = values.get(dest)
+        if value is not None:
+            doc[dest] = _toml_value(value)
     return tomli_w.dumps(doc)
 
 
-def to_argv(doc: dict, parser: argparse.ArgumentParser, source: str) -> list[str]:
+def to_argv(doc: dict, parser, source: str) -> list[str]:
     """Turn a config's keys into an argv for ``parser``; unknown keys raise naming the key."""
-    actions = _actions(parser)
+    actions = options(parser)
     argv_pos, argv_opt = [], []
     for key, value in doc.items():
         dest = key.replace("-", "_")
@@ -46,16 +66,20 @@ def to_argv(doc: dict, parser: argparse.ArgumentParser, source: str) -> list[str
             valid = ", ".join(sorted(actions))
             raise InitlabError(f"unknown key {key!r} in {source}; valid keys: {valid}")
         action = actions[dest]
-        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+        if _is_flag(action) or isinstance(action, argparse.BooleanOptionalAction):
             if not isinstance(value, bool):
                 raise InitlabError(f"key {key!r} in {source} must be true or false, got {value!r}")
-            if value == isinstance(action, argparse._StoreTrueAction):
+            if isinstance(action, argparse.BooleanOptionalAction):
+                argv_opt.append(action.option_strings[0] if value else action.option_strings[1])
+            elif value == action.const:
                 argv_opt.append(action.option_strings[-1])
             continue
         if isinstance(value, list):
             value = ",".join(str(v) for v in value)
         elif isinstance(value, bool):
             value = str(value).lower()
+        elif isinstance(value, dict):
+            raise InitlabError(f"key {key!r} in {source} must be a value, not a table")
         if not action.option_strings:
             argv_pos.append(str(value))
         else:  # --opt=value, so a value such as -2,2 is not read as an option
@@ -71,6 +95,6 @@ def read(path: str | Path) -> dict:
             doc = tomllib.load(f)
     except FileNotFoundError:
         raise InitlabError(f"config file {str(path)!r} does not exist") from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InitlabError(f"cannot read config file {str(path)!r}: {exc}") from None
     return doc

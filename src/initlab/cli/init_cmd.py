@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from initlab.cli.common import int_list
+from initlab.cli.common import int_list, seed_int
 from initlab.errors import InitlabError
 from initlab.init import catalogue, describe, get_initializer
 from initlab.results import format_table
@@ -35,15 +35,35 @@ def add_arguments(parser) -> None:
                         help="list every initializer and alias with its formula")
     parser.add_argument("--shape", type=int_list, default=None, metavar="DIMS",
                         help="comma-separated shape (out, in, *kernel), e.g. 64,32,3,3")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random stream (0)")
+    parser.add_argument("--seed", type=seed_int, default=0, help="seed of the random stream (0)")
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64",
                         help="dtype of the drawn sample (float64)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
+#: Initializers registered under their own name that draw exactly what a parameterized base
+#: draws (to rounding: tests check it), marked as aliases in --list.
+SAME_AS = {"he": "kaiming_normal(nonlinearity=relu)"}
+
+
+def estimate(args):
+    """Memory and time of drawing the tensor (orthogonal: a QR of the flattened matrix)."""
+    from initlab.budget import tensor_draw
+
+    if args.list or args.spec is None or args.shape is None:
+        return None
+    n = int(np.prod(args.shape, dtype=object))
+    matrix = (args.shape[0], n // args.shape[0]) if "orthogonal" in args.spec else None
+    return tensor_draw(n, np.dtype(args.dtype).itemsize, matrix,
+                       f"drawing a {'x'.join(map(str, args.shape))} tensor")
+
+
 def run(args) -> int:
+    if args.list and args.spec is not None:
+        raise InitlabError(f"give either an initializer SPEC ({args.spec!r}) or --list, "
+                           "not both")
     if args.list:
-        rows = catalogue()
+        rows = [{**r, "alias_of": r["alias_of"] or SAME_AS.get(r["name"])} for r in catalogue()]
         if args.json:
             print(json.dumps(rows, indent=2))
         else:

@@ -10,6 +10,7 @@ from initlab.cli.common import (
     int_list,
     positive_float,
     positive_int,
+    seed_int,
     show_progress,
 )
 from initlab.experiments.regularize import run_regularize
@@ -43,14 +44,28 @@ def add_arguments(parser) -> None:
     parser.add_argument("--norm", help="batch or layer: normalize between each hidden linear "
                         "layer and its activation (default none)")
     parser.add_argument("--seeds", type=positive_int, default=5, help="seeds per variant (5)")
-    parser.add_argument("--seed", type=int, default=0, help="first weight seed (0)")
-    parser.add_argument("--data-seed", type=int, default=0,
+    parser.add_argument("--seed", type=seed_int, default=0, help="first weight seed (0)")
+    parser.add_argument("--data-seed", type=seed_int, default=0,
                         help="seed of the data subset and minibatch order (0)")
     parser.add_argument("--optimizer", default="sgd", help="optimizer (sgd)")
     parser.add_argument("--lr", type=positive_float, default=0.1, help="learning rate (0.1)")
     parser.add_argument("--batch", type=positive_int, default=128, help="minibatch size (128)")
     parser.add_argument("--epochs", type=positive_int, default=200, help="epochs (200)")
     add_output_options(parser)
+
+
+def estimate(args):
+    """Memory and time of the four variants' training, from the sizes."""
+    from initlab.budget import Estimate, mlp_training, steps_of
+    from initlab.data import expected_size
+
+    dataset = "mnist" if args.data is not None and args.dataset == "digits" else args.dataset
+    n_train, n_test, features, classes = expected_size(dataset, None, args.train_size)
+    sizes = [features, *args.layers, 1 if classes == 2 else classes]
+    steps = steps_of(n_train, None, args.epochs, args.batch)
+    one = mlp_training(sizes, args.seeds, n_train, n_test, args.batch, steps, 40)
+    return Estimate(one.memory, 4 * one.seconds,
+                    f"training 4 x {args.seeds} nets of sizes {sizes} for {steps} steps")
 
 
 def run(args) -> int:

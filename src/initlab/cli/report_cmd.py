@@ -9,8 +9,8 @@ import time
 import traceback
 from pathlib import Path
 
+from initlab.cli import guard
 from initlab.cli.common import positive_int, show_progress
-from initlab.errors import InitlabError
 
 HELP = "run the classic experiments on built-in data and write one self-contained HTML report"
 DESCRIPTION = """\
@@ -48,7 +48,7 @@ def add_arguments(parser) -> None:
                         "number of CPUs if fewer)")
     parser.add_argument("--no-explore", action="store_true",
                         help="do not write explore.html (the interactive explorer) beside it")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress")
 
 
 def run_step(index: int, settings) -> dict:
@@ -78,18 +78,41 @@ def run_step(index: int, settings) -> dict:
 def _results(settings, jobs: int):
     """Yield each step's outcome as it finishes (in worker processes when jobs > 1)."""
     from initlab.story import STEPS
-
-    if jobs == 1:
-        for i in range(len(STEPS)):
-            yield run_step(i, settings)
-        return
-    from joblib import Parallel, delayed
+    from initlab.workers import run_tasks
 
     # The longest steps first, so two workers finish together.
     order = sorted(range(len(STEPS)), key=lambda i: STEPS[i][0] not in (
         "normalize", "classic-seeds", "digits", "deep", "depth"))
-    yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(
-        delayed(run_step)(i, settings) for i in order)
+    for _, outcome in run_tasks(run_step, [(i, settings) for i in order], jobs):
+        yield outcome
+
+
+def section_argv(sid: str, settings) -> list[str] | None:
+    """The command line that runs what section ``sid`` runs (its 'exact configuration')."""
+    quick = settings.quick
+    return {
+        "classic-circles": ["reproduce", "coursera", "--dataset", "circles"],
+        "classic-moons": ["reproduce", "coursera", "--dataset", "moons"],
+        "classic-seeds": ["compare", "--preset", "coursera",
+                          f"--seeds={settings.n_seeds(10, 3)}", "--jobs=1"],
+        "saito": ["activations", "--preset", "saito"],
+        "deep": ["activations", "--preset", "cs231n", "--seeds=1", *(["--width=512"] * quick)],
+        "digits": ["compare", "--preset", "saito", f"--seeds={settings.n_seeds(5, 2)}",
+                   "--dtype=float32", "--jobs=1", *(["--iterations=500"] * quick)],
+        "regularize": ["regularize", f"--seeds={settings.n_seeds(5, 2)}",
+                       f"--epochs={80 if quick else 200}"],
+    }.get(sid)
+
+
+def section_toml(argv: list[str]) -> str:
+    """The runnable TOML of a command line, as ``initlab COMMAND ... --dump-config`` prints."""
+    from initlab.cli import command_parser
+    from initlab.cli.config import dump
+
+    parser = command_parser(argv[0])
+    args = parser.parse_args(argv[1:])
+    args.command = argv[0]
+    return dump(argv[0], parser, args, args._module)
 
 
 def _explorer(out: Path, args) -> Path | None:
@@ -104,50 +127,72 @@ def _explorer(out: Path, args) -> Path | None:
 
 
 def run(args) -> int:
-    from tqdm.auto import tqdm
-
     from initlab import __version__
-    from initlab.report import render
+    from initlab.atomic import write_atomic
+    from initlab.cli.guard import check_output, finish_output
+    from initlab.progress import Progress
+    from initlab.report import Section, render
     from initlab.story import INTRO, STEPS, Settings
 
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InitlabError(f"cannot create the output folder {str(out)!r}: {exc}") from None
+    out = check_output(args.out)
     settings = Settings(quick=args.quick, seeds=args.seeds)
     start = time.perf_counter()
-    done = {}
-    with tqdm(total=len(STEPS), desc="initlab report", unit="section", file=sys.stderr,
-              disable=not show_progress(args)) as bar:
-        for outcome in _results(settings, args.jobs):
-            done[outcome["index"]] = outcome
-            bar.set_postfix_str(f"done: {outcome['section'].title[:45]}")
-            bar.update()
-    sections = [done[i]["section"] for i in range(len(STEPS))]
-    summary = {STEPS[i][0]: done[i]["entry"] for i in range(len(STEPS))}
-    n_figures = 0
+    done, stopped = {}, None
+    with Progress(len(STEPS), "initlab report", "section", every=0,
+                  enabled=show_progress(args)) as bar:
+        try:
+            for outcome in _results(settings, args.jobs):
+                done[outcome["index"]] = outcome
+                bar.set_postfix_str(f"done: {outcome['section'].title[:45]}")
+                bar.update()
+        except (KeyboardInterrupt, guard.Interrupted) as exc:
+            stopped = exc  # keep what finished, write it, then end as interrupted
+    sections, summary = [], {}
+    for i, (sid, title, _) in enumerate(STEPS):
+        if i in done:
+            section, entry = done[i]["section"], done[i]["entry"]
+        else:
+            section = Section(id=sid, title=title, error="not run: the report was interrupted "
+                              "before this section finished")
+            entry = {"title": title, "status": "not run"}
+        argv = section_argv(sid, settings)
+        if argv is not None:
+            section.config_toml = section_toml(argv)
+            entry["config_toml"] = section.config_toml
+        sections.append(section)
+        summary[sid] = entry
+    written = []
     for s in sections:
         for k, (_, png) in enumerate(s.figures, 1):
-            (out / f"{s.id}-{k}.png").write_bytes(png)
-            n_figures += 1
+            write_atomic(out / f"{s.id}-{k}.png", png)
+            written.append(f"{s.id}-{k}.png")
     failed = [s.title for s in sections if s.error is not None]
     meta = {"quick": args.quick, "seeds": args.seeds, "jobs": args.jobs}
-    links = []
-    if not args.no_explore:
+    note, links = None, []
+    if stopped is not None:
+        note = (f"This report is incomplete: it was interrupted after {len(done)} of "
+                f"{len(STEPS)} sections.")
+    elif not args.no_explore:
         explore = _explorer(out, args)
         if explore is None:
             failed.append("the interactive explorer")
         else:
+            written.append(explore.name)
             links.append((explore.name, "Open the interactive explorer (explore.html): drag "
                           "the init's std, the depth and the width; watch the nets train."))
     page = render(sections, title="initlab report: why initialization matters", intro=INTRO,
-                  version=__version__, settings=meta, links=links)
-    (out / "report.html").write_text(page, encoding="utf-8")
-    (out / "results.json").write_text(json.dumps(
-        {"initlab": __version__, "settings": meta, "sections": summary}, indent=1,
-        allow_nan=False))
+                  version=__version__, settings=meta, note=note, links=links)
+    write_atomic(out / "report.html", page)
+    write_atomic(out / "results.json", json.dumps(
+        {"initlab": __version__, "settings": meta, "complete": stopped is None,
+         "sections": summary}, indent=1, allow_nan=False))
+    finish_output(out, ["report.html", "results.json", *written], "report")
+    if stopped is not None:
+        print(f"wrote the {len(done)} finished section(s) of {len(STEPS)} to "
+              f"{out / 'report.html'} (marked incomplete)", file=sys.stderr)
+        raise stopped
     status = f"{len(failed)} section(s) failed: {', '.join(failed)}" if failed else "all ok"
-    print(f"wrote {out / 'report.html'}, results.json and {n_figures} figures "
+    print(f"wrote {out / 'report.html'}, results.json and "
+          f"{sum(name.endswith('.png') for name in written)} figures "
           f"({len(sections)} sections in {time.perf_counter() - start:.0f} s, {status})")
     return 1 if failed else 0

@@ -24,7 +24,7 @@ examples:
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("experiment", choices=["coursera"],
+    parser.add_argument("study", metavar="EXPERIMENT", choices=["coursera"],
                         help="which experiment: coursera (the three-layer init table)")
     parser.add_argument("--dataset", choices=DATASETS, default="circles",
                         help="the course's data set (circles)")

@@ -7,11 +7,12 @@ from pathlib import Path
 from initlab.cli import config
 from initlab.errors import InitlabError
 
-HELP = "run an experiment from a TOML file (write one with '<command> --dump-config')"
+HELP = "run any command from a TOML file (write one with '<command> --dump-config')"
 DESCRIPTION = """\
-Run an experiment from a TOML file whose keys are the command-line options of that experiment
-(with '_' or '-'), plus 'experiment' naming the command. '--out', '--json' and '-q' given here
-apply to the run. Unknown keys are errors that name the key.
+Run a command from a TOML file whose keys are the command-line options of that command (with
+'_' or '-'), plus 'experiment' naming the command. Every command's '--dump-config' output runs
+unchanged. '--out', '--json', '-q' and '--force' given here apply to the run (where the command
+has them). Unknown keys are errors that name the key.
 
 examples:
   initlab compare --dataset moons --seeds 10 --dump-config > moons.toml
@@ -24,21 +25,26 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--out", metavar="DIR", type=Path,
                         help="write results.json and the figures into DIR")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress")
+    parser.add_argument("--force", action="store_true",
+                        help="run even where the estimated memory or time exceeds the limits")
 
 
 def run(args) -> int:
-    from initlab.cli import build_parser, command_names, main
+    from initlab.cli import command_names, command_parser, main
 
     doc = config.read(args.config)
-    command = doc.pop("experiment", None)
-    runnable = [n for n in command_names() if n not in ("run", "init")]
+    command = doc.pop(config.COMMAND_KEY, None)
+    runnable = [n for n in command_names() if n != "run"]
     if command not in runnable:
-        raise InitlabError(f"{args.config}: 'experiment' must be one of {', '.join(runnable)}, "
-                           f"got {command!r}")
-    parser = build_parser(only=command)._subparsers._group_actions[0].choices[command]
+        raise InitlabError(f"{args.config}: {config.COMMAND_KEY!r} must be one of "
+                           f"{', '.join(runnable)}, got {command!r}")
+    parser = command_parser(command)
     argv = [command, *config.to_argv(doc, parser, str(args.config))]
-    if args.out is not None:
+    has = {a.dest for a in parser.options}
+    if args.out is not None and "out" in has:
         argv += ["--out", str(args.out)]
-    argv += ["--json"] * args.json + ["--quiet"] * args.quiet
+    for flag in ("json", "quiet", "force"):
+        if getattr(args, flag) and flag in has:
+            argv.append(f"--{flag}")
     return main(argv)

@@ -205,6 +205,21 @@ def _load_files(data, n_samples, noise, test_size, split_rng, subset_rng, train_
                    image_shape=raw.image_shape, params=params)
 
 
+def expected_size(name: str, n_samples: int | None = None,
+                  train_size: int | None = None) -> tuple[int, int, int, int]:
+    """``(n_train, n_test, n_features, n_classes)`` of a data set without loading it (for
+    estimates): the sizes of the generated sets and digits; MNIST's for files."""
+    if name in GENERATED:
+        total, features, classes = n_samples or DEFAULT_N_SAMPLES, 2, 2
+    elif name == "digits":
+        total, features, classes = 1797, 64, 10
+    else:  # MNIST-style files: assume MNIST's own size
+        total, features, classes = 70000, 784, 10
+    n_test = max(1, round(total * DEFAULT_TEST_SIZE))
+    n_train = total - n_test
+    return min(n_train, train_size or n_train), n_test, features, classes
+
+
 # ------------------------------------------------------------------- the course's exact data
 
 def classic_dataset(name: str) -> Dataset:

@@ -212,7 +212,25 @@ def read_csv(path) -> tuple[np.ndarray, np.ndarray, tuple[int, int] | None]:
     if table.shape[1] < 2:
         raise InitlabError(f"{name!r} has {table.shape[1]} column(s); expected the label "
                            "in the first column and at least one pixel after it")
+    check_label_column(table, first.split(",")[0].strip().strip('"') if header else None, name)
     return _finish(table[:, 1:], table[:, 0], name, name)
+
+
+MAX_CLASSES = 100  # more distinct values than this in the first column: not labels
+
+
+def check_label_column(table: np.ndarray, heading: str | None, name: str) -> None:
+    """Refuse a CSV whose first column is not a label column: a header that names a pixel
+    (Kaggle's MNIST ``test.csv``: ``pixel0,...``) or more distinct values than any class count
+    (a pixel's 0-255). Non-integer labels are refused by ``labels_as_int``."""
+    expected = ("expected the class label in the first column, then the pixels (Kaggle's "
+                "test.csv has no labels and cannot be used)")
+    if heading is not None and heading.lower().rstrip("0123456789_ ") in ("pixel", "px", "x"):
+        raise InitlabError(f"{name!r}: the first column is {heading!r}, a pixel; {expected}")
+    distinct = np.unique(table[:, 0]).size  # non-integer labels: labels_as_int says so
+    if distinct > MAX_CLASSES:
+        raise InitlabError(f"{name!r}: the first column holds {distinct} distinct values, more "
+                           f"than {MAX_CLASSES} classes; {expected}")
 
 
 def _csv_problem(text: str) -> str:

@@ -280,8 +280,8 @@ def run_activations(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
     lsuv_runs = [[] for _ in inits]
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(inits) * len(seed_list), desc="activations", unit="net")
+        from initlab.progress import Progress
+        bar = Progress(len(inits) * len(seed_list), "activations", "net")
     blas = threadpool_limits(1, "blas") if threadpool_limits else contextlib.nullcontext()
     with blas, np.errstate(over="ignore", invalid="ignore"):
         for s in seed_list:

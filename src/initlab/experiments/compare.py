@@ -4,7 +4,8 @@ Every (init, seed) pair is one replica of a single model, so "3 inits x 30 seeds
 vectorized run. Seed ``s`` draws the weights of every init (common random numbers: the inits
 differ only in their formula); the data and the minibatch order come from ``data_seed``, the
 same for every replica, so seeds vary the weights and nothing else. Each init's row
-reports mean, std and a 95% Student-t confidence interval of its accuracies over seeds, its
+reports mean, std and a 95% confidence interval of its accuracies over seeds (Wilson's score
+interval with the seeds' effective sample size, inside [0, 1]: :func:`summarize_accuracy`), its
 final loss, and how many of its runs diverged. Diverged runs stay in the accuracy statistics
 with whatever their frozen weights predict, and are counted in ``diverged``.
 """
@@ -15,13 +16,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from initlab.errors import InitlabError, check_float_dtype, check_positive_int
+from initlab.errors import InitlabError, check_float_dtype, check_positive_int, check_seed
 from initlab.experiments.boundary import Boundary, compute_boundary
 from initlab.experiments.common import (  # noqa: F401  (Stat, summarize: public here too)
+    ACCURACY_CI,
+    LossStat,
     Stat,
+    format_interval,
     get_dataset,
     output_layer,
     summarize,
+    summarize_accuracy,
 )
 from initlab.experiments.common import record_every as default_every
 from initlab.init import get_initializer
@@ -30,6 +35,7 @@ from initlab.nn.model import mlp
 from initlab.nn.norm import check_norm
 from initlab.results import Result, detail
 from initlab.train import accuracy, check_batch_norm_batches, fit
+from initlab.workers import run_tasks
 
 COMPARE_PRESETS = {
     # the deep-learning course's "Initialization" assignment (deeplearning.ai, "Improving Deep
@@ -48,16 +54,6 @@ COMPARE_PRESETS = {
         "iterations": 2000, "batch": 128, "replace": True,
     },
 }
-
-
-@dataclass
-class LossStat(Result):
-    """Mean and standard deviation of the final loss (on the whole training set after
-    training, see :attr:`initlab.train.History.final_loss`) over the runs that did not
-    diverge."""
-
-    mean: float | None
-    std: float | None
 
 
 @dataclass
@@ -107,11 +103,14 @@ class CompareResult(Result):
         return out
 
     def table(self):
-        header = ["init", "seeds", "train acc", "+-95%", "test acc", "+-95%", "final loss",
+        header = ["init", "seeds", "train acc", "95% CI", "test acc", "95% CI", "final loss",
                   "diverged"]
-        return header, [[r.init, r.seeds, r.train_accuracy.mean, r.train_accuracy.ci95,
-                         r.test_accuracy.mean, r.test_accuracy.ci95, r.final_loss.mean,
+        return header, [[r.init, r.seeds, r.train_accuracy.mean, format_interval(r.train_accuracy),
+                         r.test_accuracy.mean, format_interval(r.test_accuracy), r.final_loss.mean,
                          r.diverged] for r in self.rows]
+
+    def footnote(self) -> str:
+        return ACCURACY_CI
 
 
 def replica_seeds(seed: int, n_seeds: int, n_inits: int, legacy: bool) -> list:
@@ -145,16 +144,13 @@ def _train(inits, seeds, jobs: int, progress: bool, *args):
     accuracies.
     """
     R = len(inits)
-    n_chunks = min(jobs, R // 2) if jobs > 1 else 1
+    n_chunks = max(1, min(jobs, R // 2))  # a chunk of one replica is not worth a process
     bounds = np.linspace(0, R, n_chunks + 1).astype(int)
     work = [(inits[a:b], seeds[a:b], *args[:-1], {**args[-1], "progress": progress and k == 0})
             for k, (a, b) in enumerate(zip(bounds, bounds[1:], strict=False))]
-    if n_chunks == 1:
-        outs = [_train_chunk(*work[0])]
-    else:
-        from joblib import Parallel, delayed
-
-        outs = Parallel(n_jobs=n_chunks)(delayed(_train_chunk)(*w) for w in work)
+    outs = [None] * n_chunks
+    for k, out in run_tasks(_train_chunk, work, n_chunks):
+        outs[k] = out
     history = outs[0][1]
     merged = {
         "loss": np.concatenate([np.asarray(o[1].loss, dtype=float) for o in outs]),
@@ -222,6 +218,8 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
     if not inits:
         raise InitlabError("give at least one init spec")
     n_seeds = check_positive_int(seeds, "seeds")
+    check_seed(seed, "seed", n_seeds)
+    check_seed(data_seed, "data_seed")
     if iterations is None and epochs is None:
         iterations = 1000
     data_kw = {"n_samples": n_samples, "noise": noise, "data": data, "train_size": train_size}
@@ -251,8 +249,8 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
         median = int(order[(n_seeds - 1) // 2])
         medians.append(i * n_seeds + median)
         rows.append(CompareRow(
-            init=spec, seeds=n_seeds, train_accuracy=summarize(train[idx]),
-            test_accuracy=summarize(test[idx]),
+            init=spec, seeds=n_seeds, train_accuracy=summarize_accuracy(train[idx]),
+            test_accuracy=summarize_accuracy(test[idx]),
             final_loss=LossStat(summarize(final).mean, summarize(final).std),
             diverged=int(sum(diverged)), loss_curves=loss[idx],
             test_curves=None if test_curves is None else test_curves[idx],
@@ -265,7 +263,8 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
                  for m in _select(chunks, medians)]
         boundary = parts[0]
         boundary.classes = np.concatenate([np.asarray(b.classes) for b in parts])
-    config = {"dataset": ds.name, "n_train": ds.n_train, "n_test": ds.n_test,
+    # the data set's own parameters first: its "seed" is data_seed, not the weights' seed
+    config = {**ds.params, "dataset": ds.name, "n_train": ds.n_train, "n_test": ds.n_test,
               "sizes": sizes, "activation": activation, "output": output, "inits": inits,
               "seeds": n_seeds, "seed": seed, "data_seed": data_seed,
               "legacy_seeds": legacy_seeds,

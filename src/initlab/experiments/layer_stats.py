@@ -139,7 +139,8 @@ class LayerAccumulator:
         return LayerStats(
             index, self.act.mean, self.act.std, self.saturated / n, self.zero / n,
             pick(theory.std), self.grad.std if grad else None, pick(theory.grad_std, grad),
-            self.weight_grad.std if grad else None, dead=self.dead / max(self.units, 1),
+            _rounding_is_zero(self.weight_grad) if grad else None,
+            dead=self.dead / max(self.units, 1),
             pre_std=self.pre.std,
             predicted_pre_std=pick(theory.pre_std),
             predicted_weight_grad_std=pick(theory.weight_grad_std, grad),
@@ -148,3 +149,12 @@ class LayerAccumulator:
             counts=self.counts, below=self.below, above=self.above,
             grad_counts=self.grad_counts if grad else None)
 
+
+ROUNDING = 1e-4  # a spread below this fraction of the mean is float rounding, not a spread
+
+
+def _rounding_is_zero(m: Moments) -> float:
+    """``m.std``, or exactly 0 where it is below ROUNDING |mean|: with constant weights every
+    entry of dL/dW is the same number, and only rounding makes them differ."""
+    std = m.std
+    return 0.0 if math.isfinite(std) and std <= ROUNDING * abs(m.mean) else std

@@ -26,11 +26,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from initlab.errors import InitlabError, check_positive_int
-from initlab.experiments.compare import LossStat, Stat, get_dataset, output_layer, summarize
+from initlab.experiments.common import (
+    ACCURACY_CI,
+    LossStat,
+    Stat,
+    format_interval,
+    get_dataset,
+    output_layer,
+    summarize,
+    summarize_accuracy,
+)
 from initlab.nn.model import mlp
 from initlab.nn.norm import check_eps, check_momentum, check_norm
 from initlab.results import Result, detail
 from initlab.train import accuracy, check_batch_norm_batches, evaluate, fit
+from initlab.workers import run_tasks
 
 #: The book's 16 weight scales: np.logspace(0, -4, num=16).
 SCALES = [float(s) for s in np.logspace(0, -4, num=16)]
@@ -77,11 +87,14 @@ class NormalizeResult(Result):
                 if r.train_accuracy.mean is not None and r.train_accuracy.mean >= limit]
 
     def table(self):
-        header = ["scale", "norm", "train acc", "+-95%", "test acc", "+-95%", "final loss",
+        header = ["scale", "norm", "train acc", "95% CI", "test acc", "95% CI", "final loss",
                   "diverged"]
-        return header, [[r.scale, r.norm, r.train_accuracy.mean, r.train_accuracy.ci95,
-                         r.test_accuracy.mean, r.test_accuracy.ci95, r.final_loss.mean,
+        return header, [[r.scale, r.norm, r.train_accuracy.mean, format_interval(r.train_accuracy),
+                         r.test_accuracy.mean, format_interval(r.test_accuracy), r.final_loss.mean,
                          r.diverged] for r in self.rows]
+
+    def footnote(self) -> str:
+        return ACCURACY_CI
 
 
 def _norms(norms) -> list[str]:
@@ -169,12 +182,9 @@ def run_normalize(*, dataset: str = "digits", data=None, train_size: int | None 
               "record_every": -(-ds.n_train // batch), "seed": data_seed,
               "progress": progress and k == 0}) for k, variant in enumerate(variants)]
     n_jobs = min(check_positive_int(jobs, "jobs"), len(work))
-    if n_jobs == 1:
-        outs = [_train_variant(*w) for w in work]
-    else:
-        from joblib import Parallel, delayed
-
-        outs = Parallel(n_jobs=n_jobs)(delayed(_train_variant)(*w) for w in work)
+    outs = [None] * len(work)
+    for k, out in run_tasks(_train_variant, work, n_jobs):
+        outs[k] = out
     rows = []
     for variant, (train, test, train_curves, diverged, loss) in zip(
             variants, outs, strict=True):
@@ -182,8 +192,10 @@ def run_normalize(*, dataset: str = "digits", data=None, train_size: int | None 
             idx = slice(i * n_seeds, (i + 1) * n_seeds)
             final = summarize(loss[idx])
             rows.append(NormRow(
-                scale=scale, norm=variant, seeds=n_seeds, train_accuracy=summarize(train[idx]),
-                test_accuracy=summarize(test[idx]), final_loss=LossStat(final.mean, final.std),
+                scale=scale, norm=variant, seeds=n_seeds,
+                train_accuracy=summarize_accuracy(train[idx]),
+                test_accuracy=summarize_accuracy(test[idx]),
+                final_loss=LossStat(final.mean, final.std),
                 diverged=int(diverged[idx].sum()), train_curves=train_curves[idx]))
     config = {"dataset": ds.name, "n_train": ds.n_train, "n_test": ds.n_test, "sizes": sizes,
               "activation": activation, "output": output, "scales": grid, "norms": variants,

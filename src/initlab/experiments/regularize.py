@@ -15,8 +15,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from initlab.errors import InitlabError, check_positive_int
-from initlab.experiments.common import Stat, get_dataset, output_layer, record_every, summarize
+from initlab.errors import InitlabError, check_positive_int, check_seed
+from initlab.experiments.common import (
+    ACCURACY_CI,
+    Stat,
+    get_dataset,
+    output_layer,
+    record_every,
+    summarize,
+    summarize_accuracy,
+)
 from initlab.lsuv import LsuvResult, lsuv_from_inits
 from initlab.nn.model import mlp
 from initlab.nn.norm import check_norm
@@ -54,6 +62,10 @@ class RegularizeResult(Result):
         return header, [[r.variant, r.l2, r.dropout, r.train_accuracy.mean, r.test_accuracy.mean,
                          r.gap.mean, r.gap.ci95] for r in self.rows]
 
+    def footnote(self) -> str:
+        return ("+-95%: Student-t half-width of the gap over seeds. " + ACCURACY_CI
+                + " (in results.json)")
+
 
 def variants(l2: float, dropout: float) -> list[tuple[str, float, float]]:
     """(name, l2, dropout) of the four variants."""
@@ -81,6 +93,8 @@ def run_regularize(*, dataset: str = "digits", train_size: int | None = 300,
     linear layer and its activation, in every variant.
     """
     n_seeds = check_positive_int(seeds, "seeds")
+    check_seed(seed, "seed", n_seeds)
+    check_seed(data_seed, "data_seed")
     plan = variants(l2, dropout)
     ds = get_dataset(dataset, seed=data_seed, n_samples=n_samples, noise=noise, data=data,
                      train_size=train_size)
@@ -104,8 +118,9 @@ def run_regularize(*, dataset: str = "digits", train_size: int | None = 300,
         test = accuracy(model, ds.X_test, ds.y_test)
         steps = list(history.iterations)
         rows.append(VariantRow(
-            variant=name, l2=lam, dropout=rate, seeds=n_seeds, train_accuracy=summarize(train),
-            test_accuracy=summarize(test), gap=summarize(train - test),
+            variant=name, l2=lam, dropout=rate, seeds=n_seeds,
+            train_accuracy=summarize_accuracy(train), test_accuracy=summarize_accuracy(test),
+            gap=summarize(train - test),
             train_curves=np.asarray(history.train_accuracy, dtype=float),
             test_curves=np.asarray(history.test_accuracy, dtype=float), lsuv=done))
     config = {"dataset": ds.name, "n_train": ds.n_train, "n_test": ds.n_test, "sizes": sizes,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from initlab.atomic import write_atomic
 from initlab.errors import InitlabError
 from initlab.explore.build import build_explorer, plan
 from initlab.explore.page import render
@@ -27,7 +28,7 @@ def write_explorer(out, quick: bool = False, **options) -> Path:
         path.touch()
     except OSError as exc:
         raise InitlabError(f"cannot write to the output folder {str(out)!r}: {exc}") from None
-    path.write_text(render(build_explorer(quick, **options)), encoding="utf-8")
+    write_atomic(path, render(build_explorer(quick, **options)))
     return path
 
 

@@ -149,6 +149,8 @@ def std_figure(result):
                 if at is not None and np.isfinite(measured[at - 1]):
                     ax.plot(at, measured[at - 1], "o", markersize=11, markerfacecolor="none",
                             markeredgecolor=c, markeredgewidth=1.3)
+            zero = [r.init for r in result.runs if r.activation == act
+                    and any(getattr(s, key) == 0 for s in r.layers)]
             ax.set_yscale("log")
             lo, hi = ax.get_ylim()
             if 0 < lo and hi / lo < 3:  # all stds alike (e.g. normalized): show a labeled span
@@ -160,7 +162,9 @@ def std_figure(result):
                 ax.yaxis.set_minor_formatter(_PLAIN_235)
             ax.set_xticks(_layer_ticks(x.size))
             ax.grid(alpha=0.3, which="major")
-            ax.set_title(f"{act}: {title}", fontsize=10)
+            # a log axis cannot show 0: say where it is instead of hiding it
+            note = f"\n(exactly 0 at some layers, not drawn: {', '.join(zero)})" if zero else ""
+            ax.set_title(f"{act}: {title}{note}", fontsize=10 if not zero else 8.5)
             ax.set_xlabel("layer")
             if col == 0:
                 ax.set_ylabel("std")

@@ -37,20 +37,23 @@ def loss_figure(result):
 
 def accuracy_figure(result):
     """Mean train and test accuracy per init with 95% intervals, seeds as dots."""
-    fig = figure(1.6 + 1.5 * len(result.rows), 3.8)
+    fig = figure(max(4.8, 1.6 + 1.5 * len(result.rows)), 3.8)
     ax = fig.add_subplot()
     x = np.arange(len(result.rows))
     for part, offset, alpha in (("train", -0.18, 0.45), ("test", 0.18, 0.9)):
         for i, row in enumerate(result.rows):
             stat = getattr(row, f"{part}_accuracy")
             per_seed = np.asarray(getattr(row, f"{part}_per_seed"), dtype=float)
+            low = stat.mean if stat.low is None else stat.low
+            high = stat.mean if stat.high is None else stat.high
             ax.bar(x[i] + offset, stat.mean, width=0.34, color=color(i), alpha=alpha,
-                   yerr=stat.ci95 or 0, capsize=3, label=part if i == 0 else None)
+                   yerr=[[stat.mean - low], [high - stat.mean]], capsize=3,
+                   label=part if i == 0 else None)
             jitter = np.linspace(-0.08, 0.08, per_seed.size)
             ax.scatter(x[i] + offset + jitter, per_seed, s=6, color="black", zorder=3)
     ax.set_xticks(x, [r.init for r in result.rows])
     ax.set(ylim=(0, 1.02), ylabel="accuracy",
-           title="Accuracy by init (left: train, right: test; bars 95% CI)")
+           title="Accuracy by init: train (left), test (right)\nwith 95% intervals (Wilson)")
     ax.grid(axis="y", alpha=0.3)
     return fig
 

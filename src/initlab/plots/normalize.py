@@ -89,11 +89,13 @@ def summary_figure(result):
             x = np.array([r.scale for r in rows])
             stats = [getattr(r, f"{part}_accuracy") for r in rows]
             mean = np.array([np.nan if s.mean is None else s.mean for s in stats])
-            half = np.array([0.0 if s.ci95 is None else s.ci95 for s in stats])
+            bounds = [s.interval() or (s.mean, s.mean) for s in stats]
+            low = np.array([np.nan if b[0] is None else b[0] for b in bounds])
+            high = np.array([np.nan if b[1] is None else b[1] for b in bounds])
             c = _color(result, norm)
             ax.plot(x, mean, STYLES.get(norm, "-"), marker="o", ms=3.5, color=c,
                     label=LABELS.get(norm, norm))
-            ax.fill_between(x, np.clip(mean - half, 0, 1), np.clip(mean + half, 0, 1),
+            ax.fill_between(x, low, high,
                             color=c, alpha=0.2, lw=0)
             gone = np.array([r.diverged > 0 for r in rows])
             if gone.any():

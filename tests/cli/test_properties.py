@@ -73,7 +73,31 @@ OPTIONS = {
     "report": argv(flag("--quick"), opt("--seeds", st.one_of(st.integers(1, 3), BAD)),
                    st.just(["--dump-config"])),
     "run": st.sampled_from([["missing.toml"]]),
+    "normalize": argv(
+        st.just(["--train-size", "20", "--layers", "3", "--epochs", "1", "--batch", "10"]),
+        opt("--scales", st.sampled_from(["1,0.01", "0.1", "0", "-1"])),
+        opt("--norm", st.sampled_from(["batch", "layer", "batch,layer", "nosuch"])),
+        opt("--seeds", st.one_of(st.integers(1, 2), BAD)), opt("--seed", SEED),
+        opt("--momentum", st.sampled_from(["0.1", "1.5"])), flag("--json")),
+    "propagate": argv(
+        st.just(["--depth", "3", "--width", "8", "--batch", "4", "--seeds", "1"]),
+        opt("--sigma-w2", st.sampled_from(["1", "0.5:2:3", "2:1:3", "-1", "1:2:0"])),
+        opt("--sigma-b2", st.sampled_from(["0", "0.05", "-0.1"])),
+        opt("--activation", st.sampled_from(["tanh", "relu", "erf", "nope"])),
+        st.sampled_from([[], ["--jacobian", "--jacobian-depths", "3", "--jacobian-width",
+                                                 "8"]]),
+        flag("--json")),
+    # the three below only parse, dump their configuration or refuse: a real run takes
+    # seconds (explore's page, torch's start-up, a sweep's workers); their own tests run them
+    "explore": st.sampled_from([["--dump-config"], ["--widths", "0"], ["--depth", "0"],
+                                ["--quick", "--dump-config"], ["--stops", "nope"]]),
+    "inspect": st.sampled_from([["--demo", "nope"], ["nosuch.module:f", "--input-shape", "2,3"],
+                                ["--demo", "mlp", "--dump-config"], ["--input-shape", "0,3"]]),
+    "sweep": st.sampled_from([["plan", "missing.toml"], ["show", "--store", "missing.db"],
+                              ["run", "missing.toml", "--store", "x.db"], ["nope"]]),
 }
+#: Commands whose successful runs are not re-run from a dumped configuration.
+NO_RERUN = ("run", "reproduce", "report", "explore", "inspect", "sweep")
 
 
 def call(args: list[str], capsys) -> tuple[int, str, str]:
@@ -105,11 +129,12 @@ def test_never_a_traceback(command, capsys):
     def prop(options, with_out):
         with tempfile.TemporaryDirectory() as tmp:
             args = [command, *options]
-            if with_out and command in ("compare", "activations", "regularize"):
+            if with_out and command in ("compare", "activations", "regularize", "normalize",
+                                        "propagate"):
                 args += ["--out", str(Path(tmp) / "out")]
             code, out, err = call(args, capsys)
             check_ok_or_one_line(code, err, args)
-            if code != 0 or command in ("run", "reproduce", "report") or "--list" in args:
+            if code != 0 or command in NO_RERUN or "--list" in args:
                 return
             # what ran also runs from its dumped config, with the same printed result
             code, toml, err = call([*args, "--dump-config"], capsys)

@@ -11,7 +11,8 @@ import numpy as np
 TRAINED = 0.5
 
 
-def _sizes(quick: bool) -> dict:
+def study_sizes(quick: bool) -> dict:
+    """The sizes of the report's runs (``quick``: the smaller ones); also its exact TOML."""
     if quick:
         return {"sigma_w2": np.linspace(0.5, 4, 12), "depth": 60, "width": 200, "seeds": 2,
                 "jacobian_width": 100, "depths": np.linspace(5, 60, 3),
@@ -122,7 +123,7 @@ def depth_study(settings):
     from initlab.plots.propagate import figures
     from initlab.report import Section
 
-    s = _sizes(settings.quick)
+    s = study_sizes(settings.quick)
     result = run_propagate(activation="tanh", sigma_w2=s["sigma_w2"], sigma_b2=0.05,
                            depth=s["depth"], width=s["width"], seeds=s["seeds"],
                            jacobian=True, jacobian_width=s["jacobian_width"],

@@ -101,6 +101,9 @@ def add_arguments(parser) -> None:
                         help="add the trainability phase diagram")
     parser.add_argument("--depths", type=value_range, metavar="RANGE",
                         help="depths of the trainability grid (5:100:6; --quick 5:100:3)")
+    parser.add_argument("--train-sigma-w2", type=value_range, metavar="RANGE",
+                        help="sigma_w^2 of the trainability grid when it should differ from "
+                        "--sigma-w2 (default: the same values)")
     parser.add_argument("--steps", type=positive_int, help="SGD steps (400; --quick 200)")
     parser.add_argument("--lr", type=float, help="SGD learning rate (0.05)")
     parser.add_argument("--train-width", type=positive_int, help="units per layer (100)")
@@ -124,7 +127,8 @@ def run(args) -> int:
         batch=args.batch, seed=args.seed, quick=args.quick, jacobian=args.jacobian,
         jacobian_depths=args.jacobian_depths, jacobian_width=args.jacobian_width,
         jacobian_sigma_b2=args.jacobian_sigma_b2, trainability=args.trainability,
-        depths=args.depths, train_options=train, progress=show_progress(args))
+        depths=args.depths, train_sigma_w2=args.train_sigma_w2, train_options=train,
+        progress=show_progress(args))
     figures = {}
     if args.out is not None:
         from initlab.plots.propagate import figures as make

@@ -101,7 +101,33 @@ def section_argv(sid: str, settings) -> list[str] | None:
                    "--dtype=float32", "--jobs=1", *(["--iterations=500"] * quick)],
         "regularize": ["regularize", f"--seeds={settings.n_seeds(5, 2)}",
                        f"--epochs={80 if quick else 200}"],
+        "normalize": _normalize_argv(settings),
+        "depth": _depth_argv(quick),
     }.get(sid)
+
+
+def _values(values) -> str:
+    """A list of numbers as the comma list the range options take (exact, repr digits)."""
+    return ",".join(repr(float(v)) for v in values)
+
+
+def _normalize_argv(settings) -> list[str]:
+    from initlab.experiments.normalize import SCALES
+
+    scales = SCALES[::2] if settings.quick else SCALES
+    return ["normalize", f"--seeds={settings.n_seeds(3, 2)}", f"--scales={_values(scales)}"]
+
+
+def _depth_argv(quick: bool) -> list[str]:
+    from initlab.story_depth import study_sizes
+
+    s = study_sizes(quick)
+    train = [f"--{k.replace('_', '-')}={v}" for k, v in s["train"].items()]
+    return ["propagate", "--activation=tanh", f"--sigma-w2={_values(s['sigma_w2'])}",
+            "--sigma-b2=0.05", f"--depth={s['depth']}", f"--width={s['width']}",
+            f"--seeds={s['seeds']}", "--jacobian", f"--jacobian-width={s['jacobian_width']}",
+            "--trainability", f"--depths={_values(s['depths'])}",
+            f"--train-sigma-w2={_values(s['train_sigma_w2'])}", *train]
 
 
 def section_toml(argv: list[str]) -> str:

@@ -34,4 +34,4 @@ def test_section_text_follows_the_numbers(small):
     assert f"{best.test_accuracy.mean:.3f}" in text
     assert len(section.figures) == 2 and section.tables[0][1][0] == "scale"
     assert not re.search(r"\{|\}", text)  # every placeholder was filled
-    assert STEPS[-1][0] == "normalize"
+    assert "normalize" in [sid for sid, _, _ in STEPS]

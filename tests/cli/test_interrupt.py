@@ -72,11 +72,13 @@ def test_interrupt_ends_cleanly(how, code):
 def test_interrupted_report_keeps_finished_sections(tmp_path):
     """Ctrl-C after the first section: the report holds it, marked incomplete, whole files."""
     out = tmp_path / "report"
+    from initlab.story import STEPS
+
     proc = subprocess.Popen([sys.executable, "-m", "initlab.cli", "report", "--quick", "--jobs",
-                             "1", "--out", str(out)], stdout=subprocess.PIPE,
+                             "1", "--seeds", "1", "--out", str(out)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     first = proc.stderr.readline()  # the progress line of the first finished section
-    assert "1/7 sections" in first, first + proc.stderr.read()
+    assert f"1/{len(STEPS)} sections" in first, first + proc.stderr.read()
     os.killpg(proc.pid, signal.SIGINT)
     out_text, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, err

@@ -62,7 +62,7 @@ def test_out_writes_figures_and_roundtrips(tmp_path, capsys):
             "--train-size", "60", "--out", str(out)]
     assert main(argv) == 0
     assert "sigma_w2" in capsys.readouterr().out
-    names = sorted(p.name for p in out.iterdir())
+    names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     assert names == ["jacobian.png", "phase.png", "propagation.png", "results.json",
                      "trainability.png"]
     result = PropagateResult.load(out / "results.json")

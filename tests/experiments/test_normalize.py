@@ -98,7 +98,7 @@ def test_cli_json_has_the_documented_keys(capsys):
     row = data["rows"][0]
     assert list(row) == ["scale", "norm", "seeds", "train_accuracy", "test_accuracy",
                          "final_loss", "diverged"]
-    assert list(row["train_accuracy"]) == ["mean", "std", "ci95"]
+    assert list(row["train_accuracy"]) == ["mean", "std", "ci95", "low", "high"]
     assert list(row["final_loss"]) == ["mean", "std"]
     assert (row["scale"], row["norm"]) == (0.3, "none")
 
@@ -108,7 +108,7 @@ def test_cli_table_verdicts_and_files(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "final loss" in out and "layer" in out
     assert "none: " in out and " of 2 scales train (mean train accuracy >= 0.55)" in out
-    assert {p.name for p in tmp_path.iterdir()} == {"results.json", "curves.png", "scales.png"}
+    assert {p.name for p in tmp_path.iterdir() if not p.name.startswith(".")} == {"results.json", "curves.png", "scales.png"}
     loaded = NormalizeResult.load(tmp_path / "results.json")
     assert loaded.norms == ["none", "batch", "layer"]
 

@@ -83,7 +83,7 @@ def run_point(point: dict) -> dict:
         caught = []
         args.result_sink = caught.append
         with threadpool_limits(limits=1):
-            code = args._run(args)
+            code = args._module.run(args)
         if not caught:
             raise InitlabError(f"experiment {point.get('experiment')!r} produced no result "
                                f"(exit code {code})")

@@ -124,13 +124,17 @@ class ActivationsResult(Result):
 
     def records(self) -> list[dict]:
         """One row per (activation, init, layer): the layer's public statistics, the run's
-        ``dies_at``, and ``last`` (true for the output layer, to compare depths)."""
+        verdict (its ``state``, and the layer where the signal vanishes or explodes, if it
+        does) and ``last`` (true for the output layer, to compare depths)."""
         rows = []
         for r in self.runs:
             layers = r.to_dict()["layers"]
             for k, s in enumerate(layers):
                 rows.append({"activation": r.activation, "init": r.init, "layer": s.pop("index"),
-                             **s, "dies_at": r.dies_at, "last": k == len(layers) - 1})
+                             **s, "verdict": r.verdict.state,
+                             "vanishes_at": r.verdict.vanishes_at,
+                             "explodes_at": r.verdict.explodes_at,
+                             "last": k == len(layers) - 1})
         return rows
 
     def table(self):

@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from initlab.errors import InitlabError, check_positive_int
-from initlab.experiments.propagate import JacobianCase, Quantiles, one_blas_thread
+from initlab.experiments.propagate_results import JacobianCase, Quantiles, one_blas_thread
 from initlab.init import get_initializer
 from initlab.nn.activations import get_activation
 from initlab.theory.jacobian import jacobian_mean_square

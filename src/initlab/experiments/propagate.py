@@ -19,14 +19,24 @@ The result also holds the (sigma_w^2, sigma_b^2) phase diagram of chi_1 and the 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from initlab.errors import InitlabError, check_positive_int
+from initlab.experiments.propagate_results import (  # noqa: F401  (public names here too)
+    Critical,
+    DepthPoint,
+    JacobianCase,
+    LayerStat,
+    MeanStd,
+    PropagateResult,
+    PropagateRun,
+    Quantiles,
+    TrainPoint,
+    check_variances,
+    one_blas_thread,
+)
 from initlab.nn.activations import get_activation
-from initlab.results import Result, detail
 from initlab.theory.meanfield import (
     check_activation,
     chi_1,
@@ -34,133 +44,6 @@ from initlab.theory.meanfield import (
     iterate,
     mean_fields,
 )
-
-
-@dataclass
-class LayerStat(Result):
-    """One layer: measured q and c (mean over seeds) and the maps' iterates."""
-
-    index: int
-    q: float | None
-    q_predicted: float | None
-    c: float | None
-    c_predicted: float | None
-
-
-@dataclass
-class PropagateRun(Result):
-    """One sigma_w^2: the fixed points and depth scales, and every layer."""
-
-    sigma_w2: float
-    sigma_b2: float
-    activation: str
-    q_star: float | None
-    c_star: float | None
-    chi_1: float | None
-    xi_q: float | None
-    xi_c: float | None
-    layers: list[LayerStat]
-    chi_1_measured: float | None = detail()
-
-
-@dataclass
-class Critical(Result):
-    """The critical line: sigma_w^2 where chi_1 = 1, at each sigma_b^2 (None: none)."""
-
-    sigma_b2: list
-    sigma_w2: list
-
-
-@dataclass
-class Quantiles(Result):
-    min: float
-    q05: float
-    q50: float
-    q95: float
-    max: float
-
-
-@dataclass
-class JacobianCase(Result):
-    """Singular values of one input-output Jacobian (see experiments/jacobian.py)."""
-
-    weights: str
-    activation: str
-    depth: int
-    width: int
-    sigma_w2: float
-    sigma_b2: float
-    singular_values: Quantiles
-    condition_number: float | None
-    mean_square: float | None = detail()
-    mean_square_predicted: float | None = detail()
-    values: list | None = detail()
-
-
-@dataclass
-class MeanStd(Result):
-    mean: float | None
-    std: float | None
-
-
-@dataclass
-class TrainPoint(Result):
-    """Training accuracy after training, over seeds, at one (sigma_w^2, depth)."""
-
-    sigma_w2: float
-    depth: int
-    train_accuracy: MeanStd
-    diverged: int = detail(0)
-
-
-@dataclass
-class DepthPoint(Result):
-    sigma_w2: float
-    depth: float | None
-
-
-@dataclass
-class PropagateResult(Result):
-    """``critical`` and ``runs`` always; ``jacobian``, ``trainability`` and ``six_xi_c`` when
-    asked for. ``phase`` (figure data: the chi_1 grid) and ``config`` are kept in saved files."""
-
-    critical: Critical
-    runs: list[PropagateRun]
-    # plain list types (None allowed): results.from_dict rebuilds lists of dataclasses
-    jacobian: list[JacobianCase] = None
-    trainability: list[TrainPoint] = None
-    six_xi_c: list[DepthPoint] = None
-    phase: dict | None = detail()
-    config: dict | None = detail()
-
-    def to_dict(self, detail: bool = False) -> dict:
-        d = super().to_dict(detail)
-        for key in ("jacobian", "trainability", "six_xi_c"):
-            if d.get(key) is None:
-                d.pop(key, None)
-        return d
-
-    def table(self):
-        header = ["sigma_w2", "sigma_b2", "q*", "c*", "chi_1", "xi_c", "q_L", "q_L theory",
-                  "c_L", "c_L theory"]
-        rows = []
-        for r in self.runs:
-            last = r.layers[-1]
-            rows.append([r.sigma_w2, r.sigma_b2, r.q_star, r.c_star, r.chi_1, r.xi_c, last.q,
-                         last.q_predicted, last.c, last.c_predicted])
-        return header, rows
-
-
-def check_variances(values, name: str) -> list[float]:
-    """A non-empty list of finite variances >= 0 (sigma_w^2 > 0), or raise naming the bad one."""
-    out = [float(v) for v in np.atleast_1d(values)]
-    if not out:
-        raise InitlabError(f"{name} is empty: give at least one value")
-    for v in out:
-        if not math.isfinite(v) or v < 0 or (v == 0 and name == "sigma_w2"):
-            allowed = "finite and > 0" if name == "sigma_w2" else "finite and >= 0"
-            raise InitlabError(f"{name} must be {allowed}, got {v}")
-    return out
 
 
 def input_batch(rng, batch: int, width: int, q0: float, c0: float) -> np.ndarray:
@@ -207,12 +90,6 @@ def measure(act, sigma_w2, sigma_b2: float, depth: int, width: int, rng, q0: flo
             prev = np.where(norm2 > 0, norm2, np.nan)
     growth = np.stack(growth, axis=1) if growth else np.zeros((sw.shape[0], 0))
     return np.stack(qs, axis=1), np.stack(cs, axis=1), growth
-
-
-def one_blas_thread():
-    """BLAS in one thread: products of n <= ~1000 gain little from a second thread and lose
-    much (10x and more were measured) when the cores are shared with other work."""
-    return threadpool_limits(1, "blas")
 
 
 def _finite(x) -> float | None:

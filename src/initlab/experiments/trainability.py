@@ -17,8 +17,8 @@ import math
 import numpy as np
 
 from initlab.errors import InitlabError, check_positive_int
-from initlab.experiments.compare import get_dataset, output_layer
-from initlab.experiments.propagate import (
+from initlab.experiments.common import get_dataset, output_layer
+from initlab.experiments.propagate_results import (
     DepthPoint,
     MeanStd,
     TrainPoint,

@@ -101,7 +101,7 @@ def test_cli_norm(tmp_path, capsys):
             "--width", "32", "--batch", "16", "--norm", "batch", "--out", str(tmp_path)]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "relu / normal(0.01): signal keeps its scale" in out
+    assert "relu / normal(0.01): healthy: signal keeps its scale" in out
     assert (tmp_path / "std_vs_depth.png").exists()
     assert main([*argv[:-2], "--norm", "nosuch"]) == 2
     assert "unknown norm 'nosuch'; valid: none, batch, layer" in capsys.readouterr().err

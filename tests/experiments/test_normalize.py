@@ -108,7 +108,8 @@ def test_cli_table_verdicts_and_files(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "final loss" in out and "layer" in out
     assert "none: " in out and " of 2 scales train (mean train accuracy >= 0.55)" in out
-    assert {p.name for p in tmp_path.iterdir() if not p.name.startswith(".")} == {"results.json", "curves.png", "scales.png"}
+    names = {p.name for p in tmp_path.iterdir() if not p.name.startswith(".")}
+    assert names == {"results.json", "curves.png", "scales.png"}
     loaded = NormalizeResult.load(tmp_path / "results.json")
     assert loaded.norms == ["none", "batch", "layer"]
 

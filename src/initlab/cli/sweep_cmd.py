@@ -83,7 +83,7 @@ def add_arguments(parser) -> None:
     plot.add_argument("--hue", help="one line per value of this column (e.g. init)")
     plot.add_argument("--where", action="append", metavar="COLUMN=VALUE",
                       help="keep only these rows (repeatable), e.g. --where layers=10,5")
-    plot.add_argument("--out", type=Path, default=Path("sweep.png"),
+    plot.add_argument("--out", dest="png", type=Path, default=Path("sweep.png"),
                       help="the PNG file (default sweep.png)")
 
 
@@ -168,6 +168,7 @@ def _plan(args) -> int:
 def _run(args) -> int:
     from tqdm.auto import tqdm
 
+    from initlab.cli import guard
     from initlab.cli.point import run_point
     from initlab.sweep.schedulers import check_scheduler, drive, open_pool
     from initlab.sweep.store import Store
@@ -205,11 +206,11 @@ def _run(args) -> int:
             try:
                 counts = drive(pool, store, todo, run_point, retry_failed=args.retry_failed,
                                on_outcome=on_outcome)
-            except KeyboardInterrupt:
+            except (KeyboardInterrupt, guard.Interrupted) as exc:
                 bar.close()
                 print(f"initlab sweep: interrupted after {tally['done'] + tally['failed']} "
                       f"points; run the same command again to resume", file=sys.stderr)
-                return 130
+                return getattr(exc, "code", None) or 130
         pool.close()
         final = store.status(p.key for p in sweep.points)
     n = len(sweep.points)
@@ -272,10 +273,10 @@ def _plot(args) -> int:
     else:
         fig = line_figure(lines(rows, grid, args.x, args.y, args.hue, where))
     try:
-        fig.savefig(args.out, dpi=110)
+        fig.savefig(args.png, dpi=110)
     except OSError as exc:
-        raise InitlabError(f"cannot write {str(args.out)!r}: {exc}") from None
-    print(f"wrote {args.out}")
+        raise InitlabError(f"cannot write {str(args.png)!r}: {exc}") from None
+    print(f"wrote {args.png}")
     return 0
 
 

@@ -13,10 +13,11 @@ from concurrent.futures import ProcessPoolExecutor
 from initlab import __version__
 from initlab.errors import InitlabError, check_positive_int
 from initlab.explore.atinit import axes, build_atinit, estimate_bytes, slider_stds
+from initlab.explore.phase import PHASE_ACTIVATIONS, build_phase, phase_data, phase_grid
 from initlab.explore.training import DATASETS, schedule, train_frames, training_data
 
 BUDGET = 8_000_000  # bytes of page
-FIXED = 1_600_000  # the training frames, uPlot and the page itself (measured: ~1.3 MB)
+FIXED = 1_900_000  # training frames, phase grids, uPlot, the page (measured: ~1.5 MB)
 QUICK = {"widths": [16, 64], "depth": 10, "per_decade": 1}
 FULL = {"widths": None, "depth": 20, "per_decade": 2}
 
@@ -49,11 +50,14 @@ def build_explorer(quick: bool = False, widths=None, depth=None, per_decade=None
     if jobs == 1:
         atinit = build_atinit(p["axes"], p["depth"], progress=progress)
         frames = [train_frames(*a) for a in args]
+        phase = build_phase()
     else:  # the three training runs first: they are the longest single jobs
         with ProcessPoolExecutor(jobs) as pool:
             pending = [pool.submit(train_frames, *a) for a in args]
+            phases = [pool.submit(phase_grid, a) for a in PHASE_ACTIVATIONS]
             atinit = build_atinit(p["axes"], p["depth"], pool=pool, progress=progress)
             frames = [f.result() for f in pending]
+            phase = phase_data([f.result() for f in phases])
     training = training_data(dict(zip(DATASETS, frames, strict=True)), iterations)
-    return {"version": __version__, "atinit": atinit, "training": training,
+    return {"version": __version__, "atinit": atinit, "training": training, "phase": phase,
             "built": {"quick": quick, "seconds": round(time.perf_counter() - start, 1)}}

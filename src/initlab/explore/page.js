@@ -313,7 +313,7 @@ const depthAxis = Array.from({ length: PD }, (_, i) => i + 1);
 const qPlot = new uPlot({
   width: 380, height: 260, legend: { live: false },
   scales: { x: { time: false }, y: { range: (u, lo, hi) => [Math.floor(lo - 0.05), Math.ceil(hi + 0.05)] } },
-  axes: [{ label: "layer" }, { label: "q_l (log scale)", size: 60, values: (u, t) => t.map((v) => fmt(Math.pow(10, v))) }],
+  axes: [{ label: "layer" }, { label: "q_l (log scale)", size: 60, incrs: [1, 2, 5, 10, 20, 50, 100], values: (u, t) => t.map((v) => fmt(Math.pow(10, v))) }],
   series: [{ label: "layer" }, { label: "q_l", stroke: "#4c72b0", width: 2, points: { show: true, size: 4 } },
            { label: "q*", stroke: "#888", width: 1.5, dash: [6, 4], points: { show: false } }],
 }, [depthAxis, depthAxis.map(() => null), depthAxis.map(() => null)], $("qplot"));

@@ -27,6 +27,9 @@ SW2 = [0.25 * k for k in range(1, 17)]  # 0.25 .. 4, the point's stops
 SB2 = [round(0.025 * k, 10) for k in range(13)]  # 0 .. 0.3
 FINE = (31, 25)  # heat-map columns (sigma_w^2) x rows (sigma_b^2): half the lattice's steps
 DEPTH = 30
+#: the --quick build's lattice: a quarter of the points, 20 layers
+QUICK = {"sw2": [0.5 * k for k in range(1, 9)], "sb2": [0.05 * k for k in range(7)],
+         "fine": (15, 13), "depth": 20}
 
 
 def phase_grid(activation: str, depth: int = DEPTH, q0: float = 1.0, c0: float = 0.5,

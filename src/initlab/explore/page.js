@@ -348,11 +348,15 @@ function drawPhase(full = true) {
   const shown = [1, 2, 3, 5, 10, 20, 30, 50, 100].filter((l) => l <= PD);
   $("qctable").innerHTML = "<tr><th>layer</th><th>q_l</th><th>c_l</th></tr>" + shown.map((l) =>
     `<tr data-layer="${l}"><td>${l}</td><td class="q">${fmt(qs[l - 1])}</td><td class="c">${fmt(cs[l - 1])}</td></tr>`).join("");
-  const chi = num.chi_1;
-  let text;
-  if (Math.abs(chi - 1) < 1e-6) text = `chi_1 = ${fmt(chi)}: on the critical line; xi_c = ${fmt(num.xi_c)} layers`;
-  else if (chi < 1) text = `chi_1 = ${fmt(chi)} < 1: ordered; c_l goes to c* = ${fmt(num.c_star)} (all inputs alike) with depth scale xi_c = ${fmt(num.xi_c)} layers`;
-  else text = `chi_1 = ${fmt(chi)} > 1: chaotic; c_l goes to c* = ${fmt(num.c_star)} (nearby inputs decorrelate) with depth scale xi_c = ${fmt(num.xi_c)} layers`;
+  // wordings picked by the numbers: c* = 1 means all inputs end alike, whatever chi_1 says
+  const chi = num.chi_1, alike = num.c_star >= 1 - 1e-9;
+  const phase = Math.abs(chi - 1) < 1e-6 ? "on the critical line" : chi < 1 ? "< 1: ordered" : "> 1: chaotic";
+  let text = `chi_1 = ${fmt(chi)} ${phase}; ` + (alike ? "c_l goes to c* = 1 (all inputs end up alike)"
+    : `c_l goes to c* = ${fmt(num.c_star)} (nearby inputs decorrelate)`);
+  if (num.q_star === Infinity) text += "; q_l grows without bound";
+  else if (num.q_star === 0) text += "; q_l shrinks to 0";
+  text += Number.isFinite(num.xi_c) ? `; correlation depth scale xi_c = ${fmt(num.xi_c)} layers`
+    : "; no finite correlation depth scale xi_c (the map's slope at c* is not below 1)";
   if (Number.isFinite(num.xi_c)) text += `. Schoenholz et al. (2017) expect such a net to train only up to about 6 xi_c = ${fmt(6 * num.xi_c)} layers`;
   $("phaseverdict").textContent = text + ".";
   $("phasesame").innerHTML = `Python: <code>mean_field(get_activation("${a}"), ${w}, ${b})</code>, ` +

@@ -1,6 +1,7 @@
 """The explorer in headless Chromium: no errors, no network, the numbers of run_activations."""
 
 import math
+import re
 import shutil
 
 import pytest
@@ -70,7 +71,16 @@ def test_std_slider_and_depth_show_run_activations_numbers(browser_page):
             for layer, a, g in zip(run.layers, stds, grads, strict=True):
                 assert close_to_shown(a, layer.std), (spec, depth, layer.index, a, layer.std)
                 assert close_to_shown(g, layer.grad_std), (spec, depth, layer.index, g)
-            assert page.text_content("#verdict").startswith(run.summary())
+            verdict = page.text_content("#verdict")
+            assert verdict.startswith(run.summary() + ".")
+            # the sentence after the verdict: the end-to-end factor only (the verdict has the
+            # fitted per-layer one), computed from the shown run
+            rest, whole = verdict[len(run.summary()) + 1:], run.layers[-1].std / run.layers[0].std
+            assert "per layer" not in rest
+            shown = re.fullmatch(rf" From layer 1 to layer {depth} the activation std "
+                                 r"(grows|shrinks) (\S+)x\.", rest)
+            assert shown and shown[1] == ("grows" if whole > 1 else "shrinks"), rest
+            assert close_to_shown(shown[2], max(whole, 1 / whole)), (rest, whole)
             assert f'--init "{spec}" --depth {depth} --width 32' in page.text_content("#same")
     # batch normalization: the same setting with --norm batch
     page.select_option("#axis-norm", "batch")

@@ -12,7 +12,8 @@ the page's first panel has been drawn (time since navigation start), median of 5
 Build CPU seconds (the process and its workers) tell what an idle machine would take:
 about CPU / 2 on two cores, as the grid runs in two processes.
 Redraw: from the control's input event to the next animation frame after it (the charts
-are painted by then), 20 changes alternating std-slider moves and depth changes.
+are painted by then), 20 changes alternating std-slider moves and depth changes; then 20
+switches of the norm control, and 20 moves of the phase diagram's point (its two sliders).
 There is no contender: these are absolute numbers; the machine's load average is printed
 beside them, since a shared machine slows everything.
 """
@@ -79,9 +80,19 @@ def browser(page_path: Path, loads: int = 5, changes: int = 20) -> dict:
                 times.append(page.evaluate(REDRAW_JS, ["depth", str(1 + (k * 7) % depth)]))
             else:
                 times.append(page.evaluate(REDRAW_JS, ["std", str((k * 3) % (stops + 1))]))
+        norm = []  # the normalization control, none <-> batch
+        for k in range(changes):
+            norm.append(page.evaluate(REDRAW_JS, ["axis-norm", ["batch", "none"][k % 2]]))
+        sw, sb = int(page.get_attribute("#sw", "max")), int(page.get_attribute("#sb", "max"))
+        phase = []  # the phase diagram's point, alternating sigma_w^2 and sigma_b^2 moves
+        for k in range(changes):
+            control, top = ("sw", sw) if k % 2 else ("sb", sb)
+            phase.append(page.evaluate(REDRAW_JS, [control, str((k * 5) % (top + 1))]))
         b.close()
     return {"first_draw_ms": statistics.median(first), "redraw_ms": statistics.median(times),
-            "redraw_all_ms": [round(t, 1) for t in times]}
+            "redraw_all_ms": [round(t, 1) for t in times],
+            "norm_redraw_ms": statistics.median(norm), "norm_redraw_max_ms": max(norm),
+            "phase_redraw_ms": statistics.median(phase), "phase_redraw_max_ms": max(phase)}
 
 
 def main() -> None:

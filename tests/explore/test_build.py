@@ -26,6 +26,13 @@ def test_encodings_round_trip():
     np.testing.assert_array_equal(decode(encode(heights, "u1")), heights)
     bits = rng.random((2, 7, 9)) > 0.5
     np.testing.assert_array_equal(decode(encode(bits, "bits")), bits)
+    for kind, a in [("f8", big), ("u1", heights), ("bits", bits)]:
+        z = encode(a, kind, deflate=True)
+        assert z["z"] and decode(z).tolist() == decode(encode(a, kind)).tolist()
+    lines = ["tanh / he: healthy", "relu / normal(0.01): signal vanishes; x0.5 ", "é"]
+    assert decode(encode(lines, "text", True)) == lines and decode(encode([], "text")) == []
+    with pytest.raises(InitlabError, match="one-line"):
+        encode(["a\nb"], "text")
     assert len(encode(x)["b64"]) == encoded_bytes(x.size)
     assert bar_heights(np.zeros((2, 3))).tolist() == [[0, 0, 0]] * 2
     with pytest.raises(InitlabError, match="0..255"):
@@ -40,36 +47,41 @@ def test_slider_stops_are_exact_specs():
 def test_grid_is_complete_and_equals_run_activations(small_data):
     g = small_data["atinit"]
     DEPTH = g["depth"]
-    fwd, grad = decode(g["fwd"]), decode(g["grad"])
+    fwd, grad, verdicts = decode(g["fwd"]), decode(g["grad"]), decode(g["verdict"])
     names = [n for n, _ in g["axes"]]
-    assert names == ["activations", "inits", "width"]
-    acts, inits, widths = (v for _, v in g["axes"])
+    assert names == ["activations", "inits", "width", "norm"]
+    acts, inits, widths, norms = (v for _, v in g["axes"])
+    assert norms == ["none", "batch"]
     tri = DEPTH * (DEPTH + 1) // 2
     assert inits == ["normal(0.01)", "normal(1)", "lecun", "xavier", "he", "orthogonal"]
-    assert fwd.shape == (24, DEPTH, 2) and grad.shape == (24, tri, 2)
+    assert fwd.shape == (48, DEPTH, 2) and grad.shape == (48, tri, 2)
     assert np.isfinite(fwd).all() and np.isfinite(grad).all()
-    assert all(g["verdict"]) and len(g["verdict"]) == 2 * len(inits) * 2 * DEPTH
+    assert all(verdicts) and len(verdicts) == 48 * DEPTH
     hist = decode(g["act_hist"])
     assert (hist.max(axis=-1) == 255).all()  # every layer of every cell has a histogram
     # each cell equals the engine's own run at that depth, forward and backward, to float32
     # rounding: the grid runs all activations at once, and BLAS may round stacked products
     # differently in the last bit
-    for k, i, w, d in [(0, 0, 0, DEPTH), (1, 4, 1, 2), (0, 2, 1, 1)]:
+    for k, i, w, n, d in [(0, 0, 0, 0, DEPTH), (1, 4, 1, 1, 2), (0, 2, 1, 0, 1),
+                          (0, 0, 1, 1, DEPTH)]:
         r = run_activations(inits[i], acts[k], depth=d, width=widths[w],
-                            batch=batch_for(widths[w])).runs[0]
-        top, cell = d * (d - 1) // 2, (k * len(inits) + i) * 2 + w
+                            batch=batch_for(widths[w]), norm=norms[n]).runs[0]
+        top, cell = d * (d - 1) // 2, ((k * len(inits) + i) * 2 + w) * 2 + n
         for layer in r.layers:
             np.testing.assert_allclose(fwd[cell, layer.index - 1],
                                        [layer.std, layer.predicted_std], rtol=1e-6)
             np.testing.assert_allclose(grad[cell, top + layer.index - 1],
                                        [layer.grad_std, layer.predicted_grad_std], rtol=1e-6)
-        assert g["verdict"][cell * DEPTH + d - 1] == r.summary()
+        assert verdicts[cell * DEPTH + d - 1] == r.summary()
+    # batch normalization restores the scale std 0.01 loses (tanh, width 32)
+    small, bn = ((0 * len(inits) + 0) * 2 + 1) * 2, ((0 * len(inits) + 0) * 2 + 1) * 2 + 1
+    assert fwd[bn, -1, 0] > 10 * fwd[small, -1, 0]
 
 
 def test_a_further_axis_is_a_run_activations_keyword():
-    grid = axes(["relu"], [0.1], [8]) + [("bias", [0.0, 0.5])]
+    grid = axes(["relu"], [0.1], [8], norms=["none"]) + [("bias", [0.0, 0.5])]
     g = build_atinit(grid, depth=2)
-    assert g["axes"][3] == ["bias", [0.0, 0.5]]
+    assert g["axes"][4] == ["bias", [0.0, 0.5]]
     fwd = decode(g["fwd"])  # cells: (init, bias) for normal(0.1), lecun, ... x bias 0, 0.5
     assert fwd.shape == (5 * 2, 2, 2)
     for b, bias in enumerate([0.0, 0.5]):
@@ -124,3 +136,29 @@ def test_cli_writes_the_page(tmp_path, capsys):
     assert out.startswith(f"wrote {tmp_path / 'explore.html'} (")
     page = (tmp_path / "explore.html").read_text()
     assert '"width",[16]' in page and '"depth":2' in page
+
+
+def test_phase_grid_equals_the_theory_api(small_data):
+    from initlab.nn.activations import get_activation
+    from initlab.theory import chi_1, critical_sigma_w2, iterate, mean_field
+
+    p = small_data["phase"]
+    sw, sb, depth = p["sw2"], p["sb2"], p["depth"]
+    assert p["activations"] == ["tanh", "relu"] and p["numbers_order"][2] == "chi_1"
+    for name in p["activations"]:
+        act, g = get_activation(name), p["grids"][name]
+        nums, q, c = decode(g["numbers"]), decode(g["q"]), decode(g["c"])
+        assert nums.shape == (len(sb), len(sw), 5) and q.shape == (len(sb), len(sw), depth)
+        for ib, iw in [(0, 0), (1, 2), (2, 4), (0, 3)]:
+            mf = mean_field(act, sw[iw], sb[ib])
+            want = [mf.q_star, mf.c_star, mf.chi_1, mf.xi_q, mf.xi_c]
+            np.testing.assert_allclose(nums[ib, iw], want, rtol=1e-9)
+            q1, c1 = iterate(act, sw[iw], sb[ib], q0=p["q0"], c0=p["c0"], depth=depth)
+            np.testing.assert_allclose(q[ib, iw], q1, rtol=1e-9)
+            np.testing.assert_allclose(c[ib, iw], c1, rtol=1e-6)  # stored as float32
+        fine_w = np.linspace(sw[0], sw[-1], p["fine"][0])
+        fine_b = np.linspace(sb[0], sb[-1], p["fine"][1])
+        np.testing.assert_allclose(decode(g["chi"]), chi_1(act, fine_w[None, :], fine_b[:, None]),
+                                   rtol=1e-6)
+        np.testing.assert_allclose(decode(g["critical"]), critical_sigma_w2(act, fine_b))
+    assert np.allclose(decode(p["grids"]["relu"]["critical"]), 2.0)  # chi_1 = sigma_w^2 / 2

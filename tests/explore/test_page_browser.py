@@ -1,6 +1,7 @@
 """The explorer in headless Chromium: no errors, no network, the numbers of run_activations."""
 
 import math
+import re
 import shutil
 
 import pytest
@@ -44,7 +45,7 @@ def browser_page(small_data, tmp_path_factory):
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("request", lambda r: requests.append(r.url))
         page.goto((out / "explore.html").as_uri())
-        page.wait_for_load_state("load")
+        page.wait_for_function("() => window.__explore")  # deflated data inflated, drawn
         yield page, errors, requests, out
         browser.close()
 
@@ -70,8 +71,26 @@ def test_std_slider_and_depth_show_run_activations_numbers(browser_page):
             for layer, a, g in zip(run.layers, stds, grads, strict=True):
                 assert close_to_shown(a, layer.std), (spec, depth, layer.index, a, layer.std)
                 assert close_to_shown(g, layer.grad_std), (spec, depth, layer.index, g)
-            assert page.text_content("#verdict").startswith(run.summary())
+            verdict = page.text_content("#verdict")
+            assert verdict.startswith(run.summary() + ".")
+            # the sentence after the verdict: the end-to-end factor only (the verdict has the
+            # fitted per-layer one), computed from the shown run
+            rest, whole = verdict[len(run.summary()) + 1:], run.layers[-1].std / run.layers[0].std
+            assert "per layer" not in rest
+            shown = re.fullmatch(rf" From layer 1 to layer {depth} the activation std "
+                                 r"(grows|shrinks) (\S+)x\.", rest)
+            assert shown and shown[1] == ("grows" if whole > 1 else "shrinks"), rest
+            assert close_to_shown(shown[2], max(whole, 1 / whole)), (rest, whole)
             assert f'--init "{spec}" --depth {depth} --width 32' in page.text_content("#same")
+    # batch normalization: the same setting with --norm batch
+    page.select_option("#axis-norm", "batch")
+    run = run_activations("normal(1)", "tanh", depth=2, width=32, batch=batch_for(32),
+                          norm="batch").runs[0]
+    for layer, a in zip(run.layers, shown_column(page, "std"), strict=True):
+        assert close_to_shown(a, layer.std), (layer.index, a, layer.std)
+    assert page.text_content("#verdict").startswith(run.summary())
+    assert "--norm batch --json" in page.text_content("#same")
+    page.eval_on_selector("#depth", "e => { e.value = 4; e.dispatchEvent(new Event('input')); }")
     page.check("#init-he")
     assert "tanh / he" in page.text_content("#verdict")
     page.locator("#atinit").screenshot(path=str(out / "atinit.png"))
@@ -93,5 +112,49 @@ def test_play_advances_the_step_and_moves_the_boundary(browser_page):
     page.select_option("#initB", "-1")
     assert not page.is_visible("#boundary1")
     page.locator("#training").screenshot(path=str(out / "training.png"))
+    assert not errors, errors
+    assert all(u.startswith("file:") for u in requests), requests
+
+
+def test_phase_panel_shows_the_theory_api_numbers(browser_page, small_data):
+    from initlab.nn.activations import get_activation
+    from initlab.theory import iterate, mean_field
+
+    page, errors, requests, out = browser_page
+    p = small_data["phase"]
+    for name, iw, ib in [("tanh", 1, 1), ("relu", 4, 2), ("tanh", 3, 0)]:
+        page.select_option("#pact", name)
+        for sel, value in (("#sw", iw), ("#sb", ib)):
+            page.eval_on_selector(sel, f"e => {{ e.value = {value}; "
+                                  "e.dispatchEvent(new Event('input')); }")
+        sw2, sb2 = p["sw2"][iw], p["sb2"][ib]
+        mf = mean_field(get_activation(name), sw2, sb2)
+        for key in ("q_star", "c_star", "chi_1", "xi_q", "xi_c"):
+            shown, want = page.text_content(f'#mf td[data-k="{key}"]'), getattr(mf, key)
+            if math.isinf(want):
+                assert shown == "inf", (name, key, shown)
+            else:
+                assert close_to_shown(shown, want), (name, sw2, sb2, key, shown, want)
+        q, c = iterate(get_activation(name), sw2, sb2, q0=p["q0"], c0=p["c0"], depth=p["depth"])
+        for row in page.query_selector_all("#qctable tr[data-layer]"):
+            layer = int(row.get_attribute("data-layer"))
+            assert close_to_shown(row.query_selector("td.q").text_content(), q[layer - 1])
+            assert close_to_shown(row.query_selector("td.c").text_content(), c[layer - 1])
+        word = "ordered" if mf.chi_1 < 1 else "chaotic"
+        assert word in page.text_content("#phaseverdict") or "critical" in page.text_content(
+            "#phaseverdict")
+    # dragging the point on the diagram moves it to the nearest lattice point
+    page.select_option("#pact", "tanh")
+    page.locator("#phaseplot .u-over").scroll_into_view_if_needed()
+    box = page.locator("#phaseplot .u-over").bounding_box()
+    page.mouse.move(box["x"] + 2, box["y"] + box["height"] - 2)  # lowest sigma_w^2 and sigma_b^2
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] - 2, box["y"] + 2, steps=4)  # the highest
+    page.mouse.up()
+    assert page.input_value("#sw") == str(len(p["sw2"]) - 1)
+    assert page.input_value("#sb") == str(len(p["sb2"]) - 1)
+    mf = mean_field(get_activation("tanh"), p["sw2"][-1], p["sb2"][-1])
+    assert close_to_shown(page.text_content('#mf td[data-k="chi_1"]'), mf.chi_1)
+    page.locator("#phase").screenshot(path=str(out / "phase.png"))
     assert not errors, errors
     assert all(u.startswith("file:") for u in requests), requests

@@ -12,10 +12,11 @@ from initlab.cli.common import int_list, positive_int, show_progress
 HELP = "write an interactive page: drag the init's std, depth and width; watch nets train"
 DESCRIPTION = """\
 Write DIR/explore.html: one self-contained page (data and script inline, no network request,
-opens from the file system) with two panels.
+opens from the file system) with three panels.
 
 At initialization: choose the activation, the init (normal with a log-scale std slider from
-1e-3 to 10, or lecun, xavier, he, orthogonal), the depth and the width; see per-layer
+1e-3 to 10, or lecun, xavier, he, orthogonal), the depth, the width and the normalization
+(none, or batch: every pre-activation normalized over the batch); see per-layer
 histograms of the activations and of the gradients, the std against depth beside theory, the
 numbers, and a one-line verdict. Every number is what 'initlab activations --json' prints
 for the same setting (the page shows that command).
@@ -24,9 +25,15 @@ Training: the deep-learning course's three-layer net on circles, moons or spiral
 normal(0.01), normal(1), normal(10), xavier and he; play or drag through the steps to see the
 decision boundary, the cost so far and per-layer stds, with a second init beside the first.
 
-The default grid (widths 16, 64, 256; depth 1-20; 9 std stops) builds in under a minute on
-two cores; --quick (widths 16, 64; depth 1-10; 5 stops; 3000 training steps) in seconds. A
-grid that would make the page larger than 8 MB is refused with its estimate.
+How deep can it go?: the chi_1 phase diagram over (sigma_w^2, sigma_b^2) for tanh, relu and
+erf with the critical line chi_1 = 1; drag the point (or use the sliders) to see the length
+q_l and the correlation c_l of the mean-field maps against depth, and q*, c*, chi_1, xi_q,
+xi_c (the numbers of initlab.theory.mean_field and iterate for that point).
+
+The default grid (widths 16, 64, 256; depth 1-20; 9 std stops; norm none and batch) takes a
+few CPU minutes (benchmarks/README.md); --quick (widths 16, 64; depth 1-10; 5 stops; 3000
+training steps; a coarser phase lattice) far less. A grid that would make the page larger
+than 8 MB is refused with its estimate.
 
 examples:
   initlab explore --out out            # writes out/explore.html

@@ -1,7 +1,9 @@
 """The interactive explorer: one self-contained HTML page (``initlab explore``).
 
-:func:`build_explorer` runs initlab's engine over a grid of settings and training runs and
-returns the data; :func:`render` turns it into the page; :func:`write_explorer` does both.
+:func:`build_explorer` runs initlab's engine over a grid of settings (with and without
+BatchNorm) and training runs, and the mean-field theory over a (sigma_w^2, sigma_b^2) lattice
+(:mod:`initlab.explore.phase`), and returns the data; :func:`render` turns it into the page;
+:func:`write_explorer` does both.
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ forward statistics of layers 1..d do not depend on the depth d (same streams, sa
 so they are stored once, from the deepest run; the gradients, fed in at the top layer d, are
 stored for every d, in a triangle: depth d's layer l sits at row d (d - 1) / 2 + l - 1.
 
-The grid's axes are a list (:data:`AXES`); each axis names a keyword of ``run_activations``.
-A new axis (say ``norm``) is one more entry there and one more control on the page.
+The grid's axes are a list (:func:`axes`); each axis after the first three names a keyword
+of ``run_activations`` (``norm``: "none" or "batch") and becomes one more control on the page.
+The arrays and the verdicts are stored deflated (see :mod:`initlab.explore.encode`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from initlab.nn.activations import get_activation
 
 ACTIVATIONS = ["tanh", "relu", "leaky_relu", "sigmoid", "selu", "linear"]
 NAMED_INITS = ["lecun", "xavier", "he", "orthogonal"]
+NORMS = ["none", "batch"]  # run_activations(norm=...): "none" is no normalization
 WIDTHS = [16, 64, 256]  # 1024 on request (--widths): each depth redraws ~1M weights a layer
 VALUES_PER_LAYER = 4096  # batch x width: every histogram pools at least this many values
 
@@ -48,20 +50,27 @@ def batch_for(width: int) -> int:
     return max(16, VALUES_PER_LAYER // width)
 
 
-def axes(activations=None, stds=None, widths=None) -> list[tuple[str, list]]:
+def axes(activations=None, stds=None, widths=None, norms=None) -> list[tuple[str, list]]:
     """The grid's axes in storage order: (``run_activations`` keyword, values)."""
     inits = [f"normal({s:g})" for s in (slider_stds() if stds is None else stds)] + NAMED_INITS
     return [("activations", list(ACTIVATIONS if activations is None else activations)),
-            ("inits", inits), ("width", list(WIDTHS if widths is None else widths))]
+            ("inits", inits), ("width", list(WIDTHS if widths is None else widths)),
+            ("norm", list(NORMS if norms is None else norms))]
+
+
+#: deflated / raw size, measured on the default grid (2026-11): stds 0.55, histograms 0.31,
+#: verdict sentences (~285 characters each) 0.2; the estimate assumes a little more.
+DEFLATED = {"f8": 0.65, "u1": 0.4, "text": 0.25}
 
 
 def estimate_bytes(grid_axes, depth: int) -> int:
     """Characters the encoded grid takes in the page (what the budget is checked against)."""
     cells = math.prod(len(v) for _, v in grid_axes)
     tri, bins = depth * (depth + 1) // 2, len(GRAD_EDGES) - 1
-    per_cell = (encoded_bytes(depth * 2, "f8") + encoded_bytes(tri * 2, "f8")
-                + encoded_bytes(depth * bins, "u1") + encoded_bytes(tri * bins, "u1"))
-    return cells * (per_cell + 90 * depth)  # + the verdict sentences
+    per_cell = (DEFLATED["f8"] * encoded_bytes(depth * 2 + tri * 2, "f8")
+                + DEFLATED["u1"] * encoded_bytes(depth * bins + tri * bins, "u1")
+                + DEFLATED["text"] * encoded_bytes(300 * depth, "u1"))  # + the verdicts
+    return int(cells * per_cell)
 
 
 def _one(job):
@@ -124,7 +133,8 @@ def build_atinit(grid_axes, depth: int = 20, pool=None, progress=None) -> dict:
         "axes": [[n, v] for n, v in zip(names, values, strict=True)],
         "depth": depth, "batch": {str(w): batch_for(w) for w in widths},
         "act_edges": edges, "grad_edges": [float(GRAD_EDGES[0]), float(GRAD_EDGES[-1]), bins],
-        "fwd": encode(fwd, "f8"),
-        "grad": encode(grad, "f8"), "act_hist": encode(bar_heights(act_hist), "u1"),
-        "grad_hist": encode(bar_heights(grad_hist), "u1"), "verdict": verdicts,
+        "fwd": encode(fwd, "f8", True), "grad": encode(grad, "f8", True),
+        "act_hist": encode(bar_heights(act_hist), "u1", True),
+        "grad_hist": encode(bar_heights(grad_hist), "u1", True),
+        "verdict": encode(verdicts, "text", True),
     }

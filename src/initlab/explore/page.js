@@ -1,15 +1,27 @@
 "use strict";
 // Glue only: decode the embedded grid, wire the controls, hand arrays to uPlot.
 const DATA = JSON.parse(document.getElementById("data").textContent);
-function decode(e) {
-  const s = atob(e.b64), u = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) u[i] = s.charCodeAt(i);
-  if (e.kind === "f4") return new Float32Array(u.buffer);
-  if (e.kind === "f8") return new Float64Array(u.buffer);
+function typed(e, u) {
+  if (e.kind === "f4") return new Float32Array(u.buffer, u.byteOffset, u.byteLength / 4);
+  if (e.kind === "f8") return new Float64Array(u.buffer, u.byteOffset, u.byteLength / 8);
   if (e.kind === "u1") return u;
+  if (e.kind === "text") return e.shape[0] ? new TextDecoder().decode(u).split("\n") : [];
   const n = e.shape.reduce((a, b) => a * b, 1), bits = new Uint8Array(n);
   for (let i = 0; i < n; i++) bits[i] = (u[i >> 3] >> (7 - (i & 7))) & 1;
   return bits;
+}
+function bytes(e) {
+  const s = atob(e.b64), u = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) u[i] = s.charCodeAt(i);
+  return u;
+}
+function decode(e) {  // entries stored without deflate
+  return typed(e, bytes(e).slice());
+}
+async function inflate(e) {  // any entry; deflated ones through the browser's zlib
+  if (!e.z) return decode(e);
+  const stream = new Blob([bytes(e)]).stream().pipeThrough(new DecompressionStream("deflate"));
+  return typed(e, new Uint8Array(await new Response(stream).arrayBuffer()));
 }
 const $ = (id) => document.getElementById(id);
 function fmt(v) {
@@ -27,9 +39,11 @@ const plotWidth = () => Math.min(1200, document.body.clientWidth - 20);
 $("version").textContent = DATA.version;
 $("charting").textContent = DATA.charting;
 
+async function main() {
 // ------------------------------------------------------------------ at initialization
 const G = DATA.atinit, AX = G.axes, DMAX = G.depth;
-const FWD = decode(G.fwd), GRAD = decode(G.grad), AH = decode(G.act_hist), GH = decode(G.grad_hist);
+const [FWD, GRAD, AH, GH, VERDICT] = await Promise.all(
+  [G.fwd, G.grad, G.act_hist, G.grad_hist, G.verdict].map(inflate));
 const ABINS = G.act_hist.shape[2], GBINS = G.grad_hist.shape[2], TRI = DMAX * (DMAX + 1) / 2;
 const axis = Object.fromEntries(AX.map(([n, v]) => [n, v]));
 const normals = axis.inits.filter((s) => s.startsWith("normal("));
@@ -127,15 +141,14 @@ function drawAtInit() {
               `<td>${l ? fmt(ratio) : "-"}</td><td class="grad">${fmt(grad[l])}</td><td>${fmt(gradT[l])}</td></tr>`);
   }
   $("stdtable").innerHTML = rows.join("");
+  // the verdict gives the fitted per-layer factor; this adds only the end-to-end one
   const whole = act[d - 1] / act[0];
-  const perLayer = d > 1 ? Math.pow(whole, 1 / (d - 1)) : NaN;
   let ratioText = "";
-  if (d > 1 && Number.isFinite(whole) && whole > 0) {
+  if (d > 1 && Number.isFinite(whole) && whole > 0 && whole !== 1) {
     const word = whole > 1 ? "grows" : "shrinks";
-    const factor = whole > 1 ? whole : 1 / whole;
-    ratioText = ` Activation std from layer 1 to layer ${d}: ${word} ${fmt(factor)}x (x${fmt(perLayer)} per layer).`;
+    ratioText = ` From layer 1 to layer ${d} the activation std ${word} ${fmt(whole > 1 ? whole : 1 / whole)}x.`;
   }
-  $("verdict").textContent = G.verdict[cell * DMAX + d - 1] + "." + ratioText;
+  $("verdict").textContent = VERDICT[cell * DMAX + d - 1] + "." + ratioText;
   const extra = extraAxes.map(([n]) => ` --${n} ${s[n]}`).join("");
   $("same").innerHTML = `Same numbers: <code>initlab activations --activation ${s.activations} --init "${s.inits}" ` +
     `--depth ${d} --width ${s.width} --batch ${G.batch[s.width]}${extra} --json</code>`;
@@ -242,3 +255,115 @@ for (const id of ["ds", "initA", "initB", "step"]) $(id).addEventListener("input
 $("ds").addEventListener("input", stop);
 $("step").max = frames($("ds").value).F - 1; $("step").value = 0;
 drawTraining();
+
+// ------------------------------------------------------------------ how deep can it go?
+const P = DATA.phase, SW = P.sw2, SB = P.sb2, PD = P.depth, [FW, FB] = P.fine;
+const PG = {};
+for (const a of P.activations) {
+  const g = P.grids[a];
+  const [chi, crit, nums, q, c] = await Promise.all([g.chi, g.critical, g.numbers, g.q, g.c].map(inflate));
+  PG[a] = { chi, crit, nums, q, c };
+  option($("pact"), a, a);
+}
+$("sw").max = SW.length - 1; $("sb").max = SB.length - 1;
+$("sw").value = Math.max(0, SW.indexOf(1.5)); $("sb").value = Math.max(0, SB.indexOf(0.05));
+const fineB = Array.from({ length: FB }, (_, i) => SB[0] + (SB[SB.length - 1] - SB[0]) * i / (FB - 1));
+function chiColor(v) {  // log2(chi_1) from -2 to 2: blue (ordered) - white (critical) - red (chaotic)
+  const t = Math.max(-1, Math.min(1, Math.log2(v) / 2)), k = Math.abs(t);
+  const [r, g, b] = t < 0 ? [76, 114, 176] : [196, 78, 82];
+  return [255 + (r - 255) * k, 255 + (g - 255) * k, 255 + (b - 255) * k];
+}
+const heat = document.createElement("canvas");
+function paintHeat(a) {
+  heat.width = FW; heat.height = FB;
+  const ctx = heat.getContext("2d"), img = ctx.createImageData(FW, FB), chi = PG[a].chi;
+  for (let i = 0; i < FB; i++) for (let j = 0; j < FW; j++) {
+    const o = ((FB - 1 - i) * FW + j) * 4, [r, g, b] = chiColor(chi[i * FW + j]);  // row 0 is sigma_b^2 = 0
+    img.data[o] = r; img.data[o + 1] = g; img.data[o + 2] = b; img.data[o + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+function pointAt() { return [SW[+$("sw").value], SB[+$("sb").value]]; }
+const phasePlot = new uPlot({
+  width: 520, height: 360, legend: { live: false }, cursor: { drag: { x: false, y: false } },
+  scales: { x: { time: false, range: [SW[0], SW[SW.length - 1]] }, y: { range: [SB[0], SB[SB.length - 1]] } },
+  axes: [{ label: "sigma_w^2" }, { label: "sigma_b^2", size: 55 }],
+  series: [{ label: "sigma_w^2" }, { label: "critical line chi_1 = 1", stroke: "#222", width: 2, points: { show: false } }],
+  hooks: {
+    drawClear: [(u) => {
+      const { left, top, width, height } = u.bbox;
+      u.ctx.imageSmoothingEnabled = true; u.ctx.drawImage(heat, left, top, width, height);
+    }],
+    draw: [(u) => {
+      const [w, b] = pointAt(), x = u.valToPos(w, "x", true), y = u.valToPos(b, "y", true);
+      u.ctx.beginPath(); u.ctx.arc(x, y, 7 * devicePixelRatio, 0, 2 * Math.PI);
+      u.ctx.fillStyle = "#ffd23f"; u.ctx.fill(); u.ctx.lineWidth = 2 * devicePixelRatio;
+      u.ctx.strokeStyle = "#222"; u.ctx.stroke();
+    }],
+  },
+}, [[SW[0]], [null]], $("phaseplot"));
+function dragTo(e) {
+  const x = phasePlot.posToVal(e.offsetX, "x"), y = phasePlot.posToVal(e.offsetY, "y");
+  const nearest = (vs, v) => vs.reduce((best, u, i) => (Math.abs(u - v) < Math.abs(vs[best] - v) ? i : best), 0);
+  $("sw").value = nearest(SW, x); $("sb").value = nearest(SB, y); drawPhase(false);
+}
+phasePlot.over.addEventListener("pointerdown", (e) => { phasePlot.over.setPointerCapture(e.pointerId); dragTo(e); });
+phasePlot.over.addEventListener("pointermove", (e) => { if (e.buttons & 1) dragTo(e); });
+const depthAxis = Array.from({ length: PD }, (_, i) => i + 1);
+const qPlot = new uPlot({
+  width: 380, height: 260, legend: { live: false },
+  scales: { x: { time: false }, y: { range: (u, lo, hi) => [Math.floor(lo - 0.05), Math.ceil(hi + 0.05)] } },
+  axes: [{ label: "layer" }, { label: "q_l (log scale)", size: 60, incrs: [1, 2, 5, 10, 20, 50, 100], values: (u, t) => t.map((v) => fmt(Math.pow(10, v))) }],
+  series: [{ label: "layer" }, { label: "q_l", stroke: "#4c72b0", width: 2, points: { show: true, size: 4 } },
+           { label: "q*", stroke: "#888", width: 1.5, dash: [6, 4], points: { show: false } }],
+}, [depthAxis, depthAxis.map(() => null), depthAxis.map(() => null)], $("qplot"));
+const cPlot = new uPlot({
+  width: 380, height: 260, legend: { live: false },
+  scales: { x: { time: false }, y: { range: (u, lo, hi) => [Math.min(0, lo), 1.02] } },
+  axes: [{ label: "layer" }, { label: "c_l", size: 50 }],
+  series: [{ label: "layer" }, { label: "c_l", stroke: "#c44e52", width: 2, points: { show: true, size: 4 } },
+           { label: "c*", stroke: "#888", width: 1.5, dash: [6, 4], points: { show: false } }],
+}, [depthAxis, depthAxis.map(() => null), depthAxis.map(() => null)], $("cplot"));
+let heatFor = null;
+function drawPhase(full = true) {
+  const a = $("pact").value, g = PG[a], iw = +$("sw").value, ib = +$("sb").value, [w, b] = pointAt();
+  $("swout").textContent = fmt(w); $("sbout").textContent = fmt(b);
+  if (heatFor !== a || full) {
+    paintHeat(a); heatFor = a;
+    const pairs = fineB.map((bb, i) => [g.crit[i], bb]).filter(([x]) => Number.isFinite(x)).sort((p, r) => p[0] - r[0]);
+    phasePlot.setData([pairs.map((p) => p[0]), pairs.map((p) => p[1])]);
+    $("phasenote").textContent = pairs.length ? "" : "(no critical line in this range)";
+  } else {
+    phasePlot.redraw(false, false);
+  }
+  const k = ib * SW.length + iw, n = P.numbers_order.length;
+  const num = Object.fromEntries(P.numbers_order.map((name, i) => [name, g.nums[k * n + i]]));
+  const qs = [], cs = [];
+  for (let l = 0; l < PD; l++) { qs.push(g.q[k * PD + l]); cs.push(g.c[k * PD + l]); }
+  qPlot.setData([depthAxis, qs.map(log10), qs.map(() => log10(num.q_star))]);
+  cPlot.setData([depthAxis, cs.map((v) => (Number.isFinite(v) ? v : null)), cs.map(() => num.c_star)]);
+  const names = { q_star: "q*", c_star: "c*", chi_1: "chi_1", xi_q: "xi_q (layers)", xi_c: "xi_c (layers)" };
+  $("mf").innerHTML = P.numbers_order.map((name) =>
+    `<tr><th>${names[name]}</th><td data-k="${name}">${fmt(num[name])}</td></tr>`).join("");
+  const shown = [1, 2, 3, 5, 10, 20, 30, 50, 100].filter((l) => l <= PD);
+  $("qctable").innerHTML = "<tr><th>layer</th><th>q_l</th><th>c_l</th></tr>" + shown.map((l) =>
+    `<tr data-layer="${l}"><td>${l}</td><td class="q">${fmt(qs[l - 1])}</td><td class="c">${fmt(cs[l - 1])}</td></tr>`).join("");
+  // wordings picked by the numbers: c* = 1 means all inputs end alike, whatever chi_1 says
+  const chi = num.chi_1, alike = num.c_star >= 1 - 1e-9;
+  const phase = Math.abs(chi - 1) < 1e-6 ? "on the critical line" : chi < 1 ? "< 1: ordered" : "> 1: chaotic";
+  let text = `chi_1 = ${fmt(chi)} ${phase}; ` + (alike ? "c_l goes to c* = 1 (all inputs end up alike)"
+    : `c_l goes to c* = ${fmt(num.c_star)} (nearby inputs decorrelate)`);
+  if (num.q_star === Infinity) text += "; q_l grows without bound";
+  else if (num.q_star === 0) text += "; q_l shrinks to 0";
+  text += Number.isFinite(num.xi_c) ? `; correlation depth scale xi_c = ${fmt(num.xi_c)} layers`
+    : "; no finite correlation depth scale xi_c (the map's slope at c* is not below 1)";
+  if (Number.isFinite(num.xi_c)) text += `. Schoenholz et al. (2017) expect such a net to train only up to about 6 xi_c = ${fmt(6 * num.xi_c)} layers`;
+  $("phaseverdict").textContent = text + ".";
+  $("phasesame").innerHTML = `Python: <code>mean_field(get_activation("${a}"), ${w}, ${b})</code>, ` +
+    `<code>iterate(get_activation("${a}"), ${w}, ${b}, q0=${P.q0}, c0=${P.c0}, depth=${PD})</code> (initlab.theory)`;
+}
+$("pact").addEventListener("input", () => drawPhase(true));
+for (const id of ["sw", "sb"]) $(id).addEventListener("input", () => drawPhase(false));
+drawPhase(true);
+}
+main().catch((e) => { console.error(e); });

@@ -16,8 +16,7 @@ from initlab.experiments.activations import (
 from initlab.nn.activations import get_activation
 from initlab.nn.layers import ActivationLayer, Dense
 from initlab.nn.norm import BatchNorm, LayerNorm
-from initlab.theory import gaussian_moments
-from initlab.theory_norm import predict_normalized
+from initlab.theory import gaussian_moments, predict_normalized
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +35,13 @@ def test_every_init_gives_the_same_scale_and_theory_says_so(normalized):
             assert layer.pre_std == pytest.approx(layer.predicted_pre_std, rel=1e-4)
             assert layer.predicted_std == pytest.approx(expected, rel=3e-3)
             assert layer.std == pytest.approx(layer.predicted_std, rel=0.03)
-        assert run.dies_at is None
+        assert run.verdict.vanishes_at is None
 
 
 def test_without_norm_the_small_init_dies(normalized):
     plain = run_activations(["normal(0.01)"], ["tanh"], depth=6, width=128, batch=64)
-    assert plain.runs[0].dies_at is not None
-    assert normalized.run("normal(0.01)", "tanh").dies_at is None
+    assert plain.runs[0].verdict.vanishes_at is not None
+    assert normalized.run("normal(0.01)", "tanh").verdict.vanishes_at is None
 
 
 def test_gradient_theory_is_close_and_grows_by_pi_over_pi_minus_1_for_relu(normalized):
@@ -101,7 +100,7 @@ def test_cli_norm(tmp_path, capsys):
             "--width", "32", "--batch", "16", "--norm", "batch", "--out", str(tmp_path)]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "relu / normal(0.01): healthy through layer 4" in out
+    assert "relu / normal(0.01): healthy: signal keeps its scale" in out
     assert (tmp_path / "std_vs_depth.png").exists()
     assert main([*argv[:-2], "--norm", "nosuch"]) == 2
     assert "unknown norm 'nosuch'; valid: none, batch, layer" in capsys.readouterr().err

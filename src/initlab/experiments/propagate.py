@@ -126,10 +126,9 @@ class PropagateResult(Result):
 
     critical: Critical
     runs: list[PropagateRun]
-    # plain list types (None allowed): results.from_dict rebuilds lists of dataclasses
-    jacobian: list[JacobianCase] = None
-    trainability: list[TrainPoint] = None
-    six_xi_c: list[DepthPoint] = None
+    jacobian: list[JacobianCase] | None = None
+    trainability: list[TrainPoint] | None = None
+    six_xi_c: list[DepthPoint] | None = None
     phase: dict | None = detail()
     config: dict | None = detail()
 

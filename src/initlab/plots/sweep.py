@@ -59,9 +59,23 @@ def line_figure(data):
     return fig
 
 
+def _cells(values, centers) -> np.ndarray:
+    """Place values given in a numeric axis's units on the heat map's cell positions 0..n-1:
+    linear between neighbouring cells, extended past the ends by the end cells' spacing."""
+    v = np.array([np.nan if x is None else x for x in values], dtype=float)
+    c = np.asarray(centers, dtype=float)
+    idx = np.arange(c.size, dtype=float)
+    out = np.interp(v, c, idx)
+    low, high = v < c[0], v > c[-1]
+    out[low] = (v[low] - c[0]) / (c[1] - c[0])
+    out[high] = c.size - 1 + (v[high] - c[-1]) / (c[-1] - c[-2])
+    return out
+
+
 def heat_figure(data):
     """Mean metric per (x, y) cell as a heat map, the value written in each cell when the grid
-    is small enough to read it; empty cells are left blank."""
+    is small enough to read it; empty cells are left blank; ``data.overlay`` (a theory
+    curve, computed beforehand) is drawn on top."""
     values = np.array([[np.nan if v is None else v for v in row] for row in data.mean],
                       dtype=float)
     nx, ny = len(data.xs), len(data.ys)
@@ -84,6 +98,12 @@ def heat_figure(data):
                 if np.isfinite(values[r, c]):
                     ax.text(c, r, f"{values[r, c]:.3g}", ha="center", va="center", fontsize=7,
                             color="black" if values[r, c] > middle else "white")
+    if data.overlay is not None:
+        curve = data.overlay
+        ax.plot(_cells(curve.x, data.xs), _cells(curve.y, data.ys), color="#4fc3f7", lw=2.2,
+                label=curve.label)
+        ax.set(xlim=(-0.5, nx - 0.5), ylim=(-0.5, ny - 0.5))
+        ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
     counts = [c for row in data.n for c in row]
     title = f"{data.z}: mean of {_runs(counts)} per cell"
     if data.where:

@@ -79,7 +79,8 @@ def heat_figure(data):
     values = np.array([[np.nan if v is None else v for v in row] for row in data.mean],
                       dtype=float)
     nx, ny = len(data.xs), len(data.ys)
-    fig = figure(min(2.2 + 0.55 * nx, 11), min(1.8 + 0.4 * ny, 9))
+    legend = 0.3 if data.overlay is not None else 0.0
+    fig = figure(min(2.2 + 0.55 * nx, 11), min(1.8 + 0.4 * ny, 9) + legend)
     ax = fig.add_subplot()
     finite = values[np.isfinite(values)]
     norm = Normalize(*(finite.min(), finite.max()) if finite.size else (0, 1))
@@ -103,7 +104,8 @@ def heat_figure(data):
         ax.plot(_cells(curve.x, data.xs), _cells(curve.y, data.ys), color="#4fc3f7", lw=2.2,
                 label=curve.label)
         ax.set(xlim=(-0.5, nx - 0.5), ylim=(-0.5, ny - 0.5))
-        ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
+        # below the axes: inside, it would hide the numbers of the top cells
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=8, frameon=False)
     counts = [c for row in data.n for c in row]
     title = f"{data.z}: mean of {_runs(counts)} per cell"
     if data.where:

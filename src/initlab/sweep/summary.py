@@ -3,8 +3,9 @@
 A line figure groups the rows by (hue, x) and gives per group the mean of the metric over the
 rows (the seeds: a point of ``compare`` has one row per seed, and ``seed`` may also be a grid
 axis) with a 95% Student-t interval, ``t(0.975, n-1) s / sqrt(n)``. A heat map gives the mean
-per (x, y) cell. Any other column that varies (a grid axis, or a label such as ``init``)
-would be mixed into one mean, so it must be pinned with ``where`` or drawn as the hue.
+per (x, y) cell. Any other column that varies within a group or cell (a grid axis, or a
+label such as ``init``) would be mixed into one mean, so it must be pinned with ``where`` or
+drawn as the hue.
 :func:`overlay` computes a theory curve to draw over a heat map (``six_xi_c``: the depth
 6 xi_c(sigma_w^2) below which Schoenholz et al. 2017 find deep nets trainable).
 """
@@ -49,8 +50,8 @@ class SweepLines(Result):
 
 @dataclass
 class Curve(Result):
-    """A theory curve to draw over a figure, in the units of its x and y columns (a y of
-    None: the curve is infinite there)."""
+    """A theory curve to draw over a figure, in the units of its x and y columns (None
+    where the curve is infinite)."""
 
     name: str
     label: str

@@ -90,9 +90,10 @@ def add_arguments(parser) -> None:
     plot.add_argument("--where", action="append", metavar="COLUMN=VALUE",
                       help="keep only these rows (repeatable), e.g. --where layers=10,5")
     plot.add_argument("--overlay", choices=["six_xi_c"],
-                      help="with --z: draw theory on the heat map; six_xi_c: the depth 6 xi_c "
-                      "(sigma_w^2) below which deep nets train (Schoenholz et al. 2017), from "
-                      "the rows' activation and sigma_b2 (a 'propagate --trainability' sweep)")
+                      help="with --z: draw theory on the heat map; six_xi_c: the depth "
+                      "6 xi_c(sigma_w^2) below which theory expects nets to train (Schoenholz "
+                      "et al. 2017), for the rows' activation and sigma_b2 (a 'propagate "
+                      "--trainability' sweep)")
     plot.add_argument("--out", type=Path, default=Path("sweep.png"),
                       help="the PNG file (default sweep.png)")
 

@@ -21,6 +21,8 @@ class Outer(Result):
     rows: list[Row]
     best: Row | None = None
     meta: dict = field(default_factory=dict)
+    extra: list[Row] | None = None
+    by_name: dict[str, Row] | None = None
 
 
 def make():
@@ -40,6 +42,15 @@ def test_save_load_round_trip_keeps_detail(tmp_path):
     assert isinstance(back.rows[0], Row) and isinstance(back.best, Row)
     assert back.rows[0].grid == [[1.0, 0.0], [0.0, 1.0]]
     assert back.to_dict(detail=True) == make().to_dict(detail=True)
+
+
+def test_optional_lists_and_dicts_of_results_round_trip():
+    full = make()
+    full.extra, full.by_name = [Row("d", [4.0])], {"e": Row("e", [5.0])}
+    back = Outer.from_dict(full.to_dict(detail=True))
+    assert isinstance(back.extra[0], Row) and isinstance(back.by_name["e"], Row)
+    assert back.to_dict(detail=True) == full.to_dict(detail=True)
+    assert Outer.from_dict(make().to_dict()).extra is None
 
 
 def test_load_errors_name_the_file(tmp_path):

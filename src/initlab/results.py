@@ -16,6 +16,7 @@ import dataclasses
 import html
 import json
 import math
+import types
 import typing
 from pathlib import Path
 from typing import Any
@@ -66,9 +67,13 @@ def _build(tp: Any, value: Any) -> Any:
         return [_build(args[0], v) for v in value]
     if origin is dict and len(args) == 2:
         return {k: _build(args[1], v) for k, v in value.items()}
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if origin in (typing.Union, types.UnionType):
+        # ``X | None``, ``list[X] | None``, ...: the first member of the value's JSON kind
         for arg in args:
-            if dataclasses.is_dataclass(arg) and isinstance(value, dict):
+            kind = typing.get_origin(arg) or arg
+            if ((kind in (list, tuple) and isinstance(value, list))
+                    or ((kind is dict or dataclasses.is_dataclass(kind))
+                        and isinstance(value, dict))):
                 return _build(arg, value)
         return value
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):

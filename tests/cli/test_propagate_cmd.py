@@ -68,6 +68,9 @@ def test_out_writes_figures_and_roundtrips(tmp_path, capsys):
     result = PropagateResult.load(out / "results.json")
     assert result.to_dict() == json.loads(result.to_json())
     assert result.phase is not None and len(result.jacobian[0].values) == 16
+    # the optional lists come back as their dataclasses
+    assert type(result.trainability[0]).__name__ == "TrainPoint"
+    assert type(result.six_xi_c[0]).__name__ == "DepthPoint"
 
 
 def test_config_file_runs_the_same(tmp_path, capsys):

@@ -16,8 +16,7 @@ from initlab.experiments.activations import (
 from initlab.nn.activations import get_activation
 from initlab.nn.layers import ActivationLayer, Dense
 from initlab.nn.norm import BatchNorm, LayerNorm
-from initlab.theory import gaussian_moments
-from initlab.theory_norm import predict_normalized
+from initlab.theory import gaussian_moments, predict_normalized
 
 
 @pytest.fixture(scope="module")

@@ -100,3 +100,12 @@ def test_train_accuracy_in_slices_equals_the_whole():
     X, y = rng.standard_normal((23, 5)), rng.integers(0, 3, 23)
     model = mlp([5, 7, 3], activation="tanh", output="softmax", replicas=4, seed=1)
     np.testing.assert_allclose(train_accuracy(model, X, y, chunk=5), accuracy(model, X, y))
+
+
+def test_records_one_row_per_run_or_per_trainability_seed(small):
+    rows = small.records()
+    assert [r["sigma_w2"] for r in rows] == [0.8, 3.0] and "layers" not in rows[0]
+    grid = _with_grid(small, [0.9, 0.8, 0.1, 0.3]).records()  # no per-seed runs: the means
+    assert [(r["sigma_w2"], r["depth"], r["train_accuracy"]) for r in grid] == [
+        (1.0, 10, 0.9), (4.0, 10, 0.8), (1.0, 200, 0.1), (4.0, 200, 0.3)]
+    assert {r["activation"] for r in grid} == {"tanh"} and {r["seed"] for r in grid} == {None}

@@ -101,3 +101,5 @@ def test_compare_and_activations_records_match_their_results():
     assert [r["layer"] for r in rows] == [1, 2, 3] and [r["last"] for r in rows] == [
         False, False, True]
     assert rows[2]["std"] == act.runs[0].layers[2].std
+    assert {r["verdict"] for r in rows} == {act.runs[0].verdict.state}
+    assert rows[0]["vanishes_at"] == act.runs[0].verdict.vanishes_at

@@ -25,7 +25,8 @@ tanh on the critical line (sigma_b^2 = --jacobian-sigma-b2) and ReLU at (2, 0), 
 orthogonal weights, at each --jacobian-depths, width --jacobian-width.
 --trainability adds the trainability phase diagram (Schoenholz et al. 2017): a grid of the
 --sigma-w2 values by --depths, tanh nets of --train-width units, SGD for --steps steps on
-digits, training accuracy after training over --train-seeds seeds, beside 6 xi_c.
+digits, training accuracy after training over --train-seeds seeds, beside 6 xi_c. The grid
+at the papers' resolution is a sweep: examples/sweep_trainability.toml ('initlab sweep').
 
 JSON (--json):
   {"critical": {"sigma_b2": [...], "sigma_w2": [...]},      the critical line (null: none)

@@ -44,6 +44,12 @@ examples:
   initlab sweep show --store sweep.db --csv sweep.csv
   initlab sweep plot --store sweep.db --x lr --y test_accuracy --hue init --where layers=10,5
   initlab sweep plot --store sweep.db --x lr --y layers --z test_accuracy --where init=he
+
+the trainability phase diagram (examples/sweep_trainability.toml: one point per
+(sigma_w^2, depth) cell of 'propagate --trainability', one row per seed):
+  initlab sweep run examples/sweep_trainability.toml --store phase.db
+  initlab sweep plot --store phase.db --x sigma_w2 --y depth --z train_accuracy \\
+      --overlay six_xi_c --out phase.png
 """
 
 
@@ -83,6 +89,11 @@ def add_arguments(parser) -> None:
     plot.add_argument("--hue", help="one line per value of this column (e.g. init)")
     plot.add_argument("--where", action="append", metavar="COLUMN=VALUE",
                       help="keep only these rows (repeatable), e.g. --where layers=10,5")
+    plot.add_argument("--overlay", choices=["six_xi_c"],
+                      help="with --z: draw theory on the heat map; six_xi_c: the depth "
+                      "6 xi_c(sigma_w^2) below which theory expects nets to train (Schoenholz "
+                      "et al. 2017), for the rows' activation and sigma_b2 (a 'propagate "
+                      "--trainability' sweep)")
     plot.add_argument("--out", dest="png", type=Path, default=Path("sweep.png"),
                       help="the PNG file (default sweep.png)")
 
@@ -261,15 +272,20 @@ def _show(args) -> int:
 def _plot(args) -> int:
     from initlab.plots.sweep import heat_figure, line_figure
     from initlab.sweep.store import Store
-    from initlab.sweep.summary import heat, lines, parse_where
+    from initlab.sweep.summary import heat, lines, overlay, parse_where
     from initlab.sweep.table import flat_rows, grid_columns
 
     where = parse_where(args.where)
+    if args.overlay is not None and args.z is None:
+        raise InitlabError(f"--overlay {args.overlay} draws on a heat map: give --z METRIC too")
     with Store(args.store, create=False) as store:
         points = store.rows()
     rows, grid = flat_rows(points), grid_columns(points)
     if args.z is not None:
-        fig = heat_figure(heat(rows, grid, args.x, args.y, args.z, where))
+        data = heat(rows, grid, args.x, args.y, args.z, where)
+        if args.overlay is not None:
+            data.overlay = overlay(args.overlay, rows, data)
+        fig = heat_figure(data)
     else:
         fig = line_figure(lines(rows, grid, args.x, args.y, args.hue, where))
     try:

@@ -54,8 +54,7 @@ from initlab.nn.activations import get_activation
 from initlab.nn.norm import check_norm, normalize, normalize_backward
 from initlab.results import Result, detail
 from initlab.spec import split_specs
-from initlab.theory import law_moments, predict
-from initlab.theory_norm import predict_normalized
+from initlab.theory import law_moments, predict, predict_normalized
 from initlab.verdict import Verdict, judge
 
 try:  # installed with scikit-learn
@@ -124,8 +123,8 @@ class ActivationsResult(Result):
 
     def records(self) -> list[dict]:
         """One row per (activation, init, layer): the layer's public statistics, the run's
-        verdict (its ``state``, and the layer where the signal vanishes or explodes, if it
-        does) and ``last`` (true for the output layer, to compare depths)."""
+        verdict (``verdict``: its state, ``vanishes_at``, ``explodes_at``), and ``last``
+        (true for the output layer, to compare depths)."""
         rows = []
         for r in self.runs:
             layers = r.to_dict()["layers"]
@@ -252,7 +251,7 @@ def run_activations(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
             does not depend on it.
         norm: None, "batch" (normalize each pre-activation over the batch, as training-mode
             BatchNorm with weight 1 and bias 0) or "layer" (over the units, as LayerNorm),
-            eps 1e-5; theory then follows :func:`initlab.theory_norm.predict_normalized`.
+            eps 1e-5; theory then follows :func:`initlab.theory.predict_normalized`.
 
     >>> r = run_activations("he", "relu", depth=3, width=64, batch=8)
     >>> [layer.index for layer in r.runs[0].layers], r.runs[0].verdict.state

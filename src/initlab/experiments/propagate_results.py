@@ -85,6 +85,15 @@ class MeanStd(Result):
 
 
 @dataclass
+class SeedRun(Result):
+    """One seed's net at one (sigma_w^2, depth): its training accuracy after training."""
+
+    seed: int
+    train_accuracy: float | None
+    diverged: bool
+
+
+@dataclass
 class TrainPoint(Result):
     """Training accuracy after training, over seeds, at one (sigma_w^2, depth)."""
 
@@ -92,6 +101,7 @@ class TrainPoint(Result):
     depth: int
     train_accuracy: MeanStd
     diverged: int = detail(0)
+    seeds: list[SeedRun] | None = detail()
 
 
 @dataclass
@@ -107,10 +117,9 @@ class PropagateResult(Result):
 
     critical: Critical
     runs: list[PropagateRun]
-    # plain list types (None allowed): results.from_dict rebuilds lists of dataclasses
-    jacobian: list[JacobianCase] = None
-    trainability: list[TrainPoint] = None
-    six_xi_c: list[DepthPoint] = None
+    jacobian: list[JacobianCase] | None = None
+    trainability: list[TrainPoint] | None = None
+    six_xi_c: list[DepthPoint] | None = None
     phase: dict | None = detail()
     config: dict | None = detail()
 
@@ -120,6 +129,21 @@ class PropagateResult(Result):
             if d.get(key) is None:
                 d.pop(key, None)
         return d
+
+    def records(self) -> list[dict]:
+        """Flat rows for sweeps: with a trainability grid, one per (sigma_w^2, depth, seed)
+        (``activation``, ``sigma_b2``, ``sigma_w2``, ``depth``, ``seed``, ``train_accuracy``,
+        ``diverged``), so a sweep's heat map averages the seeds; else one per sigma_w^2."""
+        if not self.trainability:
+            return super().records()
+        base = {"activation": self.runs[0].activation, "sigma_b2": self.runs[0].sigma_b2}
+        rows = []
+        for p in self.trainability:
+            seeds = p.seeds or [SeedRun(None, p.train_accuracy.mean, p.diverged > 0)]
+            rows.extend({**base, "sigma_w2": p.sigma_w2, "depth": p.depth, "seed": s.seed,
+                         "train_accuracy": s.train_accuracy, "diverged": s.diverged}
+                        for s in seeds)
+        return rows
 
     def table(self):
         header = ["sigma_w2", "sigma_b2", "q*", "c*", "chi_1", "xi_c", "q_L", "q_L theory",

@@ -21,13 +21,14 @@ from initlab.experiments.common import get_dataset, output_layer
 from initlab.experiments.propagate_results import (
     DepthPoint,
     MeanStd,
+    SeedRun,
     TrainPoint,
     check_variances,
     one_blas_thread,
 )
 from initlab.nn.activations import get_activation
 from initlab.nn.model import mlp
-from initlab.theory.meanfield import c_star, depth_scales, q_star
+from initlab.theory.meanfield import mean_fields
 from initlab.train import accuracy, fit
 
 DEFAULTS = {"width": 100, "steps": 400, "lr": 0.05, "batch": 32, "seeds": 1,
@@ -36,15 +37,11 @@ QUICK = {"steps": 200}
 
 
 def six_xi_c(act, sigma_w2, sigma_b2: float, points: int = 80) -> list[DepthPoint]:
-    """6 xi_c on a fine sigma_w^2 grid spanning ``sigma_w2`` (None where xi_c is infinite)."""
-    ws = np.linspace(min(sigma_w2), max(sigma_w2), points)
-    q = q_star(act, ws, sigma_b2)
-    c = c_star(act, ws, sigma_b2, q)
-    out = []
-    for w, qq, cc in zip(ws, q, c, strict=True):
-        xi_c = depth_scales(act, float(w), sigma_b2, float(qq), float(cc))[1]
-        out.append(DepthPoint(float(w), 6 * xi_c if math.isfinite(xi_c) else None))
-    return out
+    """6 xi_c on a fine sigma_w^2 grid spanning ``sigma_w2`` (None where xi_c is infinite;
+    one point when ``sigma_w2`` holds one value, as in one cell of a sweep)."""
+    ws = np.unique(np.linspace(min(sigma_w2), max(sigma_w2), points))
+    return [DepthPoint(mf.sigma_w2, 6 * mf.xi_c if math.isfinite(mf.xi_c) else None)
+            for mf in mean_fields(act, ws, sigma_b2)]
 
 
 def depth_grid(depths, quick: bool) -> list[int]:
@@ -90,9 +87,11 @@ def run_trainability(*, sigma_w2, sigma_b2: float = 0.05, depths=None,
     for depth, (acc, diverged) in zip(ds_list, trained, strict=True):
         for i, sw in enumerate(sws):
             std = float(acc[i].std(ddof=1)) if n_seeds > 1 else 0.0
+            runs = [SeedRun(seed + s, float(acc[i, s]), bool(diverged[i, s]))
+                    for s in range(n_seeds)]
             points.append(TrainPoint(sigma_w2=sw, depth=depth,
                                      train_accuracy=MeanStd(float(acc[i].mean()), std),
-                                     diverged=int(diverged[i].sum())))
+                                     diverged=int(diverged[i].sum()), seeds=runs))
     used = {**cfg, "sigma_w2": sws, "sigma_b2": sb, "depths": ds_list,
             "activation": act.spec or act.name, "n_train": ds.n_train}
     return points, six_xi_c(act, sws, sb), used

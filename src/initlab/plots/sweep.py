@@ -59,13 +59,28 @@ def line_figure(data):
     return fig
 
 
+def _cells(values, centers) -> np.ndarray:
+    """Place values given in a numeric axis's units on the heat map's cell positions 0..n-1:
+    linear between neighbouring cells, extended past the ends by the end cells' spacing."""
+    v = np.array([np.nan if x is None else x for x in values], dtype=float)
+    c = np.asarray(centers, dtype=float)
+    idx = np.arange(c.size, dtype=float)
+    out = np.interp(v, c, idx)
+    low, high = v < c[0], v > c[-1]
+    out[low] = (v[low] - c[0]) / (c[1] - c[0])
+    out[high] = c.size - 1 + (v[high] - c[-1]) / (c[-1] - c[-2])
+    return out
+
+
 def heat_figure(data):
     """Mean metric per (x, y) cell as a heat map, the value written in each cell when the grid
-    is small enough to read it; empty cells are left blank."""
+    is small enough to read it; empty cells are left blank; ``data.overlay`` (a theory
+    curve, computed beforehand) is drawn on top."""
     values = np.array([[np.nan if v is None else v for v in row] for row in data.mean],
                       dtype=float)
     nx, ny = len(data.xs), len(data.ys)
-    fig = figure(min(2.2 + 0.55 * nx, 11), min(1.8 + 0.4 * ny, 9))
+    legend = 0.3 if data.overlay is not None else 0.0
+    fig = figure(min(2.2 + 0.55 * nx, 11), min(1.8 + 0.4 * ny, 9) + legend)
     ax = fig.add_subplot()
     finite = values[np.isfinite(values)]
     norm = Normalize(*(finite.min(), finite.max()) if finite.size else (0, 1))
@@ -84,6 +99,13 @@ def heat_figure(data):
                 if np.isfinite(values[r, c]):
                     ax.text(c, r, f"{values[r, c]:.3g}", ha="center", va="center", fontsize=7,
                             color="black" if values[r, c] > middle else "white")
+    if data.overlay is not None:
+        curve = data.overlay
+        ax.plot(_cells(curve.x, data.xs), _cells(curve.y, data.ys), color="#4fc3f7", lw=2.2,
+                label=curve.label)
+        ax.set(xlim=(-0.5, nx - 0.5), ylim=(-0.5, ny - 0.5))
+        # below the axes: inside, it would hide the numbers of the top cells
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=8, frameon=False)
     counts = [c for row in data.n for c in row]
     title = f"{data.z}: mean of {_runs(counts)} per cell"
     if data.where:

@@ -7,6 +7,8 @@
   et al. 2017 for weights N(0, sigma_w^2 / n) and biases N(0, sigma_b^2): the length map and
   q*, the correlation map and c*, chi_1, the depth scales xi_q and xi_c, the critical line.
 - :mod:`~initlab.theory.jacobian`: what the maps predict for the input-output Jacobian.
+- :mod:`~initlab.theory.norm`: the variance recursions with BatchNorm or LayerNorm before
+  every activation.
 """
 
 from initlab.theory.gaussian import (
@@ -31,11 +33,13 @@ from initlab.theory.meanfield import (
     mean_fields,
     q_star,
 )
+from initlab.theory.norm import predict_normalized
 from initlab.theory.variance import NONE, Prediction, chi, law_moments, predict, variance_map
 
 __all__ = [
     "NODES", "NONE", "WEIGHTS", "MeanField", "Prediction", "bivariate_expectation", "c_star",
     "check_activation", "chi", "chi_1", "correlation_map", "critical_sigma_w2", "depth_scales",
     "expectation", "gaussian_expectation", "gaussian_moments", "iterate", "law_moments",
-    "length_map", "mean_field", "mean_fields", "predict", "q_star", "variance_map",
+    "length_map", "mean_field", "mean_fields", "predict", "predict_normalized", "q_star",
+    "variance_map",
 ]

@@ -28,7 +28,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from initlab.theory import NONE, Prediction, gaussian_expectation, gaussian_moments
+from initlab.theory.gaussian import gaussian_expectation, gaussian_moments
+from initlab.theory.variance import NONE, Prediction
 
 
 def predict_normalized(activation, weights: Sequence[tuple[float, float] | None],

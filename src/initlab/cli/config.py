@@ -11,12 +11,12 @@ command's name: no command has an option of that name.
 from __future__ import annotations
 
 import argparse
-import tomllib
 from pathlib import Path
 
 import tomli_w
 
 from initlab.errors import InitlabError
+from initlab.tomlfile import read_toml
 
 #: The key that names the command.
 COMMAND_KEY = "experiment"
@@ -89,12 +89,4 @@ def to_argv(doc: dict, parser, source: str) -> list[str]:
 
 def read(path: str | Path) -> dict:
     """Read a TOML config; a missing or malformed file raises naming it."""
-    path = Path(path)
-    try:
-        with path.open("rb") as f:
-            doc = tomllib.load(f)
-    except FileNotFoundError:
-        raise InitlabError(f"config file {str(path)!r} does not exist") from None
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InitlabError(f"cannot read config file {str(path)!r}: {exc}") from None
-    return doc
+    return read_toml(path, "config file")

@@ -94,7 +94,21 @@ def _as_replicas(x: np.ndarray, replicas: int) -> np.ndarray:
     return x
 
 
-class BatchNorm:
+class _AffineNorm:
+    """What both norms share: a per-feature weight (1) and bias (0), (R, F) each."""
+
+    weight: Param
+    bias: Param
+
+    @property
+    def num_features(self) -> int:
+        return self.weight.value.shape[1]
+
+    def parameters(self) -> list[Param]:
+        return [self.weight, self.bias]
+
+
+class BatchNorm(_AffineNorm):
     """Batch normalization over features, as ``torch.nn.BatchNorm1d`` on (N, F) inputs.
 
     Training: x_hat = (x - mean_N(x)) / sqrt(var_N(x) + eps) with the batch's biased variance,
@@ -118,13 +132,6 @@ class BatchNorm:
         self.running_var = np.ones_like(self.weight.value)
         self.num_batches_tracked = 0
         self._cache = None
-
-    @property
-    def num_features(self) -> int:
-        return self.weight.value.shape[1]
-
-    def parameters(self) -> list[Param]:
-        return [self.weight, self.bias]
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         x = _as_replicas(x, self.weight.value.shape[0])
@@ -202,7 +209,7 @@ class BatchNorm:
         return f"BatchNorm({self.num_features}, momentum={self.momentum:g}, eps={self.eps:g})"
 
 
-class LayerNorm:
+class LayerNorm(_AffineNorm):
     """Layer normalization over the last axis, as ``torch.nn.LayerNorm(F)``.
 
     x_hat = (x - mean_F(x)) / sqrt(var_F(x) + eps) per example (biased variance), the same in
@@ -219,13 +226,6 @@ class LayerNorm:
         self.eps = check_eps(eps)
         self.weight, self.bias = _affine(normalized_shape, replicas, dtype)
         self._cache = None
-
-    @property
-    def num_features(self) -> int:
-        return self.weight.value.shape[1]
-
-    def parameters(self) -> list[Param]:
-        return [self.weight, self.bias]
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         x_hat, _, var = normalize(_as_replicas(x, self.weight.value.shape[0]), -1, self.eps)

@@ -22,11 +22,11 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from initlab.errors import InitlabError
+from initlab.tomlfile import read_toml
 
 TOP_KEYS = ("experiment", "fixed", "grid")
 
@@ -117,12 +117,4 @@ def parse_sweep(doc: dict, source: str = "sweep file") -> Sweep:
 
 def read_sweep(path: str | Path) -> Sweep:
     """Read and expand a sweep file; a missing or malformed file raises naming it."""
-    path = Path(path)
-    try:
-        with path.open("rb") as f:
-            doc = tomllib.load(f)
-    except FileNotFoundError:
-        raise InitlabError(f"sweep file {str(path)!r} does not exist") from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise InitlabError(f"cannot read sweep file {str(path)!r}: {exc}") from None
-    return parse_sweep(doc, str(path))
+    return parse_sweep(read_toml(path, "sweep file"), str(path))

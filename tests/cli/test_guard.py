@@ -104,3 +104,12 @@ def test_print_result_is_the_table():
     text = str(result)
     assert text.splitlines()[0].split()[:3] == ["init", "seeds", "train"]
     assert "Wilson" in text and len(text) < 2000 and len(repr(result)) < 5000
+
+
+def test_normalize_and_propagate_refuse_what_cannot_finish(capsys):
+    """Billions of seeds are refused up front with the estimate (they once filled memory)."""
+    for argv in (["normalize", "--seeds", "4294967296"],
+                 ["propagate", "--seeds", "4294967296"],
+                 ["propagate", "--trainability", "--train-seeds", "100000"]):
+        err = one_line_exit_2(argv, capsys)
+        assert ("would take about" in err or "needs about" in err) and "--force" in err, argv

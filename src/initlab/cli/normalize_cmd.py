@@ -84,6 +84,23 @@ def verdict(result) -> list[str]:
     return lines
 
 
+def estimate(args):
+    """Memory and time of training every (scale, seed) of every variant, from the sizes."""
+    from initlab.budget import Estimate, mlp_training, steps_of
+    from initlab.data import expected_size
+    from initlab.experiments.normalize import SCALES
+
+    dataset = "mnist" if args.data is not None and args.dataset == "digits" else args.dataset
+    n_train, n_test, features, classes = expected_size(dataset, None, args.train_size)
+    sizes = [features, *args.layers, classes]
+    variants = 1 + len([n for n in str(args.norm).split(",") if n.strip()])
+    replicas = len(args.scales or SCALES) * args.seeds
+    steps = steps_of(n_train, None, args.epochs, args.batch)
+    one = mlp_training(sizes, replicas, n_train, n_test, args.batch, steps, args.epochs + 1)
+    return Estimate(one.memory, variants * one.seconds,
+                    f"training {variants} x {replicas} nets of sizes {sizes} for {steps} steps")
+
+
 def run(args) -> int:
     from initlab.cli.common import show_progress
     from initlab.experiments.normalize import run_normalize

@@ -114,6 +114,33 @@ def add_arguments(parser) -> None:
     add_output_options(parser)
 
 
+def estimate(args):
+    """Memory and time of the nets drawn (and trained, with --trainability), from the sizes."""
+    from initlab.budget import Estimate, mlp_training
+
+    width = 200 if args.quick and args.width == 500 else args.width
+    n_sigma = len(args.sigma_w2 or [0] * 36)
+    # every layer draws one width x width matrix and multiplies (batch + 1) rows per sigma
+    draws = args.seeds * args.depth * width * width
+    flops = 2 * args.seeds * args.depth * n_sigma * (args.batch + 1) * width * width
+    seconds, memory = draws * 1e-8 + flops / 2e9, 8 * width * (width + 4 * n_sigma * args.batch)
+    what = f"{args.seeds} x {n_sigma} nets of {args.depth} layers of {width}"
+    if args.jacobian:
+        jw = args.jacobian_width
+        seconds += 4 * sum(args.jacobian_depths) * 2 * jw**3 / 2e9
+        memory = max(memory, 8 * 6 * jw * jw)
+    if args.trainability:
+        grid = len(args.train_sigma_w2 or args.sigma_w2 or [0] * 8)
+        depths = [int(round(d)) for d in (args.depths or [5, 24, 43, 62, 81, 100])]
+        seeds, n_train = args.train_seeds or 1, args.train_size or 1000
+        steps, w = args.steps or 400, args.train_width or 100
+        for d in depths:
+            t = mlp_training([64, *[w] * d, 10], grid * seeds, n_train, 0, 32, steps, 2)
+            seconds, memory = seconds + t.seconds, max(memory, t.memory)
+        what += f", and {grid} x {len(depths)} trainability points x {seeds} seed(s)"
+    return Estimate(memory, seconds, what)
+
+
 def run(args) -> int:
     from initlab.experiments.propagate import run_propagate
 

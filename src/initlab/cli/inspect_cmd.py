@@ -22,13 +22,14 @@ saturated, the gradient std, the weight std and which known init the weights mat
 verdict (the same rules as 'initlab activations') and torch code that fixes the init.
 --reinit SPEC re-initializes with initlab's initializers (or lsuv) and shows before and after;
 --save writes the model's state_dict (after --reinit) as safetensors. With --out: results.json
-and inspect.png (std and gradient std per row, measured and predicted). Needs PyTorch
+and inspect.png (std per row, measured and predicted; gradient std, measured). Needs PyTorch
 (pip install 'initlab[torch]').
 
 examples:
   initlab inspect --demo mlp                 # a 20-layer ReLU MLP with torch's default init
   initlab inspect --demo cnn --reinit he --out out/cnn
-  initlab inspect torchvision.models:resnet18 --input-shape 8,3,64,64
+  initlab inspect torch.nn:Linear --kwargs '{"in_features": 64, "out_features": 32}' \\
+      --input-shape 8,64
   initlab inspect mynet.py:Net --input-shape 16,3,32,32 --kwargs '{"depth": 20}' --json
   initlab inspect mypkg.models:make_mlp --input-shape 64,784 --reinit lsuv --save net.safetensors
 """
@@ -36,7 +37,7 @@ examples:
 
 def add_arguments(parser) -> None:
     parser.add_argument("factory", nargs="?", metavar="MODULE:FACTORY",
-                        help="e.g. torchvision.models:resnet18 or mynet.py:Net")
+                        help="e.g. mynet.py:Net or torch.nn:Linear (with --kwargs)")
     parser.add_argument("--demo", choices=["mlp", "cnn"],
                         help="a built-in model with torch's default init instead of a factory")
     parser.add_argument("--input-shape", metavar="N,...",
@@ -73,7 +74,7 @@ def _shape(text: str | None) -> tuple[int, ...] | None:
 def load_factory(path: str):
     """Import ``module:attr`` (a dotted module or a ``.py`` file) and return the attribute."""
     if ":" not in path:
-        raise InitlabError(f"expected MODULE:FACTORY (e.g. torchvision.models:resnet18), got "
+        raise InitlabError(f"expected MODULE:FACTORY (e.g. mynet.py:Net), got "
                            f"{path!r}")
     module_name, _, attr = path.rpartition(":")
     try:

@@ -110,6 +110,12 @@ def add_output_options(parser: argparse.ArgumentParser, figures: bool = True) ->
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
+def dataset_of(args) -> str:
+    """The data set a digits-by-default command runs on: ``mnist`` when ``--data`` gives
+    files and ``--dataset`` was left at digits, else ``--dataset``."""
+    return "mnist" if args.data is not None and args.dataset == "digits" else args.dataset
+
+
 def show_progress(args) -> bool:
     """Progress on stderr unless -q: a bar on a terminal, else a plain line every few seconds."""
     return not getattr(args, "quiet", False)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from initlab.cli.common import add_output_options, emit, int_list, positive_float, positive_int
+from initlab.cli.common import (
+    add_output_options,
+    dataset_of,
+    emit,
+    int_list,
+    positive_float,
+    positive_int,
+)
 
 HELP = "normalization forgives a bad init: weight scales trained with and without BatchNorm"
 DESCRIPTION = """\
@@ -90,7 +97,7 @@ def estimate(args):
     from initlab.data import expected_size
     from initlab.experiments.normalize import SCALES
 
-    dataset = "mnist" if args.data is not None and args.dataset == "digits" else args.dataset
+    dataset = dataset_of(args)
     n_train, n_test, features, classes = expected_size(dataset, None, args.train_size)
     sizes = [features, *args.layers, classes]
     variants = 1 + len([n for n in str(args.norm).split(",") if n.strip()])
@@ -105,8 +112,7 @@ def run(args) -> int:
     from initlab.cli.common import show_progress
     from initlab.experiments.normalize import run_normalize
 
-    if args.data is not None and args.dataset == "digits":
-        args.dataset = "mnist"
+    args.dataset = dataset_of(args)
     result = run_normalize(
         dataset=args.dataset, data=args.data, train_size=args.train_size, layers=args.layers,
         activation=args.activation, scales=args.scales, norms=args.norm, seeds=args.seeds,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from initlab.cli.common import (
     add_output_options,
+    dataset_of,
     emit,
     int_list,
     positive_float,
@@ -59,7 +60,7 @@ def estimate(args):
     from initlab.budget import Estimate, mlp_training, steps_of
     from initlab.data import expected_size
 
-    dataset = "mnist" if args.data is not None and args.dataset == "digits" else args.dataset
+    dataset = dataset_of(args)
     n_train, n_test, features, classes = expected_size(dataset, None, args.train_size)
     sizes = [features, *args.layers, 1 if classes == 2 else classes]
     steps = steps_of(n_train, None, args.epochs, args.batch)
@@ -69,8 +70,7 @@ def estimate(args):
 
 
 def run(args) -> int:
-    if args.data is not None and args.dataset == "digits":
-        args.dataset = "mnist"
+    args.dataset = dataset_of(args)
     result = run_regularize(
         dataset=args.dataset, data=args.data, train_size=args.train_size, layers=args.layers,
         activation=args.activation, init=args.init, l2=args.l2, dropout=args.dropout,

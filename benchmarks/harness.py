@@ -5,7 +5,9 @@ Every contender runs in its own Python process (``benchmarks/workload_X.py NAME 
 and imports. A *whole-process* contender is timed by the parent, from spawn to exit. An
 *inner* contender (the mlp workload) times only its training loop itself and prints the result
 as ``BENCH {json}``; the parent then takes that number instead of the wall clock. Peak memory
-is the child's own peak resident set, which ``launch.py`` prints at exit.
+is the child's own peak resident set, which ``launch.py`` prints at exit. A *direct* contender
+(the start-up rows) is started as ``python *argv`` without the launcher. Rows and goals are
+computed in ``summary.py``; ``neighbour.py`` is the busy process of ``run.py --neighbour``.
 
 This module only uses the standard library, so importing it costs every contender the same.
 """
@@ -23,6 +25,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from summary import median, summarize  # noqa: F401 - median: sweep_overhead.py takes it here
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 #: Environment variables that fix the thread count of every BLAS / OpenMP runtime in a child.
@@ -32,14 +36,25 @@ RESULT_PREFIX = "BENCH "
 MEM_PREFIX = "BENCHMEM "  # printed by launch.py
 
 
+#: ``Contender.ratio_of``'s default: the workload's first contender (initlab).
+FIRST = "<first>"
+#: What a row is, for the headline (``Contender.kind``).
+KINDS = ("initlab", "contender", "floor", "reference")
+
+
 @dataclass
 class Contender:
     """One way of doing a workload's work.
 
-    argv: the child's arguments after ``python``. goal: the largest acceptable ratio
-    initlab / this contender (None: reported for information). inner: the child reports the
-    timed seconds itself. baseline: argv of a child doing only this contender's imports, for
-    the memory "above start". skip: why it is not run (e.g. PyTorch missing).
+    argv: the child's arguments after ``python``. ratio_of: the name of the row whose time is
+    divided by this one's, round by round (default: the workload's first row; None: no
+    ratio, e.g. where the dtypes differ). goal: the largest acceptable ratio. goal_seconds: the
+    largest acceptable median, an absolute goal. kind: initlab, contender, floor or reference
+    (default: initlab for the first row, contender for the others). inner: the child reports
+    the timed seconds itself. baseline: argv of a child doing only this contender's imports,
+    for the memory "above start". env: variables set for this contender's children on top of
+    the workload's. direct: run ``python *argv`` without ``launch.py`` (whose own imports
+    would count in a start-up time; no peak memory then). skip: why it is not run.
     """
 
     name: str
@@ -49,27 +64,56 @@ class Contender:
     baseline: list[str] | None = None
     skip: str | None = None
     note: str = ""
+    ratio_of: str | None = FIRST
+    goal_seconds: float | None = None
+    kind: str | None = None
+    env: dict[str, str] | None = None
+    direct: bool = False
 
 
 @dataclass
 class Workload:
     """A piece of work and its contenders; ``contenders[0]`` is initlab.
 
-    goal_seconds: an absolute limit on initlab's median (the report workload).
-    memory_goal_mib: a limit on initlab's peak memory above its baseline.
-    pin_threads: False runs the children without the thread variables (a workload with no
-    contender to equalize with, whose command manages its own worker processes).
+    memory_goal_mib: a limit on the first row's peak memory above its baseline.
+    pin_threads: False runs the children without the thread variables, as a user's shell
+    runs a command (a contender's ``env`` may still export some).
+    runs, warmup: this workload's default numbers of counted and uncounted rounds (None: the
+    harness's); ``run.py --runs/--warmup`` override them.
     """
 
     name: str
     title: str
     contenders: list[Contender]
-    goal_seconds: float | None = None
     memory_goal_mib: float | None = None
     memory: bool = False
     pin_threads: bool = True
     skip: str | None = None
     notes: list[str] = field(default_factory=list)
+    runs: int | None = None
+    warmup: int | None = None
+
+    def __post_init__(self):
+        names = [c.name for c in self.contenders]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.name}: two contenders share a name: {names}")
+        for c in self.contenders:
+            if c.ratio_of not in (None, FIRST) and c.ratio_of not in names:
+                raise ValueError(f"{self.name}: {c.name!r} takes its ratio from unknown "
+                                 f"{c.ratio_of!r}; the rows are {names}")
+            if c.goal is not None and c.ratio_of is None:
+                raise ValueError(f"{self.name}: {c.name!r} has a ratio goal but no ratio")
+            if c.kind not in (None, *KINDS):
+                raise ValueError(f"{self.name}: kind {c.kind!r}; choose from {KINDS}")
+
+    def numerator(self, c: Contender) -> str | None:
+        """The name of the row whose time is divided by ``c``'s (None: no ratio)."""
+        name = self.contenders[0].name if c.ratio_of == FIRST else c.ratio_of
+        return None if name == c.name else name
+
+    def kind(self, c: Contender) -> str:
+        """``c.kind``, or initlab for the first row and contender for the others."""
+        return c.kind or ("initlab" if c is self.contenders[0] else "contender")
 
 
 class ChildFailed(RuntimeError):
@@ -96,11 +140,16 @@ def child_env(threads: int | None) -> dict:
     return env
 
 
-def run_child(argv: list[str], env: dict, timeout: float = 1800) -> dict:
-    """Run ``python *argv``; return seconds (wall or inner), wall, peak_mib and its BENCH dict."""
+def run_child(argv: list[str], env: dict, timeout: float = 1800, direct: bool = False) -> dict:
+    """Run ``python *argv``; return seconds (wall or inner), wall, peak_mib and its BENCH dict.
+
+    direct: without ``launch.py``; peak_mib is then None (the child's ``ru_maxrss`` would
+    start at this process's peak, see launch.py).
+    """
+    launcher = [] if direct else [str(HERE / "launch.py")]
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, str(HERE / "launch.py"), *argv], stdout=out,
+        proc = subprocess.Popen([sys.executable, *launcher, *argv], stdout=out,
                                 stderr=subprocess.STDOUT, env=env, cwd=ROOT)
         # wait4 gives this child's own rusage (RUSAGE_CHILDREN would be cumulative).
         timer = threading.Timer(timeout, proc.kill)
@@ -119,7 +168,8 @@ def run_child(argv: list[str], env: dict, timeout: float = 1800) -> dict:
     if proc.returncode != 0:
         tail = "\n".join(text.strip().splitlines()[-6:])
         raise ChildFailed(f"exit code {proc.returncode}: {tail}")
-    reported, peak = {}, usage.ru_maxrss / 1024  # ru_maxrss: only if the launcher said nothing
+    # ru_maxrss: only if the launcher said nothing
+    reported, peak = {}, None if direct else usage.ru_maxrss / 1024
     for line in text.splitlines():
         if line.startswith(RESULT_PREFIX):
             reported = json.loads(line[len(RESULT_PREFIX):])
@@ -189,34 +239,56 @@ def threads_from_env() -> int:
     return int(os.environ.get("BENCH_THREADS", "1"))
 
 
-def median(values: list[float]) -> float:
-    s = sorted(values)
-    mid = len(s) // 2
-    return s[mid] if len(s) % 2 else (s[mid - 1] + s[mid]) / 2
+def _conditions(neighbour, counted: bool, round_: int) -> list:
+    """The runs of one contender in one round: quiet only, or quiet and beside the
+    neighbour, the order alternating from round to round."""
+    if neighbour is None or not counted:
+        return [None]
+    return [None, neighbour] if round_ % 2 == 0 else [neighbour, None]
 
 
-def measure(workload: Workload, runs: int, warmup: int, env: dict, log=print) -> dict:
-    """Run the contenders interleaved (A B C A B C ...): ``warmup`` rounds, then ``runs``."""
+def measure(workload: Workload, runs: int, warmup: int, env: dict, log=print,
+            neighbour=None) -> dict:
+    """Run the contenders interleaved (A B C A B C ...): ``warmup`` rounds, then ``runs``.
+
+    neighbour: a ``neighbour.Neighbour``; every counted round then runs each contender twice,
+    alone and beside the neighbour (A A' B B' ..., then A' A B' B ...). The goals are judged
+    on the runs alone; the others give each row's slowdown factor.
+    """
     active = [c for c in workload.contenders if c.skip is None]
     samples = {c.name: [] for c in active}
+    busy = {c.name: [] for c in active} if neighbour is not None else None
     peaks = {c.name: [] for c in active}
     reported, errors, baselines, above = {}, {}, {}, {}
+    envs = {c.name: {**env, **(c.env or {})} for c in active}
     for i in range(warmup + runs):
         tag = "warm-up" if i < warmup else f"run {i - warmup + 1}/{runs}"
         for c in active:
-            if c.name in errors:
-                continue
-            try:
-                m = run_child(c.argv, env)
-            except ChildFailed as exc:
-                errors[c.name] = str(exc)
-                log(f"  {workload.name:10s} {c.name:30s} FAILED: {exc}")
-                continue
-            log(f"  {workload.name:10s} {c.name:30s} {tag:9s} {m['seconds']:8.3f} s "
-                f"{m['peak_mib']:7.0f} MiB")
-            if i >= warmup:
+            for beside in _conditions(neighbour, i >= warmup, i):
+                if c.name in errors:
+                    continue
+                try:
+                    if beside is None:
+                        m = run_child(c.argv, envs[c.name], direct=c.direct)
+                    else:
+                        with beside.running():
+                            m = run_child(c.argv, envs[c.name], direct=c.direct)
+                except ChildFailed as exc:
+                    errors[c.name] = str(exc)
+                    log(f"  {workload.name:10s} {c.name:30s} FAILED: {exc}")
+                    continue
+                where = "" if beside is None else f" beside {beside.kind}"
+                mem = "" if m["peak_mib"] is None else f" {m['peak_mib']:7.0f} MiB"
+                log(f"  {workload.name:10s} {c.name:30s} {tag:9s} {m['seconds']:8.3f} s"
+                    f"{mem}{where}")
+                if i < warmup:
+                    continue
+                if beside is not None:
+                    busy[c.name].append(m["seconds"])
+                    continue
                 samples[c.name].append(m["seconds"])
-                peaks[c.name].append(m["peak_mib"])
+                if m["peak_mib"] is not None:
+                    peaks[c.name].append(m["peak_mib"])
                 grow = m["reported"].pop("grow_mib", None)
                 if grow is not None:  # an inner child measured its own rise above start
                     above.setdefault(c.name, []).append(grow)
@@ -225,87 +297,10 @@ def measure(workload: Workload, runs: int, warmup: int, env: dict, log=print) ->
         for c in active:
             if c.baseline and c.name not in errors:
                 try:  # the smaller of two: imports only, so noise can only add
-                    baselines[c.name] = min(run_child(c.baseline, env)["peak_mib"]
+                    baselines[c.name] = min(run_child(c.baseline, envs[c.name])["peak_mib"]
                                             for _ in range(2))
                 except ChildFailed as exc:
                     errors.setdefault(c.name, f"baseline: {exc}")
                     continue
                 above[c.name] = [p - baselines[c.name] for p in peaks[c.name]]
-    return summarize(workload, samples, peaks, above, baselines, reported, errors)
-
-
-def summarize(workload, samples, peaks, above, baselines, reported, errors) -> dict:
-    """Rows of the table: median, min, max, peak memory, pairwise ratio, goal, pass/fail."""
-    first = workload.contenders[0].name
-    ref = samples.get(first, [])
-    rows = []
-    for c in workload.contenders:
-        t = samples.get(c.name, [])
-        row = {"contender": c.name, "note": c.note, "skipped": c.skip,
-               "error": errors.get(c.name), "samples": t, "median": None, "min": None,
-               "max": None, "peak_mib": None, "above_start_mib": None, "ratio": None,
-               "goal": None, "passed": None, "check": reported.get(c.name)}
-        if t:
-            row.update(median=median(t), min=min(t), max=max(t), peak_mib=max(peaks[c.name]))
-            row["baseline_mib"] = baselines.get(c.name)
-            if above.get(c.name):
-                row["above_start_mib"] = max(above[c.name])
-        if c.name == first:
-            goals, ok = [], []
-            if workload.goal_seconds is not None:
-                goals.append(f"< {workload.goal_seconds:g} s")
-                ok.append(bool(t) and row["median"] < workload.goal_seconds)
-            if workload.memory_goal_mib is not None:
-                goals.append(f"mem <= {workload.memory_goal_mib:.3g} MiB")
-                rise = row["above_start_mib"]
-                ok.append(rise is not None and rise <= workload.memory_goal_mib)
-            if goals:
-                row.update(goal="; ".join(goals), passed=all(ok))
-            elif c.skip is None and not t:
-                row["passed"] = False
-        else:
-            pairs = [a / b for a, b in zip(ref, t, strict=False)]
-            if pairs:
-                row["ratio"] = median(pairs)
-            if c.goal is not None and c.skip is None:
-                row["goal"] = f"<= {c.goal:g}x"
-                row["passed"] = row["ratio"] is not None and row["ratio"] <= c.goal
-        rows.append(row)
-    return {"name": workload.name, "title": workload.title, "skipped": workload.skip,
-            "notes": workload.notes, "rows": rows}
-
-
-def _fmt(value, spec: str, none: str = "-") -> str:
-    return none if value is None else format(value, spec)
-
-
-def format_table(results: list[dict], markdown: bool = False) -> str:
-    """One table of every workload's rows: plain text, or Markdown for the README."""
-    head = ["workload", "contender", "median s", "min-max s", "peak MiB (+start)",
-            "initlab/x", "goal", "result"]
-    lines = []
-    for w in results:
-        if w["skipped"]:
-            lines.append([w["name"], "(skipped)", "", "", "", "", "", w["skipped"]])
-            continue
-        for r in w["rows"]:
-            if r["skipped"] or r["error"]:
-                why = r["skipped"] or "FAILED: " + r["error"].splitlines()[-1][:60]
-                lines.append([w["name"], r["contender"], "", "", "", "", "", why])
-                continue
-            mem = _fmt(r["peak_mib"], ".0f")
-            if r["above_start_mib"] is not None:
-                mem += f" ({r['above_start_mib']:+.0f})"
-            spread = f"{_fmt(r['min'], '.2f')}-{_fmt(r['max'], '.2f')}"
-            result = {True: "PASS", False: "FAIL", None: ""}[r["passed"]]
-            lines.append([w["name"], r["contender"], _fmt(r["median"], ".2f"), spread, mem,
-                          _fmt(r["ratio"], ".2f"), r["goal"] or "", result])
-    if markdown:
-        out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        return "\n".join(out + ["| " + " | ".join(str(x) for x in row) + " |" for row in lines])
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *lines, strict=True)]
-    rule = "  ".join("-" * n for n in widths)
-    out = ["  ".join(str(x).ljust(n) for x, n in zip(head, widths, strict=True)), rule]
-    out += ["  ".join(str(x).ljust(n) for x, n in zip(row, widths, strict=True)).rstrip()
-            for row in lines]
-    return "\n".join(out)
+    return summarize(workload, samples, peaks, above, baselines, reported, errors, busy)

@@ -1,15 +1,19 @@
 """Time initlab against the plain NumPy way and PyTorch, side by side, in one command.
 
     python benchmarks/run.py [--quick | --tiny] [--only NAME[,NAME]] [--runs N] [--warmup N]
-                             [--threads N] [--json PATH] [--no-torch] [--show]
+                             [--threads N] [--neighbour [KIND]] [--json PATH] [--no-torch]
+                             [--show]
 
-Workloads (goals from issues 3-6 and 11): classic, seeds, deep-stats, mlp, batchnorm, report.
-Each contender runs in its own process, interleaved (A B C A B C ...): ``--warmup`` rounds that
-are not counted, then ``--runs`` counted rounds. The table gives each contender's median and
-min-max seconds, peak memory, and initlab / contender as the median of the per-round ratios,
-beside the goal. The same goes to ``benchmarks/results.json``. Every BLAS / OpenMP runtime and
-``torch.set_num_threads`` get the same thread count (default: NumPy's BLAS thread count).
-``--quick`` shrinks every workload for a fast look; ``--tiny`` is the smoke test's size.
+Workloads (goals from issues 3-6, 11, 13 and 16): classic, seeds, deep-stats, mlp, batchnorm,
+report, propagate, startup. Each contender runs in its own process, interleaved (A B C A B C
+...): warm-up rounds that are not counted, then counted rounds (5 and 1 by default; a workload
+may set its own, ``--runs``/``--warmup`` override). The table gives each row's median and
+min-max seconds, peak memory, and its ratio A/x, the median of the per-round ratios of row A's
+time (initlab's) over the row's, beside the goal and PASS/FAIL. The same goes to
+``benchmarks/results.json``. Every BLAS / OpenMP runtime and ``torch.set_num_threads`` get the
+same thread count (default: NumPy's BLAS thread count). ``--neighbour`` also runs every
+contender beside a busy process and reports its slowdown. ``--quick`` shrinks every workload
+for a fast look; ``--tiny`` is the smoke test's size.
 """
 
 from __future__ import annotations
@@ -36,9 +40,14 @@ import workload_mlp  # noqa: E402
 import workload_propagate  # noqa: E402
 import workload_report  # noqa: E402
 import workload_seeds  # noqa: E402
-from harness import HERE, ROOT, child_env, format_table, measure  # noqa: E402
+import workload_startup  # noqa: E402
+from harness import HERE, ROOT, child_env, measure  # noqa: E402
+from neighbour import KINDS as NEIGHBOURS  # noqa: E402
+from neighbour import Neighbour  # noqa: E402
+from summary import format_table, goal_counts  # noqa: E402
 
-WORKLOADS = ("classic", "seeds", "deep-stats", "mlp", "batchnorm", "report", "propagate")
+WORKLOADS = ("classic", "seeds", "deep-stats", "mlp", "batchnorm", "report", "propagate",
+             "startup")
 MIN_RUNS = 5
 
 
@@ -124,7 +133,16 @@ def build(names, size: str, skip: str | None, tmp: Path) -> list:
             made.append(workload_report.workload(size, skip, str(tmp / "report")))
         elif name == "propagate":
             made.append(workload_propagate.workload(size, skip))
+        elif name == "startup":
+            made.append(workload_startup.workload(size, skip))
     return made
+
+
+def rounds(args, w) -> tuple[int, int]:
+    """Counted and warm-up rounds of workload ``w``: the options, else its own, else 5 and 1."""
+    runs = args.runs or w.runs or MIN_RUNS
+    warmup = args.warmup if args.warmup is not None else (1 if w.warmup is None else w.warmup)
+    return runs, warmup
 
 
 def save(args, info: dict, results: list, started: float, load_before, complete: bool) -> None:
@@ -132,22 +150,35 @@ def save(args, info: dict, results: list, started: float, load_before, complete:
     what it measured; ``complete`` says whether every selected workload ran)."""
     info.update(load_before=load_before, load_after=os.getloadavg())
     out = {"machine": info, "size": args.size, "runs": args.runs, "warmup": args.warmup,
-           "date": time.strftime("%Y-%m-%d %H:%M:%S"), "seconds": time.time() - started,
-           "complete": complete, "workloads": results}
+           "neighbour": args.neighbour, "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+           "seconds": time.time() - started, "complete": complete, "workloads": results}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(out, indent=2) + "\n")
 
 
 def show(path: Path) -> int:
-    """Print a saved run: its machine, the table, and the same table in Markdown."""
+    """Print a saved run: its machine, the table, the headlines and the Markdown table."""
     data = json.loads(path.read_text())
     m = data["machine"]
-    print(f"{data['date']}, size {data['size']}, {data['runs']} runs after {data['warmup']} "
-          f"warm-up, {m['threads']} thread(s); {m['cpu']}, {m['cores']} cores; "
-          f"{'; '.join(m['blas'])}; load {m['load_before'][0]:.2f} -> {m['load_after'][0]:.2f}")
+    counted = ", ".join(f"{w['name']} {w.get('runs')} after {w.get('warmup')}"
+                        for w in data["workloads"] if not w["skipped"])
+    print(f"{data['date']}, size {data['size']}, runs after warm-up: {counted}; "
+          f"{m['threads']} thread(s); {m['cpu']}, {m['cores']} cores; "
+          f"{'; '.join(m['blas'])}; load {m['load_before'][0]:.2f} -> {m['load_after'][0]:.2f}"
+          + (f"; neighbour: {data['neighbour']}" if data.get("neighbour") else ""))
     print(format_table(data["workloads"]) + "\n")
-    print(format_table(data["workloads"], markdown=True))
+    print_headlines(data["workloads"])
+    print("\n" + format_table(data["workloads"], markdown=True))
     return 0
+
+
+def print_headlines(results: list[dict]) -> None:
+    """Each workload's headline, then how many goals were met."""
+    for w in results:
+        if w.get("headline"):
+            print(w["headline"])
+    met, missed = goal_counts(results)
+    print(f"goals: {met} met, {missed} missed")
 
 
 def parse_args(argv=None):
@@ -159,14 +190,21 @@ def parse_args(argv=None):
     size.add_argument("--tiny", action="store_true", help="the smoke test's sizes (seconds)")
     parser.add_argument("--only", metavar="NAME[,NAME]",
                         help=f"run only these workloads ({', '.join(WORKLOADS)})")
-    parser.add_argument("--runs", type=int, default=MIN_RUNS,
-                        help=f"counted rounds per workload (default {MIN_RUNS})")
-    parser.add_argument("--warmup", type=int, default=1, help="uncounted rounds first (1)")
+    parser.add_argument("--runs", type=int, default=None,
+                        help=f"counted rounds per workload (default {MIN_RUNS}; report 3, "
+                        "startup 20)")
+    parser.add_argument("--warmup", type=int, default=None,
+                        help="uncounted rounds first (default 1; report 0, startup 2)")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for every BLAS/OpenMP runtime and torch "
                         "(default: NumPy's BLAS thread count)")
     parser.add_argument("--json", type=Path, default=HERE / "results.json", metavar="PATH",
                         help="where to write the results (default benchmarks/results.json)")
+    parser.add_argument("--neighbour", nargs="?", const="matmul", choices=list(NEIGHBOURS),
+                        metavar="KIND",
+                        help="also run every counted round beside one busy process and report "
+                        "each row's slowdown (KIND: matmul, a one-thread NumPy matmul loop, "
+                        "the default; python, a pure Python loop)")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch contenders")
     parser.add_argument("--show", action="store_true",
                         help="run nothing: print the tables (text and Markdown) of --json")
@@ -175,7 +213,8 @@ def parse_args(argv=None):
     bad = [n for n in names if n not in WORKLOADS]
     if bad:
         parser.error(f"unknown workload {bad[0]!r}; choose from {', '.join(WORKLOADS)}")
-    if args.runs < 1 or args.warmup < 0:
+    if (args.runs is not None and args.runs < 1) or (args.warmup is not None
+                                                      and args.warmup < 0):
         parser.error("--runs must be >= 1 and --warmup >= 0")
     args.names = list(names)
     args.size = "quick" if args.quick else "tiny" if args.tiny else "full"
@@ -192,15 +231,16 @@ def main(argv=None) -> int:
     threads = args.threads or blas_threads()
     info = machine(threads)
     skip = torch_skip(args.no_torch)
-    print(f"initlab benchmarks, size {args.size}, {args.runs} runs after {args.warmup} "
-          f"warm-up, {threads} thread(s) everywhere")
+    print(f"initlab benchmarks, size {args.size}, {threads} thread(s) everywhere"
+          + (f", beside a busy {args.neighbour} neighbour too" if args.neighbour else ""))
     print(f"machine: {info['cpu']}, {info['cores']} cores; BLAS: {'; '.join(info['blas'])}; "
           f"torch {info['torch'] or 'not installed'}; load {os.getloadavg()[0]:.2f}")
     if os.getloadavg()[0] > 0.5:
         print(f"warning: load average {os.getloadavg()[0]:.2f} - other processes are running; "
               "numbers will be noisy (threaded runs most; --threads 1 is steadier)")
-    if args.runs < MIN_RUNS:
+    if args.runs is not None and args.runs < MIN_RUNS:
         print(f"note: fewer than {MIN_RUNS} counted runs - a check, not a measurement")
+    neighbour = Neighbour(args.neighbour) if args.neighbour else None
     results, started = [], time.time()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="initlab-bench-") as tmp:
@@ -209,17 +249,21 @@ def main(argv=None) -> int:
             if w.skip:
                 print(f"  skipped: {w.skip}")
                 results.append({"name": w.name, "title": w.title, "skipped": w.skip,
-                                "notes": w.notes, "rows": []})
+                                "notes": w.notes, "rows": [], "headline": None})
                 continue
             for c in w.contenders:
                 if c.skip:
                     print(f"  {c.name}: {c.skip}")
             if not w.pin_threads:
                 print("  run without thread variables, as a user's shell runs it")
+            runs, warmup = rounds(args, w)
+            print(f"  {runs} counted rounds after {warmup} warm-up")
             env = child_env(threads if w.pin_threads else None)
-            results.append(measure(w, args.runs, args.warmup, env))
+            results.append({**measure(w, runs, warmup, env, neighbour=neighbour),
+                            "runs": runs, "warmup": warmup})
             save(args, info, results, started, load_before, complete=False)
-    print("\n" + format_table(results))
+    print("\n" + format_table(results) + "\n")
+    print_headlines(results)
     for w in results:
         for note in w["notes"]:
             print(f"note ({w['name']}): {note}")

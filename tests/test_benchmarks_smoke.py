@@ -1,6 +1,7 @@
 """The benchmark harness (benchmarks/) keeps working: every contender of every workload runs at
-a tiny size, run.py runs end to end, and the table arithmetic is right. No timing assertions:
-the numbers themselves are for benchmarks/run.py and benchmarks/README.md.
+a tiny size, run.py runs end to end (with the busy neighbour too), the lean loops compute what
+the notebook computes, and the table arithmetic is right. No timing assertions: the numbers
+themselves are for benchmarks/run.py and benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -8,8 +9,10 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -66,10 +69,8 @@ def test_every_contender_runs_at_tiny_size(run_module, tmp_path, capsys):
     assert list(workloads) == list(run_module.WORKLOADS)
     checks = {}
     for w in workloads.values():
-        if w.skip:  # only `report`, before its command exists
-            assert w.name == "report", w.skip
-            continue
-        assert w.contenders[0].name == "initlab"
+        assert not w.skip, w.skip
+        assert w.kind(w.contenders[0]) == "initlab"
         for c in w.contenders:
             if c.name.startswith("pytorch") and not HAS_TORCH:
                 continue
@@ -79,7 +80,9 @@ def test_every_contender_runs_at_tiny_size(run_module, tmp_path, capsys):
     capsys.readouterr()
     # The contenders do the same work: the course recipe gives the same accuracies.
     classic = [v["accuracy"] for (w, _), v in checks.items() if w == "classic"]
-    assert len(classic) == 2 and classic[0] == classic[1]
+    assert len(classic) == 3 and classic[0] == classic[1] == classic[2]
+    assert {c.name for c in workloads["startup"].contenders if c.direct} == {
+        c.name for c in workloads["startup"].contenders}
     for (w, name), v in checks.items():
         if v is None:  # a command-line contender
             continue
@@ -89,23 +92,73 @@ def test_every_contender_runs_at_tiny_size(run_module, tmp_path, capsys):
             assert v["accuracy"]["zeros"] == [0.5, 0.5], name
 
 
-def test_run_py_end_to_end(tmp_path):
+def test_run_py_end_to_end_beside_a_neighbour(tmp_path):
     out = tmp_path / "results.json"
     proc = subprocess.run(
         [sys.executable, str(BENCH / "run.py"), "--tiny", "--runs", "1", "--warmup", "0",
-         "--only", "mlp,report", "--no-torch", "--json", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120)
+         "--only", "mlp,report,startup", "--no-torch", "--neighbour", "python",
+         "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "initlab/x" in proc.stdout and "skipped (--no-torch)" in proc.stdout
+    assert "A/x" in proc.stdout and "skipped (--no-torch)" in proc.stdout
+    assert "slowdown" in proc.stdout and "goals: " in proc.stdout
     data = json.loads(out.read_text())
     assert data["machine"]["threads"] >= 1 and data["machine"]["blas"]
+    assert data["neighbour"] == "python"
     mlp = next(w for w in data["workloads"] if w["name"] == "mlp")
     rows = {r["contender"]: r for r in mlp["rows"]}
     assert rows["initlab"]["median"] > 0 and rows["initlab"]["error"] is None
-    assert rows["numpy (plain loop)"]["ratio"] > 0
-    assert rows["numpy (plain loop)"]["goal"] == "<= 1.1x"
+    numpy_row = rows["numpy (plain loop)"]
+    assert numpy_row["ratio"] > 0 and numpy_row["ratio_of"] == "initlab"
+    assert numpy_row["goal"] == "<= 1x"
+    assert numpy_row["slowdown"] > 0 and numpy_row["busy_ratio"] > 0
+    assert len(numpy_row["busy_samples"]) == len(numpy_row["samples"]) == 1
     assert rows["pytorch (nn + optim)"]["skipped"] == "skipped (--no-torch)"
-    assert [w["name"] for w in data["workloads"]] == ["mlp", "report"]
+    assert mlp["headline"].startswith("mlp: ")
+    startup = next(w for w in data["workloads"] if w["name"] == "startup")
+    help_row = startup["rows"][0]
+    assert help_row["goal"] == "<= 0.25 s" and help_row["passed"] in (True, False)
+    assert help_row["peak_mib"] is None and help_row["ratio"] is None  # started directly
+    assert [w["name"] for w in data["workloads"]] == ["mlp", "report", "startup"]
+    assert [(w["runs"], w["warmup"]) for w in data["workloads"]] == [(1, 0)] * 3
+    show = subprocess.run([sys.executable, str(BENCH / "run.py"), "--show", "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert show.returncode == 0 and "| startup | initlab --help |" in show.stdout
+
+
+def test_neighbour_burns_a_core_while_the_block_runs(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    from neighbour import Neighbour
+
+    with pytest.raises(ValueError, match="matmul, python"):
+        Neighbour("disk")
+    for kind in ("python", "matmul"):
+        with Neighbour(kind).running() as n:
+            pid = n.pid
+            time.sleep(0.3)
+            with open(f"/proc/{pid}/stat") as f:
+                utime_ticks = int(f.read().rsplit(")", 1)[1].split()[11])
+            assert utime_ticks > 0, kind  # busy in user space, not asleep
+        assert n.pid is None
+        with pytest.raises(ProcessLookupError):  # killed and reaped
+            os.kill(pid, 0)
+
+
+def test_lean_loop_computes_what_the_notebook_computes(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import workload_classic as wc
+
+    X, Y, _, _ = wc.load_course_data("circles")
+    with np.errstate(all="ignore"):
+        for init in wc.INITS:
+            full, costs = wc.model(X, Y, num_iterations=40, initialization=init)
+            lean, lean_costs = wc.lean_model(X, Y, num_iterations=40, initialization=init)
+            assert all(np.array_equal(full[k], lean[k]) for k in full), init
+            np.testing.assert_array_equal(lean_costs, costs)  # both record step 0
+        # float32 in, float32 out: the labels are cast too (int64 ones would promote the loss)
+        lean32, costs32 = wc.lean_model(X.astype(np.float32), Y, num_iterations=5)
+    assert {a.dtype for a in lean32.values()} == {np.dtype(np.float32)}
+    assert costs32[0].dtype == np.float32
 
 
 def test_torch_contenders_skip_with_a_note(run_module, tmp_path, monkeypatch):
@@ -121,7 +174,8 @@ def test_torch_contenders_skip_with_a_note(run_module, tmp_path, monkeypatch):
 
 
 def test_summary_ratios_goals_and_table(run_module):
-    from harness import Contender, Workload, format_table, summarize
+    from harness import Contender, Workload
+    from summary import format_table, summarize
 
     w = Workload("demo", "demo", [Contender("initlab", []), Contender("numpy", [], goal=0.5),
                                   Contender("torch", [], skip="no torch")],
@@ -139,3 +193,51 @@ def test_summary_ratios_goals_and_table(run_module):
     assert torch_row["skipped"] == "no torch" and torch_row["passed"] is None
     table = format_table([out])
     assert "FAIL" in table and "no torch" in table and "210 (+99)" in table
+    assert "slowdown" not in table  # no neighbour, no such columns
+
+
+def test_ratio_between_two_later_rows_absolute_goals_and_slowdown(run_module):
+    from harness import Contender, Workload
+    from summary import format_table, goal_counts, summarize
+
+    w = Workload("demo", "demo", [
+        Contender("initlab", [], goal_seconds=2.5),
+        Contender("numpy", [], goal=0.5),
+        Contender("engine", [], kind="initlab"),
+        Contender("torch", [], ratio_of="engine", goal=0.7),
+        Contender("floor", [], kind="floor", ratio_of=None),
+    ])
+    samples = {"initlab": [2.0, 2.0, 3.0], "numpy": [8.0, 8.0, 8.0],
+               "engine": [1.0, 2.0, 3.0], "torch": [2.0, 2.0, 2.0], "floor": [0.5, 0.5, 0.5]}
+    busy = {"initlab": [4.0, 4.0, 6.0], "numpy": [8.0, 8.0, 8.0], "engine": [2.0, 2.0, 2.0],
+            "torch": [4.0, 4.0, 4.0], "floor": [1.0, 1.0, 1.0]}
+    out = summarize(w, samples, {}, {}, {}, {}, {}, busy)
+    rows = {r["contender"]: r for r in out["rows"]}
+    assert rows["torch"]["ratio_of"] == "engine" and rows["torch"]["ratio"] == 1.0
+    assert rows["torch"]["passed"] is False and rows["torch"]["goal"] == "<= 0.7x"
+    assert rows["numpy"]["ratio"] == 0.25 and rows["numpy"]["passed"] is True
+    assert rows["engine"]["ratio"] == 1.0 and rows["engine"]["kind"] == "initlab"
+    assert rows["floor"]["ratio"] is None and rows["floor"]["passed"] is None
+    assert rows["initlab"]["goal"] == "<= 2.5 s" and rows["initlab"]["passed"] is True
+    assert rows["initlab"]["slowdown"] == 2.0 and rows["torch"]["slowdown"] == 2.0
+    assert rows["numpy"]["slowdown"] == 1.0 and rows["numpy"]["busy_ratio"] == 0.5
+    assert rows["torch"]["busy_ratio"] == 0.5  # engine beside / torch beside, per round
+    assert goal_counts([out]) == (2, 1)
+    # the strongest contender is where initlab fares worst (torch, 1.0x), not the fastest
+    assert out["headline"] == ("demo: 1.00x the strongest contender, torch (engine / it); "
+                               "the floor, floor: 0.5 s; initlab: 2 s (goal <= 2.5 s)")
+    table = format_table([out])
+    assert "slowdown" in table and "engine" in table.splitlines()[5]
+
+
+def test_workload_rejects_a_ratio_it_cannot_take(run_module):
+    from harness import Contender, Workload
+
+    with pytest.raises(ValueError, match="unknown 'engine'"):
+        Workload("demo", "demo", [Contender("initlab", []),
+                                  Contender("torch", [], ratio_of="engine")])
+    with pytest.raises(ValueError, match="ratio goal but no ratio"):
+        Workload("demo", "demo", [Contender("initlab", []),
+                                  Contender("torch", [], ratio_of=None, goal=0.5)])
+    with pytest.raises(ValueError, match="share a name"):
+        Workload("demo", "demo", [Contender("initlab", []), Contender("initlab", [])])

@@ -5,10 +5,14 @@ names the bad value and what is allowed. The command line turns it into one line
 exit code 2; from Python it is an ordinary ``ValueError``.
 """
 
+from __future__ import annotations
+
 import math
 import numbers
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class InitlabError(ValueError):
@@ -47,6 +51,8 @@ def check_number(value, name: str, low: float = -math.inf, high: float = math.in
 
 def check_float_dtype(dtype) -> np.dtype:
     """Return ``dtype`` as a NumPy dtype if it is float32 or float64, else raise naming it."""
+    import numpy as np  # here, not at the top: ``initlab --help`` needs no NumPy
+
     try:
         dt = np.dtype(dtype)
     except TypeError:

@@ -41,7 +41,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from initlab.results import Result
 
@@ -109,6 +108,8 @@ def _fit(stds: Sequence[float]) -> tuple[float, bool] | None:
     slope = (x @ (y - y.mean())) / sxx
     if x.size == 2:
         return float(np.exp(slope)), True
+    from scipy import stats  # here, not at the top: start-up time counts
+
     resid = y - y.mean() - slope * x
     se = math.sqrt(float(resid @ resid) / (x.size - 2) / sxx)
     sure = abs(slope) > stats.t.ppf(0.975, x.size - 2) * se if se > 0 else slope != 0

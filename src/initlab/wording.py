@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from initlab.experiments.common import Stat, format_stat, separated
 
@@ -54,6 +53,8 @@ def spreads_differ(a, b, level: float = 0.05) -> bool | None:
         return False
     if va == 0 or vb == 0:
         return True
+    from scipy import stats  # here, not at the top: start-up time counts
+
     f = va / vb
     p = 2 * min(stats.f.cdf(f, a.size - 1, b.size - 1), stats.f.sf(f, a.size - 1, b.size - 1))
     return bool(p < level)

@@ -17,8 +17,7 @@ import os
 import pkgutil
 import sys
 
-from initlab import __version__
-from initlab.cli import config, guard
+from initlab.cli import guard
 from initlab.cli.common import Parser
 from initlab.errors import InitlabError
 
@@ -33,10 +32,26 @@ def command_names() -> list[str]:
     return [n for n in ORDER if n in found] + sorted(found - set(ORDER))
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed version, looked up (importlib.metadata: tens of ms) only when
+    asked for."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest, default=argparse.SUPPRESS, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from initlab import __version__
+
+        print(f"initlab {__version__}")
+        parser.exit()
+
+
 def build_parser(only: str | None = None) -> Parser:
-    """The full parser, or with ``only`` just that subcommand's (so a run imports only the
-    experiment it runs: start-up time counts in every short command). ``parser.commands``
-    maps each subcommand's name to its own parser."""
+    """With ``only``, the parser of that subcommand alone (so a run imports only the
+    experiment it runs: start-up time counts in every short command); without, the overview
+    for ``initlab --help``: every subcommand with its HELP line but without its options (the
+    command modules import their experiments only in ``add_arguments`` and ``run``).
+    ``parser.commands`` maps each subcommand's name to its own parser."""
     parser = Parser(
         prog="initlab",
         description="initlab: initialize neural networks every known way, look inside them at "
@@ -44,7 +59,7 @@ def build_parser(only: str | None = None) -> Parser:
         "classic experiments as figures and one HTML report.",
         epilog="Run 'initlab COMMAND --help' for the options and examples of each command.",
     )
-    parser.add_argument("--version", action="version", version=f"initlab {__version__}")
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     parser.commands = {}
     for name in [only] if only else command_names():
@@ -52,6 +67,10 @@ def build_parser(only: str | None = None) -> Parser:
         p = sub.add_parser(name, help=module.HELP.replace("%", "%%"),
                            description=module.DESCRIPTION,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.set_defaults(_module=module, _parser=p)
+        parser.commands[name] = p
+        if not only:
+            continue
         module.add_arguments(p)
         if hasattr(module, "estimate"):
             p.add_argument("--force", action="store_true",
@@ -60,8 +79,6 @@ def build_parser(only: str | None = None) -> Parser:
         if name not in ("run", "sweep"):
             p.add_argument("--dump-config", action="store_true",
                            help="print these options as a TOML file for 'initlab run' and exit")
-        p.set_defaults(_module=module, _parser=p)
-        parser.commands[name] = p
     return parser
 
 
@@ -84,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             command, module = f"initlab {args.command}", args._module
             if getattr(args, "dump_config", False):
+                from initlab.cli import config
+
                 print(config.dump(args.command, args._parser, args, module), end="")
                 return 0
             guard.prepare(args, module)

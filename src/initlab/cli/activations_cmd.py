@@ -15,7 +15,6 @@ from initlab.cli.common import (
     spec_list,
 )
 from initlab.errors import InitlabError
-from initlab.experiments.activations import ACTIVATION_PRESETS, preset, run_activations
 
 HELP = "look inside a deep net at initialization: per-layer histograms, stds, theory"
 DESCRIPTION = """\
@@ -67,6 +66,8 @@ def float_pair(text: str) -> list[float]:
 
 
 def add_arguments(parser) -> None:
+    from initlab.experiments.activations import ACTIVATION_PRESETS
+
     parser.add_argument("--preset", choices=sorted(ACTIVATION_PRESETS), help="start from a preset")
     net = parser.add_argument_group("network")
     net.add_argument("--init", type=spec_list,
@@ -100,6 +101,8 @@ def add_arguments(parser) -> None:
 
 def resolve(args) -> dict:
     """Keyword arguments of ``run_activations``: explicit options over preset over defaults."""
+    from initlab.experiments.activations import preset
+
     options = {**DEFAULTS, **(preset(args.preset) if args.preset else {})}
     names = {"init": "inits", "activation": "activations"}
     for key in ("init", "activation", "depth", "width", "sizes", "batch", "input", "bias",
@@ -140,6 +143,8 @@ def settings(args) -> dict:
 
 
 def run(args) -> int:
+    from initlab.experiments.activations import run_activations
+
     result = run_activations(progress=show_progress(args), **resolve(args))
     figures = {}
     if args.out is not None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from initlab.atomic import write_atomic
 from initlab.errors import MAX_SEED, InitlabError, check_seed
-from initlab.results import Result
 from initlab.spec import split_specs
+
+if TYPE_CHECKING:  # results imports NumPy, which `initlab --help` does without
+    from initlab.results import Result
 
 
 class Parser(argparse.ArgumentParser):

@@ -16,7 +16,6 @@ from initlab.cli.common import (
     show_progress,
     spec_list,
 )
-from initlab.experiments.compare import COMPARE_PRESETS, run_compare
 
 HELP = "compare initializations across many seeds (accuracy with 95% intervals, curves)"
 DESCRIPTION = """\
@@ -47,6 +46,8 @@ DEFAULTS = {"jobs": min(2, os.cpu_count() or 1), "dataset": "moons", "layers": [
 
 
 def add_arguments(parser) -> None:
+    from initlab.experiments.compare import COMPARE_PRESETS
+
     parser.add_argument("--preset", choices=sorted(COMPARE_PRESETS), help="start from a preset")
     data = parser.add_argument_group("data")
     data.add_argument("--dataset", help="moons, circles, xor, spiral, gauss, digits or mnist "
@@ -87,6 +88,8 @@ def add_arguments(parser) -> None:
 
 def resolve(args) -> dict:
     """Keyword arguments of :func:`run_compare`: explicit options over preset over defaults."""
+    from initlab.experiments.compare import COMPARE_PRESETS
+
     preset = dict(COMPARE_PRESETS.get(args.preset, {}))
     if args.data is not None and args.dataset is None and not preset.get("classic"):
         preset["dataset"] = "mnist"
@@ -133,6 +136,8 @@ def settings(args) -> dict:
 
 
 def run(args) -> int:
+    from initlab.experiments.compare import run_compare
+
     options = resolve(args)
     result = run_compare(options.pop("inits"), progress=show_progress(args), **options)
     figures = {}

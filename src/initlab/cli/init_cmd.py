@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-
 from initlab.cli.common import int_list, seed_int
 from initlab.errors import InitlabError
-from initlab.init import catalogue, describe, get_initializer
-from initlab.results import format_table
 
 HELP = "list the initializers, or draw one and show its fans, gain, std and sample"
 DESCRIPTION = """\
@@ -48,6 +44,8 @@ SAME_AS = {"he": "kaiming_normal(nonlinearity=relu)"}
 
 def estimate(args):
     """Memory and time of drawing the tensor (orthogonal: a QR of the flattened matrix)."""
+    import numpy as np
+
     from initlab.budget import tensor_draw
 
     if args.list or args.spec is None or args.shape is None:
@@ -59,6 +57,11 @@ def estimate(args):
 
 
 def run(args) -> int:
+    import numpy as np
+
+    from initlab.init import catalogue, describe, get_initializer
+    from initlab.results import format_table
+
     if args.list and args.spec is not None:
         raise InitlabError(f"give either an initializer SPEC ({args.spec!r}) or --list, "
                            "not both")

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 from initlab.cli.common import add_output_options, int_list, positive_int, show_progress
 
 HELP = "q/c propagation beside mean-field theory, chi_1 phase diagram, Jacobians, trainability"
@@ -69,6 +67,8 @@ def value_range(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"range {text!r} is reversed: HI must be >= LO")
     if n > 1 and hi == lo:
         raise argparse.ArgumentTypeError(f"range {text!r} repeats one value {n} times")
+    import numpy as np
+
     return np.linspace(lo, hi, n).tolist()
 
 

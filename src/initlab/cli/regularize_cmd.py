@@ -14,7 +14,6 @@ from initlab.cli.common import (
     seed_int,
     show_progress,
 )
-from initlab.experiments.regularize import run_regularize
 
 HELP = "overfitting study: none / L2 / dropout / both on a small training set, over seeds"
 DESCRIPTION = """\
@@ -70,6 +69,8 @@ def estimate(args):
 
 
 def run(args) -> int:
+    from initlab.experiments.regularize import run_regularize
+
     args.dataset = dataset_of(args)
     result = run_regularize(
         dataset=args.dataset, data=args.data, train_size=args.train_size, layers=args.layers,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from initlab.cli.common import add_output_options, emit, show_progress
-from initlab.experiments.classic import DATASETS, run_classic
 
 HELP = "reproduce a published experiment exactly (the course's three-layer init table)"
 DESCRIPTION = """\
@@ -24,11 +23,21 @@ examples:
 
 
 def add_arguments(parser) -> None:
+    from initlab.experiments.classic import DATASETS
+
     parser.add_argument("study", metavar="EXPERIMENT", choices=["coursera"],
                         help="which experiment: coursera (the three-layer init table)")
     parser.add_argument("--dataset", choices=DATASETS, default="circles",
                         help="the course's data set (circles)")
     add_output_options(parser)
+
+
+def run_classic(dataset: str, **kwargs):
+    """:func:`initlab.experiments.classic.run_classic`, imported when a run needs it (the
+    experiment loads the whole training stack; ``initlab --help`` imports this module)."""
+    from initlab.experiments.classic import run_classic
+
+    return run_classic(dataset, **kwargs)
 
 
 def run(args) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from initlab.cli import config
 from initlab.errors import InitlabError
 
 HELP = "run any command from a TOML file (write one with '<command> --dump-config')"
@@ -31,7 +30,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from initlab.cli import command_names, command_parser, main
+    from initlab.cli import command_names, command_parser, config, main
 
     doc = config.read(args.config)
     command = doc.pop(config.COMMAND_KEY, None)

@@ -12,8 +12,6 @@ import functools
 import math
 
 import numpy as np
-from scipy import integrate
-from scipy.special import erf
 
 from initlab.errors import InitlabError, check_number, choose
 
@@ -73,9 +71,15 @@ def _elu(alpha: float):
     return lambda x: np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
 
 
+def _gelu(_):
+    from scipy.special import erf  # scipy is imported where it is used: start-up time counts
+
+    return lambda x: x * 0.5 * (1 + erf(x / math.sqrt(2)))
+
+
 _SECOND_MOMENT_FUNCTIONS = {
     "elu": _elu,
-    "gelu": lambda _: lambda x: x * 0.5 * (1 + erf(x / math.sqrt(2))),
+    "gelu": _gelu,
     "softplus": lambda _: lambda x: np.logaddexp(0, x),
 }
 
@@ -83,6 +87,8 @@ _SECOND_MOMENT_FUNCTIONS = {
 @functools.lru_cache(maxsize=64)
 def second_moment(name: str, param: float = 1.0) -> float:
     """E[phi(z)^2] for z ~ N(0, 1), by adaptive quadrature split at the kink at 0."""
+    from scipy import integrate
+
     phi = _SECOND_MOMENT_FUNCTIONS[name](param)
 
     def f(x):

@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
 from initlab.rng import Rng, as_rng
 
@@ -62,6 +61,8 @@ class Law:
         if d == "uniform":
             return (self.low + self.high) / 2, (self.high - self.low) ** 2 / 12
         if d == "truncated_normal":
+            from scipy.special import ndtr  # here, not at the top: start-up time counts
+
             a, b = (self.low - self.mean) / self.std, (self.high - self.mean) / self.std
             pa, pb = (math.exp(-t * t / 2) / math.sqrt(2 * math.pi) for t in (a, b))
             mass = float(ndtr(b) - ndtr(a))
@@ -99,6 +100,8 @@ class Law:
                 return (u * np.float32(self.high - self.low) + np.float32(self.low))
             return rng.uniform(self.low, self.high, size=shape).astype(dtype, copy=False)
         if d == "truncated_normal":
+            from scipy.special import ndtr, ndtri
+
             lo = ndtr((self.low - self.mean) / self.std)
             hi = ndtr((self.high - self.mean) / self.std)
             x = ndtri(rng.uniform(lo, hi, size=shape)) * self.std + self.mean

@@ -104,6 +104,26 @@ def test_a_failed_section_is_marked_and_the_exit_code_says_so(tmp_path, monkeypa
     assert results["sections"]["fine"]["status"] == "ok"
 
 
+def test_a_failed_explorer_is_reported_and_the_sections_still_come_out(tmp_path, monkeypatch,
+                                                                        capsys):
+    def fine(settings):
+        from initlab.experiments.compare import Stat
+
+        return Section(id="fine", title="A fine section", text="All good."), Stat(1.0, 0.0, None)
+
+    def broken(out, quick, **options):
+        raise RuntimeError("no room for the page")
+
+    monkeypatch.setattr("initlab.story.STEPS", [("fine", "A fine section", fine)])
+    monkeypatch.setattr("initlab.explore.write_explorer", broken)
+    assert main(["report", "--out", str(tmp_path), "--jobs", "1", "-q"]) == 1
+    captured = capsys.readouterr()
+    assert "the explorer failed: RuntimeError: no room for the page" in captured.err
+    assert "1 section(s) failed: the interactive explorer" in captured.out
+    page = (tmp_path / "report.html").read_text()
+    assert "A fine section" in page and 'href="explore.html"' not in page
+
+
 def test_render_escapes_text():
     page = render([Section(id="x", title="<b>", text="a < b")], title="t", intro="i",
                   version="0", settings={})

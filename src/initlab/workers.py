@@ -16,8 +16,10 @@ result as it finishes. What it guarantees:
 - An exception inside ``fn`` is raised again in the parent, with the worker's traceback
   attached as a note.
 
-Each worker limits BLAS to ``cpu_count // jobs`` threads, so the workers do not oversubscribe
-the cores.
+Each worker limits BLAS and OpenMP to ``cpu_count // jobs`` threads (through the thread
+variables it starts with, and threadpoolctl for what is already loaded), so the workers do not
+oversubscribe the cores: two threads per worker on two cores collapse under load, each thread
+spinning while it waits for its descheduled partner.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ from multiprocessing.connection import wait
 from typing import Any
 
 GRACE = 2.0  # seconds a terminated worker gets before it is killed
+#: Read by BLAS and OpenMP runtimes when they load: a worker gets them set to its share of the
+#: cores, so libraries loaded late (scipy's own OpenBLAS, imported lazily) are limited too.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
 def _pickler():
@@ -66,6 +72,7 @@ def _serve(conn, fn: Callable, parent: int, blas_threads: int) -> None:
     _die_with_parent(parent)
     limit = contextlib.nullcontext()
     with contextlib.suppress(ImportError):
+        import numpy  # noqa: F401 - its BLAS must be loaded for the limit to reach it
         from threadpoolctl import threadpool_limits
 
         limit = threadpool_limits(blas_threads, "blas")
@@ -119,6 +126,8 @@ class Workers:
         # handler (a blocked mask is not reliably inherited through spawn's exec). The window
         # is a fork and exec per worker, milliseconds.
         old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+        os.environ.update(dict.fromkeys(THREAD_VARIABLES, str(blas)))  # read by exec'd child
         try:
             for _ in range(n):
                 mine, theirs = ctx.Pipe()
@@ -130,6 +139,11 @@ class Workers:
                 self.conns.append(mine)
         finally:
             signal.signal(signal.SIGINT, old)
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
     def run(self, tasks: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
         """Yield ``(index, fn(*tasks[index]))`` in the order the tasks finish."""

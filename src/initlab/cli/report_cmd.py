@@ -51,6 +51,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress")
 
 
+#: The explorer's task index among the story's steps (0, 1, ...).
+EXPLORER = -1
+#: The story's longest steps (ids), run first.
+LONGEST = ("depth", "normalize", "digits", "classic-seeds", "deep")
+
+
 def run_step(index: int, settings) -> dict:
     """Run step ``index`` of the story; return its section (figures as PNG bytes) and summary.
 
@@ -75,16 +81,38 @@ def run_step(index: int, settings) -> dict:
     return {"index": index, "section": section, "entry": entry}
 
 
-def _results(settings, jobs: int):
-    """Yield each step's outcome as it finishes (in worker processes when jobs > 1)."""
+def run_explorer(out: Path, quick: bool) -> dict:
+    """Write ``out/explore.html`` (quick with ``quick``); never raises: a failure becomes the
+    error's one line, shown and counted as a failed part of the report."""
+    from initlab.explore import write_explorer
+
+    start = time.perf_counter()
+    try:
+        path, error = write_explorer(out, quick, jobs=1), None
+    except Exception as exc:  # noqa: BLE001 - the report still comes out, marked
+        path, error = None, "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return {"index": EXPLORER, "path": path, "error": error,
+            "seconds": round(time.perf_counter() - start, 2)}
+
+
+def _task(index: int, settings, out: Path):
+    """One unit of the report's work: a story step, or (``EXPLORER``) the explorer page."""
+    return run_explorer(out, settings.quick) if index == EXPLORER else run_step(index, settings)
+
+
+def _results(settings, jobs: int, out: Path, explore: bool):
+    """Yield each step's outcome as it finishes (in worker processes when jobs > 1), and the
+    explorer's when ``explore``: it runs in the same pool, so no core idles while the last
+    sections finish."""
     from initlab.story import STEPS
     from initlab.workers import run_tasks
 
-    # The longest steps first, so two workers finish together.
-    order = sorted(range(len(STEPS)), key=lambda i: STEPS[i][0] not in (
-        "normalize", "classic-seeds", "digits", "deep", "depth"))
-    for _, outcome in run_tasks(run_step, [(i, settings) for i in order], jobs):
-        yield outcome
+    # The longest first, so the workers finish together.
+    order = sorted(range(len(STEPS)), key=lambda i: STEPS[i][0] not in LONGEST)
+    if explore:
+        order.insert(0 if not settings.quick else len(LONGEST), EXPLORER)
+    yield from (outcome for _, outcome in
+                run_tasks(_task, [(i, settings, out) for i in order], jobs))
 
 
 def section_argv(sid: str, settings) -> list[str] | None:
@@ -141,17 +169,6 @@ def section_toml(argv: list[str]) -> str:
     return dump(argv[0], parser, args, args._module)
 
 
-def _explorer(out: Path, args) -> Path | None:
-    """Write out/explore.html (quick with --quick); None, with the error shown, if it fails."""
-    from initlab.explore import write_explorer
-
-    try:
-        return write_explorer(out, args.quick, jobs=args.jobs)
-    except Exception as exc:  # noqa: BLE001 - the report still comes out, marked
-        print(f"initlab report: the explorer failed: {exc}", file=sys.stderr)
-        return None
-
-
 def run(args) -> int:
     from initlab import __version__
     from initlab.atomic import write_atomic
@@ -163,13 +180,18 @@ def run(args) -> int:
     out = check_output(args.out)
     settings = Settings(quick=args.quick, seeds=args.seeds)
     start = time.perf_counter()
-    done, stopped = {}, None
-    with Progress(len(STEPS), "initlab report", "section", every=0,
+    done, explorer, stopped = {}, None, None
+    explore = not args.no_explore
+    with Progress(len(STEPS) + explore, "initlab report", "part", every=0,
                   enabled=show_progress(args)) as bar:
         try:
-            for outcome in _results(settings, args.jobs):
-                done[outcome["index"]] = outcome
-                bar.set_postfix_str(f"done: {outcome['section'].title[:45]}")
+            for outcome in _results(settings, args.jobs, out, explore):
+                if outcome["index"] == EXPLORER:
+                    explorer, title = outcome, "the interactive explorer"
+                else:
+                    done[outcome["index"]] = outcome
+                    title = outcome["section"].title
+                bar.set_postfix_str(f"done: {title[:45]}")
                 bar.update()
         except (KeyboardInterrupt, guard.Interrupted) as exc:
             stopped = exc  # keep what finished, write it, then end as interrupted
@@ -198,14 +220,13 @@ def run(args) -> int:
     if stopped is not None:
         note = (f"This report is incomplete: it was interrupted after {len(done)} of "
                 f"{len(STEPS)} sections.")
-    elif not args.no_explore:
-        explore = _explorer(out, args)
-        if explore is None:
-            failed.append("the interactive explorer")
-        else:
-            written.append(explore.name)
-            links.append((explore.name, "Open the interactive explorer (explore.html): drag "
-                          "the init's std, the depth and the width; watch the nets train."))
+    if explorer is not None and explorer["error"] is not None:
+        print(f"initlab report: the explorer failed: {explorer['error']}", file=sys.stderr)
+        failed.append("the interactive explorer")
+    elif explorer is not None:
+        written.append(explorer["path"].name)
+        links.append((explorer["path"].name, "Open the interactive explorer (explore.html): "
+                      "drag the init's std, the depth and the width; watch the nets train."))
     page = render(sections, title="initlab report: why initialization matters", intro=INTRO,
                   version=__version__, settings=meta, note=note, links=links)
     write_atomic(out / "report.html", page)

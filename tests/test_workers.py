@@ -1,0 +1,40 @@
+"""Worker processes: results come back, and each worker's BLAS gets its share of the cores."""
+
+import os
+
+import pytest
+
+from initlab.workers import THREAD_VARIABLES, run_tasks
+
+
+def square(x):
+    return x * x
+
+
+def blas_threads_after_late_import():
+    """BLAS thread counts in a worker, after a library that loads its own OpenBLAS (scipy's)
+    was imported late, as initlab's lazy imports do."""
+    import scipy.linalg  # noqa: F401 - loads scipy's OpenBLAS now
+    from threadpoolctl import threadpool_info
+
+    return ({(i["internal_api"], i["filepath"]): i["num_threads"] for i in threadpool_info()
+             if i["user_api"] == "blas"},
+            {name: os.environ.get(name) for name in THREAD_VARIABLES})
+
+
+def test_results_come_back_for_every_task():
+    got = dict(run_tasks(square, [(k,) for k in range(5)], jobs=2))
+    assert got == {k: k * k for k in range(5)}
+
+
+def test_each_worker_gets_its_share_of_the_cores_even_for_blas_loaded_late(monkeypatch):
+    pytest.importorskip("threadpoolctl")
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")  # a user's export must not reach the workers
+    before = dict(os.environ)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    share = max(1, (cpus or 1) // 2)
+    outcomes = [value for _, value in run_tasks(blas_threads_after_late_import, [(), ()], 2)]
+    for counts, variables in outcomes:
+        assert counts and set(counts.values()) == {share}, counts
+        assert set(variables.values()) == {str(share)}
+    assert dict(os.environ) == before  # the parent's environment is left as it was

@@ -84,10 +84,10 @@ def _one(job):
     return width, extra, inits, results
 
 
-def _parts(inits: list, width: int) -> list[list]:
-    """The inits split in slices for the pool: one slice below width 64 (little work), else
-    about one slice per 4 inits."""
-    n = 1 if width < 64 else max(1, len(inits) // 4)
+def _parts(inits: list) -> list[list]:
+    """The inits in slices of about 4 for the pool (each costs about the same at every
+    width: batch x width is the same)."""
+    n = max(1, len(inits) // 4)
     return [inits[k::n] for k in range(n)]
 
 
@@ -116,9 +116,8 @@ def build_atinit(grid_axes, depth: int = 20, pool=None, progress=None) -> dict:
     act_hist, grad_hist = np.zeros((cells, depth, act_bins)), np.zeros((cells, tri, bins))
     verdicts = [""] * (cells * depth)
     extras = [dict(zip(names[3:], combo, strict=True)) for combo in product(*values[3:])]
-    # slices of about equal work, the widest first, so that a pool ends evenly
-    work = [(w, e, depth, acts, part) for w in sorted(widths, reverse=True) for e in extras
-            for part in _parts(inits, w)]
+    # slices of about equal work, so that a pool ends evenly
+    work = [(w, e, depth, acts, part) for w in widths for e in extras for part in _parts(inits)]
     outcomes = pool.map(_one, work) if pool else map(_one, work)
     for done, (width, extra, part, results) in enumerate(outcomes, 1):
         for d, result in enumerate(results, 1):

@@ -14,15 +14,16 @@ The draws (named random streams, weights streamed in row blocks) are in
 :mod:`initlab.experiments.layer_stats`. One draw serves all activations, and statistics pool
 all values of all seeds (what theory's ensemble average predicts); per-seed stds are kept for
 the figures. BLAS is kept to one thread while the drawing threads run, so the two never
-compete. The backward pass draws every block again instead of keeping it, and takes dL/dW's
-std from (N, N) Gram matrices, so gradients need no weight-sized memory either.
+compete. The backward pass of a large net draws every block again instead of keeping it
+(a small one keeps its weights, :func:`~initlab.experiments.weight_draws.keeps_weights`), and
+takes dL/dW's std from (N, N) Gram matrices, so gradients need no weight-sized memory either.
+:func:`run_activations_by_depth` gives every depth 1..L of one setting from one forward pass.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,17 +35,23 @@ from initlab.experiments.layer_stats import (  # noqa: F401  (public names of th
     LayerAccumulator,
     LayerStats,
     Moments,
+    add_forwards,
+    add_grads,
+    add_weight_grads,
     weight_grad_moments,
 )
 from initlab.experiments.weight_draws import (  # noqa: F401  (public names of this experiment)
     _BY_BLOCKS,
     BLOCK,
+    LayerWeight,
     check_memory,
+    default_threads,
     draw_bias,
     draw_input,
     draw_top_gradient,
     draw_weight,
     estimate_memory,
+    keeps_weights,
     layer_product,
     stream,
 )
@@ -145,22 +152,25 @@ class ActivationsResult(Result):
 
 
 # ----------------------------------------------------------------------------- one net
-def _one_seed(init, acts, sizes, seed, cfg, accs) -> None:
-    """Forward (and backward) pass of every activation for one (init, seed); adds to ``accs``.
-    Returns, for an LSUV init, each layer's (rescalings, variance reached) per activation.
+def _one_seed(init, acts, sizes, seed, cfg, accs) -> list:
+    """Forward pass of every activation for one (init, seed), then, from what it kept, one
+    backward pass for each top layer d in ``accs`` ({d: accumulators [activation][layer]});
+    the forward statistics go to the deepest top's accumulators. Returns, for an LSUV init,
+    each layer's (rescalings, variance reached) per activation.
 
     Activations are stacked, h: (A, N, n_l), so every weight block is drawn once for all A;
-    the backward pass keeps h_l and phi'(a_l) of every layer, (A, N, n_l) each.
+    the backward pass keeps h_l and phi'(a_l) of every layer, (A, N, n_l) each, and runs the
+    tops side by side, g: (T, A, N, n_l) for the T tops d >= l.
     """
-    dt, n, depth, threads = cfg["dtype"], cfg["batch"], len(sizes) - 1, cfg["threads"]
+    dt, n, depth, threads = cfg["dtype"], cfg["batch"], max(accs), cfg["threads"]
     x = draw_input(cfg["input"], (n, sizes[0]), seed, dt)
     h = x[None]  # (1, N, n_0): the first layer's product is shared by all activations
     kept_h, kept_d, kept_n = [np.broadcast_to(x, (len(acts), *x.shape))], [], []
-    scale, lsuv_done = {}, []
+    scale, lsuv_done, weights = {}, [], {}
     for layer in range(1, depth + 1):
         shape = (sizes[layer], sizes[layer - 1])
-        a = layer_product(init, shape, seed, layer, h.reshape(-1, shape[1]), dt, threads)
-        a = a.reshape(h.shape[0], n, shape[0])
+        w = weights[layer] = LayerWeight(init, shape, seed, layer, dt, cfg["keep"])
+        a = w.product(h.reshape(-1, shape[1]), threads).reshape(h.shape[0], n, shape[0])
         b = draw_bias(cfg["bias"], shape[0], seed, layer, dt) if cfg["bias"] else 0.0
         if init.lsuv:  # LSUV: W <- s W per activation, s from this batch (initlab.lsuv)
             s, var, tries = lsuv_scale(a, b, **init.lsuv)
@@ -171,33 +181,33 @@ def _one_seed(init, acts, sizes, seed, cfg, accs) -> None:
         if cfg["norm"]:  # training-mode BatchNorm over the batch / LayerNorm over the units
             a, _, var = normalize(a, cfg["axis"], NORM_EPS)
             kept_n.append((a, var))
-        ys, ds = [], []
-        for k, act in enumerate(acts):
-            ak = a[k % a.shape[0]]
-            ys.append(act.fn(ak).astype(dt, copy=False))  # (gelu would promote to float64)
-            accs[k][layer - 1].add_forward(ak, ys[-1])
-            if cfg["grad"]:
-                ds.append(act.grad(ak, ys[-1]).astype(dt, copy=False))
-        h = np.stack(ys)
+        # (gelu would promote to float64)
+        h = np.stack([act.fn(a[k % a.shape[0]]).astype(dt, copy=False)
+                      for k, act in enumerate(acts)])
+        add_forwards([accs[depth][k][layer - 1] for k in range(len(acts))], a, h)
         if cfg["grad"]:
             kept_h.append(h)
-            kept_d.append(np.stack(ds))
+            kept_d.append(np.stack([act.grad(a[k % a.shape[0]], h[k]).astype(dt, copy=False)
+                                    for k, act in enumerate(acts)]))
     if not cfg["grad"]:
         return lsuv_done
-    g = np.broadcast_to(draw_top_gradient((n, sizes[-1]), seed, dt), h.shape)
+    g, tops = None, []
     for layer in range(depth, 0, -1):
+        if layer in accs:  # a net with its top here: its unit-variance gradient joins
+            top = draw_top_gradient((n, sizes[layer]), seed, dt)
+            top = np.broadcast_to(top, (1, len(acts), *top.shape))
+            g, tops = (top if g is None else np.concatenate([g, top])), tops + [layer]
         delta = g * kept_d[layer - 1]
         if cfg["norm"]:
             x_hat, var = kept_n[layer - 1]
             delta = normalize_backward(delta, x_hat, var, cfg["axis"], NORM_EPS)
-        for k in range(len(acts)):
-            accs[k][layer - 1].add_grad(g[k])
-            accs[k][layer - 1].weight_grad.add_moments(
-                *weight_grad_moments(delta[k], kept_h[layer - 1][k]))
-        if layer > 1:
-            shape = (sizes[layer], sizes[layer - 1])
-            g = layer_product(init, shape, seed, layer, delta.reshape(-1, shape[0]), dt,
-                              threads, backward=True).reshape(len(acts), n, shape[1])
+        group = [accs[d][k][layer - 1] for d in tops for k in range(len(acts))]
+        add_grads(group, g.reshape(-1, *g.shape[2:]))
+        add_weight_grads(group, delta, kept_h[layer - 1])
+        w = weights.pop(layer)
+        if layer > 1:  # each top's own product, as its net alone computes it
+            g = np.stack([w.product(part.reshape(-1, w.shape[0]), threads, backward=True)
+                          for part in delta]).reshape(len(tops), len(acts), n, w.shape[1])
             g = g * scale[layer] if layer in scale else g
     return lsuv_done
 
@@ -247,8 +257,8 @@ def run_activations(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
         dtype: float32 (fast) or float64. grad: also run the backward pass.
         bins, hist_range: histogram bins and (lo, hi); default 30 on (0, 1) for sigmoid,
             else 40 on (-1, 1), as the sources draw them.
-        threads: threads drawing weights (default: the usable cores, at most 8); the result
-            does not depend on it.
+        threads: threads drawing weights (default: :func:`default_threads`, the thread limit
+            the process was given, at most 8); the result does not depend on it.
         norm: None, "batch" (normalize each pre-activation over the batch, as training-mode
             BatchNorm with weight 1 and bias 0) or "layer" (over the units, as LayerNorm),
             eps 1e-5; theory then follows :func:`initlab.theory.predict_normalized`.
@@ -257,9 +267,36 @@ def run_activations(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
     >>> [layer.index for layer in r.runs[0].layers], r.runs[0].verdict.state
     ([1, 2, 3], 'healthy')
     """
+    sizes = _layer_sizes(depth, width, sizes)
+    return _measure(inits, activations, sizes, [len(sizes) - 1], batch=batch, input=input,
+                    bias=bias, seeds=seeds, seed=seed, dtype=dtype, grad=grad, bins=bins,
+                    hist_range=hist_range, threads=threads, norm=norm, progress=progress)[0]
+
+
+def run_activations_by_depth(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
+                             width: int = 4096, sizes=None, **options) -> list[ActivationsResult]:
+    """:func:`run_activations` at every depth 1..L at once: element d - 1 is what
+    ``run_activations(..., depth=d)`` returns (with ``sizes``: ``sizes[:d + 1]``).
+
+    The forward pass of layers 1..d does not depend on the layers above (same streams), so
+    one forward pass of the deepest net serves all depths; the gradients, fed in at the top
+    layer d, differ, so each depth gets its own backward pass from what that forward pass
+    kept: one forward and L backward passes instead of L of each. ``options``: those of
+    :func:`run_activations`.
+    """
+    sizes = _layer_sizes(depth, width, sizes)
+    return _measure(inits, activations, sizes, list(range(1, len(sizes))), **options)
+
+
+def _measure(inits, activations, sizes, tops, *, batch: int = 16, input: str = "normal",
+             bias: float | None = None, seeds: int = 1, seed: int = 0, dtype: str = "float32",
+             grad: bool = True, bins: int | None = None, hist_range=None,
+             threads: int | None = None, norm: str | None = None,
+             progress: bool = False) -> list[ActivationsResult]:
+    """The results of the nets ``sizes[:d + 1]`` for each top layer d in ``tops``."""
     inits = [get_initializer(s) for s in _as_list(inits, "init spec")]
     acts = [get_activation(s) for s in _as_list(activations, "activation")]
-    sizes, n = _layer_sizes(depth, width, sizes), check_positive_int(batch, "batch")
+    n = check_positive_int(batch, "batch")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise InitlabError(f"seed must be an integer >= 0, got {seed!r}")
     seed_list = [seed + s for s in range(check_positive_int(seeds, "seeds"))]
@@ -268,17 +305,25 @@ def run_activations(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
         raise InitlabError(f"bias must be None or a finite std >= 0, got {bias!r}")
     edges = [_edges(act, bins, hist_range) for act in acts]
     in_init = get_initializer(input)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    threads = check_positive_int(threads, "threads") if threads else min(8, cores or 1)
+    threads = check_positive_int(threads, "threads") if threads else default_threads()
     whole = any(i.law((sizes[1], sizes[0])).dist not in _BY_BLOCKS for i in inits)
-    check_memory(sizes, n, len(acts), dt, grad, whole, threads)
+    keep = grad and keeps_weights(sizes, dt)
+    check_memory(sizes, n, len(acts), dt, grad, whole, threads, keep, len(tops))
     norm = check_norm(norm)
     if norm == "batch" and n < 2:
         raise InitlabError(f"BatchNorm over the batch needs a batch of at least 2, got {n}")
     cfg = {"dtype": dt, "batch": n, "input": in_init, "bias": bias or 0.0, "grad": grad,
-           "threads": threads, "norm": norm, "axis": -2 if norm == "batch" else -1}
-    accs = {(i, k): [LayerAccumulator(edges[k], act) for _ in sizes[1:]]
-            for i in range(len(inits)) for k, act in enumerate(acts)}
+           "threads": threads, "norm": norm, "axis": -2 if norm == "batch" else -1,
+           "keep": keep}
+    # accs[i][d][k][l]: init i, top layer d, activation k, layer l + 1; the forward
+    # statistics are gathered once, by the deepest net's accumulators
+    accs = []
+    for _ in inits:
+        deepest = [[LayerAccumulator(edges[k], act) for _ in range(max(tops))]
+                   for k, act in enumerate(acts)]
+        accs.append({d: deepest if d == max(tops) else
+                     [[LayerAccumulator(None, forward=acc) for acc in per_act[:d]]
+                      for per_act in deepest] for d in tops})
     inputs = Moments()
     lsuv_runs = [[] for _ in inits]
     bar = None
@@ -290,14 +335,22 @@ def run_activations(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
         for s in seed_list:
             inputs.add(draw_input(in_init, (n, sizes[0]), s, dt))
             for i, init in enumerate(inits):
-                lsuv_runs[i].append(_one_seed(init, acts, sizes, s, cfg,
-                                              [accs[i, k] for k in range(len(acts))]))
+                lsuv_runs[i].append(_one_seed(init, acts, sizes, s, cfg, accs[i]))
                 if bar is not None:
                     bar.update()
     if bar is not None:
         bar.close()
     moments = law_moments(in_init.law((n, sizes[0])), (n, sizes[0]))
     moments = moments or (inputs.mean, inputs.std**2)
+    return [_results(inits, acts, sizes[:d + 1], [a[d] for a in accs], cfg, edges, moments,
+                     inputs.std, seed_list, lsuv_runs, bias, seed) for d in tops]
+
+
+def _results(inits, acts, sizes, accs, cfg, edges, moments, input_std, seed_list, lsuv_runs,
+             bias, seed) -> ActivationsResult:
+    """The :class:`ActivationsResult` of the net ``sizes`` from its accumulators ([init]
+    [activation][layer])."""
+    n, norm, grad = cfg["batch"], cfg["norm"], cfg["grad"]
     runs = []
     for k, act in enumerate(acts):
         for i, init in enumerate(inits):
@@ -306,13 +359,13 @@ def run_activations(inits=("lecun",), activations=("tanh",), *, depth: int = 10,
             theory = (predict_normalized(act, weights, sizes, norm, moments, (bias or 0.0) ** 2,
                                          n, eps=NORM_EPS) if norm else
                       predict(act, weights, sizes, moments, (bias or 0.0) ** 2, n))
-            layers = [acc.stats(j + 1, theory, grad) for j, acc in enumerate(accs[i, k])]
+            layers = [acc.stats(j + 1, theory, grad) for j, acc in enumerate(accs[i][k])]
+            lsuv = LsuvResult.stack(seed_list, [np.array(d)[:len(sizes) - 1, ..., k]
+                                                for d in lsuv_runs[i]]) if init.lsuv else None
             runs.append(ActivationRun(
-                init.spec, act.spec, layers, judge_layers(layers), input_std=inputs.std,
-                edges=edges[k],
-                lsuv=LsuvResult.stack(seed_list, [np.array(d)[..., k] for d in lsuv_runs[i]])
-                if init.lsuv else None))
-    config = {"sizes": sizes, "batch": n, "input": in_init.spec, "bias": bias,
-              "seeds": len(seed_list), "seed": seed, "dtype": dt.name, "grad": grad,
+                init.spec, act.spec, layers, judge_layers(layers), input_std=input_std,
+                edges=edges[k], lsuv=lsuv))
+    config = {"sizes": sizes, "batch": n, "input": cfg["input"].spec, "bias": bias,
+              "seeds": len(seed_list), "seed": seed, "dtype": cfg["dtype"].name, "grad": grad,
               "norm": norm}
     return ActivationsResult(runs, config)

@@ -5,6 +5,9 @@ LeVeque's pairwise update, 1979) and keeps every seed's own std; :func:`weight_g
 gives the moments of dL/dW = delta^T h without forming it when that is cheaper; a
 :class:`LayerAccumulator` holds one layer's histogram counts, saturated, zero and dead-unit
 counts and its moments, and turns them into a :class:`LayerStats` beside theory's prediction.
+:func:`add_forwards`, :func:`add_grads` and :func:`add_weight_grads` feed many accumulators
+(activations, top layers) at once from one stacked array, with the same numbers as one at a
+time: every group's moments and histogram come out bit for bit as for that group alone.
 """
 
 from __future__ import annotations
@@ -87,47 +90,93 @@ def weight_grad_moments(delta: np.ndarray, h: np.ndarray) -> tuple[int, float, f
     delta: (N, out), h: (N, in). Where N (out + in) < out in, dW is never formed: its sum of
     squares is sum((delta delta^T) * (h h^T)), from two (N, N) Gram matrices.
     """
-    d, x = delta.astype(np.float64), h.astype(np.float64)
-    n = d.shape[1] * x.shape[1]
-    if d.shape[0] * (d.shape[1] + x.shape[1]) < n:
-        s1 = float(d.sum(1) @ x.sum(1))
-        s2 = float(np.sum((d @ d.T) * (x @ x.T)))
-        return n, s1 / n, max(s2 - s1 * s1 / n, 0.0)
-    dw = d.T @ x
-    mean = float(dw.mean())
-    return n, mean, float(np.square(dw - mean).sum())
+    n, mean, m2 = weight_grad_rows(delta, h)
+    return n, float(mean), float(m2)
+
+
+def weight_grad_rows(delta: np.ndarray, h: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """:func:`weight_grad_moments` of every pair of a stack: delta (..., N, out) and
+    h (..., N, in), leading axes broadcast; returns (count, mean (...), m2 (...))."""
+    d, x = (np.asarray(a, dtype=np.float64, order="C") for a in (delta, h))
+    n = d.shape[-1] * x.shape[-1]
+    if d.shape[-2] * (d.shape[-1] + x.shape[-1]) < n:
+        s1 = (d.sum(-1)[..., None, :] @ x.sum(-1)[..., :, None])[..., 0, 0]
+        gram = (d @ np.swapaxes(d, -1, -2)) * (x @ np.swapaxes(x, -1, -2))
+        s2 = gram.reshape(*gram.shape[:-2], -1).sum(-1)
+        return n, s1 / n, np.maximum(s2 - s1 * s1 / n, 0.0)
+    dw = np.swapaxes(d, -1, -2) @ x
+    return (n, *_mean_m2(dw.reshape(-1, n)).reshape(2, *dw.shape[:-2]))
+
+
+def _mean_m2(v: np.ndarray) -> np.ndarray:
+    """(mean, sum of squared deviations) of each row of the float64 (G, M) ``v``, which is
+    overwritten (in place: several times faster than fresh arrays at these sizes)."""
+    mean = v.mean(axis=1)
+    v -= mean[:, None]
+    np.square(v, out=v)
+    return np.stack([mean, v.sum(axis=1)])
+
+
+def row_moments(values: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """(count, mean (G,), sum of squared deviations (G,)) of each of the G groups of
+    ``values`` (G, ...), in float64: for each group what :meth:`Moments.add` computes."""
+    v = np.array(values, dtype=np.float64, order="C").reshape(len(values), -1)
+    return (v.shape[1], *_mean_m2(v))
+
+
+def histogram_rows(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """``np.histogram(group, len(edges) - 1, (edges[0], edges[-1]))[0]`` of each of the G
+    groups of ``values`` (G, ...), as (G, bins) int64 counts: bin k holds
+    edges[k] <= x < edges[k + 1] (the last bin also x = edges[-1]), x compared with the float64
+    edges exactly, as NumPy bins them. Each group is sorted once and the edges looked up in it.
+    """
+    v = values.reshape(len(values), -1)
+    low, high = _exact_thresholds(edges, v.dtype)
+    out = np.empty((len(v), len(edges) - 1), np.int64)
+    for row, sorted_row in zip(out, np.sort(v, axis=1), strict=True):
+        below = sorted_row.searchsorted(low)  # values < edges[k] (NaN sorts last)
+        below[-1] = sorted_row.searchsorted(high, "right")  # values <= edges[-1]
+        np.subtract(below[1:], below[:-1], out=row)
+    return out
+
+
+def _exact_thresholds(edges, dtype) -> tuple[np.ndarray, np.floating]:
+    """Edges in ``dtype`` that compare as the float64 ``edges`` do: x < e exactly when
+    x < the smallest ``dtype`` value >= e, x <= e when x <= the largest value <= e."""
+    e = np.asarray(edges, dtype=np.float64)
+    low = e.astype(dtype)
+    up = low < e
+    low[up] = np.nextafter(low[up], np.inf)
+    high = low.dtype.type(e[-1])
+    return low, (np.nextafter(high, -np.inf) if high > e[-1] else high)
 
 
 class LayerAccumulator:
-    """One layer's histogram counts and pooled moments for one (init, activation)."""
+    """One layer's histogram counts and pooled moments for one (init, activation).
 
-    def __init__(self, edges: np.ndarray, act=None):
-        self.edges = edges
-        self.saturates = SATURATION.get(act.name) if act is not None else None
-        self.act, self.pre, self.grad, self.weight_grad = (Moments() for _ in range(4))
-        self.counts = np.zeros(len(edges) - 1, dtype=np.int64)
+    ``forward``: another accumulator whose forward statistics (of h_l and a_l) are this one's
+    too: the same layer of a deeper net, drawn from the same streams (the forward pass does
+    not depend on the layers above); this one then gathers only the gradients.
+    """
+
+    def __init__(self, edges: np.ndarray, act=None, forward: LayerAccumulator | None = None):
+        self.grad, self.weight_grad = Moments(), Moments()
         self.grad_counts = np.zeros(len(GRAD_EDGES) - 1, dtype=np.int64)
-        self.below = self.above = self.saturated = self.zero = self.dead = self.units = 0
+        self.forward = forward or self
+        if forward is None:
+            self.edges = edges
+            self.saturates = SATURATION.get(act.name) if act is not None else None
+            self.act, self.pre = Moments(), Moments()
+            self.counts = np.zeros(len(edges) - 1, dtype=np.int64)
+            self.below = self.above = self.saturated = self.zero = self.dead = self.units = 0
 
     def add_forward(self, a: np.ndarray, y: np.ndarray) -> None:
         """Add one seed's pre-activations ``a`` and activations ``y`` (both (N, n))."""
-        self.pre.add(a)
-        self.act.add(y)
-        lo, hi = self.edges[0], self.edges[-1]
-        self.counts += np.histogram(y, len(self.edges) - 1, (lo, hi))[0]
-        self.below += int(np.count_nonzero(y < lo))
-        self.above += int(np.count_nonzero(y > hi))
-        self.zero += int(np.count_nonzero(y == 0))
-        self.dead += int(np.count_nonzero(~np.any(y != 0, axis=0)))
-        self.units += y.shape[1]
-        if self.saturates is not None:
-            self.saturated += int(np.count_nonzero(self.saturates(y)))
+        add_forwards([self.forward], a[None], y[None])
 
     def add_grad(self, g: np.ndarray) -> None:
         """Add one seed's gradients dL/dh_l (N, n): moments and histogram."""
-        self.grad.add(g)
-        self.grad_counts += np.histogram(g, len(GRAD_EDGES) - 1,
-                                         (GRAD_EDGES[0], GRAD_EDGES[-1]))[0]
+        add_grads([self], g[None])
 
     def stats(self, index: int, theory, grad: bool) -> LayerStats:
         """The :class:`LayerStats` of layer ``index`` (1-based) beside ``theory``."""
@@ -135,19 +184,68 @@ class LayerAccumulator:
         def pick(arr, keep=True):
             return None if arr is None or not keep else float(arr[index - 1])
 
-        n = max(self.act.n, 1)
+        f = self.forward
+        n = max(f.act.n, 1)
         return LayerStats(
-            index, self.act.mean, self.act.std, self.saturated / n, self.zero / n,
+            index, f.act.mean, f.act.std, f.saturated / n, f.zero / n,
             pick(theory.std), self.grad.std if grad else None, pick(theory.grad_std, grad),
             _rounding_is_zero(self.weight_grad) if grad else None,
-            dead=self.dead / max(self.units, 1),
-            pre_std=self.pre.std,
+            dead=f.dead / max(f.units, 1),
+            pre_std=f.pre.std,
             predicted_pre_std=pick(theory.pre_std),
             predicted_weight_grad_std=pick(theory.weight_grad_std, grad),
-            seed_std=self.act.seed_std, seed_grad_std=self.grad.seed_std if grad else None,
+            seed_std=f.act.seed_std, seed_grad_std=self.grad.seed_std if grad else None,
             seed_weight_grad_std=self.weight_grad.seed_std if grad else None,
-            counts=self.counts, below=self.below, above=self.above,
+            counts=f.counts, below=f.below, above=f.above,
             grad_counts=self.grad_counts if grad else None)
+
+
+def add_forwards(accs: list[LayerAccumulator], a: np.ndarray, y: np.ndarray) -> None:
+    """One seed's forward statistics for G accumulators at once: ``accs[k]`` gets
+    pre-activations ``a[k % len(a)]`` and activations ``y[k]``; a: (1 or G, N, n), y: (G, N, n).
+    """
+    n, pre_mean, pre_m2 = row_moments(a)
+    _, mean, m2 = row_moments(y)
+    zero = np.count_nonzero(y == 0, axis=(1, 2))
+    dead = np.count_nonzero(~np.any(y != 0, axis=1), axis=1)
+    by_edges = {}
+    for k, acc in enumerate(accs):
+        by_edges.setdefault((acc.edges[0], acc.edges[-1], len(acc.edges)), []).append(k)
+    for ks in by_edges.values():
+        edges, part = accs[ks[0]].edges, y[ks]
+        counts = histogram_rows(part, edges)
+        below = np.count_nonzero(part < edges[0], axis=(1, 2))
+        above = np.count_nonzero(part > edges[-1], axis=(1, 2))
+        for j, k in enumerate(ks):
+            acc, p = accs[k], k % len(a)
+            acc.pre.add_moments(n, float(pre_mean[p]), float(pre_m2[p]))
+            acc.act.add_moments(n, float(mean[k]), float(m2[k]))
+            acc.counts += counts[j]
+            acc.below += int(below[j])
+            acc.above += int(above[j])
+            acc.zero += int(zero[k])
+            acc.dead += int(dead[k])
+            acc.units += y.shape[2]
+            if acc.saturates is not None:
+                acc.saturated += int(np.count_nonzero(acc.saturates(y[k])))
+
+
+def add_grads(accs: list[LayerAccumulator], g: np.ndarray) -> None:
+    """One seed's gradients dL/dh_l for G accumulators at once: ``accs[k]`` gets g[k]
+    (g: (G, N, n)); moments and histogram on :data:`GRAD_EDGES`."""
+    n, mean, m2 = row_moments(g)
+    counts = histogram_rows(g, GRAD_EDGES)
+    for k, acc in enumerate(accs):
+        acc.grad.add_moments(n, float(mean[k]), float(m2[k]))
+        acc.grad_counts += counts[k]
+
+
+def add_weight_grads(accs: list[LayerAccumulator], delta: np.ndarray, h: np.ndarray) -> None:
+    """One seed's dL/dW = delta^T h for G accumulators at once (:func:`weight_grad_rows`):
+    delta (..., N, out) and h (..., N, in) broadcast to G = ``len(accs)`` pairs, in order."""
+    n, mean, m2 = weight_grad_rows(delta, h)
+    for acc, mk, m2k in zip(accs, mean.ravel(), m2.ravel(), strict=True):
+        acc.weight_grad.add_moments(n, float(mk), float(m2k))
 
 
 ROUNDING = 1e-4  # a spread below this fraction of the mean is float rounding, not a spread

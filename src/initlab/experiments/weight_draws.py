@@ -6,13 +6,15 @@ block, fixed by the shape alone; laws that are not elementwise, such as orthogon
 whole matrix from ``(2, l)``) and layer ``l``'s bias from ``(3, l)``. Every init and
 activation sees the same streams (common random numbers).
 
-Speed and memory: threads draw row blocks of W and multiply each at once; no weight matrix is
-ever held whole. :func:`check_memory` refuses up front what cannot fit.
+Speed and memory: threads draw row blocks of W and multiply each at once; no weight matrix of
+a large net is ever held whole (a small one, :func:`keeps_weights`, keeps its blocks for the
+backward passes, :class:`LayerWeight`). :func:`check_memory` refuses up front what cannot fit.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -22,6 +24,24 @@ from initlab.init import get_initializer
 
 BLOCK = 1 << 20  # entries per independently seeded row block of a weight matrix
 _BY_BLOCKS = ("normal", "uniform", "truncated_normal", "constant")  # elementwise i.i.d. laws
+KEEP = 1 << 26  # bytes of weights a net keeps for its backward passes rather than redraw
+
+
+def default_threads(cap: int = 8) -> int:
+    """Threads that draw weights when none are asked for: the thread limit this process was
+    given, at most ``cap``. That is the smallest of BLAS's current limit (threadpoolctl: what
+    OMP_NUM_THREADS or OPENBLAS_NUM_THREADS set at start, or a ``threadpool_limits`` around
+    the call), OMP_NUM_THREADS where set, and the usable cores."""
+    limits = [cap, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+              else os.cpu_count() or 1]
+    with contextlib.suppress(ValueError):
+        limits.append(int(os.environ.get("OMP_NUM_THREADS", "").split(",")[0]))
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover - a dependency of initlab
+        threadpool_info = list
+    limits += [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    return max(1, min(limits))
 
 
 def stream(seed: int, *key: int) -> np.random.Generator:
@@ -57,32 +77,58 @@ def layer_product(init, shape, seed: int, layer: int, x: np.ndarray, dtype=np.fl
     :func:`draw_weight`, without holding W: each row block is multiplied as soon as drawn, in
     ``threads`` threads. Backward, block products are summed in block order (in waves of
     ``threads``), so the result does not depend on the thread count."""
-    init = get_initializer(init)
-    law = init.law(shape)
-    if law.dist not in _BY_BLOCKS:
-        w = draw_weight(init, shape, seed, layer, dtype)
-        return x @ w if backward else x @ w.T
-    rows, blocks = max(1, BLOCK // shape[1]), range(_n_blocks(shape))
-    out = None if backward else np.empty((x.shape[0], shape[0]), np.result_type(x, dtype))
+    return LayerWeight(init, shape, seed, layer, dtype).product(x, threads, backward)
 
-    def job(b: int):
-        w = _block(law, shape, seed, layer, b, dtype)
-        if backward:
-            return x[:, b * rows:(b + 1) * rows] @ w
-        out[:, b * rows:(b + 1) * rows] = x @ w.T
 
-    with contextlib.ExitStack() as stack:
-        run = map
-        if threads > 1 and len(blocks) > 1:
-            run = stack.enter_context(ThreadPoolExecutor(threads)).map
-        if not backward:
-            list(run(job, blocks))
-            return out
-        total = None
-        for i in range(0, len(blocks), threads):  # waves: at most `threads` parts held at once
-            for part in run(job, blocks[i:i + threads]):
-                total = part if total is None else np.add(total, part, out=total)
-        return total
+class LayerWeight:
+    """Layer ``layer``'s (out, in) weight for ``seed`` as :func:`draw_weight` draws it, each
+    row block drawn when a product first needs it; with ``keep`` the blocks stay, so later
+    products (the backward passes) use them instead of drawing them again."""
+
+    def __init__(self, init, shape, seed: int, layer: int, dtype=np.float32,
+                 keep: bool = False):
+        self.init, self.shape, self.seed, self.layer = get_initializer(init), shape, seed, layer
+        self.dtype, self.kept = dtype, {} if keep else None
+        self.law = self.init.law(shape)
+
+    def block(self, b: int) -> np.ndarray:
+        """Row block ``b`` (the whole matrix, b = 0, for laws that are not elementwise)."""
+        w = None if self.kept is None else self.kept.get(b)
+        if w is None:
+            w = (_block(self.law, self.shape, self.seed, self.layer, b, self.dtype)
+                 if self.law.dist in _BY_BLOCKS else
+                 draw_weight(self.init, self.shape, self.seed, self.layer, self.dtype))
+            if self.kept is not None:
+                self.kept[b] = w
+        return w
+
+    def product(self, x: np.ndarray, threads: int = 1, backward: bool = False) -> np.ndarray:
+        """What :func:`layer_product` returns, from this weight's blocks."""
+        if self.law.dist not in _BY_BLOCKS:
+            w = self.block(0)
+            return x @ w if backward else x @ w.T
+        rows, blocks = max(1, BLOCK // self.shape[1]), range(_n_blocks(self.shape))
+        out = None if backward else np.empty((x.shape[0], self.shape[0]),
+                                             np.result_type(x, self.dtype))
+
+        def job(b: int):
+            w = self.block(b)
+            if backward:
+                return x[:, b * rows:(b + 1) * rows] @ w
+            out[:, b * rows:(b + 1) * rows] = x @ w.T
+
+        with contextlib.ExitStack() as stack:
+            run = map
+            if threads > 1 and len(blocks) > 1:
+                run = stack.enter_context(ThreadPoolExecutor(threads)).map
+            if not backward:
+                list(run(job, blocks))
+                return out
+            total = None
+            for i in range(0, len(blocks), threads):  # waves: at most `threads` parts at once
+                for part in run(job, blocks[i:i + threads]):
+                    total = part if total is None else np.add(total, part, out=total)
+            return total
 
 
 def draw_input(spec, shape, seed: int, dtype=np.float32) -> np.ndarray:
@@ -102,16 +148,29 @@ def draw_top_gradient(shape, seed: int, dtype=np.float32) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- memory
 def estimate_memory(sizes, batch: int, n_activations: int = 1, dtype=np.float32,
-                    grad: bool = True, whole: bool = False, threads: int = 1) -> int:
+                    grad: bool = True, whole: bool = False, threads: int = 1,
+                    keep: bool = False, tops: int = 1) -> int:
     """Peak bytes above what Python and NumPy take: ``threads`` weight blocks and partial
     products (``whole``: orthogonal/sparse/eye, the largest matrix with ~5 float64 copies for
     its QR), a few (A N, width) arrays with float64 copies, and with gradients every layer's
-    h and phi'."""
+    h and phi'; ``keep``: every weight, kept for the backward passes; ``tops``: backward
+    passes run side by side, (tops A N, width) arrays each."""
     item, wide = np.dtype(dtype).itemsize, n_activations * batch * max(sizes)
     largest = max(o * i for o, i in zip(sizes[1:], sizes[:-1], strict=False))
     weights = largest * 5 * 8 if whole else threads * (min(BLOCK, largest) + wide) * item
     kept = 2 * n_activations * batch * sum(sizes) * item + 16 * batch**2 if grad else 0
+    if grad and keep:
+        kept += sum(o * i for o, i in zip(sizes[1:], sizes[:-1], strict=False)) * item
+    if grad and tops > 1:
+        kept += tops * (wide * (3 * item + 3 * 8) + n_activations * 16 * batch**2)
     return weights + wide * (4 * item + 2 * 8) + kept
+
+
+def keeps_weights(sizes, dtype=np.float32) -> bool:
+    """Whether a net of ``sizes`` keeps its weights from the forward pass for the backward
+    passes (at most :data:`KEEP` bytes of them) instead of drawing them again."""
+    return sum(o * i for o, i in zip(sizes[1:], sizes[:-1], strict=False)) * np.dtype(
+        dtype).itemsize <= KEEP
 
 
 def check_memory(sizes, batch: int, *args) -> None:

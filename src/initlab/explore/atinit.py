@@ -4,10 +4,12 @@ Each cell is exactly what :func:`initlab.experiments.activations.run_activations
 ``--activation A --init I --width W --depth d --batch batch_for(W)`` (seed 0, one net), so the
 page shows the numbers ``initlab activations --json`` prints for the same setting (to float32
 rounding: one run holds all activations, and BLAS may round their stacked products
-differently in the last bit). The
-forward statistics of layers 1..d do not depend on the depth d (same streams, same products),
-so they are stored once, from the deepest run; the gradients, fed in at the top layer d, are
-stored for every d, in a triangle: depth d's layer l sits at row d (d - 1) / 2 + l - 1.
+differently in the last bit). All depths of a setting come from one run of
+:func:`~initlab.experiments.activations.run_activations_by_depth` (one forward pass, one
+backward pass per depth). The forward statistics of layers 1..d do not depend on the depth d
+(same streams, same products), so they are stored once, from the deepest net; the gradients,
+fed in at the top layer d, are stored for every d, in a triangle: depth d's layer l sits at
+row d (d - 1) / 2 + l - 1.
 
 The grid's axes are a list (:func:`axes`); each axis after the first three names a keyword
 of ``run_activations`` (``norm``: "none" or "batch") and becomes one more control on the page.
@@ -22,7 +24,7 @@ from itertools import product
 import numpy as np
 
 from initlab.errors import InitlabError, check_positive_int
-from initlab.experiments.activations import GRAD_EDGES, _edges, run_activations
+from initlab.experiments.activations import GRAD_EDGES, _edges, run_activations_by_depth
 from initlab.explore.encode import bar_heights, encode, encoded_bytes
 from initlab.init import get_initializer
 from initlab.nn.activations import get_activation
@@ -74,12 +76,19 @@ def estimate_bytes(grid_axes, depth: int) -> int:
 
 
 def _one(job):
-    """Run one slice of the grid (a width, the extra axes' values, a depth): every activation
-    and init at once."""
+    """Run one slice of the grid (a width, the extra axes' values, some inits): every
+    activation and every depth at once."""
     width, extra, depth, acts, inits = job
-    result = run_activations(inits, acts, depth=depth, width=width, batch=batch_for(width),
-                             threads=1, **extra)
-    return width, extra, depth, result
+    results = run_activations_by_depth(inits, acts, depth=depth, width=width,
+                                       batch=batch_for(width), threads=1, **extra)
+    return width, extra, inits, results
+
+
+def _parts(inits: list) -> list[list]:
+    """The inits in slices of about 4 for the pool (each costs about the same at every
+    width: batch x width is the same)."""
+    n = max(1, len(inits) // 4)
+    return [inits[k::n] for k in range(n)]
 
 
 def build_atinit(grid_axes, depth: int = 20, pool=None, progress=None) -> dict:
@@ -107,24 +116,25 @@ def build_atinit(grid_axes, depth: int = 20, pool=None, progress=None) -> dict:
     act_hist, grad_hist = np.zeros((cells, depth, act_bins)), np.zeros((cells, tri, bins))
     verdicts = [""] * (cells * depth)
     extras = [dict(zip(names[3:], combo, strict=True)) for combo in product(*values[3:])]
-    work = sorted(((w, e, d, acts, inits) for w in widths for e in extras
-                   for d in range(1, depth + 1)), key=lambda job: -job[0] * job[2])
+    # slices of about equal work, so that a pool ends evenly
+    work = [(w, e, depth, acts, part) for w in widths for e in extras for part in _parts(inits)]
     outcomes = pool.map(_one, work) if pool else map(_one, work)
-    for done, (width, extra, d, result) in enumerate(outcomes, 1):
-        top = d * (d - 1) // 2
-        for k, i in product(range(len(acts)), range(len(inits))):
-            run = result.runs[k * len(inits) + i]
-            index = [k, i, widths.index(width)] + [values[3 + j].index(extra[n])
-                                                   for j, n in enumerate(names[3:])]
-            cell = int(np.ravel_multi_index(index, shape))
-            for layer in run.layers:
-                row = top + layer.index - 1
-                grad[cell, row] = layer.grad_std, layer.predicted_grad_std
-                grad_hist[cell, row] = layer.grad_counts
-                if d == depth:
-                    fwd[cell, layer.index - 1] = layer.std, layer.predicted_std
-                    act_hist[cell, layer.index - 1, :len(layer.counts)] = layer.counts
-            verdicts[cell * depth + d - 1] = run.summary()
+    for done, (width, extra, part, results) in enumerate(outcomes, 1):
+        for d, result in enumerate(results, 1):
+            top = d * (d - 1) // 2
+            for k, i in product(range(len(acts)), range(len(part))):
+                run = result.runs[k * len(part) + i]
+                index = [k, inits.index(part[i]), widths.index(width)] + [
+                    values[3 + j].index(extra[n]) for j, n in enumerate(names[3:])]
+                cell = int(np.ravel_multi_index(index, shape))
+                for layer in run.layers:
+                    row = top + layer.index - 1
+                    grad[cell, row] = layer.grad_std, layer.predicted_grad_std
+                    grad_hist[cell, row] = layer.grad_counts
+                    if d == depth:
+                        fwd[cell, layer.index - 1] = layer.std, layer.predicted_std
+                        act_hist[cell, layer.index - 1, :len(layer.counts)] = layer.counts
+                verdicts[cell * depth + d - 1] = run.summary()
         if progress is not None:
             progress(done, len(work))
     edges = {a: [float(e[0]), float(e[-1]), len(e) - 1]

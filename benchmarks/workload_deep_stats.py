@@ -8,7 +8,9 @@ bias) and computes per-layer mean, std and a 40-bin histogram on (-1, 1).
   --depth 10 --width 4096 --batch 16 --no-grad --json`` (its default dtype, float32).
 - ``numpy``: the cs231n lecture's loop: legacy ``np.random.randn(fan_in, fan_out) * 0.01``
   per layer, ``np.tanh(np.dot(X, W))``, float64, the layer outputs kept in a dict, then the
-  per-layer means and stds (and the histogram counts the lecture plots).
+  per-layer means and stds (and the histogram counts the lecture plots). Judged (issue 4's
+  0.4x) against ``initlab float64``, the same command with ``--dtype float64``: same dtype
+  on both sides.
 - ``modern``: the same loop as one writes it on today's NumPy: ``np.random.default_rng`` and
   float32 (``rng.standard_normal((fan_in, fan_out), dtype=np.float32) * 0.01``, ``X @ W``).
   Reported beside the lecture's loop, not judged.
@@ -98,10 +100,11 @@ def run_floor(depth: int, width: int, batch: int) -> dict:
 CONTENDERS = {"numpy": run_cs231n, "modern": run_cs231n_modern, "floor": run_floor}
 
 
-def _cli(depth: int, width: int, batch: int, grad: bool = False) -> list[str]:
+def _cli(depth: int, width: int, batch: int, grad: bool = False,
+         dtype: str = DTYPE) -> list[str]:
     return ["-m", "initlab.cli", "activations", "--activation", "tanh", "--init",
             f"normal({STD})", "--depth", str(depth), "--width", str(width), "--batch",
-            str(batch), "--json", "--dtype", DTYPE] + ([] if grad else ["--no-grad"])
+            str(batch), "--json", "--dtype", dtype] + ([] if grad else ["--no-grad"])
 
 
 def workload(size: str, torch_skip: str | None) -> Workload:
@@ -118,17 +121,24 @@ def workload(size: str, torch_skip: str | None) -> Workload:
         "whole process",
         contenders=[
             Contender("initlab", _cli(**params), baseline=_cli(**trivial)),
-            Contender("numpy (cs231n loop)", script("workload_deep_stats", "numpy", **params),
-                      goal=0.4, baseline=script("workload_deep_stats", "numpy", **trivial)),
+            Contender(f"floor: draw weights ({DTYPE})",
+                      script("workload_deep_stats", "floor", **params), goal=1.2, kind="floor",
+                      baseline=script("workload_deep_stats", "floor", **trivial),
+                      note="the floor: only the draws"),
             Contender("numpy (cs231n loop, default_rng float32)",
                       script("workload_deep_stats", "modern", **params),
                       baseline=script("workload_deep_stats", "modern", **trivial),
-                      note="the lecture's loop on modern NumPy, not judged"),
-            Contender(f"floor: draw weights ({DTYPE})",
-                      script("workload_deep_stats", "floor", **params), goal=1.2,
-                      baseline=script("workload_deep_stats", "floor", **trivial),
-                      note="the floor: only the draws"),
-            Contender("initlab with gradients", _cli(**params, grad=True),
+                      note="the lecture's loop on modern NumPy, same dtype: not judged"),
+            Contender("initlab float64", _cli(**params, dtype="float64"), kind="initlab",
+                      baseline=_cli(**trivial, dtype="float64"),
+                      note="for the float64 row below"),
+            Contender("numpy (cs231n loop, float64)",
+                      script("workload_deep_stats", "numpy", **params), goal=0.4,
+                      ratio_of="initlab float64",
+                      baseline=script("workload_deep_stats", "numpy", **trivial),
+                      note="the lecture as written (legacy randn, float64) against initlab "
+                      "in float64"),
+            Contender("initlab with gradients", _cli(**params, grad=True), kind="initlab",
                       baseline=_cli(**trivial, grad=True),
                       note="the backward pass too: its time and memory, for the record"),
         ],

@@ -36,6 +36,7 @@ backward, from the last layer down to the first.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -95,6 +96,15 @@ def per_layer_factor(stds: Sequence[float]) -> float | None:
     return None if fit is None else fit[0]
 
 
+@functools.cache
+def _t975(dof: int) -> float:
+    """The two-sided 95% point of Student's t with ``dof`` degrees of freedom (cached: the
+    explorer judges thousands of nets of the same few depths)."""
+    from scipy import stats  # here, not at the top: start-up time counts
+
+    return float(stats.t.ppf(0.975, dof))
+
+
 def _fit(stds: Sequence[float]) -> tuple[float, bool] | None:
     """(per-layer factor, whether its 95% t-interval excludes 1) of the positive finite stds;
     None for fewer than 2. Two points give a factor but no interval (taken as a trend)."""
@@ -108,11 +118,9 @@ def _fit(stds: Sequence[float]) -> tuple[float, bool] | None:
     slope = (x @ (y - y.mean())) / sxx
     if x.size == 2:
         return float(np.exp(slope)), True
-    from scipy import stats  # here, not at the top: start-up time counts
-
     resid = y - y.mean() - slope * x
     se = math.sqrt(float(resid @ resid) / (x.size - 2) / sxx)
-    sure = abs(slope) > stats.t.ppf(0.975, x.size - 2) * se if se > 0 else slope != 0
+    sure = abs(slope) > _t975(x.size - 2) * se if se > 0 else slope != 0
     return float(np.exp(slope)), bool(sure)
 
 

@@ -137,6 +137,9 @@ def child_env(threads: int | None) -> dict:
         env["BENCH_THREADS"] = str(threads)
     env["MPLBACKEND"] = "Agg"
     env["PYTHONWARNINGS"] = "ignore"
+    # this checkout's initlab, whatever the environment's install points at
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), *filter(None, [
+        os.environ.get("PYTHONPATH")])])
     return env
 
 

@@ -30,10 +30,10 @@ erf with the critical line chi_1 = 1; drag the point (or use the sliders) to see
 q_l and the correlation c_l of the mean-field maps against depth, and q*, c*, chi_1, xi_q,
 xi_c (the numbers of initlab.theory.mean_field and iterate for that point).
 
-The default grid (widths 16, 64, 256; depth 1-20; 9 std stops; norm none and batch) takes a
-few CPU minutes (benchmarks/README.md); --quick (widths 16, 64; depth 1-10; 5 stops; 3000
-training steps; a coarser phase lattice) far less. A grid that would make the page larger
-than 8 MB is refused with its estimate.
+The default grid (widths 16, 64, 256; depth 1-20; 9 std stops; norm none and batch) takes
+about a CPU minute (benchmarks/README.md); --quick (widths 16, 64; depth 1-10; 5 stops; 3000
+training steps; a coarser phase lattice) about a fifth of that. A grid that would make the
+page larger than 8 MB is refused with its estimate.
 
 examples:
   initlab explore --out out            # writes out/explore.html

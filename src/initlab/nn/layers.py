@@ -121,7 +121,7 @@ class Dense:
         self.weight = Param(weight, "weight", decay=True)
         self.bias = Param(bias, "bias", decay=False)
         self.inits, self.bias_init = inits, bias_init
-        self._x = None
+        self._x = self._ones = None
 
     @property
     def in_features(self) -> int:
@@ -138,17 +138,33 @@ class Dense:
         self._x = x
         # Computed as y^T = W x^T + b: the result is stored (R, out, N), so the bias add and the
         # bias-gradient sum run along the long N axis; a transposed view is returned.
-        yt = np.matmul(self.weight._value, x.swapaxes(-1, -2))
+        w = self.weight._value
+        if x.ndim == 2:  # a shared input: one (R out, in) @ (in, N) product, not R small ones
+            r, n_out, n_in = w.shape
+            yt = (w.reshape(r * n_out, n_in) @ x.T).reshape(r, n_out, -1)
+        else:
+            yt = np.matmul(w, x.swapaxes(-1, -2))
         yt += self.bias._value[:, :, None]
         return yt.swapaxes(-1, -2)
 
     def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         gt = grad.swapaxes(-1, -2)
-        np.matmul(gt, self._x, out=self.weight.grad)
-        np.add.reduce(gt, axis=-1, out=self.bias.grad)
+        x, w = self._x, self.weight._value
+        if x.ndim == 2:  # dW of all replicas as one (R out, N) @ (N, in) product
+            r, n_out, n_in = w.shape
+            self.weight.grad[...] = (gt.reshape(r * n_out, -1) @ x).reshape(r, n_out, n_in)
+        else:
+            np.matmul(gt, x, out=self.weight.grad)
+        # db = g^T 1: a matrix-vector product is 2-3x faster than a sum along short rows
+        ones = self._ones
+        if ones is None or ones.shape[0] != gt.shape[-1] or ones.dtype != gt.dtype:
+            ones = self._ones = np.ones(gt.shape[-1], gt.dtype)
+        np.matmul(gt, ones, out=self.bias.grad)
         if not input_grad:
             return None
-        return np.matmul(self.weight._value.swapaxes(-1, -2), gt).swapaxes(-1, -2)
+        if w.shape[1] == 1:  # one output unit: dx is an outer product, a broadcast multiply
+            return (w.swapaxes(-1, -2) * gt).swapaxes(-1, -2)
+        return np.matmul(w.swapaxes(-1, -2), gt).swapaxes(-1, -2)
 
     def select(self, idx, rngs=None) -> Dense:
         return Dense.from_arrays(self.weight.value[idx], self.bias.value[idx],
@@ -173,14 +189,22 @@ class ActivationLayer:
     def __init__(self, activation: str | Activation = "relu"):
         self.activation = get_activation(activation)
         self._relu = self.activation.name == "relu"
-        self._x = self._y = None
+        self._x = self._y = self._zeros = None
 
     def parameters(self) -> list[Param]:
         return []
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         self._x = x
-        self._y = self.activation.fn(x)
+        if self._relu:
+            # max(x, 0) against an array of zeros laid out as x: NumPy's vectorized loop, about
+            # 3x faster than against the scalar 0 (NumPy 2.4, AVX2)
+            zeros = self._zeros
+            if zeros is None or zeros.shape != x.shape or zeros.dtype != x.dtype:
+                zeros = self._zeros = np.zeros_like(x)
+            self._y = np.maximum(x, zeros)
+        else:
+            self._y = self.activation.fn(x)
         return self._y
 
     def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:

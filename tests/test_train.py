@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
+from initlab import train
 from initlab.errors import InitlabError
 from initlab.nn import mlp
 from initlab.train import History, _batches, accuracy, evaluate, fit
@@ -157,6 +158,57 @@ def test_minibatches_without_replacement_visit_every_example_once_per_epoch():
     assert sorted(np.concatenate(epoch)) == list(range(10))
     drawn = next(_batches(X, X, 50, True, np.random.default_rng(0)))[0]
     assert len(drawn) == 50  # with replacement a batch may be larger than the data
+
+
+@pytest.mark.parametrize("make", [np.random.default_rng, np.random.RandomState])
+def test_minibatches_with_replacement_are_the_draws_of_rng_choice(make):
+    X = np.arange(40.0).reshape(20, 2)
+    gen, rng = _batches(X, X[:, 0], 7, True, make(3)), make(3)
+    for _ in range(3):
+        idx = rng.choice(20, 7)
+        x, t = next(gen)
+        np.testing.assert_array_equal(x, X[idx])
+        np.testing.assert_array_equal(t, X[idx, 0])
+
+
+def blas_threads_seen(model, X, y, **kwargs):
+    """The BLAS thread count fit() runs its steps with (None without threadpoolctl)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    seen = []
+
+    def hook(step, m):
+        seen.append(max(i["num_threads"] for i in threadpoolctl.threadpool_info()
+                        if i["user_api"] == "blas"))
+
+    with threadpoolctl.threadpool_limits(2, "blas"):
+        outside = max(i["num_threads"] for i in threadpoolctl.threadpool_info()
+                      if i["user_api"] == "blas")
+        if outside < 2:
+            pytest.skip("this BLAS runs on one thread only")
+        fit(model, X, y, iterations=2, on_record=hook, **kwargs)
+    return seen
+
+
+def test_small_products_train_on_one_blas_thread_large_ones_on_blas_threads(monkeypatch):
+    X, y = blobs(n=50)
+    model = mlp([3, 8, 1], replicas=2)
+    monkeypatch.setattr(train, "_busy", lambda: False)
+    assert blas_threads_seen(model, X, y) == [1, 1]
+    assert mlp([3, 8, 1]).dense_layers[0].out_features * 3 * 50 * 2 < train.SMALL_PRODUCT
+    monkeypatch.setattr(train, "SMALL_PRODUCT", 3 * 8 * 50)  # the first layer's product: 2x
+    assert blas_threads_seen(model, X, y) == [2, 2]
+    assert blas_threads_seen(model, X, y, batch_size=10) == [1, 1]
+    monkeypatch.setattr(train, "_busy", lambda: True)  # a busy machine: one thread anyway
+    assert blas_threads_seen(model, X, y) == [1, 1]
+
+
+def test_huge_finite_inputs_are_accepted_and_non_finite_ones_named():
+    X, y = blobs(n=8)
+    big = np.full((8, 3), 1e308)  # its sum overflows; every value is finite
+    fit(mlp([3, 2, 1]), big, y, iterations=1)
+    big[3, 1] = -np.inf
+    with pytest.raises(InitlabError, match="X contains NaN or inf"):
+        fit(mlp([3, 2, 1]), big, y, iterations=1)
 
 
 def test_epochs_count_steps_per_epoch():

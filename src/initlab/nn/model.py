@@ -149,8 +149,9 @@ class Sequential:
         X = X.astype(self.dtype, copy=False)
         # A finite sum means no NaN or inf (one pass, no boolean copy of a large X); an infinite
         # one may be overflow, so then NaN or inf must show in the min or the max
-        if X.size and not math.isfinite(X.sum()) and not (np.isfinite(X.min())
-                                                           and np.isfinite(X.max())):
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = X.sum() if X.size else 0.0
+        if not math.isfinite(total) and not (np.isfinite(X.min()) and np.isfinite(X.max())):
             raise InitlabError(f"{name} contains NaN or inf")
         return X
 

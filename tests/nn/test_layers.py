@@ -7,6 +7,7 @@ import pytest
 
 from initlab.errors import InitlabError
 from initlab.init import get_initializer
+from initlab.nn import layers
 from initlab.nn.layers import ActivationLayer, Dense, Dropout, Param, replica_rngs
 
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "leaky_relu(0.1)", "elu(0.7)", "selu", "gelu",
@@ -146,6 +147,45 @@ def test_layers_do_not_modify_their_inputs(layer):
     layer.backward(g)
     assert np.array_equal(x, x0)
     assert np.array_equal(g, np.ones_like(y))
+
+
+@pytest.mark.parametrize("shared", [True, False])
+@pytest.mark.parametrize("layer", [Dense(3, 2, rngs=replica_rngs(0, 2)), Dense(3, 1),
+                                   ActivationLayer("relu")])
+def test_training_steps_reuse_their_large_arrays_evaluation_does_not(layer, shared):
+    dense = isinstance(layer, Dense)
+    width, replicas = (layer.in_features, layer.weight.value.shape[0]) if dense else (2, 2)
+    x = np.random.default_rng(0).standard_normal((40, width) if shared else (replicas, 40, width))
+    for keep_bytes, kept in ((1 << 30, False), (0, True)):  # small arrays are not kept
+        layers.KEEP_BYTES = keep_bytes
+        outs, grads = [], []
+        for train in (True, True, False, False):
+            y = layer.forward(x, train)
+            outs.append(y)
+            grads.append(layer.backward(np.ones_like(y)))
+        for arrays in (outs, grads):
+            # with kept arrays, a training step's result is overwritten by the next one
+            assert np.shares_memory(arrays[0], arrays[1]) == kept
+            assert not np.shares_memory(arrays[2], arrays[3])
+            assert not np.shares_memory(arrays[1], arrays[2])
+            np.testing.assert_array_equal(arrays[1], arrays[2])
+    layers.KEEP_BYTES = 1 << 17
+
+
+def test_training_with_kept_arrays_gives_the_same_model(monkeypatch):
+    from initlab.nn import mlp
+    from initlab.train import fit
+
+    X = away_from_zero((30, 3))
+    y = (X[:, 0] > 0).astype(int)
+    models = []
+    for keep_bytes in (1 << 30, 0):
+        monkeypatch.setattr(layers, "KEEP_BYTES", keep_bytes)
+        model = mlp([3, 6, 5, 1], replicas=2, seed=4)
+        fit(model, X, y, lr=0.3, iterations=20, batch_size=8)
+        models.append(model)
+    for a, b in zip(*(m.parameters() for m in models), strict=True):
+        np.testing.assert_array_equal(a.value, b.value)
 
 
 def test_replica_streams_do_not_depend_on_the_number_of_replicas():

@@ -230,7 +230,8 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
         dtype: float32 (default: 3x faster on small layers, and safe for these comparisons)
             or float64 (the course's exact recipe).
         jobs: train the replicas in this many parallel processes (same results, less time
-            for many replicas; each process costs about a second to start).
+            for many replicas; each process costs about a second to start, so a run under
+            :data:`PROCESS_WORK` stays in this process).
         norm: None, "batch" or "layer": a normalization between each hidden linear layer and
             its activation (see :func:`initlab.nn.model.mlp`).
     """

@@ -107,3 +107,19 @@ def test_value_and_grad_are_value_and_grad_bit_for_bit(loss, out):
     value, grad = loss.value_and_grad(z, t)
     np.testing.assert_array_equal(value, loss.value(z, t))
     np.testing.assert_array_equal(grad, loss.grad(z, t))
+
+
+def test_float32_binary_gradient_is_the_sigmoid_within_2_ulps_without_warnings():
+    from scipy.special import expit
+
+    z = np.linspace(-200, 200, 4001, dtype=np.float32).reshape(-1, 1, 1)  # N = 1: g = sigmoid
+    t = np.zeros((1, 1), np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        g = BinaryCrossEntropy().grad(z, t)
+    assert g.dtype == np.float32
+    exact = expit(z.astype(np.float64)).astype(np.float32)
+    # where exp(-z) overflows (z < -88.7) it is 0 instead of a subnormal below 1.2e-38
+    assert np.all(np.abs(g - exact) <= np.maximum(2 * np.spacing(exact),
+                                                  np.finfo(np.float32).tiny))
+    assert g[0, 0, 0] == 0 and g[-1, 0, 0] == 1

@@ -81,9 +81,14 @@ def _kept(kept: dict, name: str, shape: tuple, dtype, like=None) -> np.ndarray:
     page faults a step at (60, 10, 300) float32)."""
     a = kept.get(name)
     if a is None or a.shape != shape or a.dtype != dtype or (
-            like is not None and a.strides != like.strides):
+            like is not None and _layout(a) != _layout(like)):
         a = kept[name] = np.empty(shape, dtype) if like is None else np.empty_like(like, dtype)
     return a
+
+
+def _layout(a: np.ndarray) -> tuple:
+    """The strides of the axes longer than 1 (the others' strides mean nothing)."""
+    return tuple(s for s, n in zip(a.strides, a.shape, strict=True) if n > 1)
 
 
 def _per_replica(spec, replicas: int, what: str) -> list:
@@ -163,9 +168,9 @@ class Dense:
         # training a large result goes into an array kept from the previous step.
         w = self.weight._value
         r, n_out, n_in = w.shape
-        self._keep = keep = train and x.dtype == w.dtype and (
-            x.ndim == 2 or x.shape[0] == r) and (
-            r * max(n_out, n_in) * x.shape[-2] * w.itemsize >= KEEP_BYTES)
+        self._keep = keep = train and (
+            r * (n_out if n_out > n_in else n_in) * x.shape[-2] * w.itemsize >= KEEP_BYTES
+            and x.dtype == w.dtype and (x.ndim == 2 or x.shape[0] == r))
         if x.ndim == 2:  # a shared input: one (R out, in) @ (in, N) product, not R small ones
             w2 = w.reshape(r * n_out, n_in)
             if keep:
@@ -245,9 +250,8 @@ class ActivationLayer:
             # 3x faster than against the scalar 0 (NumPy 2.4, AVX2); zeros and result are kept
             # for the next training step, not made for every evaluation set passed through
             zeros = self._zeros
-            if zeros is None or zeros.shape != x.shape or zeros.dtype != x.dtype \
-                    or zeros.strides != x.strides:
-                zeros = self._zeros = np.zeros_like(x)
+            if zeros is None or zeros.shape != x.shape or zeros.dtype != x.dtype:
+                zeros = self._zeros = np.zeros_like(x)  # a layer's input keeps its layout
             if self._keep:
                 self._y = np.maximum(x, zeros, out=_kept(self._kept, "y", x.shape, x.dtype, x))
             else:

@@ -94,6 +94,18 @@ def test_final_loss_is_the_whole_training_set_after_the_last_update():
     np.testing.assert_array_equal(back.final_loss, hist.final_loss)
 
 
+def test_loss_of_a_large_set_is_computed_in_chunks_with_the_same_value(monkeypatch):
+    X, y = blobs(n=103, classes=3)
+    model = mlp([3, 7, 3], output="softmax", replicas=2, seed=3)
+    whole = evaluate(model, X, y, l2=0.1)
+    monkeypatch.setattr(train, "EVAL_VALUES", 2 * 7 * 10)  # chunks of 10 examples
+    calls = []
+    monkeypatch.setattr(model, "forward", lambda x, *a: calls.append(len(x)) or
+                        type(model).forward(model, x, *a))
+    np.testing.assert_allclose(evaluate(model, X, y, l2=0.1), whole, rtol=1e-13)
+    assert calls == [10] * 10 + [3]
+
+
 def test_recorded_loss_includes_the_l2_penalty():
     X, y = blobs()
     model = mlp([3, 6, 1], seed=1)

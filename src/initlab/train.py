@@ -108,12 +108,33 @@ def accuracy(model, X, y) -> np.ndarray:
     return (pred == labels).mean(axis=1)
 
 
+#: Activation values (replicas x examples x widest layer) that :func:`mean_loss` passes through
+#: the model at once: a large set goes in chunks, not as one set of huge temporaries.
+EVAL_VALUES = 1 << 20
+
+
+def mean_loss(model, X: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The model's mean loss per replica (R,) on a checked ``X`` and its targets ``t`` in
+    evaluation mode, passing chunks of examples through it (see :data:`EVAL_VALUES`)."""
+    n = X.shape[-2]
+    widest = max(max(d.in_features, d.out_features) for d in model.dense_layers)
+    size = max(1, EVAL_VALUES // (model.replicas * widest))
+    with np.errstate(all="ignore"):
+        if size >= n:
+            return model.loss.value(model.forward(X), t)
+        total = 0.0
+        for a in range(0, n, size):
+            b = min(a + size, n)
+            total = total + model.loss.value(model.forward(X[..., a:b, :]), t[a:b]) * (b - a)
+        return total / n
+
+
 def evaluate(model, X, y, l2=0.0) -> np.ndarray:
     """Mean loss per replica (R,) on (X, y) in evaluation mode, plus the L2 penalty."""
-    z = model.logits(X)
-    t = model.loss.targets(y, z.shape[1], model.out_features, model.dtype)
+    X = model.check_input(X)
+    t = model.loss.targets(y, X.shape[-2], model.out_features, model.dtype)
     with np.errstate(all="ignore"):
-        return model.loss.value(z, t) + l2_penalty(l2_terms(model, l2))
+        return mean_loss(model, X, t) + l2_penalty(l2_terms(model, l2))
 
 
 def schedule(n: int, iterations: int | None = None, epochs: int | None = None,
@@ -307,7 +328,7 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
         bar.close()
     seconds = time.perf_counter() - start
     with np.errstate(all="ignore"):  # evaluate(model, X, y, l2) without checking X again
-        final = loss.value(model.forward(X), targets)
+        final = mean_loss(model, X, targets)
         if terms:
             final = final + l2_penalty(terms)
     final = np.where(active, final, np.nan)
@@ -320,5 +341,5 @@ def _bar(total: int):
     return Progress(total, "fit", "step", leave=False)
 
 
-__all__ = ["SMALL_PRODUCT", "History", "accuracy", "blas_threads", "check_batch_norm_batches",
-           "evaluate", "fit"]
+__all__ = ["EVAL_VALUES", "SMALL_PRODUCT", "History", "accuracy", "blas_threads",
+           "check_batch_norm_batches", "evaluate", "fit", "mean_loss"]

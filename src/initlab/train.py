@@ -194,11 +194,18 @@ _controller = None
 
 
 def _busy() -> bool:
-    """True when the 1-minute load average says other processes use at least half a core."""
+    """True when other processes keep the cores busy: the 1-minute load average, or (Linux)
+    the tasks runnable right now other than this one, is at least the cores less one half."""
     try:
-        return os.getloadavg()[0] >= (os.cpu_count() or 1) - 0.5
+        load = os.getloadavg()[0]
     except OSError:  # pragma: no cover - no load average on this platform
-        return False
+        load = 0.0
+    try:
+        with open("/proc/loadavg") as f:  # "0.52 0.58 0.59 2/301 12345": 2 runnable now
+            running = int(f.read().split()[3].split("/")[0]) - 1
+    except (OSError, ValueError, IndexError):  # not Linux
+        running = 0
+    return max(load, running) >= (os.cpu_count() or 1) - 0.5
 
 
 def blas_threads(model, X, batch: int) -> contextlib.AbstractContextManager:

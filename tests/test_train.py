@@ -214,6 +214,14 @@ def test_small_products_train_on_one_blas_thread_large_ones_on_blas_threads(monk
     assert blas_threads_seen(model, X, y) == [1, 1]
 
 
+def test_busy_machine_by_load_average_or_runnable_tasks(monkeypatch):
+    monkeypatch.setattr(train.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(train.os, "getloadavg", lambda: (1.6, 1.0, 1.0))
+    assert train._busy()
+    monkeypatch.setattr(train.os, "cpu_count", lambda: 4096)  # more cores than tasks
+    assert not train._busy()
+
+
 def test_huge_finite_inputs_are_accepted_and_non_finite_ones_named():
     X, y = blobs(n=8)
     big = np.full((8, 3), 1e308)  # its sum overflows; every value is finite

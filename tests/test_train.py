@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
+from initlab import train
 from initlab.errors import InitlabError
 from initlab.nn import mlp
 from initlab.train import History, _batches, accuracy, evaluate, fit
@@ -93,6 +94,18 @@ def test_final_loss_is_the_whole_training_set_after_the_last_update():
     np.testing.assert_array_equal(back.final_loss, hist.final_loss)
 
 
+def test_loss_of_a_large_set_is_computed_in_chunks_with_the_same_value(monkeypatch):
+    X, y = blobs(n=103, classes=3)
+    model = mlp([3, 7, 3], output="softmax", replicas=2, seed=3)
+    whole = evaluate(model, X, y, l2=0.1)
+    monkeypatch.setattr(train, "EVAL_VALUES", 2 * 7 * 10)  # chunks of 10 examples
+    calls = []
+    monkeypatch.setattr(model, "forward", lambda x, *a: calls.append(len(x)) or
+                        type(model).forward(model, x, *a))
+    np.testing.assert_allclose(evaluate(model, X, y, l2=0.1), whole, rtol=1e-13)
+    assert calls == [10] * 10 + [3]
+
+
 def test_recorded_loss_includes_the_l2_penalty():
     X, y = blobs()
     model = mlp([3, 6, 1], seed=1)
@@ -157,6 +170,65 @@ def test_minibatches_without_replacement_visit_every_example_once_per_epoch():
     assert sorted(np.concatenate(epoch)) == list(range(10))
     drawn = next(_batches(X, X, 50, True, np.random.default_rng(0)))[0]
     assert len(drawn) == 50  # with replacement a batch may be larger than the data
+
+
+@pytest.mark.parametrize("make", [np.random.default_rng, np.random.RandomState])
+def test_minibatches_with_replacement_are_the_draws_of_rng_choice(make):
+    X = np.arange(40.0).reshape(20, 2)
+    gen, rng = _batches(X, X[:, 0], 7, True, make(3)), make(3)
+    for _ in range(3):
+        idx = rng.choice(20, 7)
+        x, t = next(gen)
+        np.testing.assert_array_equal(x, X[idx])
+        np.testing.assert_array_equal(t, X[idx, 0])
+
+
+def blas_threads_seen(model, X, y, **kwargs):
+    """The BLAS thread count fit() runs its steps with (None without threadpoolctl)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    seen = []
+
+    def hook(step, m):
+        seen.append(max(i["num_threads"] for i in threadpoolctl.threadpool_info()
+                        if i["user_api"] == "blas"))
+
+    with threadpoolctl.threadpool_limits(2, "blas"):
+        outside = max(i["num_threads"] for i in threadpoolctl.threadpool_info()
+                      if i["user_api"] == "blas")
+        if outside < 2:
+            pytest.skip("this BLAS runs on one thread only")
+        fit(model, X, y, iterations=2, on_record=hook, **kwargs)
+    return seen
+
+
+def test_small_products_train_on_one_blas_thread_large_ones_on_blas_threads(monkeypatch):
+    X, y = blobs(n=50)
+    model = mlp([3, 8, 1], replicas=2)
+    monkeypatch.setattr(train, "_busy", lambda: False)
+    assert blas_threads_seen(model, X, y) == [1, 1]
+    assert mlp([3, 8, 1]).dense_layers[0].out_features * 3 * 50 * 2 < train.SMALL_PRODUCT
+    monkeypatch.setattr(train, "SMALL_PRODUCT", 3 * 8 * 50)  # the first layer's product: 2x
+    assert blas_threads_seen(model, X, y) == [2, 2]
+    assert blas_threads_seen(model, X, y, batch_size=10) == [1, 1]
+    monkeypatch.setattr(train, "_busy", lambda: True)  # a busy machine: one thread anyway
+    assert blas_threads_seen(model, X, y) == [1, 1]
+
+
+def test_busy_machine_by_load_average_or_runnable_tasks(monkeypatch):
+    monkeypatch.setattr(train.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(train.os, "getloadavg", lambda: (1.6, 1.0, 1.0))
+    assert train._busy()
+    monkeypatch.setattr(train.os, "cpu_count", lambda: 4096)  # more cores than tasks
+    assert not train._busy()
+
+
+def test_huge_finite_inputs_are_accepted_and_non_finite_ones_named():
+    X, y = blobs(n=8)
+    big = np.full((8, 3), 1e308)  # its sum overflows; every value is finite
+    fit(mlp([3, 2, 1]), big, y, iterations=1)
+    big[3, 1] = -np.inf
+    with pytest.raises(InitlabError, match="X contains NaN or inf"):
+        fit(mlp([3, 2, 1]), big, y, iterations=1)
 
 
 def test_epochs_count_steps_per_epoch():

@@ -12,6 +12,10 @@ running statistics) on the whole sets. After the last step,
 ``final_loss`` is the loss of the trained parameters on the whole training set in evaluation
 mode (plus the L2 penalty): the true final loss, not the last recorded minibatch's.
 
+Threads: the loop runs BLAS on one thread when every matrix product of a step is small
+(:data:`SMALL_PRODUCT`) or other processes keep the cores busy: OpenBLAS's threads wait on
+each other at every product, and a busy neighbour makes that wait last its time slices.
+
 Divergence: when a replica's loss at a step is NaN or inf (its logits are checked at every
 step, its full loss at recorded steps), it is marked diverged at that step and frozen there
 (its parameters never change again, its later records are NaN); the others go on. No NumPy
@@ -20,7 +24,9 @@ warning is ever printed.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -102,12 +108,33 @@ def accuracy(model, X, y) -> np.ndarray:
     return (pred == labels).mean(axis=1)
 
 
+#: Activation values (replicas x examples x widest layer) that :func:`mean_loss` passes through
+#: the model at once: a large set goes in chunks, not as one set of huge temporaries.
+EVAL_VALUES = 1 << 20
+
+
+def mean_loss(model, X: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The model's mean loss per replica (R,) on a checked ``X`` and its targets ``t`` in
+    evaluation mode, passing chunks of examples through it (see :data:`EVAL_VALUES`)."""
+    n = X.shape[-2]
+    widest = max(max(d.in_features, d.out_features) for d in model.dense_layers)
+    size = max(1, EVAL_VALUES // (model.replicas * widest))
+    with np.errstate(all="ignore"):
+        if size >= n:
+            return model.loss.value(model.forward(X), t)
+        total = 0.0
+        for a in range(0, n, size):
+            b = min(a + size, n)
+            total = total + model.loss.value(model.forward(X[..., a:b, :]), t[a:b]) * (b - a)
+        return total / n
+
+
 def evaluate(model, X, y, l2=0.0) -> np.ndarray:
     """Mean loss per replica (R,) on (X, y) in evaluation mode, plus the L2 penalty."""
-    z = model.logits(X)
-    t = model.loss.targets(y, z.shape[1], model.out_features, model.dtype)
+    X = model.check_input(X)
+    t = model.loss.targets(y, X.shape[-2], model.out_features, model.dtype)
     with np.errstate(all="ignore"):
-        return model.loss.value(z, t) + l2_penalty(l2_terms(model, l2))
+        return mean_loss(model, X, t) + l2_penalty(l2_terms(model, l2))
 
 
 def schedule(n: int, iterations: int | None = None, epochs: int | None = None,
@@ -145,15 +172,63 @@ def _batches(X, T, size: int, replace: bool, rng):
     """Endless minibatches (x, t): drawn with replacement, or consecutive slices of a new
     permutation every epoch (the last slice of an epoch may be smaller)."""
     n = T.shape[0]
-    if replace:
+    if replace:  # the indices rng.choice(n, size) draws, without its per-call checks
+        draw = rng.integers if isinstance(rng, np.random.Generator) else rng.randint
         while True:
-            idx = rng.choice(n, size)
+            idx = draw(0, n, size)
             yield X.take(idx, axis=-2), T.take(idx, axis=0)
     while True:
         perm = rng.permutation(n)
         xp, tp = X.take(perm, axis=-2), T.take(perm, axis=0)
         for s in range(0, n, size):
             yield xp[..., s:s + size, :], tp[s:s + size]
+
+
+#: Multiply-adds of the largest matrix product of a step up to which :func:`fit` runs BLAS on
+#: one thread. A second thread gains little on smaller products even on idle cores, and since
+#: OpenBLAS's threads wait on each other at every product, one process running alongside makes
+#: them many times slower (2 cores, a CPU-bound neighbour: a (100, 100) @ (100, 128) float32
+#: product took 2.1 ms on 2 threads against 31 us on one).
+SMALL_PRODUCT = 1 << 22
+_controller = None
+
+
+def _busy() -> bool:
+    """True when other processes keep the cores busy: the 1-minute load average, or (Linux)
+    the tasks runnable right now other than this one, is at least the cores less one half."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # pragma: no cover - no load average on this platform
+        load = 0.0
+    try:
+        with open("/proc/loadavg") as f:  # "0.52 0.58 0.59 2/301 12345": 2 runnable now
+            running = int(f.read().split()[3].split("/")[0]) - 1
+    except (OSError, ValueError, IndexError):  # not Linux
+        running = 0
+    return max(load, running) >= (os.cpu_count() or 1) - 0.5
+
+
+def blas_threads(model, X, batch: int) -> contextlib.AbstractContextManager:
+    """A context running BLAS on one thread during training when every product of a step on
+    ``batch`` examples of ``X`` is small (see :data:`SMALL_PRODUCT`) or the machine is busy;
+    otherwise a no-op (BLAS keeps its threads)."""
+    global _controller
+    largest = 0
+    for i, layer in enumerate(model.dense_layers):
+        size = layer.out_features * layer.in_features * batch
+        if i == 0 and X.ndim == 2 and model.layers[0] is layer:  # one product for R replicas
+            size *= model.replicas
+        largest = max(largest, size)
+    if largest > SMALL_PRODUCT and not _busy():
+        return contextlib.nullcontext()
+    try:
+        if _controller is None:
+            from threadpoolctl import ThreadpoolController
+
+            _controller = ThreadpoolController()
+        return _controller.limit(limits=1, user_api="blas")
+    except ImportError:  # pragma: no cover - a dependency, but fit works without it
+        return contextlib.nullcontext()
 
 
 def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | None = None,
@@ -210,19 +285,25 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
     bar = _bar(steps) if progress else None
     chunk = max(1, steps // 200)
     start, done, k = time.perf_counter(), 0, 0
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), blas_threads(model, X, batch or n):
         for t in range(steps):
             xb, tb = (X, targets) if batches is None else next(batches)
             z = model.forward(xb, train=True)
-            g = loss.grad(z, tb)
             record = t % record_every == 0
+            if record:
+                lval, g = loss.value_and_grad(z, tb)
+            else:
+                g = loss.grad(z, tb)
             # Non-finite logits <=> non-finite loss: a sum is the cheap test at unrecorded steps.
             if everyone:
                 check = record or not math.isfinite(z.sum())
             else:
                 check = record or not np.isfinite(z.sum(axis=(-2, -1))[active]).all()
             if check:
-                lval = loss.value(z, tb) + l2_penalty(terms) if terms else loss.value(z, tb)
+                if not record:
+                    lval = loss.value(z, tb)
+                if terms:
+                    lval = lval + l2_penalty(terms)
                 newly = active & ~np.isfinite(lval)
                 if record:
                     losses[:, k] = np.where(active, lval, np.nan)
@@ -253,7 +334,11 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
         bar.update(done - bar.n)
         bar.close()
     seconds = time.perf_counter() - start
-    final = np.where(active, evaluate(model, X, y, l2), np.nan)
+    with np.errstate(all="ignore"):  # evaluate(model, X, y, l2) without checking X again
+        final = mean_loss(model, X, targets)
+        if terms:
+            final = final + l2_penalty(terms)
+    final = np.where(active, final, np.nan)
     return History(record_at, losses, train_acc, test_acc, diverged_at, done, seconds, final)
 
 
@@ -263,4 +348,5 @@ def _bar(total: int):
     return Progress(total, "fit", "step", leave=False)
 
 
-__all__ = ["History", "accuracy", "check_batch_norm_batches", "evaluate", "fit"]
+__all__ = ["EVAL_VALUES", "SMALL_PRODUCT", "History", "accuracy", "blas_threads",
+           "check_batch_norm_batches", "evaluate", "fit", "mean_loss"]

@@ -7,6 +7,7 @@ import pytest
 
 from initlab.cli import main
 from initlab.errors import InitlabError
+from initlab.experiments import compare
 from initlab.experiments.compare import CompareResult, run_compare, summarize
 
 
@@ -46,14 +47,34 @@ def test_seed_s_of_every_init_is_its_own_run():
     assert both.rows[0].test_per_seed[1] == alone.rows[0].test_per_seed[0]
 
 
-def test_parallel_chunks_give_the_same_result():
-    kw = dict(dataset="moons", layers=[6], seeds=3, iterations=150, dtype="float64")
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_parallel_chunks_give_the_same_result(monkeypatch, dtype):
+    monkeypatch.setattr(compare, "PROCESS_WORK", 0)  # a run this small would stay in-process
+    kw = dict(dataset="moons", layers=[6], seeds=3, iterations=150, dtype=dtype)
     one = run_compare(["zeros", "he"], jobs=1, **kw)
     two = run_compare(["zeros", "he"], jobs=2, **kw)
     for a, b in zip(one.rows, two.rows, strict=True):
-        np.testing.assert_allclose(a.loss_curves, b.loss_curves, rtol=1e-10)
+        np.testing.assert_array_equal(a.loss_curves, b.loss_curves)
         assert a.test_per_seed.tolist() == b.test_per_seed.tolist()
     np.testing.assert_array_equal(one.boundary.classes, two.boundary.classes)
+
+
+def test_short_runs_train_in_one_process_long_ones_in_jobs(monkeypatch):
+    started = []
+
+    def run_tasks(fn, work, jobs):
+        started.append(jobs)
+        return enumerate(fn(*task) for task in work)
+
+    monkeypatch.setattr(compare, "run_tasks", run_tasks)
+    kw = dict(dataset="moons", layers=[6], seeds=3, iterations=150, jobs=2)
+    n = run_compare(["zeros", "he"], **kw).config["n_train"]
+    work = compare.run_work([2, 6, 1], 6, n, {"iterations": 150, "epochs": None,
+                                              "batch_size": None, "replace": False})
+    assert work == 150 * 6 * n * (2 * 6 + 60 + 6 + 10) < compare.PROCESS_WORK
+    monkeypatch.setattr(compare, "PROCESS_WORK", work)  # as long as the limit: two processes
+    run_compare(["zeros", "he"], **kw)
+    assert started == [1, 2]
 
 
 def test_saito_preset_lessons_on_digits():

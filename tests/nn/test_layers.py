@@ -7,6 +7,7 @@ import pytest
 
 from initlab.errors import InitlabError
 from initlab.init import get_initializer
+from initlab.nn import layers
 from initlab.nn.layers import ActivationLayer, Dense, Dropout, Param, replica_rngs
 
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "leaky_relu(0.1)", "elu(0.7)", "selu", "gelu",
@@ -42,12 +43,31 @@ def check_layer_gradients(layer, x, numgrad, train=False, reset=None):
         np.testing.assert_allclose(grads[p.name], numgrad(f, p.value), rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("replicas", [1, 2])
+@pytest.mark.parametrize("out", [3, 1])
 @pytest.mark.parametrize("shared_input", [True, False])
-def test_dense_gradients(numgrad, shared_input):
-    layer = Dense(4, 3, init=["he", "normal(0.5)"], rngs=replica_rngs(0, 2))
-    layer.bias.value = np.random.default_rng(2).standard_normal((2, 3))
-    x = away_from_zero((5, 4) if shared_input else (2, 5, 4))
+def test_dense_gradients(numgrad, shared_input, out, replicas):
+    # one output unit (dx as an outer product) and one replica (dW written in place) take
+    # their own paths
+    layer = Dense(4, out, init=["he", "normal(0.5)"][:replicas], rngs=replica_rngs(0, replicas))
+    layer.bias.value = np.random.default_rng(2).standard_normal((replicas, out))
+    x = away_from_zero((5, 4) if shared_input else (replicas, 5, 4))
     check_layer_gradients(layer, x, numgrad)
+
+
+def test_dense_in_a_flat_buffer_writes_its_gradients_into_the_views():
+    from initlab.nn import mlp
+
+    for replicas in (1, 3):
+        model = mlp([3, 4, 1], replicas=replicas, seed=1)
+        x = away_from_zero((6, 3))
+        dense = model.layers[0]
+        dense.backward(dense.forward(x, True) * 0 + 1.0)
+        flat = model.flat_parameters()[0].grad
+        assert np.shares_memory(dense.weight.grad, flat)
+        for r in range(replicas):
+            np.testing.assert_allclose(dense.weight.grad[r], np.ones((4, 6)) @ x, rtol=1e-13)
+            np.testing.assert_allclose(dense.bias.grad[r], np.full(4, 6.0), rtol=1e-13)
 
 
 def test_dense_forward_matches_per_replica_formula():
@@ -60,9 +80,22 @@ def test_dense_forward_matches_per_replica_formula():
         np.testing.assert_allclose(y[r], expected, rtol=1e-13)
 
 
+@pytest.mark.parametrize("train", [False, True])
 @pytest.mark.parametrize("spec", ACTIVATIONS)
-def test_activation_layer_gradients(numgrad, spec):
-    check_layer_gradients(ActivationLayer(spec), away_from_zero((2, 5, 3)), numgrad)
+def test_activation_layer_gradients(numgrad, spec, train):
+    check_layer_gradients(ActivationLayer(spec), away_from_zero((2, 5, 3)), numgrad, train)
+
+
+def test_relu_layer_in_training_equals_the_activation_for_every_shape_and_layout():
+    layer = ActivationLayer("relu")
+    x = away_from_zero((2, 3, 5)).swapaxes(1, 2)  # the layout Dense returns
+    for arr in (x, np.ascontiguousarray(x), x[:, :2], x.astype(np.float32)):
+        y = layer.forward(arr, train=True)
+        assert y.dtype == arr.dtype
+        np.testing.assert_array_equal(y, np.maximum(arr, 0))
+    assert layer._zeros.shape == (2, 5, 3)
+    layer.forward(np.ones((4, 4)), train=False)  # evaluation sets do not replace the buffer
+    assert layer._zeros.shape == (2, 5, 3)
 
 
 @pytest.mark.parametrize("mode", ["inverted", "scaled_at_test"])
@@ -114,6 +147,45 @@ def test_layers_do_not_modify_their_inputs(layer):
     layer.backward(g)
     assert np.array_equal(x, x0)
     assert np.array_equal(g, np.ones_like(y))
+
+
+@pytest.mark.parametrize("shared", [True, False])
+@pytest.mark.parametrize("layer", [Dense(3, 2, rngs=replica_rngs(0, 2)), Dense(3, 1),
+                                   ActivationLayer("relu")])
+def test_training_steps_reuse_their_large_arrays_evaluation_does_not(layer, shared):
+    dense = isinstance(layer, Dense)
+    width, replicas = (layer.in_features, layer.weight.value.shape[0]) if dense else (2, 2)
+    x = np.random.default_rng(0).standard_normal((40, width) if shared else (replicas, 40, width))
+    for keep_bytes, kept in ((1 << 30, False), (0, True)):  # small arrays are not kept
+        layers.KEEP_BYTES = keep_bytes
+        outs, grads = [], []
+        for train in (True, True, False, False):
+            y = layer.forward(x, train)
+            outs.append(y)
+            grads.append(layer.backward(np.ones_like(y)))
+        for arrays in (outs, grads):
+            # with kept arrays, a training step's result is overwritten by the next one
+            assert np.shares_memory(arrays[0], arrays[1]) == kept
+            assert not np.shares_memory(arrays[2], arrays[3])
+            assert not np.shares_memory(arrays[1], arrays[2])
+            np.testing.assert_array_equal(arrays[1], arrays[2])
+    layers.KEEP_BYTES = 1 << 17
+
+
+def test_training_with_kept_arrays_gives_the_same_model(monkeypatch):
+    from initlab.nn import mlp
+    from initlab.train import fit
+
+    X = away_from_zero((30, 3))
+    y = (X[:, 0] > 0).astype(int)
+    models = []
+    for keep_bytes in (1 << 30, 0):
+        monkeypatch.setattr(layers, "KEEP_BYTES", keep_bytes)
+        model = mlp([3, 6, 5, 1], replicas=2, seed=4)
+        fit(model, X, y, lr=0.3, iterations=20, batch_size=8)
+        models.append(model)
+    for a, b in zip(*(m.parameters() for m in models), strict=True):
+        np.testing.assert_array_equal(a.value, b.value)
 
 
 def test_replica_streams_do_not_depend_on_the_number_of_replicas():

@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 
 from initlab.errors import InitlabError
-from initlab.nn.losses import binary_cross_entropy, check_labels, softmax_cross_entropy
+from initlab.nn.losses import (
+    BinaryCrossEntropy,
+    SoftmaxCrossEntropy,
+    binary_cross_entropy,
+    check_labels,
+    softmax_cross_entropy,
+)
 
 
 def naive_bce(z, y):
@@ -91,3 +97,29 @@ def test_bad_labels_and_shapes(fn, z, y, message):
 def test_check_labels_accepts_bools_and_integral_floats():
     np.testing.assert_array_equal(check_labels(np.array([True, False]), 2, 2), [1, 0])
     np.testing.assert_array_equal(check_labels(np.array([2.0, 0.0]), 2, 3), [2, 0])
+
+
+@pytest.mark.parametrize("loss, out", [(BinaryCrossEntropy(), 1), (SoftmaxCrossEntropy(), 4)])
+def test_value_and_grad_are_value_and_grad_bit_for_bit(loss, out):
+    rng = np.random.default_rng(3)
+    z = (rng.standard_normal((3, out, 9)) * 30).swapaxes(1, 2)  # huge logits, Dense's layout
+    t = loss.targets(rng.integers(0, max(out, 2), 9), 9, out, np.float64)
+    value, grad = loss.value_and_grad(z, t)
+    np.testing.assert_array_equal(value, loss.value(z, t))
+    np.testing.assert_array_equal(grad, loss.grad(z, t))
+
+
+def test_float32_binary_gradient_is_the_sigmoid_within_2_ulps_without_warnings():
+    from scipy.special import expit
+
+    z = np.linspace(-200, 200, 4001, dtype=np.float32).reshape(-1, 1, 1)  # N = 1: g = sigmoid
+    t = np.zeros((1, 1), np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        g = BinaryCrossEntropy().grad(z, t)
+    assert g.dtype == np.float32
+    exact = expit(z.astype(np.float64)).astype(np.float32)
+    # where exp(-z) overflows (z < -88.7) it is 0 instead of a subnormal below 1.2e-38
+    assert np.all(np.abs(g - exact) <= np.maximum(2 * np.spacing(exact),
+                                                  np.finfo(np.float32).tiny))
+    assert g[0, 0, 0] == 0 and g[-1, 0, 0] == 1

@@ -34,7 +34,7 @@ from initlab.lsuv import LsuvResult, lsuv_from_inits
 from initlab.nn.model import mlp
 from initlab.nn.norm import check_norm
 from initlab.results import Result, detail
-from initlab.train import accuracy, check_batch_norm_batches, fit
+from initlab.train import accuracy, check_batch_norm_batches, fit, schedule
 from initlab.workers import run_tasks
 
 COMPARE_PRESETS = {
@@ -136,14 +136,34 @@ def _train_chunk(inits, seeds, sizes, activation, output, dropout, norm, dtype, 
             done)
 
 
+#: Work of a whole run below which :func:`run_compare` trains every replica in its own process
+#: whatever ``jobs`` says: multiply-adds plus ten per activation value (the elementwise
+#: passes), per example, layer, step and replica. A worker process spends about a second on
+#: its imports before it trains, more than it saves on a shorter run; 2e10 is about 4 s of
+#: training for one process on the 2-core machine this was measured on.
+PROCESS_WORK = 2e10
+
+
+def run_work(sizes, replicas: int, n_train: int, fit_kw: dict) -> float:
+    """The work of a run in :data:`PROCESS_WORK`'s units."""
+    steps, batch = schedule(n_train, fit_kw["iterations"], fit_kw["epochs"],
+                            fit_kw["batch_size"], fit_kw["replace"])
+    per_example = sum(a * b + 10 * b for a, b in zip(sizes, sizes[1:], strict=False))
+    return float(steps) * replicas * (batch or n_train) * per_example
+
+
 def _train(inits, seeds, jobs: int, progress: bool, *args):
-    """Train all replicas, split into ``jobs`` contiguous chunks trained in parallel processes.
+    """Train all replicas, split into ``jobs`` contiguous chunks trained in parallel processes
+    (one process for a run under :data:`PROCESS_WORK`).
 
     Replicas are independent, so the split changes nothing but the time. Returns the per-chunk
     models with their replica offsets, and the merged loss, test curves, diverged_at and
     accuracies.
     """
     R = len(inits)
+    sizes, ds, fit_kw = args[0], args[6], args[-1]
+    if run_work(sizes, R, ds.n_train, fit_kw) < PROCESS_WORK:
+        jobs = 1
     n_chunks = max(1, min(jobs, R // 2))  # a chunk of one replica is not worth a process
     bounds = np.linspace(0, R, n_chunks + 1).astype(int)
     work = [(inits[a:b], seeds[a:b], *args[:-1], {**args[-1], "progress": progress and k == 0})
@@ -210,7 +230,8 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
         dtype: float32 (default: 3x faster on small layers, and safe for these comparisons)
             or float64 (the course's exact recipe).
         jobs: train the replicas in this many parallel processes (same results, less time
-            for many replicas; each process costs about a second to start).
+            for many replicas; each process costs about a second to start, so a run under
+            :data:`PROCESS_WORK` stays in this process).
         norm: None, "batch" or "layer": a normalization between each hidden linear layer and
             its activation (see :func:`initlab.nn.model.mlp`).
     """

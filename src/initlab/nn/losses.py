@@ -72,10 +72,22 @@ class BinaryCrossEntropy:
 
     def grad(self, z: np.ndarray, t: np.ndarray) -> np.ndarray:
         """d mean-loss / dz = (sigmoid(z) - t) / N, shape of z."""
-        g = expit(z)
+        # float32: 1 / (1 + exp(-z)), twice as fast as scipy's expit there and within 2 ulps
+        # of it (or of 0 where exp(-z) overflows: below float32's smallest normal, 1.2e-38)
+        if z.dtype == np.float32:
+            with np.errstate(over="ignore"):
+                g = np.exp(-z)
+            g += 1
+            np.reciprocal(g, out=g)
+        else:
+            g = expit(z)
         g -= t
         g *= 1.0 / z.shape[-2]
         return g
+
+    def value_and_grad(self, z: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(:meth:`value`, :meth:`grad`) of one forward pass."""
+        return self.value(z, t), self.grad(z, t)
 
     def proba(self, z: np.ndarray) -> np.ndarray:
         """P(y = 1) = sigmoid(z): (R, N)."""
@@ -114,6 +126,18 @@ class SoftmaxCrossEntropy:
         e -= t
         e *= 1.0 / z.shape[-2]
         return e
+
+    def value_and_grad(self, z: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(:meth:`value`, :meth:`grad`) sharing one exp(z - m): the same numbers, one softmax."""
+        m = z.max(axis=-1, keepdims=True)
+        e = np.exp(z - m)
+        total = e.sum(axis=-1, keepdims=True)
+        lse = np.log(total[..., 0]) + m[..., 0]
+        value = (lse - (t * z).sum(axis=-1)).mean(axis=-1)
+        e /= total
+        e -= t
+        e *= 1.0 / z.shape[-2]
+        return value, e
 
     def proba(self, z: np.ndarray) -> np.ndarray:
         """Class probabilities softmax(z): (R, N, C)."""

@@ -13,6 +13,7 @@ optimizer can update the whole model with a few array operations; see :meth:`fla
 from __future__ import annotations
 
 import copy
+import math
 import numbers
 from itertools import pairwise
 
@@ -146,8 +147,11 @@ class Sequential:
         if X.shape[-2] == 0:
             raise InitlabError(f"{name} is empty: need at least one example")
         X = X.astype(self.dtype, copy=False)
-        # NaN or inf anywhere shows in the min or the max; no boolean copy of a large X
-        if X.size and not (np.isfinite(X.min()) and np.isfinite(X.max())):
+        # A finite sum means no NaN or inf (one pass, no boolean copy of a large X); an infinite
+        # one may be overflow, so then NaN or inf must show in the min or the max
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = X.sum() if X.size else 0.0
+        if not math.isfinite(total) and not (np.isfinite(X.min()) and np.isfinite(X.max())):
             raise InitlabError(f"{name} contains NaN or inf")
         return X
 

@@ -58,7 +58,7 @@ class Section:
 def png_bytes(fig, dpi: int = 100) -> bytes:
     """A matplotlib Figure as PNG bytes."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)  # constrained layout already fits it
+    fig.savefig(buf, format="png", dpi=dpi)  # laid out by the plot function (plots.common.fit)
     return buf.getvalue()
 
 

@@ -11,7 +11,7 @@ import math
 import numpy as np
 from matplotlib.ticker import FuncFormatter
 
-from initlab.plots.common import color, figure
+from initlab.plots.common import color, figure, fit
 
 _COLUMNS = [("std", "predicted_std", "seed_std", "activations $h_l$"),
             ("grad_std", "predicted_grad_std", "seed_grad_std",
@@ -83,7 +83,7 @@ def histogram_figure(result, activation: str, layers=None):
                 axes[i, j].set_title(f"{k}-layer", fontsize=9)
         axes[i, 0].set_ylabel(run.init, fontsize=8.5, rotation=0, ha="right", va="center")
     fig.suptitle(f"{activation}: activation histograms ({_describe(result)})", fontsize=10)
-    return fig
+    return fit(fig)
 
 
 def _histogram_panel(ax, layer, edges: np.ndarray, c: str) -> None:
@@ -178,7 +178,7 @@ def std_figure(result):
                                    "explodes here (1/10, 10x)")[0])
     fig.legend(handles=handles, loc="outside right upper", fontsize=8.5, frameon=False)
     fig.suptitle(f"Std against depth ({_describe(result)})", fontsize=11)
-    return fig
+    return fit(fig)
 
 
 def _crossing(verdict, col: int) -> int | None:

@@ -7,14 +7,21 @@ backend switch (Jupyter shows a returned Figure inline; ``fig.savefig`` writes f
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogFormatterSciNotation
+
+from initlab.plots.layout import place, placeable
 
 PALETTE = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3",
            "#8c8c8c", "#ccb974", "#64b5cd"]
 _REGIONS = ListedColormap(["#f4c7a8", "#a9c6e8"])
 _POINTS = ListedColormap(["#c0392b", "#1f4e9c"])
+_SUPERSCRIPT = str.maketrans("-0123456789", "\N{SUPERSCRIPT MINUS}\u2070\u00b9\u00b2\u00b3"
+                             "\u2074\u2075\u2076\u2077\u2078\u2079")
 
 
 def color(i: int) -> str:
@@ -22,9 +29,74 @@ def color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
-def figure(width: float, height: float) -> Figure:
-    """A new Figure not registered with pyplot (no global state, nothing pops up)."""
-    return Figure(figsize=(width, height), layout="constrained")
+def figure(width: float, height: float, layout: str | None = "constrained") -> Figure:
+    """A new Figure not registered with pyplot (no global state, nothing pops up), laid out by
+    constrained layout when :func:`fit` is called (``layout=None``: placed by its maker)."""
+    return Figure(figsize=(width, height), layout=layout)
+
+
+def fit(fig: Figure) -> Figure:
+    """Lay ``fig`` out now, once, and keep that layout (every plot function ends with it).
+
+    Constrained layout run at every draw costs more than the drawing itself: two passes
+    measuring every Axes, then an extra dry draw before each ``savefig``. Here it runs once,
+    on a finished figure, and the engine is removed, so saving draws once. Its measuring
+    is made cheaper the same way the drawing is: titles sit at their usual place instead of
+    being moved above ticks at the top (no figure has any), and spines, which only add the
+    tick length that the tick labels already cover, are left out of it. A figure changed
+    afterwards can be laid out again with ``fig.set_layout_engine("constrained")``.
+    """
+    for ax in fig.axes:
+        if ax.get_title():  # a fixed position: the automatic one measures both axes again
+            ax.set_title(ax.get_title(), y=1.0, fontsize=ax.title.get_fontsize())
+        for axis in (ax.xaxis, ax.yaxis):
+            _plain_log_labels(axis)
+    engine = fig.get_layout_engine()
+    if engine is None:
+        return fig
+    fig.set_layout_engine(None)
+    if placeable(fig):
+        place(fig)
+    else:
+        fig.set_layout_engine(engine)
+        spines = [s for ax in fig.axes for s in ax.spines.values() if s.get_in_layout()]
+        for spine in spines:
+            spine.set_in_layout(False)
+        engine.execute(fig)
+        for spine in spines:
+            spine.set_in_layout(True)
+        fig.set_layout_engine(None)
+    return fig
+
+
+class PlainLogFormatter(LogFormatterSciNotation):
+    """matplotlib's log-axis tick labels (10⁻³, 2×10⁻¹) written as plain text.
+
+    The default labels are math text, which every figure parses again when it is drawn (a few
+    milliseconds a label, and a log axis has many); Unicode superscripts look the same.
+    """
+
+    def __call__(self, x, pos=None) -> str:
+        label = super().__call__(x, pos)
+        math = re.fullmatch(r"\$\\mathdefault\{(.*)\}\$", label)
+        if math is None:
+            return label
+        text = re.sub(r"\^\{(-?\d+)\}", lambda m: m.group(1).translate(_SUPERSCRIPT),
+                      math.group(1))
+        return text.replace(r"\times", "\N{MULTIPLICATION SIGN}").replace("-", "\N{MINUS SIGN}")
+
+
+def _plain_log_labels(axis) -> None:
+    """Swap matplotlib's default formatters of a log ``axis`` for :class:`PlainLogFormatter`
+    with the same settings (a formatter set on purpose, e.g. plain numbers, is kept)."""
+    if axis.get_scale() != "log":
+        return
+    base = axis.get_transform().base
+    for old, put in ((axis.get_major_formatter(), axis.set_major_formatter),
+                     (axis.get_minor_formatter(), axis.set_minor_formatter)):
+        if type(old) is LogFormatterSciNotation:
+            put(PlainLogFormatter(base, labelOnlyBase=old.labelOnlyBase,
+                                  minor_thresholds=old.minor_thresholds))
 
 
 def boundary_panel(ax, boundary, replica: int, title: str) -> None:

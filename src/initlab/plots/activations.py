@@ -99,7 +99,7 @@ def _histogram_panel(grid, i: int, j: int, layer, edges: np.ndarray, c: str) -> 
         if rest.max() > 0:
             top = 1.25 * rest.max()
         notes.append(f"{layer.zero:.0%} = 0")
-    grid.stairs(i, j, frac, edges, top, fill=True, color=c, alpha=0.85)
+    grid.stairs(i, j, frac, edges, top, color=c, alpha=0.85)
     for share, sign, edge in ((layer.below, "<", edges[0]), (layer.above, ">", edges[-1])):
         if share and share / total >= 0.005:
             notes.append(f"{share / total:.0%} {sign} {edge:g}")

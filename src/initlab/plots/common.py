@@ -1,4 +1,5 @@
-"""What every figure shares: colors per init, new figures, and the decision-boundary panel.
+"""What every figure shares: colors per init, new figures and their layout, log tick labels,
+and the decision-boundary panel.
 
 Plot functions take results and return ``matplotlib.figure.Figure`` objects; they never compute
 anything the result does not hold. They never touch pyplot: no global state, no window, no
@@ -30,21 +31,24 @@ def color(i: int) -> str:
 
 
 def figure(width: float, height: float, layout: str | None = "constrained") -> Figure:
-    """A new Figure not registered with pyplot (no global state, nothing pops up), laid out by
-    constrained layout when :func:`fit` is called (``layout=None``: placed by its maker)."""
+    """A new Figure not registered with pyplot (no global state, nothing pops up), to be laid
+    out by :func:`fit` once it is drawn on. ``layout=None`` suits a figure that places its
+    Axes itself, or one whose colorbars should share their Axes' cell (see plots.layout)."""
     return Figure(figsize=(width, height), layout=layout)
 
 
 def fit(fig: Figure) -> Figure:
     """Lay ``fig`` out now, once, and keep that layout (every plot function ends with it).
 
-    Constrained layout run at every draw costs more than the drawing itself: two passes
-    measuring every Axes, then an extra dry draw before each ``savefig``. Here it runs once,
-    on a finished figure, and the engine is removed, so saving draws once. Its measuring
-    is made cheaper the same way the drawing is: titles sit at their usual place instead of
-    being moved above ticks at the top (no figure has any), and spines, which only add the
-    tick length that the tick labels already cover, are left out of it. A figure changed
-    afterwards can be laid out again with ``fig.set_layout_engine("constrained")``.
+    A layout engine left on the figure runs at every draw, and ``savefig`` then draws twice;
+    constrained layout's two passes of measuring every tick, label and title cost more than
+    the drawing itself. Here the margins are computed from the figure's text
+    (:mod:`initlab.plots.layout`) where the figure is a plain grid of Axes, and otherwise by
+    running constrained layout once; the engine is removed either way, so saving draws once.
+    Titles get a fixed place (the automatic one measures both axes again at every draw, to
+    clear tick labels at the top, which no figure has), and log axes plain-text tick labels
+    (:class:`PlainLogFormatter`). A figure changed afterwards can be laid out again with
+    ``fig.set_layout_engine("constrained")``.
     """
     for ax in fig.axes:
         if ax.get_title():  # a fixed position: the automatic one measures both axes again
@@ -52,13 +56,12 @@ def fit(fig: Figure) -> Figure:
         for axis in (ax.xaxis, ax.yaxis):
             _plain_log_labels(axis)
     engine = fig.get_layout_engine()
-    if engine is None:
-        return fig
     fig.set_layout_engine(None)
     if placeable(fig):
         place(fig)
-    else:
+    elif engine is not None:
         fig.set_layout_engine(engine)
+        # Spines only add the tick length, which the tick labels cover: not worth measuring.
         spines = [s for ax in fig.axes for s in ax.spines.values() if s.get_in_layout()]
         for spine in spines:
             spine.set_in_layout(False)

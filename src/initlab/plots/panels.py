@@ -99,13 +99,19 @@ class PanelGrid:
             for x, label in zip(self._x(j, locs), labels, strict=True):
                 self.ax.text(x, bottom, label, fontsize=size, ha="center", va="top")
 
-    def stairs(self, i: int, j: int, values, edges, top: float, **kwargs) -> None:
-        """Bars of ``values`` between ``edges`` in panel (i, j), whose top is ``top``; bars
-        higher than ``top`` are cut at the frame."""
+    def stairs(self, i: int, j: int, values, edges, top: float, color, alpha: float = 1.0) -> None:
+        """Filled bars of ``values`` between ``edges`` in panel (i, j), whose top is ``top``;
+        bars higher than ``top`` are cut at the frame. One polygon with no edge, as
+        ``Axes.stairs(fill=True)`` draws it, added without updating data limits (fixed)."""
         v = np.asarray(values, dtype=float)
-        v = np.clip(v / top, 0, 1) if top > 0 else np.zeros_like(v)
-        self.ax.stairs(self.y0[i] + v * self.h, self._x(j, edges), baseline=self.y0[i],
-                       **kwargs)
+        v = self.y0[i] + (np.clip(v / top, 0, 1) if top > 0 else np.zeros_like(v)) * self.h
+        x = self._x(j, edges)
+        base = self.y0[i]
+        xs = np.concatenate([[x[0]], np.repeat(x, 2)[1:-1], [x[-1]]])
+        ys = np.concatenate([[base], np.repeat(v, 2), [base]])
+        self.ax.add_collection(PolyCollection([np.column_stack([xs, ys])], facecolors=color,
+                                              edgecolors="none", linewidths=0, alpha=alpha),
+                               autolim=False)
 
     def note(self, i: int, j: int, text: str, left: bool, **kwargs) -> None:
         """``text`` in the top left (or right) corner of panel (i, j)."""

@@ -55,7 +55,7 @@ def phase_figure(result):
     ws, bs = np.asarray(ph["sigma_w2"]), np.asarray(ph["sigma_b2"])
     chi = np.log(np.clip(np.asarray(ph["chi_1"], dtype=float), 1e-3, None))
     span = max(abs(chi.min()), abs(chi.max()), 1e-3)
-    fig = figure(6.5, 4.6)
+    fig = figure(6.5, 4.6, layout=None)  # colorbars share the map's cell: see plots.layout
     ax = fig.subplots()
     mesh = ax.pcolormesh(ws, bs, chi, cmap="RdBu_r", shading="nearest",
                          norm=TwoSlopeNorm(0.0, -span, span))
@@ -110,7 +110,7 @@ def trainability_figure(result):
     for p in pts:
         grid[ds.index(p.depth), ws.index(p.sigma_w2)] = (np.nan if p.train_accuracy.mean is None
                                                        else p.train_accuracy.mean)
-    fig = figure(6.5, 4.6)
+    fig = figure(6.5, 4.6, layout=None)  # colorbars share the map's cell: see plots.layout
     ax = fig.subplots()
     mesh = ax.pcolormesh(ws, ds, grid, cmap="magma", vmin=0, vmax=1, shading="nearest")
     fig.colorbar(mesh, ax=ax, label="training accuracy after training")

@@ -84,31 +84,47 @@ def _label(axis) -> float:
     return _size(text, axis.label.get_fontsize())[1] + axis.labelpad * PT
 
 
+def _reach(axis) -> tuple[float, list, list]:
+    """How far from its spine ``axis``' ticks and tick labels reach (inches), and the
+    labels' sizes and places (see :func:`_tick_labels`)."""
+    sizes, where, pad = _tick_labels(axis)
+    reach = axis.get_major_ticks(1)[0].get_tick_padding() * PT
+    across = 0 if axis.axis_name == "y" else 1  # a label's width on a y axis, else height
+    if sizes:
+        reach = max(reach, pad + max(size[across] for size in sizes))
+    return reach, sizes, where
+
+
 def _overhangs(ax, w: float, h: float) -> np.ndarray:
     """How far ``ax``'s decorations reach beyond its ``w`` x ``h`` inch box: (left, bottom,
     right, top) in inches."""
     out = np.zeros(4)  # left, bottom, right, top
     side = 2 if ax.yaxis.get_label_position() == "right" else 0
-    sizes, where, pad = _tick_labels(ax.yaxis)
-    out[side] = ax.yaxis.get_major_ticks(1)[0].get_tick_padding() * PT
-    if sizes:
-        out[side] = pad + max(sw for sw, _ in sizes)
-        half = max(sh for _, sh in sizes) / 2  # the end labels stick out by half their height
+    reach, sizes, where = _reach(ax.yaxis)
+    out[side] = reach + _label(ax.yaxis)
+    if sizes:  # the end labels stick out by half their height
+        half = max(sh for _, sh in sizes) / 2
         out[1] = max(half - min(where) * h, 0)
         out[3] = max(half - (1 - max(where)) * h, 0)
-    out[side] += _label(ax.yaxis)
-    sizes, where, pad = _tick_labels(ax.xaxis)
-    low = ax.xaxis.get_major_ticks(1)[0].get_tick_padding() * PT
-    if sizes:
-        low = pad + max(sh for _, sh in sizes)
-        for (sw, _), p in zip(sizes, where, strict=True):  # and by half their width
-            out[0] = max(out[0], sw / 2 - p * w)
-            out[2] = max(out[2], sw / 2 - (1 - p) * w)
-    out[1] = max(out[1], low + _label(ax.xaxis))
+    reach, sizes, where = _reach(ax.xaxis)
+    out[1] = max(out[1], reach + _label(ax.xaxis))
+    for (sw, _), p in zip(sizes, where, strict=True):  # and by half their width
+        out[0] = max(out[0], sw / 2 - p * w)
+        out[2] = max(out[2], sw / 2 - (1 - p) * w)
     if ax.get_title() and ax.title.get_visible():
         out[3] = max(out[3], _size(ax.get_title(), ax.title.get_fontsize())[1]
                      + rcParams["axes.titlepad"] * PT)
     return out
+
+
+def _pin_labels(ax, w: float, h: float) -> None:
+    """Put ``ax``'s axis labels where matplotlib would, beyond the tick labels, and keep them
+    there: found at every draw, that place costs as much again as drawing the ticks."""
+    reach = _reach(ax.xaxis)[0] + ax.xaxis.labelpad * PT
+    ax.xaxis.set_label_coords(0.5, -reach / h)
+    reach = _reach(ax.yaxis)[0] + ax.yaxis.labelpad * PT
+    right = ax.yaxis.get_label_position() == "right"
+    ax.yaxis.set_label_coords(1 + reach / w if right else -reach / w, 0.5)
 
 
 def _box(ax, renderer):
@@ -208,3 +224,7 @@ def place(fig) -> None:
             return  # decorations as large as the figure: nothing sensible to set
         fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height,
                             top=1 - top / height, wspace=wgap / cell_w, hspace=hgap / cell_h)
+    for ax in fig.axes:
+        if ax.get_visible():
+            box = _box(ax, renderer)
+            _pin_labels(ax, box.width * width, box.height * height)

@@ -13,7 +13,7 @@ import re
 import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
-from matplotlib.ticker import LogFormatterSciNotation
+from matplotlib.ticker import Locator, LogFormatterSciNotation, LogLocator
 
 from initlab.plots.layout import place, placeable
 
@@ -54,7 +54,7 @@ def fit(fig: Figure) -> Figure:
         if ax.get_title():  # a fixed position: the automatic one measures both axes again
             ax.set_title(ax.get_title(), y=1.0, fontsize=ax.title.get_fontsize())
         for axis in (ax.xaxis, ax.yaxis):
-            _plain_log_labels(axis)
+            _log_axis(axis)
     engine = fig.get_layout_engine()
     fig.set_layout_engine(None)
     if placeable(fig):
@@ -89,9 +89,39 @@ class PlainLogFormatter(LogFormatterSciNotation):
         return text.replace(r"\times", "\N{MULTIPLICATION SIGN}").replace("-", "\N{MINUS SIGN}")
 
 
-def _plain_log_labels(axis) -> None:
-    """Swap matplotlib's default formatters of a log ``axis`` for :class:`PlainLogFormatter`
-    with the same settings (a formatter set on purpose, e.g. plain numbers, is kept)."""
+class InViewLocator(Locator):
+    """The ticks of ``locator`` that lie in the axis' view.
+
+    A log axis' locator also returns the ticks of the decades around the view, and matplotlib
+    makes a tick (five artists) for each before it leaves those out of the drawing.
+    """
+
+    def __init__(self, locator: Locator):
+        self.locator = locator
+
+    def set_axis(self, axis) -> None:
+        super().set_axis(axis)
+        self.locator.set_axis(axis)
+
+    def __call__(self) -> np.ndarray:
+        locs = np.asarray(self.locator())
+        lo, hi = sorted(self.axis.get_view_interval())
+        return locs[(locs >= lo * (1 - 1e-10)) & (locs <= hi * (1 + 1e-10))]
+
+    def tick_values(self, vmin, vmax):
+        return self.locator.tick_values(vmin, vmax)
+
+    def nonsingular(self, v0, v1):
+        return self.locator.nonsingular(v0, v1)
+
+    def view_limits(self, vmin, vmax):
+        return self.locator.view_limits(vmin, vmax)
+
+
+def _log_axis(axis) -> None:
+    """On a log ``axis``: matplotlib's default tick labels as :class:`PlainLogFormatter`
+    with the same settings (a formatter set on purpose, e.g. plain numbers, is kept), and only
+    the ticks in view made (:class:`InViewLocator`)."""
     if axis.get_scale() != "log":
         return
     base = axis.get_transform().base
@@ -100,6 +130,10 @@ def _plain_log_labels(axis) -> None:
         if type(old) is LogFormatterSciNotation:
             put(PlainLogFormatter(base, labelOnlyBase=old.labelOnlyBase,
                                   minor_thresholds=old.minor_thresholds))
+    for old, put in ((axis.get_major_locator(), axis.set_major_locator),
+                     (axis.get_minor_locator(), axis.set_minor_locator)):
+        if isinstance(old, LogLocator):
+            put(InViewLocator(old))
 
 
 def boundary_panel(ax, boundary, replica: int, title: str) -> None:

@@ -59,7 +59,7 @@ def fit(fig: Figure) -> Figure:
     fig.set_layout_engine(None)
     if placeable(fig):
         place(fig)
-    elif engine is not None:
+    elif engine is not None and fig.axes:
         fig.set_layout_engine(engine)
         # Spines only add the tick length, which the tick labels cover: not worth measuring.
         spines = [s for ax in fig.axes for s in ax.spines.values() if s.get_in_layout()]
@@ -86,7 +86,7 @@ class PlainLogFormatter(LogFormatterSciNotation):
             return label
         text = re.sub(r"\^\{(-?\d+)\}", lambda m: m.group(1).translate(_SUPERSCRIPT),
                       math.group(1))
-        return text.replace(r"\times", "\N{MULTIPLICATION SIGN}").replace("-", "\N{MINUS SIGN}")
+        return text.replace(r"\times", "\N{MULTIPLICATION SIGN}")
 
 
 class InViewLocator(Locator):

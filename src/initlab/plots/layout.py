@@ -24,31 +24,36 @@ from matplotlib import rcParams
 from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.font_manager import FontProperties
 from matplotlib.gridspec import GridSpec
-from matplotlib.textpath import text_to_path
 from matplotlib.ticker import NullLocator
 
 PT = 1 / 72  # inches per point
 PAD = 3 * PT  # around each Axes' decorations and at the figure's edge
 SPACE = 0.02  # between neighbouring Axes at least, a fraction of the figure spread over the gaps
-LINESPACING = 1.2  # matplotlib's default, between the baselines of a text's lines
+
+
+@lru_cache(maxsize=4)
+def _renderer(dpi: float) -> RendererAgg:
+    """A renderer that only measures text, as the drawing at ``dpi`` will (kept, so that its
+    parsed math text is too)."""
+    return RendererAgg(1, 1, dpi)
 
 
 @lru_cache(maxsize=4096)
-def _extent(text: str, size: float) -> tuple[float, float]:
-    """(width, height) in inches of one line of ``text`` at ``size`` points in the default
-    font (math text where it has ``$`` pairs); at least a plain line's height."""
+def _size(text: str, size: float, dpi: float) -> tuple[float, float]:
+    """(width, height) in inches of a tick label: one line of ``text`` at ``size`` points in
+    the default font, drawn at ``dpi`` (math text where it has ``$`` pairs)."""
     math = text.count("$") >= 2 and text.count("$") % 2 == 0
-    prop = FontProperties(size=size)
-    width, height, _ = text_to_path.get_text_width_height_descent(text, prop, ismath=math)
-    line = text_to_path.get_text_width_height_descent("lp", prop, ismath=False)[1]
-    return width * PT, max(height, line) * PT
+    measure = _renderer(dpi).get_text_width_height_descent
+    width, height, _ = measure(text, FontProperties(size=size), ismath=math)
+    line = measure("lp", FontProperties(size=size), ismath=False)[1]
+    return width / dpi, max(height, line) / dpi  # as tall as a line at least, as drawn
 
 
-def _size(text: str, size: float) -> tuple[float, float]:
-    """(width, height) in inches of a text of one or more lines."""
-    lines = [_extent(line, size) for line in text.split("\n")]
-    return (max(w for w, _ in lines), sum(h for _, h in lines)
-            + (len(lines) - 1) * (LINESPACING - 1) * _extent("lp", size)[1])
+def _extent(text) -> tuple[float, float]:
+    """(width, height) in inches of a Text artist of the figure, as it will be drawn."""
+    dpi = text.get_figure(root=True).dpi
+    box = text.get_window_extent(_renderer(dpi))
+    return box.width / dpi, box.height / dpi
 
 
 def _tick_labels(axis) -> tuple[list[tuple[float, float]], list[float], float]:
@@ -70,7 +75,7 @@ def _tick_labels(axis) -> tuple[list[tuple[float, float]], list[float], float]:
         formatter = axis.get_minor_formatter() if minor else axis.get_major_formatter()
         for text, p in zip(formatter.format_ticks(locs[keep]), pos[keep], strict=True):
             if text:
-                sizes.append(_size(text, shown[0].get_fontsize()))
+                sizes.append(_size(text, shown[0].get_fontsize(), axis.get_figure(root=True).dpi))
                 where.append(float(p))
         pad = max(pad, (tick.get_tick_padding() + tick.get_pad()) * PT)
     return sizes, where, pad
@@ -78,10 +83,10 @@ def _tick_labels(axis) -> tuple[list[tuple[float, float]], list[float], float]:
 
 def _label(axis) -> float:
     """Space an axis label takes across its axis (inches): its lines and its pad."""
-    text = axis.label.get_text()
-    if not text or not axis.label.get_visible():
+    if not axis.label.get_text() or not axis.label.get_visible():
         return 0.0
-    return _size(text, axis.label.get_fontsize())[1] + axis.labelpad * PT
+    width, height = _extent(axis.label)
+    return (width if axis.axis_name == "y" else height) + axis.labelpad * PT
 
 
 def _reach(axis) -> tuple[float, list, list]:
@@ -97,8 +102,10 @@ def _reach(axis) -> tuple[float, list, list]:
 
 def _overhangs(ax, w: float, h: float) -> np.ndarray:
     """How far ``ax``'s decorations reach beyond its ``w`` x ``h`` inch box: (left, bottom,
-    right, top) in inches."""
-    out = np.zeros(4)  # left, bottom, right, top
+    right, top, title) in inches; the last is how far a title wider than the box reaches
+    out on either side (kept off the figure's edges only, as constrained layout lets titles
+    be wider than their Axes)."""
+    out = np.zeros(5)  # left, bottom, right, top, title
     side = 2 if ax.yaxis.get_label_position() == "right" else 0
     reach, sizes, where = _reach(ax.yaxis)
     out[side] = reach + _label(ax.yaxis)
@@ -112,8 +119,9 @@ def _overhangs(ax, w: float, h: float) -> np.ndarray:
         out[0] = max(out[0], sw / 2 - p * w)
         out[2] = max(out[2], sw / 2 - (1 - p) * w)
     if ax.get_title() and ax.title.get_visible():
-        out[3] = max(out[3], _size(ax.get_title(), ax.title.get_fontsize())[1]
-                     + rcParams["axes.titlepad"] * PT)
+        width, height = _extent(ax.title)
+        out[3] = max(out[3], height + rcParams["axes.titlepad"] * PT)
+        out[4] = max((width - w) / 2, 0)
     return out
 
 
@@ -140,11 +148,11 @@ def _legends(fig) -> list[tuple[str, float]] | None:
     if one is elsewhere."""
     if not fig.legends:
         return []
-    renderer = RendererAgg(1, 1, fig.dpi)
     width, height = fig.get_size_inches()
     out = []
     for legend in fig.legends:
-        box = legend.get_window_extent(renderer).transformed(fig.dpi_scale_trans.inverted())
+        box = legend.get_window_extent(_renderer(fig.dpi))
+        box = box.transformed(fig.dpi_scale_trans.inverted())
         if box.x0 > width / 2:
             out.append(("right", box.width))
         elif box.y1 < height / 2:
@@ -192,36 +200,42 @@ def place(fig) -> None:
     for side, size in _legends(fig):
         extra[2 if side == "right" else 1] = max(extra[2 if side == "right" else 1], size + PAD)
     for text in fig.texts:  # the figure's title (see placeable): at the top edge
-        extra[3] = _size(text.get_text(), text.get_fontsize())[1] + PAD
+        extra[3] = _extent(text)[1] + PAD
         text.set(y=1 - PAD / height, verticalalignment="top")
-    renderer = RendererAgg(1, 1, fig.dpi)
+    renderer = _renderer(fig.dpi)
     for _ in range(2):  # tick labels depend a little on the Axes' sizes: measure again
         lefts, rights = np.zeros(cols + 1), np.zeros(cols + 1)
         bottoms, tops = np.zeros(rows + 1), np.zeros(rows + 1)
+        titles = np.zeros(2)  # titles wider than their Axes, at the left and right edges
         for ax in fig.axes:
             if not ax.get_visible():
                 continue
             spec = ax.get_subplotspec().get_topmost_subplotspec()
             cell, box = spec.get_position(fig), _box(ax, renderer)
             # the Axes' overhangs, less how far inside its cell its box is
-            out = _overhangs(ax, box.width * width, box.height * height) - np.array(
-                [(box.x0 - cell.x0) * width, (box.y0 - cell.y0) * height,
-                 (cell.x1 - box.x1) * width, (cell.y1 - box.y1) * height])
+            out = _overhangs(ax, box.width * width, box.height * height)
+            inset = np.array([(box.x0 - cell.x0) * width, (box.y0 - cell.y0) * height,
+                              (cell.x1 - box.x1) * width, (cell.y1 - box.y1) * height])
+            out[:4] -= inset
             c0, c1, r0, r1 = (spec.colspan.start, spec.colspan.stop, spec.rowspan.start,
                               spec.rowspan.stop)
             lefts[c0], rights[c1] = max(lefts[c0], out[0]), max(rights[c1], out[2])
             tops[r0], bottoms[r1] = max(tops[r0], out[3]), max(bottoms[r1], out[1])
-        left, right = PAD + lefts[0] + extra[0], PAD + rights[cols] + extra[2]
+            if c0 == 0:
+                titles[0] = max(titles[0], out[4] - inset[0])
+            if c1 == cols:
+                titles[1] = max(titles[1], out[4] - inset[2])
+        left = PAD + max(lefts[0], titles[0]) + extra[0]
+        right = PAD + max(rights[cols], titles[1]) + extra[2]
         bottom, top = PAD + bottoms[rows] + extra[1], PAD + tops[0] + extra[3]
         wgap = (rights[1:cols] + lefts[1:cols]).max(initial=0) + 2 * max(
             PAD, SPACE / 2 / cols * width)
         hgap = (bottoms[1:rows] + tops[1:rows]).max(initial=0) + 2 * max(
             PAD, SPACE / 2 / rows * height)
-        # decorations larger than the figure: keep the Axes at a tenth of it at least
         cell_w = (width - left - right - (cols - 1) * wgap) / cols
         cell_h = (height - top - bottom - (rows - 1) * hgap) / rows
         if cell_w < 0.1 * width / cols or cell_h < 0.1 * height / rows:
-            return  # decorations as large as the figure: nothing sensible to set
+            return  # decorations about as large as the figure: nothing sensible to set
         fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height,
                             top=1 - top / height, wspace=wgap / cell_w, hspace=hgap / cell_h)
     for ax in fig.axes:

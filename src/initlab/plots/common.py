@@ -46,9 +46,10 @@ def fit(fig: Figure) -> Figure:
     (:mod:`initlab.plots.layout`) where the figure is a plain grid of Axes, and otherwise by
     running constrained layout once; the engine is removed either way, so saving draws once.
     Titles get a fixed place (the automatic one measures both axes again at every draw, to
-    clear tick labels at the top, which no figure has), and log axes plain-text tick labels
-    (:class:`PlainLogFormatter`). A figure changed afterwards can be laid out again with
-    ``fig.set_layout_engine("constrained")``.
+    clear tick labels at the top, which no figure has), as do axis labels where the margins
+    were computed; log axes get plain-text tick labels (:class:`PlainLogFormatter`) and
+    only the ticks in view (:class:`InViewLocator`). A figure changed afterwards can be laid
+    out again with ``fig.set_layout_engine("constrained")`` (its axis labels stay put).
     """
     for ax in fig.axes:
         if ax.get_title():  # a fixed position: the automatic one measures both axes again

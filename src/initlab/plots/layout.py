@@ -39,9 +39,9 @@ def _renderer(dpi: float) -> RendererAgg:
 
 
 @lru_cache(maxsize=4096)
-def _size(text: str, size: float, dpi: float) -> tuple[float, float]:
-    """(width, height) in inches of a tick label: one line of ``text`` at ``size`` points in
-    the default font, drawn at ``dpi`` (math text where it has ``$`` pairs)."""
+def text_size(text: str, size: float, dpi: float) -> tuple[float, float]:
+    """(width, height) in inches of one line of ``text`` at ``size`` points in the default
+    font, drawn at ``dpi`` (math text where it has ``$`` pairs), as a tick label's."""
     math = text.count("$") >= 2 and text.count("$") % 2 == 0
     measure = _renderer(dpi).get_text_width_height_descent
     width, height, _ = measure(text, FontProperties(size=size), ismath=math)
@@ -60,6 +60,7 @@ def _tick_labels(axis) -> tuple[list[tuple[float, float]], list[float], float]:
     """The tick labels ``axis`` will draw, major and minor: their (width, height) in inches,
     their places as fractions of the axis, and their distance from the spine (inches)."""
     sizes, where, pad = [], [], 0.0
+    dpi = axis.get_figure(root=True).dpi
     lo, hi = sorted(axis.get_view_interval())
     transform = axis.get_transform()
     t_lo, t_hi = transform.transform([lo, hi])
@@ -75,7 +76,7 @@ def _tick_labels(axis) -> tuple[list[tuple[float, float]], list[float], float]:
         formatter = axis.get_minor_formatter() if minor else axis.get_major_formatter()
         for text, p in zip(formatter.format_ticks(locs[keep]), pos[keep], strict=True):
             if text:
-                sizes.append(_size(text, shown[0].get_fontsize(), axis.get_figure(root=True).dpi))
+                sizes.append(text_size(text, shown[0].get_fontsize(), dpi))
                 where.append(float(p))
         pad = max(pad, (tick.get_tick_padding() + tick.get_pad()) * PT)
     return sizes, where, pad

@@ -15,26 +15,17 @@ import math
 
 import numpy as np
 from matplotlib.collections import PolyCollection
-from matplotlib.font_manager import FontProperties
 from matplotlib.markers import TICKDOWN
-from matplotlib.textpath import text_to_path
 from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
 from initlab.plots.common import figure
+from initlab.plots.layout import PAD, PT, text_size
 
-PT = 1 / 72  # inches per point
-PAD = 3 * PT  # around the figure's edge, as constrained layout pads it
 GAP = (0.14, 0.15)  # between panels, inches (width, height)
 TICK = 3.5 * PT  # tick length and the gap from a tick to its label (matplotlib's defaults)
 LABEL_PAD = 4 * PT  # from a panel's frame to its row label
 TITLE_PAD = 6 * PT  # from a panel's frame to the baseline of its title
 ASCENT, LINE = 0.93, 1.17  # a line of text in font sizes: above the baseline, whole height
-
-
-def _width(text: str, size: float) -> float:
-    """Width in inches of ``text`` at ``size`` points in the default font."""
-    return text_to_path.get_text_width_height_descent(text, FontProperties(size=size),
-                                                      ismath=False)[0] * PT
 
 
 class PanelGrid:
@@ -50,7 +41,7 @@ class PanelGrid:
                  title_size: float = 9, tick_size: float = 7, suptitle_size: float = 10):
         self.fig = fig = figure(width, height, layout=None)
         self.xlim = (float(xlim[0]), float(xlim[1]))
-        left = PAD + max(_width(s, label_size) for s in row_labels) + LABEL_PAD
+        left = PAD + max(text_size(s, label_size, fig.dpi)[0] for s in row_labels) + LABEL_PAD
         top = PAD + LINE * suptitle_size * PT + PAD + TITLE_PAD + ASCENT * title_size * PT
         bottom = PAD + 2 * TICK + LINE * tick_size * PT
         right = PAD + tick_size * PT

@@ -11,7 +11,8 @@ import math
 import numpy as np
 from matplotlib.ticker import FuncFormatter
 
-from initlab.plots.common import color, figure
+from initlab.plots.common import color, figure, fit
+from initlab.plots.panels import PanelGrid
 
 _COLUMNS = [("std", "predicted_std", "seed_std", "activations $h_l$"),
             ("grad_std", "predicted_grad_std", "seed_grad_std",
@@ -74,41 +75,37 @@ def histogram_figure(result, activation: str, layers=None):
     if layers is None:
         layers = range(1, depth + 1) if depth <= 12 else np.linspace(1, depth, 10).round()
     layers = [int(k) for k in layers]
-    fig = figure(1.35 * len(layers) + 1.1, 1.05 * len(runs) + 0.7)
-    axes = fig.subplots(len(runs), len(layers), squeeze=False, sharex=True)
+    edges = np.asarray(runs[0].edges)
+    pad = 0.03 * (edges[-1] - edges[0])  # keeps bars at the edges off the frame
+    grid = PanelGrid(1.35 * len(layers) + 1.1, 1.05 * len(runs) + 0.7, len(runs), len(layers),
+                     (edges[0] - pad, edges[-1] + pad), row_labels=[r.init for r in runs],
+                     col_titles=[f"{k}-layer" for k in layers],
+                     title=f"{activation}: activation histograms ({_describe(result)})")
     for i, run in enumerate(runs):
         for j, k in enumerate(layers):
-            _histogram_panel(axes[i, j], run.layers[k - 1], np.asarray(run.edges), color(i))
-            if i == 0:
-                axes[i, j].set_title(f"{k}-layer", fontsize=9)
-        axes[i, 0].set_ylabel(run.init, fontsize=8.5, rotation=0, ha="right", va="center")
-    fig.suptitle(f"{activation}: activation histograms ({_describe(result)})", fontsize=10)
-    return fig
+            _histogram_panel(grid, i, j, run.layers[k - 1], np.asarray(run.edges), color(i))
+    return fit(grid.fig)
 
 
-def _histogram_panel(ax, layer, edges: np.ndarray, c: str) -> None:
+def _histogram_panel(grid, i: int, j: int, layer, edges: np.ndarray, c: str) -> None:
     counts = np.asarray(layer.counts, dtype=float)
     total = max(counts.sum() + (layer.below or 0) + (layer.above or 0), 1)
     frac = counts / total
-    ax.stairs(frac, edges, fill=True, color=c, alpha=0.85)
+    top = 1.05 * frac.max()  # as matplotlib's automatic limits leave a 5% margin
     notes = []
     if layer.zero > 0.2 and frac.size > 1:
         zero_bin = min(max(np.searchsorted(edges, 0.0, "right") - 1, 0), frac.size - 1)
         rest = np.delete(frac, zero_bin)
         if rest.max() > 0:
-            ax.set_ylim(0, 1.25 * rest.max())
+            top = 1.25 * rest.max()
         notes.append(f"{layer.zero:.0%} = 0")
+    grid.stairs(i, j, frac, edges, top, color=c, alpha=0.85)
     for share, sign, edge in ((layer.below, "<", edges[0]), (layer.above, ">", edges[-1])):
         if share and share / total >= 0.005:
             notes.append(f"{share / total:.0%} {sign} {edge:g}")
     if notes:  # on the emptier half
         left = frac[: frac.size // 2].sum() < frac[(frac.size + 1) // 2:].sum()
-        ax.text(0.04 if left else 0.96, 0.95, "\n".join(notes), transform=ax.transAxes,
-                ha="left" if left else "right", va="top", fontsize=6.5, color="0.25")
-    ax.set_yticks([])
-    ax.tick_params(labelsize=7)
-    pad = 0.03 * (edges[-1] - edges[0])  # keeps bars at the edges off the frame
-    ax.set_xlim(edges[0] - pad, edges[-1] + pad)
+        grid.note(i, j, "\n".join(notes), left, fontsize=6.5, color="0.25")
 
 
 def std_figure(result):
@@ -178,7 +175,7 @@ def std_figure(result):
                                    "explodes here (1/10, 10x)")[0])
     fig.legend(handles=handles, loc="outside right upper", fontsize=8.5, frameon=False)
     fig.suptitle(f"Std against depth ({_describe(result)})", fontsize=11)
-    return fig
+    return fit(fig)
 
 
 def _crossing(verdict, col: int) -> int | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from initlab.plots.common import boundary_panel, color, figure
+from initlab.plots.common import boundary_panel, color, figure, fit
 
 
 def cost_figure(result):
@@ -20,7 +20,7 @@ def cost_figure(result):
            title=f"Cost per initialization ({result.dataset})")
     ax.grid(alpha=0.3, which="both")
     ax.legend()
-    return fig
+    return fit(fig)
 
 
 def boundary_figure(result):
@@ -32,4 +32,4 @@ def boundary_figure(result):
         boundary_panel(ax, result.boundary, r,
                        f"{row.init}: train {row.train_accuracy:.3f}, test {row.test_accuracy:.2f}")
     fig.suptitle(f"Decision boundaries ({result.dataset})")
-    return fig
+    return fit(fig)

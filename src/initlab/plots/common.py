@@ -1,4 +1,5 @@
-"""What every figure shares: colors per init, new figures, and the decision-boundary panel.
+"""What every figure shares: colors per init, new figures and their layout, log tick labels,
+and the decision-boundary panel.
 
 Plot functions take results and return ``matplotlib.figure.Figure`` objects; they never compute
 anything the result does not hold. They never touch pyplot: no global state, no window, no
@@ -7,14 +8,21 @@ backend switch (Jupyter shows a returned Figure inline; ``fig.savefig`` writes f
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.ticker import Locator, LogFormatterSciNotation, LogLocator
+
+from initlab.plots.layout import place, placeable
 
 PALETTE = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3",
            "#8c8c8c", "#ccb974", "#64b5cd"]
 _REGIONS = ListedColormap(["#f4c7a8", "#a9c6e8"])
 _POINTS = ListedColormap(["#c0392b", "#1f4e9c"])
+_SUPERSCRIPT = str.maketrans("-0123456789", "\N{SUPERSCRIPT MINUS}\u2070\u00b9\u00b2\u00b3"
+                             "\u2074\u2075\u2076\u2077\u2078\u2079")
 
 
 def color(i: int) -> str:
@@ -22,9 +30,111 @@ def color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
-def figure(width: float, height: float) -> Figure:
-    """A new Figure not registered with pyplot (no global state, nothing pops up)."""
-    return Figure(figsize=(width, height), layout="constrained")
+def figure(width: float, height: float, layout: str | None = "constrained") -> Figure:
+    """A new Figure not registered with pyplot (no global state, nothing pops up), to be laid
+    out by :func:`fit` once it is drawn on. ``layout=None`` suits a figure that places its
+    Axes itself, or one whose colorbars should share their Axes' cell (see plots.layout)."""
+    return Figure(figsize=(width, height), layout=layout)
+
+
+def fit(fig: Figure) -> Figure:
+    """Lay ``fig`` out now, once, and keep that layout (every plot function ends with it).
+
+    A layout engine left on the figure runs at every draw, and ``savefig`` then draws twice;
+    constrained layout's two passes of measuring every tick, label and title cost more than
+    the drawing itself. Here the margins are computed from the figure's text
+    (:mod:`initlab.plots.layout`) where the figure is a plain grid of Axes, and otherwise by
+    running constrained layout once; the engine is removed either way, so saving draws once.
+    Titles get a fixed place (the automatic one measures both axes again at every draw, to
+    clear tick labels at the top, which no figure has), as do axis labels where the margins
+    were computed; log axes get plain-text tick labels (:class:`PlainLogFormatter`) and
+    only the ticks in view (:class:`InViewLocator`). A figure changed afterwards can be laid
+    out again with ``fig.set_layout_engine("constrained")`` (its axis labels stay put).
+    """
+    for ax in fig.axes:
+        if ax.get_title():  # a fixed position: the automatic one measures both axes again
+            ax.set_title(ax.get_title(), y=1.0, fontsize=ax.title.get_fontsize())
+        for axis in (ax.xaxis, ax.yaxis):
+            _log_axis(axis)
+    engine = fig.get_layout_engine()
+    fig.set_layout_engine(None)
+    if placeable(fig):
+        place(fig)
+    elif engine is not None and fig.axes:
+        fig.set_layout_engine(engine)
+        # Spines only add the tick length, which the tick labels cover: not worth measuring.
+        spines = [s for ax in fig.axes for s in ax.spines.values() if s.get_in_layout()]
+        for spine in spines:
+            spine.set_in_layout(False)
+        engine.execute(fig)
+        for spine in spines:
+            spine.set_in_layout(True)
+        fig.set_layout_engine(None)
+    return fig
+
+
+class PlainLogFormatter(LogFormatterSciNotation):
+    """matplotlib's log-axis tick labels (10⁻³, 2×10⁻¹) written as plain text.
+
+    The default labels are math text, which every figure parses again when it is drawn (a few
+    milliseconds a label, and a log axis has many); Unicode superscripts look the same.
+    """
+
+    def __call__(self, x, pos=None) -> str:
+        label = super().__call__(x, pos)
+        math = re.fullmatch(r"\$\\mathdefault\{(.*)\}\$", label)
+        if math is None:
+            return label
+        text = re.sub(r"\^\{(-?\d+)\}", lambda m: m.group(1).translate(_SUPERSCRIPT),
+                      math.group(1))
+        return text.replace(r"\times", "\N{MULTIPLICATION SIGN}")
+
+
+class InViewLocator(Locator):
+    """The ticks of ``locator`` that lie in the axis' view.
+
+    A log axis' locator also returns the ticks of the decades around the view, and matplotlib
+    makes a tick (five artists) for each before it leaves those out of the drawing.
+    """
+
+    def __init__(self, locator: Locator):
+        self.locator = locator
+
+    def set_axis(self, axis) -> None:
+        super().set_axis(axis)
+        self.locator.set_axis(axis)
+
+    def __call__(self) -> np.ndarray:
+        locs = np.asarray(self.locator())
+        lo, hi = sorted(self.axis.get_view_interval())
+        return locs[(locs >= lo * (1 - 1e-10)) & (locs <= hi * (1 + 1e-10))]
+
+    def tick_values(self, vmin, vmax):
+        return self.locator.tick_values(vmin, vmax)
+
+    def nonsingular(self, v0, v1):
+        return self.locator.nonsingular(v0, v1)
+
+    def view_limits(self, vmin, vmax):
+        return self.locator.view_limits(vmin, vmax)
+
+
+def _log_axis(axis) -> None:
+    """On a log ``axis``: matplotlib's default tick labels as :class:`PlainLogFormatter`
+    with the same settings (a formatter set on purpose, e.g. plain numbers, is kept), and only
+    the ticks in view made (:class:`InViewLocator`)."""
+    if axis.get_scale() != "log":
+        return
+    base = axis.get_transform().base
+    for old, put in ((axis.get_major_formatter(), axis.set_major_formatter),
+                     (axis.get_minor_formatter(), axis.set_minor_formatter)):
+        if type(old) is LogFormatterSciNotation:
+            put(PlainLogFormatter(base, labelOnlyBase=old.labelOnlyBase,
+                                  minor_thresholds=old.minor_thresholds))
+    for old, put in ((axis.get_major_locator(), axis.set_major_locator),
+                     (axis.get_minor_locator(), axis.set_minor_locator)):
+        if isinstance(old, LogLocator):
+            put(InViewLocator(old))
 
 
 def boundary_panel(ax, boundary, replica: int, title: str) -> None:

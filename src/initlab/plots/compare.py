@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from initlab.plots.common import boundary_panel, color, figure
+from initlab.plots.common import boundary_panel, color, figure, fit
 
 
 def _curves(rows_curves) -> np.ndarray:
@@ -32,7 +32,7 @@ def loss_figure(result):
            title=f"Training loss over seeds ({result.config['dataset']}): median, 10-90%")
     ax.grid(alpha=0.3, which="both")
     ax.legend()
-    return fig
+    return fit(fig)
 
 
 def accuracy_figure(result):
@@ -55,7 +55,7 @@ def accuracy_figure(result):
     ax.set(ylim=(0, 1.02), ylabel="accuracy",
            title="Accuracy by init: train (left), test (right)\nwith 95% intervals (Wilson)")
     ax.grid(axis="y", alpha=0.3)
-    return fig
+    return fit(fig)
 
 
 def boundary_figure(result):
@@ -69,4 +69,4 @@ def boundary_figure(result):
         boundary_panel(ax, result.boundary, i,
                        f"{row.init}: median seed {row.median_seed}\n"
                        f"test {own:.3f} (mean over seeds {row.test_accuracy.mean:.3f})")
-    return fig
+    return fit(fig)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from initlab.plots.common import color, figure
+from initlab.plots.common import color, figure, fit
 
 
 def _values(items) -> np.ndarray:
@@ -64,7 +64,7 @@ def inspect_figure(result):
     axes[0].legend(fontsize=8)
     shape = "x".join(str(s) for s in np.ravel(first.input_shape))
     fig.suptitle(f"{first.model} on a {shape} input (ticks: rows with weights)", fontsize=10)
-    return fig
+    return fit(fig)
 
 
 def _pick(layers, count: int = 8) -> list:
@@ -116,4 +116,4 @@ def monitor_figure(result, layers=None):
     ax.grid(alpha=0.3, which="both")
     fig.suptitle("output histograms over training (color: log(1 + count)) and output std",
                  fontsize=10)
-    return fig
+    return fit(fig)

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from initlab.plots.common import color, figure
+from initlab.plots.common import color, figure, fit
 
 LABELS = {"none": "no normalization", "batch": "BatchNorm", "layer": "LayerNorm"}
 STYLES = {"none": "--", "batch": "-", "layer": "-."}
@@ -73,7 +73,7 @@ def grid_figure(result):
     cfg = result.config
     fig.suptitle(f"Training with weights N(0, std$^2$): {cfg['dataset']}, {cfg['n_train']} "
                  f"examples, {cfg['seeds']} seeds (faint: each seed)", fontsize=11)
-    return fig
+    return fit(fig)
 
 
 def summary_figure(result):
@@ -111,7 +111,7 @@ def summary_figure(result):
     fig.suptitle(f"Which weight scales train? {len(cfg['sizes']) - 2} hidden layers of "
                  f"{cfg['sizes'][1]} {cfg['activation']}, {cfg['dataset']}, {cfg['seeds']} "
                  f"seeds", fontsize=11)
-    return fig
+    return fit(fig)
 
 
 def figures(result) -> dict:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.colors import TwoSlopeNorm
 
-from initlab.plots.common import color, figure
+from initlab.plots.common import color, figure, fit
 
 
 def _pick(runs, k: int = 6) -> list:
@@ -45,7 +45,7 @@ def propagation_figure(result):
     fig.suptitle(f"{cfg.get('activation', '')}, $\\sigma_b^2$ = {cfg.get('sigma_b2', '')}, "
                  f"width {cfg.get('width', '')}, {cfg.get('seeds', '')} nets per "
                  f"$\\sigma_w^2$")
-    return fig
+    return fit(fig)
 
 
 def phase_figure(result):
@@ -55,7 +55,7 @@ def phase_figure(result):
     ws, bs = np.asarray(ph["sigma_w2"]), np.asarray(ph["sigma_b2"])
     chi = np.log(np.clip(np.asarray(ph["chi_1"], dtype=float), 1e-3, None))
     span = max(abs(chi.min()), abs(chi.max()), 1e-3)
-    fig = figure(6.5, 4.6)
+    fig = figure(6.5, 4.6, layout=None)  # colorbars share the map's cell: see plots.layout
     ax = fig.subplots()
     mesh = ax.pcolormesh(ws, bs, chi, cmap="RdBu_r", shading="nearest",
                          norm=TwoSlopeNorm(0.0, -span, span))
@@ -71,7 +71,7 @@ def phase_figure(result):
     ax.set(xlabel="$\\sigma_w^2$", ylabel="$\\sigma_b^2$", xlim=(ws[0], ws[-1]),
            ylim=(bs[0], bs[-1]), title="Order to chaos: $\\chi_1 = \\sigma_w^2 E[\\phi'^2]$")
     ax.legend(loc="upper left", fontsize=8)
-    return fig
+    return fit(fig)
 
 
 def jacobian_figure(result):
@@ -98,7 +98,7 @@ def jacobian_figure(result):
         ax.legend(fontsize=8, loc="upper left")
     axes[0].set_ylabel("fraction of singular values")
     fig.suptitle("Input-output Jacobian at criticality (values below 1e-20 piled at -20)")
-    return fig
+    return fit(fig)
 
 
 def trainability_figure(result):
@@ -110,7 +110,7 @@ def trainability_figure(result):
     for p in pts:
         grid[ds.index(p.depth), ws.index(p.sigma_w2)] = (np.nan if p.train_accuracy.mean is None
                                                        else p.train_accuracy.mean)
-    fig = figure(6.5, 4.6)
+    fig = figure(6.5, 4.6, layout=None)  # colorbars share the map's cell: see plots.layout
     ax = fig.subplots()
     mesh = ax.pcolormesh(ws, ds, grid, cmap="magma", vmin=0, vmax=1, shading="nearest")
     fig.colorbar(mesh, ax=ax, label="training accuracy after training")
@@ -124,7 +124,7 @@ def trainability_figure(result):
            ylim=(max(0, ds[0] - pad_d), ds[-1] + pad_d),
            title="Trainability (tanh, digits); theory expects training below ~6 $\\xi_c$")
     ax.legend(loc="upper right", fontsize=8)
-    return fig
+    return fit(fig)
 
 
 def figures(result) -> dict:

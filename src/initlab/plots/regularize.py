@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from initlab.plots.common import color, figure
+from initlab.plots.common import color, figure, fit
 
 
 def curves_figure(result):
@@ -27,4 +27,4 @@ def curves_figure(result):
     axes[0].set_ylabel("accuracy")
     fig.suptitle(f"Overfitting on {result.config['n_train']} examples "
                  f"({result.config['dataset']})")
-    return fig
+    return fit(fig)

@@ -6,7 +6,7 @@ import numpy as np
 from matplotlib.colors import Normalize
 from matplotlib.transforms import ScaledTranslation
 
-from initlab.plots.common import color, figure
+from initlab.plots.common import color, figure, fit
 
 
 def _where(data) -> str:
@@ -56,7 +56,7 @@ def line_figure(data):
     ax.grid(alpha=0.3)
     if any(s.label is not None for s in data.series):
         ax.legend(fontsize=8, frameon=False)
-    return fig
+    return fit(fig)
 
 
 def _cells(values, centers) -> np.ndarray:
@@ -112,4 +112,4 @@ def heat_figure(data):
         title += f"\n({_where(data)})"
     ax.set(xlabel=data.x, ylabel=data.y)
     ax.set_title(title, fontsize=9.5)
-    return fig
+    return fit(fig)

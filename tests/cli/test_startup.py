@@ -56,7 +56,11 @@ def test_import_initlab_loads_nothing_else():
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["--version"], ["init", "he", "--shape", "3,3"],
-                                  ["init", "--help"], ["init", "--list"]])
+                                  ["init", "--help"], ["init", "--list"],
+                                  # the deep-stats benchmark's command, at a tiny size
+                                  ["activations", "--activation", "tanh", "--init",
+                                   "normal(0.01)", "--depth", "2", "--width", "8", "--batch",
+                                   "2", "--no-grad", "--json"]])
 def test_short_commands_import_no_heavy_library(argv):
     out, packages, _ = probe(*argv)
     assert out.strip()  # it printed its help, version or table

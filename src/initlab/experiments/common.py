@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import stdtrit
 
 from initlab.data import Dataset, classic_dataset, load_dataset
 from initlab.errors import InitlabError
@@ -68,6 +67,8 @@ def _t975(df: int) -> float:
     """Student's t quantile t_{0.975, df}: scipy.stats.t.ppf(0.975, df), which computes it with
     this same function, without importing scipy.stats (about half a second, in every worker
     process)."""
+    from scipy.special import stdtrit
+
     return float(stdtrit(df, 0.975))
 
 

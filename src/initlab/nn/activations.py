@@ -16,10 +16,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import erf, expit
 
 from initlab.errors import InitlabError
 from initlab.spec import bind, lookup, parse_spec
+
+
+def expit(x):
+    """The logistic sigmoid, scipy's ``expit`` (imported on first use: start-up time counts)."""
+    from scipy.special import expit as _expit
+
+    return _expit(x)
+
+
+def erf(x):
+    """The error function, scipy's ``erf`` (imported on first use)."""
+    from scipy.special import erf as _erf
+
+    return _erf(x)
+
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946

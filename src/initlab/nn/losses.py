@@ -19,9 +19,9 @@ array([0.])
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
 
 from initlab.errors import InitlabError, choose
+from initlab.nn.activations import expit
 
 
 def check_labels(y, n: int | None, classes: int, name: str = "y") -> np.ndarray:

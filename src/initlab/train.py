@@ -134,7 +134,7 @@ def evaluate(model, X, y, l2=0.0) -> np.ndarray:
     """Mean loss per replica (R,) on (X, y) in evaluation mode, plus the L2 penalty."""
     X = model.check_input(X)
     t = model.loss.targets(y, X.shape[-2], model.out_features, model.dtype)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), blas_threads(model, X, X.shape[-2]):
         return mean_loss(model, X, t) + l2_penalty(l2_terms(model, l2))
 
 
@@ -336,7 +336,8 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
         bar.update(done - bar.n)
         bar.close()
     seconds = time.perf_counter() - start
-    with np.errstate(all="ignore"):  # evaluate(model, X, y, l2) without checking X again
+    # evaluate(model, X, y, l2) without checking X again
+    with np.errstate(all="ignore"), blas_threads(model, X, n):
         final = mean_loss(model, X, targets)
         if terms:
             final = final + l2_penalty(terms)

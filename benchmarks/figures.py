@@ -2,8 +2,9 @@
 
 ``initlab report --quick`` draws 23 figures in 9 sections. This script builds the same figures
 from the same results and times, per figure, the plot function (``build``) and
-``initlab.report.png_bytes`` (``save``: layout, drawing and PNG encoding), then prints a table
-and the total, with each PNG's size.
+``initlab.report.png_bytes`` (``save``: layout, drawing and PNG encoding) in CPU time of this
+process (steadier than wall time on a shared machine; the work is single-threaded), then
+prints a table and the total, with each PNG's size and the total's wall time.
 
 The quick sections' results are computed once (about a minute, by the report's own steps) and
 kept as JSON in ``--cache`` (default: ``initlab-figures-quick.json`` in the temporary folder);
@@ -31,8 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
-#: Section id -> the figures the report draws from its result, as (name, module, function,
-#: keyword arguments); "*" in a name stands for each activation of an activations result.
+#: Section id -> the figures the report draws from its result, as (name, module of
+#: initlab.plots, function); "*" in a name stands for each activation of the result.
 FIGURES = {
     "classic-circles": [("cost", "classic", "cost_figure"), ("boundary", "classic",
                                                              "boundary_figure")],

@@ -201,25 +201,30 @@ def blas_threads_seen(model, X, y, **kwargs):
     return seen
 
 
-def test_small_products_train_on_one_blas_thread_large_ones_on_blas_threads(monkeypatch):
+def test_small_products_train_on_one_blas_thread_large_ones_on_the_free_cores(monkeypatch):
     X, y = blobs(n=50)
     model = mlp([3, 8, 1], replicas=2)
-    monkeypatch.setattr(train, "_busy", lambda: False)
+    monkeypatch.setattr(train.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(train, "_free_cores", lambda: 2)
     assert blas_threads_seen(model, X, y) == [1, 1]
-    assert mlp([3, 8, 1]).dense_layers[0].out_features * 3 * 50 * 2 < train.SMALL_PRODUCT
+    assert 8 * 3 * 50 * 2 < train.SMALL_PRODUCT
     monkeypatch.setattr(train, "SMALL_PRODUCT", 3 * 8 * 50)  # the first layer's product: 2x
     assert blas_threads_seen(model, X, y) == [2, 2]
     assert blas_threads_seen(model, X, y, batch_size=10) == [1, 1]
-    monkeypatch.setattr(train, "_busy", lambda: True)  # a busy machine: one thread anyway
+    monkeypatch.setattr(train, "_free_cores", lambda: 1)  # another task holds a core
     assert blas_threads_seen(model, X, y) == [1, 1]
 
 
-def test_busy_machine_by_load_average_or_runnable_tasks(monkeypatch):
-    monkeypatch.setattr(train.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(train.os, "getloadavg", lambda: (1.6, 1.0, 1.0))
-    assert train._busy()
-    monkeypatch.setattr(train.os, "cpu_count", lambda: 4096)  # more cores than tasks
-    assert not train._busy()
+@pytest.mark.parametrize("loadavg, cores, free", [
+    ("0.1 0.1 0.1 1/90 7", 2, 2), ("1.9 1.9 1.9 2/90 7", 2, 1), ("0.1 0.1 0.1 3/90 7", 8, 6),
+    ("0.1 0.1 0.1 9/90 7", 2, 1)])
+def test_free_cores_are_the_cores_less_the_other_runnable_tasks(monkeypatch, loadavg, cores,
+                                                                 free):
+    import io
+
+    monkeypatch.setattr(train.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(train, "open", lambda *a: io.StringIO(loadavg), raising=False)
+    assert train._free_cores() == free
 
 
 def test_huge_finite_inputs_are_accepted_and_non_finite_ones_named():

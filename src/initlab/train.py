@@ -13,8 +13,9 @@ running statistics) on the whole sets. After the last step,
 mode (plus the L2 penalty): the true final loss, not the last recorded minibatch's.
 
 Threads: the loop runs BLAS on one thread when every matrix product of a step is small
-(:data:`SMALL_PRODUCT`) or other processes keep the cores busy: OpenBLAS's threads wait on
-each other at every product, and a busy neighbour makes that wait last its time slices.
+(:data:`SMALL_PRODUCT`), and on the cores other tasks leave free otherwise: OpenBLAS's threads
+wait on each other at every product, and a task sharing their cores makes that wait last its
+time slices.
 
 Divergence: when a replica's loss at a step is NaN or inf (its logits are checked at every
 step, its full loss at recorded steps), it is marked diverged at that step and frozen there
@@ -133,7 +134,7 @@ def evaluate(model, X, y, l2=0.0) -> np.ndarray:
     """Mean loss per replica (R,) on (X, y) in evaluation mode, plus the L2 penalty."""
     X = model.check_input(X)
     t = model.loss.targets(y, X.shape[-2], model.out_features, model.dtype)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), blas_threads(model, X, X.shape[-2]):
         return mean_loss(model, X, t) + l2_penalty(l2_terms(model, l2))
 
 
@@ -193,25 +194,25 @@ SMALL_PRODUCT = 1 << 22
 _controller = None
 
 
-def _busy() -> bool:
-    """True when other processes keep the cores busy: the 1-minute load average, or (Linux)
-    the tasks runnable right now other than this one, is at least the cores less one half."""
-    try:
-        load = os.getloadavg()[0]
-    except OSError:  # pragma: no cover - no load average on this platform
-        load = 0.0
+def _free_cores() -> int:
+    """Cores no other task is using right now: all of them less the tasks runnable besides
+    this one (Linux: /proc/loadavg; elsewhere the 1-minute load average), at least 1."""
+    cores = os.cpu_count() or 1
     try:
         with open("/proc/loadavg") as f:  # "0.52 0.58 0.59 2/301 12345": 2 runnable now
-            running = int(f.read().split()[3].split("/")[0]) - 1
+            others = int(f.read().split()[3].split("/")[0]) - 1
     except (OSError, ValueError, IndexError):  # not Linux
-        running = 0
-    return max(load, running) >= (os.cpu_count() or 1) - 0.5
+        try:
+            others = int(os.getloadavg()[0])
+        except OSError:  # pragma: no cover - no load average on this platform
+            others = 0
+    return max(1, cores - others)
 
 
 def blas_threads(model, X, batch: int) -> contextlib.AbstractContextManager:
-    """A context running BLAS on one thread during training when every product of a step on
-    ``batch`` examples of ``X`` is small (see :data:`SMALL_PRODUCT`) or the machine is busy;
-    otherwise a no-op (BLAS keeps its threads)."""
+    """A context running BLAS during training on one thread when every product of a step on
+    ``batch`` examples of ``X`` is small (see :data:`SMALL_PRODUCT`), else on the cores other
+    tasks leave free; a no-op when that is all of them (BLAS keeps its threads)."""
     global _controller
     largest = 0
     for i, layer in enumerate(model.dense_layers):
@@ -219,14 +220,15 @@ def blas_threads(model, X, batch: int) -> contextlib.AbstractContextManager:
         if i == 0 and X.ndim == 2 and model.layers[0] is layer:  # one product for R replicas
             size *= model.replicas
         largest = max(largest, size)
-    if largest > SMALL_PRODUCT and not _busy():
+    threads = 1 if largest <= SMALL_PRODUCT else _free_cores()
+    if threads >= (os.cpu_count() or 1):
         return contextlib.nullcontext()
     try:
         if _controller is None:
             from threadpoolctl import ThreadpoolController
 
             _controller = ThreadpoolController()
-        return _controller.limit(limits=1, user_api="blas")
+        return _controller.limit(limits=threads, user_api="blas")
     except ImportError:  # pragma: no cover - a dependency, but fit works without it
         return contextlib.nullcontext()
 
@@ -334,7 +336,8 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
         bar.update(done - bar.n)
         bar.close()
     seconds = time.perf_counter() - start
-    with np.errstate(all="ignore"):  # evaluate(model, X, y, l2) without checking X again
+    # evaluate(model, X, y, l2) without checking X again
+    with np.errstate(all="ignore"), blas_threads(model, X, n):
         final = mean_loss(model, X, targets)
         if terms:
             final = final + l2_penalty(terms)

@@ -95,16 +95,31 @@ def test_titles_keep_their_size_and_a_fixed_place():
     assert ax.title.get_position()[1] == 1.0
 
 
-def test_png_bytes_are_the_drawn_pixels_at_the_report_compression():
-    fig = figure(4, 3)
+def saved(fig, **kwargs) -> bytes:
+    """``fig`` as matplotlib's own PNG."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, **kwargs)
+    return buf.getvalue()
+
+
+def test_png_bytes_are_the_drawn_pixels_as_rgb_at_the_report_compression():
+    fig = figure(3.7, 2.9)
     fig.add_subplot().plot(np.sin(np.linspace(0, 9, 200)))
     data = png_bytes(fit(fig))
-    default = io.BytesIO()
-    fig.savefig(default, format="png", dpi=100)
-    ours, theirs = Image.open(io.BytesIO(data)), Image.open(default)
-    assert ours.size == theirs.size == (400, 300)
-    assert np.array_equal(np.asarray(ours), np.asarray(theirs))  # lossless: same picture
-    assert data != default.getvalue()  # but encoded at its own zlib level
+    ours, theirs = Image.open(io.BytesIO(data)), Image.open(io.BytesIO(saved(fig)))
+    assert ours.size == theirs.size == (370, 290) and ours.mode == "RGB"
+    assert np.array_equal(np.asarray(ours), np.asarray(theirs.convert("RGB")))  # lossless
     again = io.BytesIO()
     ours.save(again, format="png", compress_level=PNG_COMPRESSION)
-    assert abs(len(again.getvalue()) - len(data)) < 0.05 * len(data)
+    assert len(again.getvalue()) == pytest.approx(len(data), rel=0.02)
+    rgba = saved(fig, pil_kwargs={"compress_level": PNG_COMPRESSION})
+    assert len(data) < len(rgba)  # smaller than RGBA at the same level
+
+
+def test_png_bytes_keeps_transparency():
+    fig = figure(2, 1.5)
+    fig.patch.set_alpha(0.0)
+    fig.add_subplot().plot([0, 1])
+    ours = Image.open(io.BytesIO(png_bytes(fit(fig))))
+    assert ours.mode == "RGBA"
+    assert np.array_equal(np.asarray(ours), np.asarray(Image.open(io.BytesIO(saved(fig)))))

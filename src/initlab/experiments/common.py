@@ -65,7 +65,7 @@ def _finite(values) -> np.ndarray:
 
 def _t975(df: int) -> float:
     """Student's t quantile t_{0.975, df}: scipy.stats.t.ppf(0.975, df), which computes it with
-    this same function, without importing scipy.stats (about half a second, in every worker
+    this same function, without importing scipy.stats (a third of a second, in every worker
     process)."""
     from scipy.special import stdtrit
 

@@ -82,7 +82,8 @@ def test_interrupted_report_keeps_finished_sections(tmp_path):
                              "1", "--seeds", "1", "--out", str(out)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     first = proc.stderr.readline()  # the progress line of the first finished section
-    assert f"1/{len(STEPS)} sections" in first, first + proc.stderr.read()
+    # the sections and the explorer
+    assert f"1/{len(STEPS) + 1} parts" in first, first + proc.stderr.read()
     os.killpg(proc.pid, signal.SIGINT)
     out_text, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, err

@@ -132,7 +132,6 @@ def emit(result: Result, args, figures: dict | None = None) -> None:
     does not rewrite are removed (see :mod:`initlab.cli.guard`). A callable
     ``args.result_sink`` (set by ``initlab sweep``) takes the result instead.
     """
-    import io
 
     sink = getattr(args, "result_sink", None)
     if sink is not None:
@@ -145,10 +144,10 @@ def emit(result: Result, args, figures: dict | None = None) -> None:
         out = check_output(out)
         result.save(out / "results.json")
         written = ["results.json"]
+        from initlab.report import png_bytes
+
         for stem, fig in (figures or {}).items():
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png", dpi=110)
-            write_atomic(out / f"{stem}.png", buf.getvalue())
+            write_atomic(out / f"{stem}.png", png_bytes(fig, dpi=110))
             written.append(f"{stem}.png")
         finish_output(out, written, args.command)
     if getattr(args, "json", False):

@@ -82,7 +82,8 @@ def add_arguments(parser) -> None:
                      help="float32 (default; the coursera preset uses float64)")
     net.add_argument("-j", "--jobs", type=positive_int,
                      help="train the replicas in this many processes (default: 2 or the "
-                     "number of CPUs if fewer)")
+                     "number of CPUs if fewer; a run of a few seconds stays in one process, "
+                     "where starting workers would cost more than it saves)")
     add_output_options(parser)
 
 

@@ -289,7 +289,12 @@ def _plot(args) -> int:
     else:
         fig = line_figure(lines(rows, grid, args.x, args.y, args.hue, where))
     try:
-        fig.savefig(args.png, dpi=110)
+        if str(args.png).lower().endswith(".png"):
+            from initlab.report import png_bytes
+
+            Path(args.png).write_bytes(png_bytes(fig, dpi=110))
+        else:  # another format matplotlib knows by its extension (svg, pdf, ...)
+            fig.savefig(args.png, dpi=110)
     except OSError as exc:
         raise InitlabError(f"cannot write {str(args.png)!r}: {exc}") from None
     print(f"wrote {args.png}")

@@ -17,6 +17,7 @@ from initlab.data import Dataset, classic_dataset, load_dataset
 from initlab.errors import InitlabError
 from initlab.results import Result
 from initlab.train import schedule
+from initlab.verdict import t975
 
 
 @dataclass
@@ -63,15 +64,6 @@ def _finite(values) -> np.ndarray:
     return v[np.isfinite(v)]
 
 
-def _t975(df: int) -> float:
-    """Student's t quantile t_{0.975, df}: scipy.stats.t.ppf(0.975, df), which computes it with
-    this same function, without importing scipy.stats (a third of a second, in every worker
-    process)."""
-    from scipy.special import stdtrit
-
-    return float(stdtrit(df, 0.975))
-
-
 def summarize(values) -> Stat:
     """:class:`Stat` of the finite ``values``: mean, std (ddof 1), t-interval half-width
     t_{0.975, n-1} s / sqrt(n) (Student, 1908). Equal values give an exact 0 std (no rounding
@@ -82,7 +74,7 @@ def summarize(values) -> Stat:
     if v.size == 1 or np.ptp(v) == 0:
         return Stat(float(v[0]), 0.0, None if v.size == 1 else 0.0)
     std = float(v.std(ddof=1))
-    half = float(_t975(v.size - 1) * std / math.sqrt(v.size))
+    half = float(t975(v.size - 1) * std / math.sqrt(v.size))
     mean = float(v.mean())
     return Stat(mean, std, half, mean - half, mean + half)
 
@@ -104,7 +96,7 @@ def summarize_accuracy(values) -> Stat:
     if base.std == 0 or p <= 0 or p >= 1:
         return Stat(p, base.std, None, p, p)
     n = p * (1 - p) / (base.std**2 / v.size)
-    t = _t975(v.size - 1)
+    t = t975(v.size - 1)
     centre = (p + t * t / (2 * n)) / (1 + t * t / n)
     half = t / (1 + t * t / n) * math.sqrt(p * (1 - p) / n + t * t / (4 * n * n))
     return Stat(p, base.std, None, max(0.0, centre - half), min(1.0, centre + half))

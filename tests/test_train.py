@@ -204,7 +204,7 @@ def blas_threads_seen(model, X, y, **kwargs):
 def test_small_products_train_on_one_blas_thread_large_ones_on_the_free_cores(monkeypatch):
     X, y = blobs(n=50)
     model = mlp([3, 8, 1], replicas=2)
-    monkeypatch.setattr(train.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(train, "usable_cores", lambda: 2)
     monkeypatch.setattr(train, "_free_cores", lambda: 2)
     assert blas_threads_seen(model, X, y) == [1, 1]
     assert 8 * 3 * 50 * 2 < train.SMALL_PRODUCT
@@ -222,7 +222,7 @@ def test_free_cores_are_the_cores_less_the_other_runnable_tasks(monkeypatch, loa
                                                                  free):
     import io
 
-    monkeypatch.setattr(train.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(train, "usable_cores", lambda: cores)
     monkeypatch.setattr(train, "open", lambda *a: io.StringIO(loadavg), raising=False)
     assert train._free_cores() == free
 

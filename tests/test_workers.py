@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from initlab.budget import usable_cores
 from initlab.workers import THREAD_VARIABLES, run_tasks
 
 
@@ -31,8 +32,7 @@ def test_each_worker_gets_its_share_of_the_cores_even_for_blas_loaded_late(monke
     pytest.importorskip("threadpoolctl")
     monkeypatch.setenv("OMP_NUM_THREADS", "7")  # a user's export must not reach the workers
     before = dict(os.environ)
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    share = max(1, (cpus or 1) // 2)
+    share = max(1, usable_cores() // 2)
     outcomes = [value for _, value in run_tasks(blas_threads_after_late_import, [(), ()], 2)]
     for counts, variables in outcomes:
         assert counts and set(counts.values()) == {share}, counts

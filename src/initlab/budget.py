@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from dataclasses import dataclass
 
 from initlab.errors import InitlabError
@@ -37,6 +38,13 @@ def available_memory() -> int | None:
         return next(int(line.split()[1]) * 1024 for line in f
                     if line.startswith("MemAvailable:"))
     return None
+
+
+def usable_cores() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one), at least 1."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 def _size(n: float) -> str:

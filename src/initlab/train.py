@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from initlab.budget import usable_cores
 from initlab.errors import InitlabError, check_positive_int
 from initlab.nn.losses import check_labels
 from initlab.optim import add_l2_grad, get_optimizer, l2_penalty, l2_terms
@@ -191,13 +192,12 @@ def _batches(X, T, size: int, replace: bool, rng):
 #: them many times slower (2 cores, a CPU-bound neighbour: a (100, 100) @ (100, 128) float32
 #: product took 2.1 ms on 2 threads against 31 us on one).
 SMALL_PRODUCT = 1 << 22
-_controller = None
 
 
 def _free_cores() -> int:
     """Cores no other task is using right now: all of them less the tasks runnable besides
     this one (Linux: /proc/loadavg; elsewhere the 1-minute load average), at least 1."""
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     try:
         with open("/proc/loadavg") as f:  # "0.52 0.58 0.59 2/301 12345": 2 runnable now
             others = int(f.read().split()[3].split("/")[0]) - 1
@@ -213,7 +213,6 @@ def blas_threads(model, X, batch: int) -> contextlib.AbstractContextManager:
     """A context running BLAS during training on one thread when every product of a step on
     ``batch`` examples of ``X`` is small (see :data:`SMALL_PRODUCT`), else on the cores other
     tasks leave free; a no-op when that is all of them (BLAS keeps its threads)."""
-    global _controller
     largest = 0
     for i, layer in enumerate(model.dense_layers):
         size = layer.out_features * layer.in_features * batch
@@ -221,14 +220,12 @@ def blas_threads(model, X, batch: int) -> contextlib.AbstractContextManager:
             size *= model.replicas
         largest = max(largest, size)
     threads = 1 if largest <= SMALL_PRODUCT else _free_cores()
-    if threads >= (os.cpu_count() or 1):
+    if threads >= usable_cores():
         return contextlib.nullcontext()
-    try:
-        if _controller is None:
-            from threadpoolctl import ThreadpoolController
+    try:  # the libraries loaded now (scipy's own BLAS may load late, with a lazy import)
+        from threadpoolctl import threadpool_limits
 
-            _controller = ThreadpoolController()
-        return _controller.limit(limits=threads, user_api="blas")
+        return threadpool_limits(limits=threads, user_api="blas")
     except ImportError:  # pragma: no cover - a dependency, but fit works without it
         return contextlib.nullcontext()
 

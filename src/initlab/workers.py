@@ -16,7 +16,7 @@ result as it finishes. What it guarantees:
 - An exception inside ``fn`` is raised again in the parent, with the worker's traceback
   attached as a note.
 
-Each worker limits BLAS and OpenMP to ``cpu_count // jobs`` threads (through the thread
+Each worker limits BLAS and OpenMP to ``usable_cores() // jobs`` threads (through the thread
 variables it starts with, and threadpoolctl for what is already loaded), so the workers do not
 oversubscribe the cores: two threads per worker on two cores collapse under load, each thread
 spinning while it waits for its descheduled partner.
@@ -32,6 +32,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import wait
 from typing import Any
+
+from initlab.budget import usable_cores
 
 GRACE = 2.0  # seconds a terminated worker gets before it is killed
 #: Read by BLAS and OpenMP runtimes when they load: a worker gets them set to its share of the
@@ -120,8 +122,7 @@ class Workers:
 
     def _start(self, n: int) -> None:
         ctx = mp.get_context("spawn")
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        blas = max(1, (cpus or 1) // n)
+        blas = max(1, usable_cores() // n)
         # Started with SIGINT ignored, a worker's Python never installs its KeyboardInterrupt
         # handler (a blocked mask is not reliably inherited through spawn's exec). The window
         # is a fork and exec per worker, milliseconds.

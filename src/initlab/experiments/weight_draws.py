@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from initlab.budget import usable_cores
 from initlab.errors import InitlabError
 from initlab.init import get_initializer
 
@@ -32,8 +33,7 @@ def default_threads(cap: int = 8) -> int:
     given, at most ``cap``. That is the smallest of BLAS's current limit (threadpoolctl: what
     OMP_NUM_THREADS or OPENBLAS_NUM_THREADS set at start, or a ``threadpool_limits`` around
     the call), OMP_NUM_THREADS where set, and the usable cores."""
-    limits = [cap, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-              else os.cpu_count() or 1]
+    limits = [cap, usable_cores()]
     with contextlib.suppress(ValueError):
         limits.append(int(os.environ.get("OMP_NUM_THREADS", "").split(",")[0]))
     try:

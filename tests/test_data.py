@@ -5,10 +5,15 @@ Every file is written by the tests into tmp_path; nothing is downloaded.
 
 import gzip
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+import sklearn.datasets
 from sklearn.datasets import make_circles, make_moons
+
+import initlab.data
 
 from initlab.data import (
     DATASETS,
@@ -71,6 +76,42 @@ def test_sklearn_sets_are_sklearns_draw(name, make):
     order_got, order_ref = np.lexsort(got.T), np.lexsort(X.T)
     np.testing.assert_array_equal(got[order_got], X[order_ref])
     np.testing.assert_array_equal(labels[order_got], y[order_ref])
+
+
+@pytest.mark.parametrize("name", ["circles", "moons"])
+@pytest.mark.parametrize("n_samples", [1, 2, 3, 100, 301])
+@pytest.mark.parametrize("noise", [None, 0.0, 0.05, 0.3])
+def test_numpy_moons_circles_are_sklearns_bits(name, n_samples, noise):
+    ours, theirs = (getattr(m, f"make_{name}") for m in (initlab.data, sklearn.datasets))
+    for seed in (0, 1, 2, 12345):
+        X, y = ours(n_samples, noise=noise, random_state=seed)
+        X_ref, y_ref = theirs(n_samples=n_samples, noise=noise, random_state=seed)
+        np.testing.assert_array_equal(X, X_ref)
+        np.testing.assert_array_equal(y, y_ref)
+        assert X.dtype == X_ref.dtype and y.dtype == y_ref.dtype
+    if name == "circles":
+        X, _ = ours(n_samples, noise=noise, random_state=3, factor=0.3)
+        np.testing.assert_array_equal(X, theirs(n_samples=n_samples, noise=noise,
+                                                random_state=3, factor=0.3)[0])
+    saved = global_state()  # None draws from (and advances) the global legacy stream
+    try:
+        np.random.seed(4)  # noqa: NPY002
+        X, _ = ours(n_samples, noise=noise)
+        after = global_state()
+        np.random.seed(4)  # noqa: NPY002
+        np.testing.assert_array_equal(X, theirs(n_samples=n_samples, noise=noise)[0])
+        assert same_state(global_state(), after)
+    finally:
+        np.random.set_state(saved)  # noqa: NPY002
+
+
+def test_loading_moons_circles_does_not_import_sklearn():
+    code = ("import sys; from initlab.data import load_dataset, classic_dataset; "
+            "load_dataset('moons', seed=1); classic_dataset('circles'); "
+            "print([m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy')])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_xor_definition():

@@ -123,3 +123,20 @@ def test_float32_binary_gradient_is_the_sigmoid_within_2_ulps_without_warnings()
     assert np.all(np.abs(g - exact) <= np.maximum(2 * np.spacing(exact),
                                                   np.finfo(np.float32).tiny))
     assert g[0, 0, 0] == 0 and g[-1, 0, 0] == 1
+
+
+def test_expit_is_scipys_within_an_ulp_without_scipy_or_warnings():
+    from scipy.special import expit as scipy_expit
+
+    from initlab.nn.activations import expit
+
+    z = np.concatenate([np.linspace(-800, 800, 20001), [-np.inf, np.inf, 0.0, -0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = expit(z)
+    exact = scipy_expit(z)
+    assert np.all(np.abs(got - exact) <= np.spacing(exact))
+    assert got[-4] == 0 and got[-3] == 1 and got[-2] == got[-1] == 0.5
+    assert np.isnan(expit(np.array([np.nan])))[0]
+    assert expit(0.0) == 0.5 and np.ndim(expit(2)) == 0 and expit(np.float32(1)).dtype == np.float32
+    assert expit(np.ones((2, 3), np.float32)).dtype == np.float32

@@ -75,7 +75,65 @@ def make_gauss(n_samples: int, noise: float, rng: np.random.Generator):
 
 
 PLAYGROUND = {"xor": make_xor, "spiral": make_spiral, "gauss": make_gauss}
-CLASSIC = {"circles": "make_circles", "moons": "make_moons"}  # scikit-learn's generators
+
+
+# --------------------------------------------------------------- scikit-learn's moons, circles
+# scikit-learn's ``make_circles`` and ``make_moons`` (version 1.x), step for step in NumPy, so
+# that loading them does not import scikit-learn (about a second: it imports scipy.stats).
+# The same bits for every seed: tests/test_data.py checks them against scikit-learn's own.
+def _shuffled_with_noise(x, y, n_out: int, n_in: int, noise, random_state):
+    """The generators' common end: the outer part (label 0) then the inner one (label 1),
+    shuffled by ``RandomState(random_state)`` and moved by its normal(0, noise) draws."""
+    if random_state is None:  # scikit-learn's check_random_state: the global legacy stream
+        rs = np.random.mtrand._rand
+    elif isinstance(random_state, np.random.RandomState):
+        rs = random_state
+    else:
+        rs = np.random.RandomState(random_state)
+    X = np.stack([x, y], axis=1)
+    labels = np.concatenate([np.zeros(n_out, dtype=np.intp), np.ones(n_in, dtype=np.intp)])
+    order = np.arange(n_out + n_in)
+    rs.shuffle(order)
+    X, labels = X[order], labels[order]
+    if noise is not None:
+        X += rs.normal(scale=noise, size=X.shape)
+    return X, labels
+
+
+def make_circles(n_samples: int = 100, *, noise: float | None = None, random_state=None,
+                 factor: float = 0.8):
+    """Return ``(X (N, 2), y (N,))``: scikit-learn's ``make_circles`` (shuffled), same bits.
+
+    n // 2 points on the unit circle (label 0) and the rest on the circle of radius
+    ``factor`` (label 1), evenly spaced from angle 0, endpoint excluded; then shuffled and
+    moved by gaussian noise of std ``noise``. ``random_state``: an int, a ``RandomState`` (used
+    and advanced) or None for NumPy's global legacy stream, as scikit-learn takes it.
+    """
+    n_out = n_samples // 2
+    n_in = n_samples - n_out
+    out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)
+    inner = np.linspace(0, 2 * np.pi, n_in, endpoint=False)
+    x = np.append(np.cos(out), np.cos(inner) * factor)
+    y = np.append(np.sin(out), np.sin(inner) * factor)
+    return _shuffled_with_noise(x, y, n_out, n_in, noise, random_state)
+
+
+def make_moons(n_samples: int = 100, *, noise: float | None = None, random_state=None):
+    """Return ``(X (N, 2), y (N,))``: scikit-learn's ``make_moons`` (shuffled), same bits.
+
+    n // 2 points on the upper half circle (label 0) and the rest on the lower one shifted to
+    (1, 0.5) (label 1), angles evenly spaced over [0, pi]; then shuffled and moved by gaussian
+    noise of std ``noise`` (``random_state`` as in :func:`make_circles`).
+    """
+    n_out = n_samples // 2
+    n_in = n_samples - n_out
+    out, inner = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n_in)
+    x = np.append(np.cos(out), 1 - np.cos(inner))
+    y = np.append(np.sin(out), 1 - np.sin(inner) - 0.5)
+    return _shuffled_with_noise(x, y, n_out, n_in, noise, random_state)
+
+
+CLASSIC = {"circles": make_circles, "moons": make_moons}
 
 
 # --------------------------------------------------------------------------------- loading
@@ -126,13 +184,13 @@ def load_dataset(name: str, *, n_samples: int | None = None, noise: float | None
     if data is not None:
         raise InitlabError(f"data={str(data)!r} applies only to dataset 'mnist', not {name!r}")
     test_size = check_test_size(DEFAULT_TEST_SIZE if test_size is None else test_size)
-    from sklearn import datasets  # imported here: it takes about a second
-
     image_shape = None
     if name == "digits":
         if noise is not None:
             raise InitlabError("noise applies only to the 2-D sets, not to 'digits'")
-        X, y = datasets.load_digits(return_X_y=True)
+        from sklearn.datasets import load_digits  # imported here: it takes about a second
+
+        X, y = load_digits(return_X_y=True)
         if n_samples is not None:
             check_positive_int(n_samples, "n_samples")
             if n_samples > len(X):
@@ -147,8 +205,7 @@ def load_dataset(name: str, *, n_samples: int | None = None, noise: float | None
         check_positive_int(n_samples, "n_samples")
         noise = DEFAULT_NOISE[name] if noise is None else _check_noise(noise)
         if name in CLASSIC:
-            make = getattr(datasets, CLASSIC[name])
-            X, y = make(n_samples=n_samples, noise=noise, random_state=int(seed))
+            X, y = CLASSIC[name](n_samples, noise=noise, random_state=int(seed))
         else:
             X, y = PLAYGROUND[name](n_samples, noise, draw_rng)
             X = X / PLAYGROUND_HALF_WIDTH if scale else X
@@ -233,12 +290,9 @@ def classic_dataset(name: str) -> Dataset:
     and ``np.random.seed(2)``. Batch-first: ``X_train (300, 2)``, ``y_train (300,)`` (the course
     keeps the transposes, ``(2, 300)`` and ``(1, 300)``). Never scaled.
     """
-    from sklearn import datasets
-
-    choose(name, tuple(CLASSIC), "classic dataset")
-    make = getattr(datasets, CLASSIC[name])
-    X_train, y_train = make(n_samples=300, noise=0.05, random_state=1)
-    X_test, y_test = make(n_samples=100, noise=0.05, random_state=2)
+    make = CLASSIC[choose(name, tuple(CLASSIC), "classic dataset")]
+    X_train, y_train = make(300, noise=0.05, random_state=1)
+    X_test, y_test = make(100, noise=0.05, random_state=2)
     params = {"variant": "classic", "noise": 0.05, "n_train": 300, "n_test": 100,
               "train_random_state": 1, "test_random_state": 2}
     return Dataset(X_train, y_train, X_test, y_test, 2, name, params=params)

@@ -22,10 +22,16 @@ from initlab.spec import bind, lookup, parse_spec
 
 
 def expit(x):
-    """The logistic sigmoid, scipy's ``expit`` (imported on first use: start-up time counts)."""
-    from scipy.special import expit as _expit
-
-    return _expit(x)
+    """The logistic sigmoid 1 / (1 + exp(-x)), the formula of scipy's ``expit``, in NumPy
+    (importing scipy.special costs a fifth of a second of start-up). No overflow warning:
+    where exp(-x) overflows the result is 0. Float64 matches scipy's within 1 ulp (the same
+    bits where NumPy's exp is the C library's); float32 within 2 ulps."""
+    with np.errstate(over="ignore"):
+        e = np.exp(np.negative(x))
+    if isinstance(e, np.ndarray) and e.ndim:
+        e += 1
+        return np.reciprocal(e, out=e)
+    return 1.0 / (1.0 + e)
 
 
 def erf(x):

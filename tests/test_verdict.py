@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from initlab import verdict
+from initlab.errors import InitlabError
 from initlab.results import Result
 from initlab.verdict import judge, per_layer_factor
 
@@ -133,3 +135,15 @@ def test_saito_sigmoid_std_1_saturates_but_its_gradient_keeps_its_scale():
               grad_stds=[0.986, 0.976, 1.0, 1.01, 1.0])
     assert v.saturated_from == 1 and v.grad_state == "healthy"
     assert v.grad_ratio == pytest.approx(0.986)
+
+
+@pytest.mark.parametrize("dof", [*range(1, 60), 99, 100, 101, 1000, 4999])
+def test_t975_is_scipys_t_quantile(dof):
+    from scipy.stats import t
+
+    assert verdict.t975.__wrapped__(dof) == pytest.approx(t.ppf(0.975, dof), rel=1e-12, abs=0)
+
+
+def test_t975_rejects_no_degrees_of_freedom():
+    with pytest.raises(InitlabError, match="degrees of freedom must be >= 1, got 0"):
+        verdict.t975(0)

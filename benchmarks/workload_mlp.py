@@ -6,7 +6,9 @@ same data file that the harness writes once (synthetic MNIST-shaped data: 60000 
 pixels in [0, 1), labels 0-9 from a fixed random linear "teacher", so the nets can learn),
 then times only model construction (He init) and the training loop: 2000 steps of a minibatch
 of 128 drawn with replacement, ReLU, softmax cross-entropy, SGD lr 0.01, the minibatch loss
-recorded at every step (as Deep Learning from Scratch's comparison does). Peak memory is the
+recorded at every step (as Deep Learning from Scratch's comparison does), and then the mean
+loss over the whole training set (what ``fit`` returns as ``History.final_loss``; every
+contender computes it, so all do the same work). Peak memory is the
 process's ``ru_maxrss``; "+start" is the peak during model construction and training above the
 resident memory just before (after the imports and the data load; Linux ``clear_refs``).
 
@@ -56,12 +58,14 @@ def _load(data: str):
     return np.load(Path(data) / "X.npy"), np.load(Path(data) / "y.npy")
 
 
-def _report(start: float, before_mib: float, losses) -> dict:
+def _report(start: float, before_mib: float, losses, final_loss: float | None = None) -> dict:
+    """What a contender returns; ``final_loss``: its mean loss on the whole training set."""
     seconds = time.perf_counter() - start
     losses = np.asarray(losses, dtype=np.float64)
     k = max(1, len(losses) // 10)
     return {"seconds": seconds, "grow_mib": peak_since_start(before_mib),
-            "loss_first": float(losses[:k].mean()), "loss_last": float(losses[-k:].mean())}
+            "loss_first": float(losses[:k].mean()), "loss_last": float(losses[-k:].mean()),
+            "final_loss": None if final_loss is None else float(final_loss)}
 
 
 # ------------------------------------------------------------------------- plain NumPy
@@ -93,7 +97,13 @@ def run_numpy(data: str, iterations: int) -> dict:
                 g = (g @ Ws[k].T) * (hs[k] > 0)
             Ws[k] -= LR * dW
             bs[k] -= LR * db
-    return _report(start, before, losses)
+    h = X  # the mean loss over the whole training set after the last step, as fit returns it
+    for W, b in zip(Ws[:-1], bs[:-1], strict=True):
+        h = np.maximum(h @ W + b, 0)
+    z = h @ Ws[-1] + bs[-1]
+    z -= z.max(axis=1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return _report(start, before, losses, -log_p[np.arange(len(X)), y].mean())
 
 
 # ------------------------------------------------------------------------------ initlab
@@ -108,7 +118,7 @@ def run_initlab(data: str, iterations: int) -> dict:
               dtype=np.float32)
     history = fit(net, X, y, optimizer="sgd", lr=LR, iterations=iterations, batch_size=BATCH,
                   replace=True, record_every=1, record_accuracy=False, seed=0)
-    return _report(start, before, np.asarray(history.loss)[0])
+    return _report(start, before, np.asarray(history.loss)[0], history.final_loss[0])
 
 
 # ------------------------------------------------------------------------------ PyTorch
@@ -138,7 +148,9 @@ def run_torch(data: str, iterations: int) -> dict:
         loss.backward()
         opt.step()
         losses.append(loss.item())
-    return _report(start, before, losses)
+    with torch.no_grad():  # the mean loss over the whole training set, as fit returns it
+        final = loss_fn(model(X), y).item()
+    return _report(start, before, losses, final)
 
 
 CONTENDERS = {"initlab": run_initlab, "numpy": run_numpy, "torch": run_torch}

@@ -88,6 +88,8 @@ def test_every_contender_runs_at_tiny_size(run_module, tmp_path, capsys):
             continue
         if w in ("mlp", "batchnorm"):
             assert np.isfinite(v["seconds"]) and np.isfinite(v["loss_last"]), name
+        if w == "mlp":  # every mlp contender also computes the loss on the whole set, as fit
+            assert np.isfinite(v["final_loss"]), name
         if w == "seeds":  # zeros cannot break symmetry: chance on the balanced moons
             assert v["accuracy"]["zeros"] == [0.5, 0.5], name
 

@@ -205,13 +205,13 @@ def test_small_products_train_on_one_blas_thread_large_ones_on_the_free_cores(mo
     X, y = blobs(n=50)
     model = mlp([3, 8, 1], replicas=2)
     monkeypatch.setattr(train, "usable_cores", lambda: 2)
-    monkeypatch.setattr(train, "_free_cores", lambda: 2)
+    monkeypatch.setattr(train, "free_cores", lambda: 2)
     assert blas_threads_seen(model, X, y) == [1, 1]
     assert 8 * 3 * 50 * 2 < train.SMALL_PRODUCT
     monkeypatch.setattr(train, "SMALL_PRODUCT", 3 * 8 * 50)  # the first layer's product: 2x
     assert blas_threads_seen(model, X, y) == [2, 2]
     assert blas_threads_seen(model, X, y, batch_size=10) == [1, 1]
-    monkeypatch.setattr(train, "_free_cores", lambda: 1)  # another task holds a core
+    monkeypatch.setattr(train, "free_cores", lambda: 1)  # another task holds a core
     assert blas_threads_seen(model, X, y) == [1, 1]
 
 
@@ -222,9 +222,11 @@ def test_free_cores_are_the_cores_less_the_other_runnable_tasks(monkeypatch, loa
                                                                  free):
     import io
 
-    monkeypatch.setattr(train, "usable_cores", lambda: cores)
-    monkeypatch.setattr(train, "open", lambda *a: io.StringIO(loadavg), raising=False)
-    assert train._free_cores() == free
+    from initlab import budget
+
+    monkeypatch.setattr(budget, "usable_cores", lambda: cores)
+    monkeypatch.setattr(budget, "open", lambda *a: io.StringIO(loadavg), raising=False)
+    assert budget.free_cores() == free
 
 
 def test_huge_finite_inputs_are_accepted_and_non_finite_ones_named():

@@ -47,6 +47,22 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
+def free_cores() -> int:
+    """Usable cores no other task is using right now: :func:`usable_cores` less the tasks
+    runnable besides this one (Linux: /proc/loadavg; elsewhere the 1-minute load average),
+    at least 1."""
+    cores = usable_cores()
+    try:
+        with open("/proc/loadavg") as f:  # "0.52 0.58 0.59 2/301 12345": 2 runnable now
+            others = int(f.read().split()[3].split("/")[0]) - 1
+    except (OSError, ValueError, IndexError):  # not Linux
+        try:
+            others = int(os.getloadavg()[0])
+        except OSError:  # pragma: no cover - no load average on this platform
+            others = 0
+    return max(1, cores - others)
+
+
 def _size(n: float) -> str:
     for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
         if n >= scale:

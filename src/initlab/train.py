@@ -27,13 +27,12 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from initlab.budget import usable_cores
+from initlab.budget import free_cores, usable_cores
 from initlab.errors import InitlabError, check_positive_int
 from initlab.nn.losses import check_labels
 from initlab.optim import add_l2_grad, get_optimizer, l2_penalty, l2_terms
@@ -194,21 +193,6 @@ def _batches(X, T, size: int, replace: bool, rng):
 SMALL_PRODUCT = 1 << 22
 
 
-def _free_cores() -> int:
-    """Cores no other task is using right now: all of them less the tasks runnable besides
-    this one (Linux: /proc/loadavg; elsewhere the 1-minute load average), at least 1."""
-    cores = usable_cores()
-    try:
-        with open("/proc/loadavg") as f:  # "0.52 0.58 0.59 2/301 12345": 2 runnable now
-            others = int(f.read().split()[3].split("/")[0]) - 1
-    except (OSError, ValueError, IndexError):  # not Linux
-        try:
-            others = int(os.getloadavg()[0])
-        except OSError:  # pragma: no cover - no load average on this platform
-            others = 0
-    return max(1, cores - others)
-
-
 def blas_threads(model, X, batch: int) -> contextlib.AbstractContextManager:
     """A context running BLAS during training on one thread when every product of a step on
     ``batch`` examples of ``X`` is small (see :data:`SMALL_PRODUCT`), else on the cores other
@@ -219,7 +203,7 @@ def blas_threads(model, X, batch: int) -> contextlib.AbstractContextManager:
         if i == 0 and X.ndim == 2 and model.layers[0] is layer:  # one product for R replicas
             size *= model.replicas
         largest = max(largest, size)
-    threads = 1 if largest <= SMALL_PRODUCT else _free_cores()
+    threads = 1 if largest <= SMALL_PRODUCT else free_cores()
     if threads >= usable_cores():
         return contextlib.nullcontext()
     try:  # the libraries loaded now (scipy's own BLAS may load late, with a lazy import)

@@ -81,9 +81,10 @@ def add_arguments(parser) -> None:
     net.add_argument("--dtype", choices=["float32", "float64"],
                      help="float32 (default; the coursera preset uses float64)")
     net.add_argument("-j", "--jobs", type=positive_int,
-                     help="train the replicas in this many processes (default: 2 or the "
-                     "number of CPUs if fewer; a run of a few seconds stays in one process, "
-                     "where starting workers would cost more than it saves)")
+                     help="train the replicas in up to this many processes (default: 2 or "
+                     "the number of CPUs if fewer; a run of under a second stays in one "
+                     "process, where starting workers would cost more than it saves, and no "
+                     "more start than there are cores other tasks leave free)")
     add_output_options(parser)
 
 

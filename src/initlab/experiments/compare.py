@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from initlab.budget import free_cores
 from initlab.errors import InitlabError, check_float_dtype, check_positive_int, check_seed
 from initlab.experiments.boundary import Boundary, compute_boundary
 from initlab.experiments.common import (  # noqa: F401  (Stat, summarize: public here too)
@@ -138,10 +139,12 @@ def _train_chunk(inits, seeds, sizes, activation, output, dropout, norm, dtype, 
 
 #: Work of a whole run below which :func:`run_compare` trains every replica in its own process
 #: whatever ``jobs`` says: multiply-adds plus ten per activation value (the elementwise
-#: passes), per example, layer, step and replica. A worker process spends about a second on
-#: its imports before it trains, more than it saves on a shorter run; 2e10 is about 4 s of
-#: training for one process on the 2-core machine this was measured on.
-PROCESS_WORK = 2e10
+#: passes), per example, layer, step and replica. A worker process spends about 0.3 s
+#: starting and importing before it trains, so a second one pays off from about half a second
+#: of training: on the 2-core machine this was measured on, 60 [2, 10, 5, 1] nets on 300
+#: examples took 0.75 s in one process and 0.77 s in two for 500 steps (2.1e9), 1.2 s and
+#: 1.0 s for 1000 steps, 2.7 s and 1.9 s for 3000.
+PROCESS_WORK = 3e9
 
 
 def run_work(sizes, replicas: int, n_train: int, fit_kw: dict) -> float:
@@ -154,7 +157,7 @@ def run_work(sizes, replicas: int, n_train: int, fit_kw: dict) -> float:
 
 def _train(inits, seeds, jobs: int, progress: bool, *args):
     """Train all replicas, split into ``jobs`` contiguous chunks trained in parallel processes
-    (one process for a run under :data:`PROCESS_WORK`).
+    (one process for a run under :data:`PROCESS_WORK`; no more than :func:`free_cores`).
 
     Replicas are independent, so the split changes nothing but the time. Returns the per-chunk
     models with their replica offsets, and the merged loss, test curves, diverged_at and
@@ -164,6 +167,8 @@ def _train(inits, seeds, jobs: int, progress: bool, *args):
     sizes, ds, fit_kw = args[0], args[6], args[-1]
     if run_work(sizes, R, ds.n_train, fit_kw) < PROCESS_WORK:
         jobs = 1
+    else:  # processes beyond the cores other tasks leave free would only wait for them
+        jobs = min(jobs, free_cores())
     n_chunks = max(1, min(jobs, R // 2))  # a chunk of one replica is not worth a process
     bounds = np.linspace(0, R, n_chunks + 1).astype(int)
     work = [(inits[a:b], seeds[a:b], *args[:-1], {**args[-1], "progress": progress and k == 0})
@@ -229,9 +234,10 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
         classic: use the course's exact circles/moons data.
         dtype: float32 (default: 3x faster on small layers, and safe for these comparisons)
             or float64 (the course's exact recipe).
-        jobs: train the replicas in this many parallel processes (same results, less time
-            for many replicas; each process costs about a second to start, so a run under
-            :data:`PROCESS_WORK` stays in this process).
+        jobs: train the replicas in up to this many parallel processes (same results, less
+            time for many replicas; each process costs about 0.3 s to start, so a run under
+            :data:`PROCESS_WORK` stays in this process, and no more processes start than
+            :func:`~initlab.budget.free_cores` finds cores that no other task is using).
         norm: None, "batch" or "layer": a normalization between each hidden linear layer and
             its activation (see :func:`initlab.nn.model.mlp`).
     """

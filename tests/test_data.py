@@ -14,7 +14,6 @@ import sklearn.datasets
 from sklearn.datasets import make_circles, make_moons
 
 import initlab.data
-
 from initlab.data import (
     DATASETS,
     Dataset,

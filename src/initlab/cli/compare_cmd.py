@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from initlab.cli.common import (
@@ -40,7 +39,7 @@ examples:
   initlab compare --preset saito --norm batch     # does BatchNorm rescue std 0.01?
 """
 
-DEFAULTS = {"jobs": min(2, os.cpu_count() or 1), "dataset": "moons", "layers": [10, 5],
+DEFAULTS = {"jobs": None, "dataset": "moons", "layers": [10, 5],
             "activation": "relu", "init": ["zeros", "normal(10)", "he"], "seeds": 10, "seed": 0,
             "optimizer": "sgd", "lr": 0.01, "dtype": "float32"}
 
@@ -81,10 +80,10 @@ def add_arguments(parser) -> None:
     net.add_argument("--dtype", choices=["float32", "float64"],
                      help="float32 (default; the coursera preset uses float64)")
     net.add_argument("-j", "--jobs", type=positive_int,
-                     help="train the replicas in up to this many processes (default: 2 or "
-                     "the number of CPUs if fewer; a run of under a second stays in one "
-                     "process, where starting workers would cost more than it saves, and no "
-                     "more start than there are cores other tasks leave free)")
+                     help="train the replicas in this many processes (default: 2, or as "
+                     "many cores as other tasks leave free if fewer; a run of under a second "
+                     "stays in one process, where starting workers would cost more than it "
+                     "saves)")
     add_output_options(parser)
 
 

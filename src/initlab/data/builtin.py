@@ -150,8 +150,8 @@ def load_dataset(name: str, *, n_samples: int | None = None, noise: float | None
             for digits (fewer takes a seeded random subset). Not used for ``mnist``.
         noise: noise level of a 2-D set; defaults in :data:`DEFAULT_NOISE`. For moons and
             circles it is scikit-learn's (std of gaussian noise; :func:`make_moons` and
-            :func:`make_circles` draw scikit-learn's bits without importing it); the Playground sets use it as the
-            Playground does (its slider 0..50 is noise 0..0.5).
+            :func:`make_circles` draw scikit-learn's bits without importing it); the
+            Playground sets use it as the Playground does (its slider 0..50 is noise 0..0.5).
         test_size: fraction held out as the test part, in (0, 1); default 0.25. The split is
             stratified and seeded. For a file that has its own test part it must stay None.
         seed: non-negative int. moons/circles are drawn with ``random_state=seed``, so they

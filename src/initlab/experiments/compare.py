@@ -145,6 +145,9 @@ def _train_chunk(inits, seeds, sizes, activation, output, dropout, norm, dtype, 
 #: examples took 0.75 s in one process and 0.77 s in two for 500 steps (2.1e9), 1.2 s and
 #: 1.0 s for 1000 steps, 2.7 s and 1.9 s for 3000.
 PROCESS_WORK = 3e9
+#: Processes that ``jobs=None`` (the command line's default) trains in, when as many cores
+#: are free.
+AUTO_JOBS = 2
 
 
 def run_work(sizes, replicas: int, n_train: int, fit_kw: dict) -> float:
@@ -155,9 +158,10 @@ def run_work(sizes, replicas: int, n_train: int, fit_kw: dict) -> float:
     return float(steps) * replicas * (batch or n_train) * per_example
 
 
-def _train(inits, seeds, jobs: int, progress: bool, *args):
+def _train(inits, seeds, jobs: int | None, progress: bool, *args):
     """Train all replicas, split into ``jobs`` contiguous chunks trained in parallel processes
-    (one process for a run under :data:`PROCESS_WORK`; no more than :func:`free_cores`).
+    (one process for a run under :data:`PROCESS_WORK`; ``None``: two, or as many cores as
+    :func:`~initlab.budget.free_cores` finds idle if fewer).
 
     Replicas are independent, so the split changes nothing but the time. Returns the per-chunk
     models with their replica offsets, and the merged loss, test curves, diverged_at and
@@ -167,8 +171,8 @@ def _train(inits, seeds, jobs: int, progress: bool, *args):
     sizes, ds, fit_kw = args[0], args[6], args[-1]
     if run_work(sizes, R, ds.n_train, fit_kw) < PROCESS_WORK:
         jobs = 1
-    else:  # processes beyond the cores other tasks leave free would only wait for them
-        jobs = min(jobs, free_cores())
+    elif jobs is None:  # processes beyond the cores other tasks leave free would only wait
+        jobs = min(AUTO_JOBS, free_cores())
     n_chunks = max(1, min(jobs, R // 2))  # a chunk of one replica is not worth a process
     bounds = np.linspace(0, R, n_chunks + 1).astype(int)
     work = [(inits[a:b], seeds[a:b], *args[:-1], {**args[-1], "progress": progress and k == 0})
@@ -219,7 +223,7 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
                 dropout: float = 0.0, record_every: int | None = None,
                 n_samples: int | None = None, noise: float | None = None, data=None,
                 train_size: int | None = None, dtype: str = "float32",
-                legacy_seeds: bool = False, classic: bool = False, jobs: int = 1,
+                legacy_seeds: bool = False, classic: bool = False, jobs: int | None = 1,
                 norm: str | None = None, progress: bool = False) -> CompareResult:
     """Train every init in ``inits`` from ``seeds`` seeds and summarize them over seeds.
 
@@ -234,10 +238,10 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
         classic: use the course's exact circles/moons data.
         dtype: float32 (default: 3x faster on small layers, and safe for these comparisons)
             or float64 (the course's exact recipe).
-        jobs: train the replicas in up to this many parallel processes (same results, less
-            time for many replicas; each process costs about 0.3 s to start, so a run under
-            :data:`PROCESS_WORK` stays in this process, and no more processes start than
-            :func:`~initlab.budget.free_cores` finds cores that no other task is using).
+        jobs: train the replicas in this many parallel processes (same results, less time
+            for many replicas; each process costs about 0.3 s to start, so a run under
+            :data:`PROCESS_WORK` stays in this process). None: :data:`AUTO_JOBS`, or as
+            many as :func:`~initlab.budget.free_cores` finds cores no other task is using.
         norm: None, "batch" or "layer": a normalization between each hidden linear layer and
             its activation (see :func:`initlab.nn.model.mlp`).
     """
@@ -264,7 +268,7 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
               "seed": data_seed, "record_accuracy": True}
     chunks, out = _train([s for s in inits for _ in range(n_seeds)],
                          replica_seeds(seed, n_seeds, len(inits), legacy_seeds),
-                         check_positive_int(jobs, "jobs"), progress,
+                         None if jobs is None else check_positive_int(jobs, "jobs"), progress,
                          sizes, activation, output, dropout, norm, dt, ds, fit_kw)
     loss, test_curves, train, test = out["loss"], out["test_curves"], out["train"], out["test"]
     rows, medians = [], []

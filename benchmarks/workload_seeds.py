@@ -9,7 +9,8 @@ both sides.
 
 - ``initlab compare``: the command ``initlab compare --dataset moons --n-samples 400 --noise
   0.2 --layers 10,5 --init "zeros,normal(10),he" --seeds 20 --iterations 3000 --lr 0.01
-  --json`` with its defaults (float32, replicas split over 2 processes): what a user runs.
+  --json`` with its defaults (float32; the replicas split over 2 processes when 2 cores are
+  free as it starts, else 1: its JSON's ``config.processes`` says which): what a user runs.
   Its float64 row adds ``--dtype float64 --jobs 1`` (one process, as the notebook loop).
 - ``numpy lean``: ``workload_classic.lean_model`` (the notebook's algorithm, the cost computed
   only every 1000 steps) run 60 times one after another, seed s for the s-th net of each init,
@@ -159,7 +160,7 @@ def workload(size: str, torch_skip: str | None) -> Workload:
            "--lr", "0.01", "--json", "-q"]
     # The smoke test runs the default row in its own process: no worker processes there.
     jobs = ["--jobs", "1"] if size == "tiny" else []
-    compare = "initlab compare (f32, 2 procs)"
+    compare = "initlab compare (f32, defaults)"
     engine = "initlab engine (f32, 1 proc)"
     compare64 = "initlab compare (f64, 1 proc)"
     return Workload(

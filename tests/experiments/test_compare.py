@@ -78,8 +78,9 @@ def test_short_runs_train_in_one_process_long_ones_in_jobs(monkeypatch):
     monkeypatch.setattr(compare, "free_cores", lambda: 2)  # automatic: two on idle cores
     run_compare(["zeros", "he"], **{**kw, "jobs": None})
     monkeypatch.setattr(compare, "free_cores", lambda: 1)  # another task holds a core: one
-    run_compare(["zeros", "he"], **{**kw, "jobs": None})
+    config = run_compare(["zeros", "he"], **{**kw, "jobs": None}).config
     assert started == [1, 2, 2, 1]
+    assert config["jobs"] is None and config["processes"] == 1
 
 
 def test_saito_preset_lessons_on_digits():

@@ -191,6 +191,7 @@ def _train(inits, seeds, jobs: int | None, progress: bool, *args):
         "test": np.concatenate([o[3] for o in outs]),
         "iterations": list(history.iterations),
         "lsuv": [(o[4], int(a)) for o, a in zip(outs, bounds, strict=False) if o[4] is not None],
+        "processes": n_chunks,
     }
     return [(o[0], int(a)) for o, a in zip(outs, bounds, strict=False)], merged
 
@@ -301,7 +302,7 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
               "legacy_seeds": legacy_seeds,
               "optimizer": optimizer, "lr": lr, "iterations": iterations, "epochs": epochs,
               "batch": batch, "replace": replace, "l2": l2, "dropout": dropout, "norm": norm,
-              "jobs": jobs,
+              "jobs": jobs, "processes": out["processes"],  # asked for (None: auto), used
               "dtype": np.dtype(dt).name, "record_every": every,
               # the data's own "seed" is data_seed above; "seed" stays the first weight seed
               **{k: v for k, v in ds.params.items() if k != "seed"}}

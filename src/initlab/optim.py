@@ -39,11 +39,7 @@ class Optimizer:
         if self.state is None:
             self.state = [{} for _ in params]
         self.t += 1
-        if active is None:  # every replica: no copies to restore (the path of most steps)
-            for p, state in zip(params, self.state, strict=True):
-                self.update(p._value, p.grad, state)
-            return
-        frozen = None if active.all() else ~np.asarray(active)
+        frozen = None if active is None or active.all() else ~np.asarray(active)
         saved = [p.value[frozen] for p in params] if frozen is not None else None
         for p, state in zip(params, self.state, strict=True):
             self.update(p.value, p.grad, state)

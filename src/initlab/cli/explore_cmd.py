@@ -53,7 +53,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--stops", type=positive_int, metavar="N", dest="per_decade",
                         help="std slider stops per decade (default 2; quick 1)")
     parser.add_argument("-j", "--jobs", type=positive_int, default=min(2, os.cpu_count() or 1),
-                        help="worker processes for the grid (default: 2 or the CPUs if fewer)")
+                        help="worker processes for the runs (default: 2 or the CPUs if fewer)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 

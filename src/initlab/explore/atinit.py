@@ -75,9 +75,9 @@ def estimate_bytes(grid_axes, depth: int) -> int:
     return int(cells * per_cell)
 
 
-def _one(job):
+def run_slice(job):
     """Run one slice of the grid (a width, the extra axes' values, some inits): every
-    activation and every depth at once."""
+    activation and every depth at once. ``job``: an element of :func:`slices`."""
     width, extra, depth, acts, inits = job
     results = run_activations_by_depth(inits, acts, depth=depth, width=width,
                                        batch=batch_for(width), threads=1, **extra)
@@ -85,21 +85,14 @@ def _one(job):
 
 
 def _parts(inits: list) -> list[list]:
-    """The inits in slices of about 4 for the pool (each costs about the same at every
+    """The inits in slices of about 4 for the workers (each costs about the same at every
     width: batch x width is the same)."""
     n = max(1, len(inits) // 4)
     return [inits[k::n] for k in range(n)]
 
 
-def build_atinit(grid_axes, depth: int = 20, pool=None, progress=None) -> dict:
-    """Run the grid and return it encoded: see the module docstring for the layout.
-
-    grid_axes: from :func:`axes`; axes after the third are passed to ``run_activations``
-    as keywords. depth: the deepest net (the page offers 1..depth). pool: a process pool to
-    run the slices in (None: here). progress: None or a callable(done, total).
-    Arrays are (cells, rows, ...), cell = the axes' indices in mixed radix, axes in order.
-    """
-    check_positive_int(depth, "depth")
+def _values(grid_axes) -> tuple[list[str], list[list]]:
+    """The axes' names and values, activations and inits as their canonical specs."""
     names = [n for n, _ in grid_axes]
     if names[:3] != ["activations", "inits", "width"]:
         raise InitlabError(f"the grid's first axes must be activations, inits, width; got {names}")
@@ -107,6 +100,41 @@ def build_atinit(grid_axes, depth: int = 20, pool=None, progress=None) -> dict:
     values[0] = [get_activation(a).spec or a for a in values[0]]
     values[1] = [get_initializer(i).spec for i in values[1]]
     values[2] = [check_positive_int(w, "width") for w in values[2]]
+    return names, values
+
+
+def slices(grid_axes, depth: int = 20) -> list[tuple]:
+    """The grid's work: one job for :func:`run_slice` per (width, extra axes' values, part of
+    the inits), parts of about equal work, so that workers end evenly."""
+    check_positive_int(depth, "depth")
+    names, values = _values(grid_axes)
+    acts, inits, widths = values[:3]
+    extras = [dict(zip(names[3:], combo, strict=True)) for combo in product(*values[3:])]
+    return [(w, e, depth, acts, part) for w in widths for e in extras for part in _parts(inits)]
+
+
+def build_atinit(grid_axes, depth: int = 20, progress=None) -> dict:
+    """Run the grid here and return it encoded (:func:`slices`, :func:`run_slice` and
+    :func:`assemble_atinit` in turn). progress: None or a callable(done, total)."""
+    work = slices(grid_axes, depth)
+    outcomes = []
+    for job in work:
+        outcomes.append(run_slice(job))
+        if progress is not None:
+            progress(len(outcomes), len(work))
+    return assemble_atinit(grid_axes, depth, outcomes)
+
+
+def assemble_atinit(grid_axes, depth: int, outcomes) -> dict:
+    """The grid encoded from the outcomes of :func:`run_slice` for every job of
+    :func:`slices` (in any order): see the module docstring for the layout.
+
+    grid_axes: from :func:`axes`; axes after the third are passed to ``run_activations``
+    as keywords. depth: the deepest net (the page offers 1..depth).
+    Arrays are (cells, rows, ...), cell = the axes' indices in mixed radix, axes in order.
+    """
+    check_positive_int(depth, "depth")
+    names, values = _values(grid_axes)
     acts, inits, widths = values[:3]
     shape = [len(v) for v in values]
     cells = math.prod(shape)
@@ -115,11 +143,7 @@ def build_atinit(grid_axes, depth: int = 20, pool=None, progress=None) -> dict:
     fwd, grad = np.full((cells, depth, 2), np.nan), np.full((cells, tri, 2), np.nan)
     act_hist, grad_hist = np.zeros((cells, depth, act_bins)), np.zeros((cells, tri, bins))
     verdicts = [""] * (cells * depth)
-    extras = [dict(zip(names[3:], combo, strict=True)) for combo in product(*values[3:])]
-    # slices of about equal work, so that a pool ends evenly
-    work = [(w, e, depth, acts, part) for w in widths for e in extras for part in _parts(inits)]
-    outcomes = pool.map(_one, work) if pool else map(_one, work)
-    for done, (width, extra, part, results) in enumerate(outcomes, 1):
+    for width, extra, part, results in outcomes:
         for d, result in enumerate(results, 1):
             top = d * (d - 1) // 2
             for k, i in product(range(len(acts)), range(len(part))):
@@ -135,8 +159,6 @@ def build_atinit(grid_axes, depth: int = 20, pool=None, progress=None) -> dict:
                         fwd[cell, layer.index - 1] = layer.std, layer.predicted_std
                         act_hist[cell, layer.index - 1, :len(layer.counts)] = layer.counts
                 verdicts[cell * depth + d - 1] = run.summary()
-        if progress is not None:
-            progress(done, len(work))
     edges = {a: [float(e[0]), float(e[-1]), len(e) - 1]
              for a in acts for e in [_edges(get_activation(a), None, None)]}
     return {

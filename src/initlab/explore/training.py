@@ -77,14 +77,10 @@ def schedule(quick: bool = False, iterations=None, every=None) -> tuple[int, int
 
 
 def build_training(datasets=tuple(DATASETS), quick: bool = False, iterations=None,
-                   every=None, points: int = 80, pool=None) -> dict:
-    """Frames of every dataset (see :func:`schedule`), in ``pool``'s processes if given."""
+                   every=None, points: int = 80) -> dict:
+    """Frames of every dataset (see :func:`schedule`), computed here."""
     iterations, every = schedule(quick, iterations, every)
-    args = [(n, iterations, every, points) for n in datasets]
-    if pool is None:
-        frames = [train_frames(*a) for a in args]
-    else:
-        frames = [f.result() for f in [pool.submit(train_frames, *a) for a in args]]
+    frames = [train_frames(n, iterations, every, points) for n in datasets]
     return training_data(dict(zip(datasets, frames, strict=True)), iterations)
 
 

@@ -105,6 +105,20 @@ def bivariate_expectation(f: Callable[[np.ndarray], np.ndarray],
     q1, q2, c = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (q1, q2, c)))
     shape = q1.shape
     q1, q2, c = (v.reshape(-1, 1, 1) for v in (q1, q2, c))
+    # a few points at a time: their (points, 4n, 2n) arrays stay in the cache (every point's
+    # value is its own elementwise work and sums along its own rows: the same bits)
+    step = max(1, CHUNK // (8 * n * n))
+    value = np.concatenate([_bivariate(f, g, q1[k:k + step], q2[k:k + step], c[k:k + step], n)
+                            for k in range(0, q1.shape[0], step)] or [np.zeros(0)])
+    return value.reshape(shape)
+
+
+#: Quadrature values that :func:`bivariate_expectation` works on at once (512 KiB of floats).
+CHUNK = 1 << 16
+
+
+def _bivariate(f, g, q1, q2, c, n: int) -> np.ndarray:
+    """:func:`bivariate_expectation` for q1, q2, c : (P, 1, 1) -> (P,)."""
     c = np.clip(c, -1.0, 1.0)
     s = np.sqrt(np.maximum(1.0 - c * c, 0.0))[:, 0]  # (P, 1)
     # Outer pieces [-12, -w, 0, w, 12]: the inner integral changes over |z1| ~ s near 0
@@ -120,5 +134,4 @@ def bivariate_expectation(f: Callable[[np.ndarray], np.ndarray],
     outer = f(np.sqrt(q1[..., 0]) * z1[..., 0])  # (P, n1)
     inner = g(np.sqrt(q2) * (c * z1 + s[..., None] * z2))  # (P, n1, n2)
     inner *= w2
-    value = np.sum(w1 * outer * inner.sum(axis=-1), axis=-1)
-    return value.reshape(shape)
+    return np.sum(w1 * outer * inner.sum(axis=-1), axis=-1)

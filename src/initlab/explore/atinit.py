@@ -75,13 +75,38 @@ def estimate_bytes(grid_axes, depth: int) -> int:
     return int(cells * per_cell)
 
 
-def run_slice(job):
+def run_slice(job) -> tuple:
     """Run one slice of the grid (a width, the extra axes' values, some inits): every
-    activation and every depth at once. ``job``: an element of :func:`slices`."""
+    activation and every depth at once. ``job``: an element of :func:`slices`.
+
+    Returns (width, extra, inits, arrays): the slice's rows of the grid's arrays, (A, P, ...)
+    for its A activations and P inits (fwd, act_hist: (A, P, depth, ...); grad, grad_hist:
+    (A, P, depth (depth + 1) / 2, ...); verdict: [A][P][depth]), small to send between
+    processes."""
     width, extra, depth, acts, inits = job
     results = run_activations_by_depth(inits, acts, depth=depth, width=width,
                                        batch=batch_for(width), threads=1, **extra)
-    return width, extra, inits, results
+    a, p = len(acts), len(inits)
+    tri, bins = depth * (depth + 1) // 2, len(GRAD_EDGES) - 1
+    act_bins = max(len(_edges(get_activation(act), None, None)) - 1 for act in acts)
+    fwd, grad = np.full((a, p, depth, 2), np.nan), np.full((a, p, tri, 2), np.nan)
+    act_hist, grad_hist = np.zeros((a, p, depth, act_bins)), np.zeros((a, p, tri, bins))
+    verdicts = [[[""] * depth for _ in range(p)] for _ in range(a)]
+    for d, result in enumerate(results, 1):
+        top = d * (d - 1) // 2
+        for k, i in product(range(a), range(p)):
+            run = result.runs[k * p + i]
+            for layer in run.layers:
+                row = top + layer.index - 1
+                grad[k, i, row] = layer.grad_std, layer.predicted_grad_std
+                grad_hist[k, i, row] = layer.grad_counts
+                if d == depth:
+                    fwd[k, i, layer.index - 1] = layer.std, layer.predicted_std
+                    act_hist[k, i, layer.index - 1, :len(layer.counts)] = layer.counts
+            verdicts[k][i][d - 1] = run.summary()
+    arrays = {"fwd": fwd, "grad": grad, "act_hist": act_hist, "grad_hist": grad_hist,
+              "verdict": verdicts}
+    return width, extra, inits, arrays
 
 
 def _parts(inits: list) -> list[list]:
@@ -143,22 +168,14 @@ def assemble_atinit(grid_axes, depth: int, outcomes) -> dict:
     fwd, grad = np.full((cells, depth, 2), np.nan), np.full((cells, tri, 2), np.nan)
     act_hist, grad_hist = np.zeros((cells, depth, act_bins)), np.zeros((cells, tri, bins))
     verdicts = [""] * (cells * depth)
-    for width, extra, part, results in outcomes:
-        for d, result in enumerate(results, 1):
-            top = d * (d - 1) // 2
-            for k, i in product(range(len(acts)), range(len(part))):
-                run = result.runs[k * len(part) + i]
-                index = [k, inits.index(part[i]), widths.index(width)] + [
-                    values[3 + j].index(extra[n]) for j, n in enumerate(names[3:])]
-                cell = int(np.ravel_multi_index(index, shape))
-                for layer in run.layers:
-                    row = top + layer.index - 1
-                    grad[cell, row] = layer.grad_std, layer.predicted_grad_std
-                    grad_hist[cell, row] = layer.grad_counts
-                    if d == depth:
-                        fwd[cell, layer.index - 1] = layer.std, layer.predicted_std
-                        act_hist[cell, layer.index - 1, :len(layer.counts)] = layer.counts
-                verdicts[cell * depth + d - 1] = run.summary()
+    for width, extra, part, rows in outcomes:
+        for k, i in product(range(len(acts)), range(len(part))):
+            index = [k, inits.index(part[i]), widths.index(width)] + [
+                values[3 + j].index(extra[n]) for j, n in enumerate(names[3:])]
+            cell = int(np.ravel_multi_index(index, shape))
+            fwd[cell], grad[cell] = rows["fwd"][k, i], rows["grad"][k, i]
+            act_hist[cell], grad_hist[cell] = rows["act_hist"][k, i], rows["grad_hist"][k, i]
+            verdicts[cell * depth:(cell + 1) * depth] = rows["verdict"][k][i]
     edges = {a: [float(e[0]), float(e[-1]), len(e) - 1]
              for a in acts for e in [_edges(get_activation(a), None, None)]}
     return {

@@ -64,7 +64,7 @@ from initlab.nn.activations import get_activation
 from initlab.nn.norm import check_norm, normalize, normalize_backward
 from initlab.results import Result, detail
 from initlab.spec import split_specs
-from initlab.theory import law_moments, predict, predict_normalized
+from initlab.theory import law_moments, predict_normalized_tops, predict_tops
 from initlab.verdict import Verdict, judge
 
 try:  # installed with scikit-learn
@@ -363,25 +363,28 @@ def _measure(inits, activations, sizes, tops, *, batch: int = 16, input: str = "
     if bar is not None:
         bar.close()
     moments = law_moments(in_init.law((n, sizes[0])), (n, sizes[0]))
-    moments = moments or (inputs.mean, inputs.std**2)
-    return [_results(inits, acts, sizes[:d + 1], [a[d] for a in accs], cfg, edges, moments,
-                     inputs.std, seed_list, lsuv_runs, bias, seed) for d in tops]
+    moments, bias_var = moments or (inputs.mean, inputs.std**2), (bias or 0.0) ** 2
+    # theory for every top at once: the forward recursion runs once, for the deepest net
+    theory = {(k, i): (predict_normalized_tops(act, w, sizes, norm, tops, moments, bias_var, n,
+                                               eps=NORM_EPS) if norm else
+                       predict_tops(act, w, sizes, tops, moments, bias_var, n))
+              for k, act in enumerate(acts) for i, init in enumerate(inits)
+              for w in [[None if init.lsuv else law_moments(init.law(shape), shape)
+                         for shape in zip(sizes[1:], sizes[:-1], strict=False)]]}
+    return [_results(inits, acts, sizes[:d + 1], [a[d] for a in accs], cfg, edges,
+                     {key: t[j] for key, t in theory.items()}, inputs.std, seed_list,
+                     lsuv_runs, bias, seed) for j, d in enumerate(tops)]
 
 
-def _results(inits, acts, sizes, accs, cfg, edges, moments, input_std, seed_list, lsuv_runs,
+def _results(inits, acts, sizes, accs, cfg, edges, theory, input_std, seed_list, lsuv_runs,
              bias, seed) -> ActivationsResult:
     """The :class:`ActivationsResult` of the net ``sizes`` from its accumulators ([init]
-    [activation][layer])."""
+    [activation][layer]) and theory's predictions ({(activation, init): Prediction})."""
     n, norm, grad = cfg["batch"], cfg["norm"], cfg["grad"]
     runs = []
     for k, act in enumerate(acts):
         for i, init in enumerate(inits):
-            weights = [None if init.lsuv else law_moments(init.law(shape), shape)
-                       for shape in zip(sizes[1:], sizes[:-1], strict=False)]
-            theory = (predict_normalized(act, weights, sizes, norm, moments, (bias or 0.0) ** 2,
-                                         n, eps=NORM_EPS) if norm else
-                      predict(act, weights, sizes, moments, (bias or 0.0) ** 2, n))
-            layers = [acc.stats(j + 1, theory, grad) for j, acc in enumerate(accs[i][k])]
+            layers = [acc.stats(j + 1, theory[k, i], grad) for j, acc in enumerate(accs[i][k])]
             lsuv = LsuvResult.stack(seed_list, [np.array(d)[:len(sizes) - 1, ..., k]
                                                 for d in lsuv_runs[i]]) if init.lsuv else None
             runs.append(ActivationRun(

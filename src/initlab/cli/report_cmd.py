@@ -55,11 +55,11 @@ def add_arguments(parser) -> None:
 EXPLORER = -1
 #: CPU seconds of each step (quick, full), as measured on a 2-core machine (2026-11); used
 #: only to start the longest work first, so that the workers finish together.
-COST = {"classic-circles": (3, 3), "classic-moons": (3, 3), "classic-seeds": (7, 15),
-        "saito": (3, 3), "deep": (2, 8), "digits": (4, 25), "regularize": (4, 19),
-        "normalize": (7, 21), "depth": (8, 52)}
+COST = {"classic-circles": (2.6, 2.6), "classic-moons": (2.6, 2.6), "classic-seeds": (5, 13),
+        "saito": (1.8, 1.8), "deep": (1.2, 6), "digits": (2.8, 26), "regularize": (2.5, 20),
+        "normalize": (3, 21), "depth": (4.5, 45)}
 #: CPU seconds of one explorer task of each kind (quick, full), measured likewise.
-EXPLORER_COST = {"training": (1, 4.4), "phase": (0.6, 2.5), "atinit": (0.45, 1.2)}
+EXPLORER_COST = {"training": (0.85, 4.4), "phase": (0.6, 2.5), "atinit": (0.27, 0.8)}
 
 
 def run_step(index: int, settings) -> dict:
@@ -172,9 +172,10 @@ def section_argv(sid: str, settings) -> list[str] | None:
         "saito": ["activations", "--preset", "saito"],
         "deep": ["activations", "--preset", "cs231n", "--seeds=1", *(["--width=512"] * quick)],
         "digits": ["compare", "--preset", "saito", f"--seeds={settings.n_seeds(5, 2)}",
-                   "--dtype=float32", "--jobs=1", *(["--iterations=500"] * quick)],
+                   "--dtype=float32", "--jobs=1",
+                   f"--iterations={settings.length('digits_iterations')}"],
         "regularize": ["regularize", f"--seeds={settings.n_seeds(5, 2)}",
-                       f"--epochs={80 if quick else 200}"],
+                       f"--epochs={settings.length('regularize_epochs')}"],
         "normalize": _normalize_argv(settings),
         "depth": _depth_argv(quick),
     }.get(sid)
@@ -189,7 +190,8 @@ def _normalize_argv(settings) -> list[str]:
     from initlab.experiments.normalize import SCALES
 
     scales = SCALES[::2] if settings.quick else SCALES
-    return ["normalize", f"--seeds={settings.n_seeds(3, 2)}", f"--scales={_values(scales)}"]
+    return ["normalize", f"--seeds={settings.n_seeds(3, 2)}", f"--scales={_values(scales)}",
+            f"--epochs={settings.length('normalize_epochs')}"]
 
 
 def _depth_argv(quick: bool) -> list[str]:

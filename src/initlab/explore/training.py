@@ -71,8 +71,8 @@ def train_frames(name: str, iterations: int = 15000, every: int = 250, points: i
 
 def schedule(quick: bool = False, iterations=None, every=None) -> tuple[int, int]:
     """(steps, frame interval): the full course run (15000 steps, a frame every 250), or with
-    ``quick`` 3000 steps with a frame every 100; ``iterations``/``every`` override both."""
-    base = (3000, 100) if quick else (15000, 250)
+    ``quick`` 2000 steps with a frame every 100; ``iterations``/``every`` override both."""
+    base = (2000, 100) if quick else (15000, 250)
     return iterations or base[0], every or base[1]
 
 

@@ -106,7 +106,8 @@ def _task(kind: str, index: int, payload, settings):
 
 
 def _explorer_plan(quick: bool):
-    """The explorer's plan and tasks (None, None when planning fails: its error instead)."""
+    """The explorer's plan, its tasks and None; or None, [] and the error's one line when
+    planning fails."""
     from initlab.explore.build import plan, tasks
 
     try:

@@ -111,11 +111,11 @@ def test_a_failed_explorer_is_reported_and_the_sections_still_come_out(tmp_path,
 
         return Section(id="fine", title="A fine section", text="All good."), Stat(1.0, 0.0, None)
 
-    def broken(out, quick, **options):
+    def broken(kind, args, kwargs):
         raise RuntimeError("no room for the page")
 
     monkeypatch.setattr("initlab.story.STEPS", [("fine", "A fine section", fine)])
-    monkeypatch.setattr("initlab.explore.write_explorer", broken)
+    monkeypatch.setattr("initlab.explore.build.run_task", broken)
     assert main(["report", "--out", str(tmp_path), "--jobs", "1", "-q"]) == 1
     captured = capsys.readouterr()
     assert "the explorer failed: RuntimeError: no room for the page" in captured.err

@@ -18,7 +18,7 @@ from initlab.story_text import (
     saito_text,
     seeds_text,
 )
-from initlab.wording import compare_means, compare_spreads, spreads_differ
+from initlab.wording import compare_means, compare_spreads, f_test_p, spreads_differ
 
 
 def flat(text: str) -> str:
@@ -87,6 +87,31 @@ def test_means_are_called_different_only_when_intervals_separate():
     assert spreads_differ([1, 2], [1]) is None
     assert spreads_differ([1, 1, 1], [0, 1, 2]) is True
     assert "cannot be compared" in compare_spreads("a", [1.0], "b", [1.0, 2.0], "x")
+
+
+@pytest.mark.parametrize("dfn, dfd", [(1, 1), (2, 9), (4, 4), (9, 2), (29, 19), (99, 3)])
+def test_f_test_p_is_scipy_stats_two_sided_p(dfn, dfd):
+    stats = pytest.importorskip("scipy.stats")
+    for f in [1e-4, 0.05, 0.3, 0.999, 1.0, 1.7, 4.0, 25.0, 1e3]:
+        want = 2 * min(stats.f.cdf(f, dfn, dfd), stats.f.sf(f, dfn, dfd))
+        assert f_test_p(f, dfn, dfd) == pytest.approx(want, rel=1e-12, abs=0), (f, dfn, dfd)
+
+
+def test_spreads_differ_does_not_import_scipy_stats():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import initlab
+
+    code = ("import sys; from initlab.wording import spreads_differ; "
+            "assert spreads_differ([1.0, 2.0, 3.5], [0.1, 0.2, 0.25]) is not None; "
+            "print('scipy.stats' in sys.modules)")
+    src = str(Path(initlab.__file__).resolve().parents[1])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120, env={**os.environ, "PYTHONPATH": src}).stdout
+    assert out.strip() == "False"
 
 
 # ----------------------------------------------------------------------------- digits

@@ -144,3 +144,30 @@ def test_uncovered_cases_give_none():
     assert predict(relu, [(1.0, 0.0)] * 2, [5, 5, 5], bias_var=0.1) is NONE
     assert predict(relu, [None, (0.0, 0.1)], [5, 5, 5]) is NONE
     assert predict(relu, [(0.0, 0.1)], [5, 5, 5]) is NONE  # sizes do not match
+
+
+@pytest.mark.parametrize("norm", [None, "batch", "layer"])
+def test_predictions_for_every_top_equal_one_net_at_a_time(norm):
+    """predict_tops / predict_normalized_tops run the forward recursion once for the deepest
+    net: each top's prediction is bit for bit what the net of that depth alone gets."""
+    from initlab.nn.activations import get_activation
+    from initlab.theory import predict, predict_normalized, predict_normalized_tops, predict_tops
+
+    act, sizes = get_activation("tanh"), [8, 16, 12, 20, 9, 14]
+    for weights in ([(0.0, 1 / n) for n in sizes[:-1]], [(0.05, 0.0)] * 5,
+                    [(0.0, 0.1)] * 2 + [None] * 3):
+        tops = [5, 1, 3, 2]
+        if norm is None:
+            got = predict_tops(act, weights, sizes, tops, (0.0, 1.0), 0.1, 4, 2.0)
+            want = [predict(act, weights[:d], sizes[:d + 1], (0.0, 1.0), 0.1, 4, 2.0)
+                    for d in tops]
+        else:
+            got = predict_normalized_tops(act, weights, sizes, norm, tops, (0.0, 1.0), 0.1, 4)
+            want = [predict_normalized(act, weights[:d], sizes[:d + 1], norm, (0.0, 1.0), 0.1,
+                                       4) for d in tops]
+        for g, w in zip(got, want, strict=True):
+            for field in ("pre_std", "mean", "std", "grad_std", "weight_grad_std"):
+                a, b = getattr(g, field), getattr(w, field)
+                assert (a is None) == (b is None)
+                if a is not None:
+                    np.testing.assert_array_equal(a, b)

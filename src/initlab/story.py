@@ -26,6 +26,13 @@ from initlab.story_text import (
 PUBLISHED_CIRCLES = {"zeros": (0.5, 0.5), "random": (0.83, 0.86), "he": (0.9933333333333333, 0.96)}
 
 
+#: Training lengths (full, quick) of the sections that --quick shortens: the quick report is
+#: a fast look (each checked to tell the same story at these lengths); the exact
+#: reproductions (circles, moons) and the seed comparison of the course's recipe never shrink.
+LENGTHS = {"digits_iterations": (2000, 300), "regularize_epochs": (200, 40),
+           "normalize_epochs": (20, 8)}
+
+
 @dataclass(frozen=True)
 class Settings:
     """How big the report's runs are: ``quick`` shrinks everything but the exact reproduction."""
@@ -35,6 +42,10 @@ class Settings:
 
     def n_seeds(self, full: int, quick: int) -> int:
         return self.seeds or (quick if self.quick else full)
+
+    def length(self, name: str) -> int:
+        """The training length ``name`` of :data:`LENGTHS` at this size."""
+        return LENGTHS[name][self.quick]
 
 
 def classic(dataset: str):
@@ -160,8 +171,7 @@ def digits_compare(settings: Settings):
 
     options = dict(COMPARE_PRESETS["saito"])
     seeds = settings.n_seeds(5, 2)
-    if settings.quick:
-        options["iterations"] = 500
+    options["iterations"] = settings.length("digits_iterations")
     # float32 halves the time of these matmuls; the comparison does not need float64
     result = run_compare(options.pop("inits"), seeds=seeds, dtype="float32", **options)
     text = digits_text(result)
@@ -181,7 +191,7 @@ def regularization(settings: Settings):
     from initlab.report import Section
 
     seeds = settings.n_seeds(5, 2)
-    result = run_regularize(seeds=seeds, epochs=80 if settings.quick else 200)
+    result = run_regularize(seeds=seeds, epochs=settings.length("regularize_epochs"))
     text = regularization_text(result)
     section = Section(
         id="regularize", title="Overfitting and what L2 and dropout do", text=text,
@@ -192,14 +202,22 @@ def regularization(settings: Settings):
     return section, result
 
 
+def normalize_scales(settings: Settings) -> list[float]:
+    """The normalization study's weight stds: every third of its 16 with --quick."""
+    from initlab.experiments.normalize import SCALES
+
+    return SCALES[::3] if settings.quick else SCALES
+
+
 def normalization(settings: Settings):
     """Deep Learning from Scratch's BatchNorm experiment: a grid of weight scales."""
-    from initlab.experiments.normalize import SCALES, run_normalize
+    from initlab.experiments.normalize import run_normalize
     from initlab.plots.normalize import grid_figure, summary_figure
     from initlab.report import Section
 
     seeds = settings.n_seeds(3, 2)
-    result = run_normalize(seeds=seeds, scales=SCALES[::2] if settings.quick else SCALES)
+    result = run_normalize(seeds=seeds, scales=normalize_scales(settings),
+                           epochs=settings.length("normalize_epochs"))
     text = normalization_text(result, seeds)
     section = Section(
         id="normalize", title="Normalization forgives a bad scale", text=text,

@@ -15,12 +15,12 @@ def study_sizes(quick: bool) -> dict:
     """The sizes of the report's runs (``quick``: the smaller ones); also its exact TOML."""
     if quick:
         return {"sigma_w2": np.linspace(0.5, 4, 12), "depth": 60, "width": 200, "seeds": 2,
-                "jacobian_width": 100, "depths": np.linspace(5, 60, 3),
+                "jacobian_width": 100, "depths": np.linspace(5, 45, 3),
                 "train_sigma_w2": np.linspace(1, 4, 4),
-                "train": {"steps": 150, "train_size": 500}}
+                "train": {"steps": 100, "train_size": 500}}
     return {"sigma_w2": np.linspace(0.5, 4, 24), "depth": 100, "width": 400, "seeds": 3,
             "jacobian_width": 200, "depths": np.linspace(5, 100, 5),
-            "train_sigma_w2": np.linspace(1, 4, 7), "train": {}}
+            "train_sigma_w2": np.linspace(1, 4, 7), "train": {"steps": 300}}
 
 
 def trainability_counts(result, threshold: float = TRAINED) -> dict:

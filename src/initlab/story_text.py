@@ -269,6 +269,8 @@ def _scale_list(scales) -> str:
 
 def normalization_text(result, seeds: int) -> str:
     """Deep Learning from Scratch 6.3's BatchNorm grid: which scales train with and without."""
+    from initlab.experiments.normalize import SCALES  # the book's
+
     n, cfg = len(result.config["scales"]), result.config
     plain, batch = result.training_scales("none"), result.training_scales("batch")
     only = [s for s in batch if s not in plain]
@@ -286,10 +288,11 @@ def normalization_text(result, seeds: int) -> str:
     text = f"""
     Deep Learning from Scratch ends its initialization chapter where Batch Normalization
     begins: it trains a net of 5 hidden layers of 100 ReLU units from weights N(0, std^2) for
-    {n} values of std between 1 and 1e-4, with and without BatchNorm between each linear layer
-    and its ReLU, and shows that only a narrow band of scales trains without it. Here the same
-    runs on {cfg['n_train']} of scikit-learn's 8x8 digits (run 'initlab normalize --data PATH'
-    for MNIST files): SGD with learning rate {cfg['lr']}, batches of {cfg['batch']},
+    {len(SCALES)} values of std between 1 and 1e-4, with and without BatchNorm between each
+    linear layer and its ReLU, and shows that only a narrow band of scales trains without it.
+    Here the same runs{"" if list(cfg["scales"]) == SCALES else f" at {n} weight stds"} on
+    {cfg['n_train']} of scikit-learn's 8x8 digits (run 'initlab normalize --data PATH' for
+    MNIST files): SGD with learning rate {cfg['lr']}, batches of {cfg['batch']},
     {cfg['epochs']} epochs, {seeds} seeds per scale, every (scale, seed) pair a replica of one
     model per variant. A scale counts as training when its mean final train accuracy is at
     least {cfg['threshold']:.2f}, halfway from chance ({cfg['chance']:.2f}) to 1.

@@ -53,11 +53,22 @@ def spreads_differ(a, b, level: float = 0.05) -> bool | None:
         return False
     if va == 0 or vb == 0:
         return True
-    from scipy import stats  # here, not at the top: start-up time counts
+    return bool(f_test_p(va / vb, a.size - 1, b.size - 1) < level)
 
-    f = va / vb
-    p = 2 * min(stats.f.cdf(f, a.size - 1, b.size - 1), stats.f.sf(f, a.size - 1, b.size - 1))
-    return bool(p < level)
+
+def f_test_p(f: float, dfn: int, dfd: int) -> float:
+    """Two-sided p-value of the variance ratio ``f`` with (dfn, dfd) degrees of freedom:
+    2 min(P(F <= f), P(F >= f)) for Snedecor's F.
+
+    The two tails are scipy.special's ``fdtr`` and ``fdtrc``, what ``scipy.stats.f.cdf`` and
+    ``.sf`` compute with, without importing scipy.stats (half a second of start-up).
+
+    >>> round(f_test_p(1.0, 4, 4), 12)
+    1.0
+    """
+    from scipy.special import fdtr, fdtrc  # here, not at the top: start-up time counts
+
+    return float(2 * min(fdtr(dfn, dfd, f), fdtrc(dfn, dfd, f)))
 
 
 def compare_spreads(name_a: str, a, name_b: str, b, what: str, digits: int = 3) -> str:

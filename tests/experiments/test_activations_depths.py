@@ -13,7 +13,14 @@ from initlab.experiments.layer_stats import (
     weight_grad_moments,
     weight_grad_rows,
 )
-from initlab.experiments.weight_draws import LayerWeight, default_threads, layer_product
+from initlab.experiments.weight_draws import (
+    LayerWeight,
+    LayerWeights,
+    default_threads,
+    init_groups,
+    layer_product,
+)
+from initlab.init import get_initializer
 
 
 @pytest.mark.parametrize("options", [
@@ -88,6 +95,41 @@ def test_kept_weights_give_the_products_of_fresh_draws(monkeypatch):
     np.testing.assert_array_equal(forward, layer_product("normal(0.1)", shape, 7, 2, x))
     np.testing.assert_array_equal(
         backward, layer_product("normal(0.1)", shape, 7, 2, forward, backward=True))
+
+
+@pytest.mark.parametrize("keep, threads, dtype", [(False, 1, np.float32), (True, 3, np.float32),
+                                                   (False, 2, np.float64)])
+def test_shared_draws_give_each_inits_own_products_bit_for_bit(monkeypatch, keep, threads,
+                                                                dtype):
+    """The normal laws scale one standard draw per block; the others draw their own; every
+    product equals the init's own LayerWeight's, forward and backward (summed per block)."""
+    inits = ["he", "orthogonal", "normal(0.3)", "xavier_uniform", "lecun", "normal(0.01)"]
+    shape, rng = (2100, 1000), np.random.default_rng(3)
+    drawn = []
+    real = weight_draws.stream
+    monkeypatch.setattr(weight_draws, "stream", lambda *a: drawn.append(a) or real(*a))
+    w = LayerWeights(inits, shape, 7, 2, dtype, keep)
+    xs = [(k, rng.standard_normal((3, 1000)).astype(dtype)) for k in range(len(inits))]
+    forward = w.products(xs, threads)
+    gs = [(k, rng.standard_normal((4, 2100)).astype(dtype)) for k in (0, 0, 1, 2, 2, 3, 5)]
+    backward = w.products(gs, threads, backward=True)
+    shared = [a for a in drawn if a[1:3] == (2, 2) and len(a) == 4]
+    # 3 row blocks, each drawn once for the four normal laws and once for xavier_uniform, in
+    # each pass unless kept (without sharing: 5 draws a block and pass)
+    assert len(shared) == (6 if keep else 12)
+    for (k, x), got in zip(xs, forward, strict=True):
+        np.testing.assert_array_equal(got, LayerWeight(inits[k], shape, 7, 2, dtype).product(x))
+    for (k, g), got in zip(gs, backward, strict=True):
+        np.testing.assert_array_equal(
+            got, LayerWeight(inits[k], shape, 7, 2, dtype).product(g, backward=True))
+
+
+def test_inits_are_grouped_by_shared_draws_within_the_memory_allowance(monkeypatch):
+    inits = [get_initializer(s) for s in ["he", "orthogonal", "lecun", "normal(2)", "zeros"]]
+    args = ([64] * 4, 16, 2, np.float32, True, 1, False, 1)
+    assert init_groups(inits, *args) == [[0, 2, 3], [1], [4]]
+    monkeypatch.setattr(weight_draws, "GROUP_BYTES", 1)
+    assert init_groups(inits, *args) == [[0], [2], [3], [1], [4]]
 
 
 def test_drawing_threads_honour_the_process_thread_limit(monkeypatch):

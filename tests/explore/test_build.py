@@ -162,3 +162,23 @@ def test_phase_grid_equals_the_theory_api(small_data):
                                    rtol=1e-6)
         np.testing.assert_allclose(decode(g["critical"]), critical_sigma_w2(act, fine_b))
     assert np.allclose(decode(p["grids"]["relu"]["critical"]), 2.0)  # chi_1 = sigma_w^2 / 2
+
+
+def test_data_with_two_workers_equal_the_data_built_here(monkeypatch):
+    """jobs=2 runs the same tasks in initlab's worker processes and puts them together in the
+    tasks' order: the page data are the same bytes as jobs=1 (all but the build time)."""
+    from initlab.explore import build
+
+    # a small build: the tasks' arguments are made here, so the workers run these sizes too
+    monkeypatch.setattr(build, "schedule", lambda quick: (300, 100))
+    monkeypatch.setattr(build, "QUICK_PHASE", {"sw2": [0.5, 1.0, 2.0], "sb2": [0.0, 0.05],
+                                               "fine": (4, 3), "depth": 5})
+    seen = []
+    data = [build.build_explorer(True, widths=[16, 32], depth=3, per_decade=1, jobs=jobs,
+                                 progress=lambda done, total: seen.append((done, total)))
+            for jobs in (1, 2)]
+    for d in data:
+        assert d["built"].pop("seconds") >= 0
+    assert render(data[0]) == render(data[1])
+    n = len(build.tasks(build.plan(True, [16, 32], 3, 1)))
+    assert seen == [(k, n) for k in range(1, n + 1)] * 2

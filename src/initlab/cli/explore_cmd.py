@@ -31,8 +31,8 @@ q_l and the correlation c_l of the mean-field maps against depth, and q*, c*, ch
 xi_c (the numbers of initlab.theory.mean_field and iterate for that point).
 
 The default grid (widths 16, 64, 256; depth 1-20; 9 std stops; norm none and batch) takes
-about a CPU minute (benchmarks/README.md); --quick (widths 16, 64; depth 1-10; 5 stops; 3000
-training steps; a coarser phase lattice) about a fifth of that. A grid that would make the
+about 35 CPU seconds; --quick (widths 16, 64; depth 1-10; 5 stops; 2000 training steps; a
+coarser phase lattice) about 7. A grid that would make the
 page larger than 8 MB is refused with its estimate.
 
 examples:
@@ -53,7 +53,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--stops", type=positive_int, metavar="N", dest="per_decade",
                         help="std slider stops per decade (default 2; quick 1)")
     parser.add_argument("-j", "--jobs", type=positive_int, default=min(2, os.cpu_count() or 1),
-                        help="worker processes for the grid (default: 2 or the CPUs if fewer)")
+                        help="worker processes for the runs (default: 2 or the CPUs if fewer)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 

@@ -51,10 +51,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress")
 
 
-#: The explorer's task index among the story's steps (0, 1, ...).
+#: The explorer's index among the report's parts (the story's steps are 0, 1, ...).
 EXPLORER = -1
-#: The story's longest steps (ids), run first.
-LONGEST = ("depth", "normalize", "digits", "classic-seeds", "deep")
+#: CPU seconds of each step (quick, full), as measured on a 2-core machine (2026-11); used
+#: only to start the longest work first, so that the workers finish together.
+COST = {"classic-circles": (2.6, 2.6), "classic-moons": (2.6, 2.6), "classic-seeds": (5, 13),
+        "saito": (1.8, 1.8), "deep": (1.2, 6), "digits": (2.8, 26), "regularize": (2.5, 20),
+        "normalize": (2.2, 21), "depth": (4.5, 45)}
+#: CPU seconds of one explorer task of each kind (quick, full), measured likewise.
+EXPLORER_COST = {"training": (0.85, 4.4), "phase": (0.6, 2.5), "atinit": (0.27, 0.8)}
 
 
 def run_step(index: int, settings) -> dict:
@@ -81,38 +86,80 @@ def run_step(index: int, settings) -> dict:
     return {"index": index, "section": section, "entry": entry}
 
 
-def run_explorer(out: Path, quick: bool) -> dict:
-    """Write ``out/explore.html`` (quick with ``quick``); never raises: a failure becomes the
-    error's one line, shown and counted as a failed part of the report."""
-    from initlab.explore import write_explorer
+def run_explorer_task(part: int, task: tuple) -> dict:
+    """Run task ``part`` of the explorer (:func:`initlab.explore.build.tasks`); never raises:
+    a failure becomes the error's one line, and the explorer a failed part of the report."""
+    from initlab.explore.build import run_task
 
     start = time.perf_counter()
     try:
-        path, error = write_explorer(out, quick, jobs=1), None
+        value, error = run_task(*task), None
     except Exception as exc:  # noqa: BLE001 - the report still comes out, marked
-        path, error = None, "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    return {"index": EXPLORER, "path": path, "error": error,
-            "seconds": round(time.perf_counter() - start, 2)}
+        value, error = None, "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return {"index": EXPLORER, "part": part, "value": value, "error": error,
+            "seconds": time.perf_counter() - start}
 
 
-def _task(index: int, settings, out: Path):
-    """One unit of the report's work: a story step, or (``EXPLORER``) the explorer page."""
-    return run_explorer(out, settings.quick) if index == EXPLORER else run_step(index, settings)
+def _task(kind: str, index: int, payload, settings):
+    """One unit of the report's work: a story step, or a task of the explorer page."""
+    return run_step(index, settings) if kind == "step" else run_explorer_task(index, payload)
+
+
+def _explorer_plan(quick: bool):
+    """The explorer's plan, its tasks and None; or None, [] and the error's one line when
+    planning fails."""
+    from initlab.explore.build import plan, tasks
+
+    try:
+        p = plan(quick)
+        return p, tasks(p), None
+    except Exception as exc:  # noqa: BLE001 - the report still comes out, marked
+        return None, [], "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+def _write_explorer(out: Path, p: dict, parts: list, seconds: float) -> dict:
+    """Put the explorer's finished tasks together and write ``out/explore.html``."""
+    from initlab.atomic import write_atomic
+    from initlab.explore.build import assemble
+    from initlab.explore.page import render
+
+    try:
+        path = out / "explore.html"
+        write_atomic(path, render(assemble(p, parts, seconds)))
+        return {"index": EXPLORER, "path": path, "error": None}
+    except Exception as exc:  # noqa: BLE001 - the report still comes out, marked
+        return {"index": EXPLORER, "path": None,
+                "error": "".join(traceback.format_exception_only(type(exc), exc)).strip()}
 
 
 def _results(settings, jobs: int, out: Path, explore: bool):
-    """Yield each step's outcome as it finishes (in worker processes when jobs > 1), and the
-    explorer's when ``explore``: it runs in the same pool, so no core idles while the last
-    sections finish."""
+    """Yield each step's outcome as it finishes (in worker processes when jobs > 1), and,
+    when ``explore``, the explorer's once its last task has finished: the explorer's tasks
+    run in the same pool, small ones that keep both workers busy to the end. The work is
+    started longest first (:data:`COST`)."""
     from initlab.story import STEPS
     from initlab.workers import run_tasks
 
-    # The longest first, so the workers finish together.
-    order = sorted(range(len(STEPS)), key=lambda i: STEPS[i][0] not in LONGEST)
-    if explore:
-        order.insert(0 if not settings.quick else len(LONGEST), EXPLORER)
-    yield from (outcome for _, outcome in
-                run_tasks(_task, [(i, settings, out) for i in order], jobs))
+    which = 0 if settings.quick else 1
+    work = [(COST.get(sid, (1, 1))[which], ("step", i, None, settings))
+            for i, (sid, _, _) in enumerate(STEPS)]
+    p, parts, error = _explorer_plan(settings.quick) if explore else (None, [], None)
+    if error is not None:
+        yield {"index": EXPLORER, "path": None, "error": error}
+    work += [(EXPLORER_COST[task[0]][which], ("explore", k, task, None))
+             for k, task in enumerate(parts)]
+    work.sort(key=lambda w: -w[0])  # stable: ties keep the story's order
+    done, finished, seconds, failed = [None] * len(parts), 0, 0.0, None
+    for _, outcome in run_tasks(_task, [w[1] for w in work], jobs):
+        if outcome["index"] != EXPLORER:
+            yield outcome
+            continue
+        done[outcome["part"]], finished = outcome["value"], finished + 1
+        seconds += outcome["seconds"]
+        failed = failed or outcome["error"]
+        if finished == len(parts):
+            yield (_write_explorer(out, p, done, seconds) if failed is None else
+                   {"index": EXPLORER, "path": None, "error": failed})
 
 
 def section_argv(sid: str, settings) -> list[str] | None:
@@ -126,9 +173,10 @@ def section_argv(sid: str, settings) -> list[str] | None:
         "saito": ["activations", "--preset", "saito"],
         "deep": ["activations", "--preset", "cs231n", "--seeds=1", *(["--width=512"] * quick)],
         "digits": ["compare", "--preset", "saito", f"--seeds={settings.n_seeds(5, 2)}",
-                   "--dtype=float32", "--jobs=1", *(["--iterations=500"] * quick)],
+                   "--dtype=float32", "--jobs=1",
+                   f"--iterations={settings.length('digits_iterations')}"],
         "regularize": ["regularize", f"--seeds={settings.n_seeds(5, 2)}",
-                       f"--epochs={80 if quick else 200}"],
+                       f"--epochs={settings.length('regularize_epochs')}"],
         "normalize": _normalize_argv(settings),
         "depth": _depth_argv(quick),
     }.get(sid)
@@ -140,10 +188,11 @@ def _values(values) -> str:
 
 
 def _normalize_argv(settings) -> list[str]:
-    from initlab.experiments.normalize import SCALES
+    from initlab.story import normalize_scales
 
-    scales = SCALES[::2] if settings.quick else SCALES
-    return ["normalize", f"--seeds={settings.n_seeds(3, 2)}", f"--scales={_values(scales)}"]
+    scales = normalize_scales(settings)
+    return ["normalize", f"--seeds={settings.n_seeds(3, 2)}", f"--scales={_values(scales)}",
+            f"--epochs={settings.length('normalize_epochs')}"]
 
 
 def _depth_argv(quick: bool) -> list[str]:

@@ -11,12 +11,13 @@ lecture on weight initialization.
 
 The draws (named random streams, weights streamed in row blocks) are in
 :mod:`initlab.experiments.weight_draws`, the per-layer statistics in
-:mod:`initlab.experiments.layer_stats`. One draw serves all activations, and statistics pool
-all values of all seeds (what theory's ensemble average predicts); per-seed stds are kept for
-the figures. BLAS is kept to one thread while the drawing threads run, so the two never
-compete. The backward pass of a large net draws every block again instead of keeping it
-(a small one keeps its weights, :func:`~initlab.experiments.weight_draws.keeps_weights`), and
-takes dL/dW's std from (N, N) Gram matrices, so gradients need no weight-sized memory either.
+:mod:`initlab.experiments.layer_stats`. One draw serves all activations and all inits whose
+law is a scaled normal (lecun, he, normal(s), ...), and statistics pool all values of all
+seeds (what theory's ensemble average predicts); per-seed stds are kept for the figures.
+BLAS is kept to one thread while the drawing threads run, so the two never compete. The
+backward pass of a large net draws every block again instead of keeping it (a small one
+keeps its weights, :func:`~initlab.experiments.weight_draws.keeps_weights`), and takes
+dL/dW's std from (N, N) Gram matrices, so gradients need no weight-sized memory either.
 :func:`run_activations_by_depth` gives every depth 1..L of one setting from one forward pass.
 """
 
@@ -44,6 +45,7 @@ from initlab.experiments.weight_draws import (  # noqa: F401  (public names of t
     _BY_BLOCKS,
     BLOCK,
     LayerWeight,
+    LayerWeights,
     check_memory,
     default_threads,
     draw_bias,
@@ -51,6 +53,7 @@ from initlab.experiments.weight_draws import (  # noqa: F401  (public names of t
     draw_top_gradient,
     draw_weight,
     estimate_memory,
+    init_groups,
     keeps_weights,
     layer_product,
     stream,
@@ -61,7 +64,7 @@ from initlab.nn.activations import get_activation
 from initlab.nn.norm import check_norm, normalize, normalize_backward
 from initlab.results import Result, detail
 from initlab.spec import split_specs
-from initlab.theory import law_moments, predict, predict_normalized
+from initlab.theory import law_moments, predict_normalized_tops, predict_tops
 from initlab.verdict import Verdict, judge
 
 try:  # installed with scikit-learn
@@ -152,63 +155,77 @@ class ActivationsResult(Result):
 
 
 # ----------------------------------------------------------------------------- one net
-def _one_seed(init, acts, sizes, seed, cfg, accs) -> list:
-    """Forward pass of every activation for one (init, seed), then, from what it kept, one
-    backward pass for each top layer d in ``accs`` ({d: accumulators [activation][layer]});
-    the forward statistics go to the deepest top's accumulators. Returns, for an LSUV init,
-    each layer's (rescalings, variance reached) per activation.
+def _one_seed(inits, acts, sizes, seed, cfg, accs) -> list:
+    """Forward pass of every activation for one seed and every init of ``inits`` side by
+    side, then, from what it kept, one backward pass for each top layer d in ``accs[i]``
+    ({d: accumulators [activation][layer]} of init i); the forward statistics go to the
+    deepest top's accumulators. Returns, per init, for an LSUV init each layer's (rescalings,
+    variance reached) per activation.
 
-    Activations are stacked, h: (A, N, n_l), so every weight block is drawn once for all A;
-    the backward pass keeps h_l and phi'(a_l) of every layer, (A, N, n_l) each, and runs the
-    tops side by side, g: (T, A, N, n_l) for the T tops d >= l.
+    Activations are stacked, h: (A, N, n_l), so every weight block is drawn once for all A,
+    and once for all inits with a normal law (:class:`LayerWeights`); each init's products
+    are its own, as its net alone computes them. The backward pass keeps h_l and phi'(a_l) of
+    every layer, (A, N, n_l) each, and runs the tops side by side, g: (T, A, N, n_l) for the
+    T tops d >= l.
     """
-    dt, n, depth, threads = cfg["dtype"], cfg["batch"], max(accs), cfg["threads"]
+    dt, n, depth, threads = cfg["dtype"], cfg["batch"], max(accs[0]), cfg["threads"]
+    m = range(len(inits))
     x = draw_input(cfg["input"], (n, sizes[0]), seed, dt)
-    h = x[None]  # (1, N, n_0): the first layer's product is shared by all activations
-    kept_h, kept_d, kept_n = [np.broadcast_to(x, (len(acts), *x.shape))], [], []
-    scale, lsuv_done, weights = {}, [], {}
+    hs = [x[None]] * len(inits)  # (1, N, n_0): the first product is shared by all activations
+    kept_h = [[np.broadcast_to(x, (len(acts), *x.shape))] for _ in m]
+    kept_d, kept_n = [[] for _ in m], [[] for _ in m]
+    scale, lsuv_done, weights = [{} for _ in m], [[] for _ in m], {}
     for layer in range(1, depth + 1):
         shape = (sizes[layer], sizes[layer - 1])
-        w = weights[layer] = LayerWeight(init, shape, seed, layer, dt, cfg["keep"])
-        a = w.product(h.reshape(-1, shape[1]), threads).reshape(h.shape[0], n, shape[0])
+        w = weights[layer] = LayerWeights(inits, shape, seed, layer, dt, cfg["keep"])
+        products = w.products([(i, hs[i].reshape(-1, shape[1])) for i in m], threads)
         b = draw_bias(cfg["bias"], shape[0], seed, layer, dt) if cfg["bias"] else 0.0
-        if init.lsuv:  # LSUV: W <- s W per activation, s from this batch (initlab.lsuv)
-            s, var, tries = lsuv_scale(a, b, **init.lsuv)
-            scale[layer] = s[:, None, None].astype(dt)
-            a *= scale[layer]
-            lsuv_done.append(np.broadcast_to([tries, var], (2, len(acts))))
-        a += b
-        if cfg["norm"]:  # training-mode BatchNorm over the batch / LayerNorm over the units
-            a, _, var = normalize(a, cfg["axis"], NORM_EPS)
-            kept_n.append((a, var))
-        # (gelu would promote to float64)
-        h = np.stack([act.fn(a[k % a.shape[0]]).astype(dt, copy=False)
-                      for k, act in enumerate(acts)])
-        add_forwards([accs[depth][k][layer - 1] for k in range(len(acts))], a, h)
-        if cfg["grad"]:
-            kept_h.append(h)
-            kept_d.append(np.stack([act.grad(a[k % a.shape[0]], h[k]).astype(dt, copy=False)
-                                    for k, act in enumerate(acts)]))
+        for i, init in enumerate(inits):
+            a = products[i].reshape(hs[i].shape[0], n, shape[0])
+            if init.lsuv:  # LSUV: W <- s W per activation, s from this batch (initlab.lsuv)
+                s, var, tries = lsuv_scale(a, b, **init.lsuv)
+                scale[i][layer] = s[:, None, None].astype(dt)
+                a *= scale[i][layer]
+                lsuv_done[i].append(np.broadcast_to([tries, var], (2, len(acts))))
+            a += b
+            if cfg["norm"]:  # training-mode BatchNorm over the batch / LayerNorm over the units
+                a, _, var = normalize(a, cfg["axis"], NORM_EPS)
+                kept_n[i].append((a, var))
+            # (gelu would promote to float64)
+            h = hs[i] = np.stack([act.fn(a[k % a.shape[0]]).astype(dt, copy=False)
+                                  for k, act in enumerate(acts)])
+            add_forwards([accs[i][depth][k][layer - 1] for k in range(len(acts))], a, h)
+            if cfg["grad"]:
+                kept_h[i].append(h)
+                kept_d[i].append(np.stack([act.grad(a[k % a.shape[0]], h[k]).astype(
+                    dt, copy=False) for k, act in enumerate(acts)]))
     if not cfg["grad"]:
         return lsuv_done
-    g, tops = None, []
+    gs, tops = [None for _ in m], []
     for layer in range(depth, 0, -1):
-        if layer in accs:  # a net with its top here: its unit-variance gradient joins
+        if layer in accs[0]:  # a net with its top here: its unit-variance gradient joins
             top = draw_top_gradient((n, sizes[layer]), seed, dt)
             top = np.broadcast_to(top, (1, len(acts), *top.shape))
-            g, tops = (top if g is None else np.concatenate([g, top])), tops + [layer]
-        delta = g * kept_d[layer - 1]
-        if cfg["norm"]:
-            x_hat, var = kept_n[layer - 1]
-            delta = normalize_backward(delta, x_hat, var, cfg["axis"], NORM_EPS)
-        group = [accs[d][k][layer - 1] for d in tops for k in range(len(acts))]
-        add_grads(group, g.reshape(-1, *g.shape[2:]))
-        add_weight_grads(group, delta, kept_h[layer - 1])
+            gs = [top if g is None else np.concatenate([g, top]) for g in gs]
+            tops.append(layer)
+        deltas = []
+        for i in m:
+            delta = gs[i] * kept_d[i][layer - 1]
+            if cfg["norm"]:
+                x_hat, var = kept_n[i][layer - 1]
+                delta = normalize_backward(delta, x_hat, var, cfg["axis"], NORM_EPS)
+            group = [accs[i][d][k][layer - 1] for d in tops for k in range(len(acts))]
+            add_grads(group, gs[i].reshape(-1, *gs[i].shape[2:]))
+            add_weight_grads(group, delta, kept_h[i][layer - 1])
+            deltas.append(delta)
         w = weights.pop(layer)
         if layer > 1:  # each top's own product, as its net alone computes it
-            g = np.stack([w.product(part.reshape(-1, w.shape[0]), threads, backward=True)
-                          for part in delta]).reshape(len(tops), len(acts), n, w.shape[1])
-            g = g * scale[layer] if layer in scale else g
+            parts = w.products([(i, part.reshape(-1, w.shape[0])) for i in m
+                                for part in deltas[i]], threads, backward=True)
+            for i in m:
+                g = np.stack(parts[i * len(tops):(i + 1) * len(tops)]).reshape(
+                    len(tops), len(acts), n, sizes[layer - 1])
+                gs[i] = g * scale[i][layer] if layer in scale[i] else g
     return lsuv_done
 
 
@@ -308,7 +325,9 @@ def _measure(inits, activations, sizes, tops, *, batch: int = 16, input: str = "
     threads = check_positive_int(threads, "threads") if threads else default_threads()
     whole = any(i.law((sizes[1], sizes[0])).dist not in _BY_BLOCKS for i in inits)
     keep = grad and keeps_weights(sizes, dt)
-    check_memory(sizes, n, len(acts), dt, grad, whole, threads, keep, len(tops))
+    groups = init_groups(inits, sizes, n, len(acts), dt, grad, threads, keep, len(tops))
+    check_memory(sizes, n, len(acts) * max(map(len, groups)), dt, grad, whole, threads, keep,
+                 len(tops))
     norm = check_norm(norm)
     if norm == "batch" and n < 2:
         raise InitlabError(f"BatchNorm over the batch needs a batch of at least 2, got {n}")
@@ -334,32 +353,38 @@ def _measure(inits, activations, sizes, tops, *, batch: int = 16, input: str = "
     with blas, np.errstate(over="ignore", invalid="ignore"):
         for s in seed_list:
             inputs.add(draw_input(in_init, (n, sizes[0]), s, dt))
-            for i, init in enumerate(inits):
-                lsuv_runs[i].append(_one_seed(init, acts, sizes, s, cfg, accs[i]))
+            for group in groups:
+                done = _one_seed([inits[i] for i in group], acts, sizes, s, cfg,
+                                 [accs[i] for i in group])
+                for i, lsuv_done in zip(group, done, strict=True):
+                    lsuv_runs[i].append(lsuv_done)
                 if bar is not None:
-                    bar.update()
+                    bar.update(len(group))
     if bar is not None:
         bar.close()
     moments = law_moments(in_init.law((n, sizes[0])), (n, sizes[0]))
-    moments = moments or (inputs.mean, inputs.std**2)
-    return [_results(inits, acts, sizes[:d + 1], [a[d] for a in accs], cfg, edges, moments,
-                     inputs.std, seed_list, lsuv_runs, bias, seed) for d in tops]
+    moments, bias_var = moments or (inputs.mean, inputs.std**2), (bias or 0.0) ** 2
+    # theory for every top at once: the forward recursion runs once, for the deepest net
+    theory = {(k, i): (predict_normalized_tops(act, w, sizes, norm, tops, moments, bias_var, n,
+                                               eps=NORM_EPS) if norm else
+                       predict_tops(act, w, sizes, tops, moments, bias_var, n))
+              for k, act in enumerate(acts) for i, init in enumerate(inits)
+              for w in [[None if init.lsuv else law_moments(init.law(shape), shape)
+                         for shape in zip(sizes[1:], sizes[:-1], strict=False)]]}
+    return [_results(inits, acts, sizes[:d + 1], [a[d] for a in accs], cfg, edges,
+                     {key: t[j] for key, t in theory.items()}, inputs.std, seed_list,
+                     lsuv_runs, bias, seed) for j, d in enumerate(tops)]
 
 
-def _results(inits, acts, sizes, accs, cfg, edges, moments, input_std, seed_list, lsuv_runs,
+def _results(inits, acts, sizes, accs, cfg, edges, theory, input_std, seed_list, lsuv_runs,
              bias, seed) -> ActivationsResult:
     """The :class:`ActivationsResult` of the net ``sizes`` from its accumulators ([init]
-    [activation][layer])."""
+    [activation][layer]) and theory's predictions ({(activation, init): Prediction})."""
     n, norm, grad = cfg["batch"], cfg["norm"], cfg["grad"]
     runs = []
     for k, act in enumerate(acts):
         for i, init in enumerate(inits):
-            weights = [None if init.lsuv else law_moments(init.law(shape), shape)
-                       for shape in zip(sizes[1:], sizes[:-1], strict=False)]
-            theory = (predict_normalized(act, weights, sizes, norm, moments, (bias or 0.0) ** 2,
-                                         n, eps=NORM_EPS) if norm else
-                      predict(act, weights, sizes, moments, (bias or 0.0) ** 2, n))
-            layers = [acc.stats(j + 1, theory, grad) for j, acc in enumerate(accs[i][k])]
+            layers = [acc.stats(j + 1, theory[k, i], grad) for j, acc in enumerate(accs[i][k])]
             lsuv = LsuvResult.stack(seed_list, [np.array(d)[:len(sizes) - 1, ..., k]
                                                 for d in lsuv_runs[i]]) if init.lsuv else None
             runs.append(ActivationRun(

@@ -131,6 +131,84 @@ class LayerWeight:
             return total
 
 
+class LayerWeights:
+    """Layer ``layer``'s weights of one seed for several inits, each as :class:`LayerWeight`
+    draws it. The inits with a normal law (lecun, he, normal(s), ...) differ only in scale, so
+    each row block is one standard-normal draw (:meth:`initlab.init.laws.Law.standard`),
+    made once and scaled for each of them: the same bits as their own draws, at a fraction
+    of the drawing time. The others draw their own. With ``keep``, the shared draws (and the
+    others' blocks) stay for the backward passes."""
+
+    def __init__(self, inits, shape, seed: int, layer: int, dtype=np.float32,
+                 keep: bool = False):
+        inits = [get_initializer(i) for i in inits]
+        laws = [i.law(shape) for i in inits]
+        self.shared = [k for k, law in enumerate(laws) if law.dist == "normal"]
+        self.weights = [LayerWeight(i, shape, seed, layer, dtype,
+                                    keep and k not in self.shared)
+                        for k, i in enumerate(inits)]
+        self.shape, self.seed, self.layer, self.dtype = shape, seed, layer, dtype
+        self.kept = {} if keep else None
+
+    def standard(self, b: int) -> np.ndarray:
+        """The standard-normal draw of row block ``b`` that the normal laws scale."""
+        z = None if self.kept is None else self.kept.get(b)
+        if z is None:
+            rows = max(1, BLOCK // self.shape[1])
+            n = min(rows, self.shape[0] - b * rows)
+            law = self.weights[self.shared[0]].law
+            z = law.standard((n, self.shape[1]), stream(self.seed, 2, self.layer, b),
+                             np.dtype(self.dtype).type)
+            if self.kept is not None:
+                self.kept[b] = z
+        return z
+
+    def products(self, jobs, threads: int = 1, backward: bool = False) -> list[np.ndarray]:
+        """For each ``(k, x)`` of ``jobs``, what ``LayerWeight(inits[k], ...).product(x,
+        threads, backward)`` returns, bit for bit (same blocks, same block order)."""
+        out = [None] * len(jobs)
+        mine = [j for j, (k, _) in enumerate(jobs) if k in self.shared]
+        for j, (k, x) in enumerate(jobs):
+            if k not in self.shared:
+                out[j] = self.weights[k].product(x, threads, backward)
+        if not mine:
+            return out
+        rows, blocks = max(1, BLOCK // self.shape[1]), range(_n_blocks(self.shape))
+        dt = np.dtype(self.dtype).type
+        if not backward:
+            for j in mine:
+                x = jobs[j][1]
+                out[j] = np.empty((x.shape[0], self.shape[0]), np.result_type(x, self.dtype))
+
+        def job(b: int) -> list:
+            z, parts, law = self.standard(b), [], None
+            # one scratch array for every init's w: a fresh one each time costs page faults
+            buf = np.empty_like(z)
+            for j in mine:
+                k, x = jobs[j]
+                if law is not self.weights[k].law:  # jobs of one init in a row share w
+                    law = self.weights[k].law
+                    w = law.scale(z, dt, out=buf)
+                if backward:
+                    parts.append(x[:, b * rows:(b + 1) * rows] @ w)
+                else:
+                    out[j][:, b * rows:(b + 1) * rows] = x @ w.T
+            return parts
+
+        with contextlib.ExitStack() as stack:
+            run = map
+            if threads > 1 and len(blocks) > 1:
+                run = stack.enter_context(ThreadPoolExecutor(threads)).map
+            if not backward:
+                list(run(job, blocks))
+                return out
+            for i in range(0, len(blocks), threads):  # waves, as LayerWeight.product sums
+                for parts in run(job, blocks[i:i + threads]):
+                    for j, part in zip(mine, parts, strict=True):
+                        out[j] = part if out[j] is None else np.add(out[j], part, out=out[j])
+            return out
+
+
 def draw_input(spec, shape, seed: int, dtype=np.float32) -> np.ndarray:
     """The (N, n_0) input of ``seed``, drawn from the init-style ``spec`` (``normal``: N(0, 1))."""
     return get_initializer(spec)(shape, stream(seed, 0), dtype=np.dtype(dtype).type)
@@ -147,6 +225,22 @@ def draw_top_gradient(shape, seed: int, dtype=np.float32) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- memory
+#: Bytes of kept arrays (h_l, phi'(a_l), products) of the inits run side by side, at most.
+GROUP_BYTES = 1 << 28
+
+
+def init_groups(inits, sizes, batch, n_acts, dtype, grad, threads, keep, tops) -> list[list[int]]:
+    """The inits' indices in groups run side by side by the activation study: those with a
+    normal law share their draws, as many at once as :data:`GROUP_BYTES` allows; every
+    other init alone. The results do not depend on the grouping."""
+    shape = (sizes[1], sizes[0])
+    normal = [i for i, init in enumerate(inits) if init.law(shape).dist == "normal"]
+    one = estimate_memory(sizes, batch, n_acts, dtype, grad, False, threads, keep, tops)
+    size = max(1, GROUP_BYTES // max(one, 1))
+    return ([normal[k:k + size] for k in range(0, len(normal), size)]
+            + [[i] for i in range(len(inits)) if i not in normal])
+
+
 def estimate_memory(sizes, batch: int, n_activations: int = 1, dtype=np.float32,
                     grad: bool = True, whole: bool = False, threads: int = 1,
                     keep: bool = False, tops: int = 1) -> int:

@@ -75,31 +75,49 @@ def estimate_bytes(grid_axes, depth: int) -> int:
     return int(cells * per_cell)
 
 
-def _one(job):
+def run_slice(job) -> tuple:
     """Run one slice of the grid (a width, the extra axes' values, some inits): every
-    activation and every depth at once."""
+    activation and every depth at once. ``job``: an element of :func:`slices`.
+
+    Returns (width, extra, inits, arrays): the slice's rows of the grid's arrays, (A, P, ...)
+    for its A activations and P inits (fwd, act_hist: (A, P, depth, ...); grad, grad_hist:
+    (A, P, depth (depth + 1) / 2, ...); verdict: [A][P][depth]), small to send between
+    processes."""
     width, extra, depth, acts, inits = job
     results = run_activations_by_depth(inits, acts, depth=depth, width=width,
                                        batch=batch_for(width), threads=1, **extra)
-    return width, extra, inits, results
+    a, p = len(acts), len(inits)
+    tri, bins = depth * (depth + 1) // 2, len(GRAD_EDGES) - 1
+    act_bins = max(len(_edges(get_activation(act), None, None)) - 1 for act in acts)
+    fwd, grad = np.full((a, p, depth, 2), np.nan), np.full((a, p, tri, 2), np.nan)
+    act_hist, grad_hist = np.zeros((a, p, depth, act_bins)), np.zeros((a, p, tri, bins))
+    verdicts = [[[""] * depth for _ in range(p)] for _ in range(a)]
+    for d, result in enumerate(results, 1):
+        top = d * (d - 1) // 2
+        for k, i in product(range(a), range(p)):
+            run = result.runs[k * p + i]
+            for layer in run.layers:
+                row = top + layer.index - 1
+                grad[k, i, row] = layer.grad_std, layer.predicted_grad_std
+                grad_hist[k, i, row] = layer.grad_counts
+                if d == depth:
+                    fwd[k, i, layer.index - 1] = layer.std, layer.predicted_std
+                    act_hist[k, i, layer.index - 1, :len(layer.counts)] = layer.counts
+            verdicts[k][i][d - 1] = run.summary()
+    arrays = {"fwd": fwd, "grad": grad, "act_hist": act_hist, "grad_hist": grad_hist,
+              "verdict": verdicts}
+    return width, extra, inits, arrays
 
 
 def _parts(inits: list) -> list[list]:
-    """The inits in slices of about 4 for the pool (each costs about the same at every
+    """The inits in slices of about 4 for the workers (each costs about the same at every
     width: batch x width is the same)."""
     n = max(1, len(inits) // 4)
     return [inits[k::n] for k in range(n)]
 
 
-def build_atinit(grid_axes, depth: int = 20, pool=None, progress=None) -> dict:
-    """Run the grid and return it encoded: see the module docstring for the layout.
-
-    grid_axes: from :func:`axes`; axes after the third are passed to ``run_activations``
-    as keywords. depth: the deepest net (the page offers 1..depth). pool: a process pool to
-    run the slices in (None: here). progress: None or a callable(done, total).
-    Arrays are (cells, rows, ...), cell = the axes' indices in mixed radix, axes in order.
-    """
-    check_positive_int(depth, "depth")
+def _values(grid_axes) -> tuple[list[str], list[list]]:
+    """The axes' names and values, activations and inits as their canonical specs."""
     names = [n for n, _ in grid_axes]
     if names[:3] != ["activations", "inits", "width"]:
         raise InitlabError(f"the grid's first axes must be activations, inits, width; got {names}")
@@ -107,6 +125,41 @@ def build_atinit(grid_axes, depth: int = 20, pool=None, progress=None) -> dict:
     values[0] = [get_activation(a).spec or a for a in values[0]]
     values[1] = [get_initializer(i).spec for i in values[1]]
     values[2] = [check_positive_int(w, "width") for w in values[2]]
+    return names, values
+
+
+def slices(grid_axes, depth: int = 20) -> list[tuple]:
+    """The grid's work: one job for :func:`run_slice` per (width, extra axes' values, part of
+    the inits), parts of about equal work, so that workers end evenly."""
+    check_positive_int(depth, "depth")
+    names, values = _values(grid_axes)
+    acts, inits, widths = values[:3]
+    extras = [dict(zip(names[3:], combo, strict=True)) for combo in product(*values[3:])]
+    return [(w, e, depth, acts, part) for w in widths for e in extras for part in _parts(inits)]
+
+
+def build_atinit(grid_axes, depth: int = 20, progress=None) -> dict:
+    """Run the grid here and return it encoded (:func:`slices`, :func:`run_slice` and
+    :func:`assemble_atinit` in turn). progress: None or a callable(done, total)."""
+    work = slices(grid_axes, depth)
+    outcomes = []
+    for job in work:
+        outcomes.append(run_slice(job))
+        if progress is not None:
+            progress(len(outcomes), len(work))
+    return assemble_atinit(grid_axes, depth, outcomes)
+
+
+def assemble_atinit(grid_axes, depth: int, outcomes) -> dict:
+    """The grid encoded from the outcomes of :func:`run_slice` for every job of
+    :func:`slices` (in any order): see the module docstring for the layout.
+
+    grid_axes: from :func:`axes`; axes after the third are passed to ``run_activations``
+    as keywords. depth: the deepest net (the page offers 1..depth).
+    Arrays are (cells, rows, ...), cell = the axes' indices in mixed radix, axes in order.
+    """
+    check_positive_int(depth, "depth")
+    names, values = _values(grid_axes)
     acts, inits, widths = values[:3]
     shape = [len(v) for v in values]
     cells = math.prod(shape)
@@ -115,28 +168,14 @@ def build_atinit(grid_axes, depth: int = 20, pool=None, progress=None) -> dict:
     fwd, grad = np.full((cells, depth, 2), np.nan), np.full((cells, tri, 2), np.nan)
     act_hist, grad_hist = np.zeros((cells, depth, act_bins)), np.zeros((cells, tri, bins))
     verdicts = [""] * (cells * depth)
-    extras = [dict(zip(names[3:], combo, strict=True)) for combo in product(*values[3:])]
-    # slices of about equal work, so that a pool ends evenly
-    work = [(w, e, depth, acts, part) for w in widths for e in extras for part in _parts(inits)]
-    outcomes = pool.map(_one, work) if pool else map(_one, work)
-    for done, (width, extra, part, results) in enumerate(outcomes, 1):
-        for d, result in enumerate(results, 1):
-            top = d * (d - 1) // 2
-            for k, i in product(range(len(acts)), range(len(part))):
-                run = result.runs[k * len(part) + i]
-                index = [k, inits.index(part[i]), widths.index(width)] + [
-                    values[3 + j].index(extra[n]) for j, n in enumerate(names[3:])]
-                cell = int(np.ravel_multi_index(index, shape))
-                for layer in run.layers:
-                    row = top + layer.index - 1
-                    grad[cell, row] = layer.grad_std, layer.predicted_grad_std
-                    grad_hist[cell, row] = layer.grad_counts
-                    if d == depth:
-                        fwd[cell, layer.index - 1] = layer.std, layer.predicted_std
-                        act_hist[cell, layer.index - 1, :len(layer.counts)] = layer.counts
-                verdicts[cell * depth + d - 1] = run.summary()
-        if progress is not None:
-            progress(done, len(work))
+    for width, extra, part, rows in outcomes:
+        for k, i in product(range(len(acts)), range(len(part))):
+            index = [k, inits.index(part[i]), widths.index(width)] + [
+                values[3 + j].index(extra[n]) for j, n in enumerate(names[3:])]
+            cell = int(np.ravel_multi_index(index, shape))
+            fwd[cell], grad[cell] = rows["fwd"][k, i], rows["grad"][k, i]
+            act_hist[cell], grad_hist[cell] = rows["act_hist"][k, i], rows["grad_hist"][k, i]
+            verdicts[cell * depth:(cell + 1) * depth] = rows["verdict"][k][i]
     edges = {a: [float(e[0]), float(e[-1]), len(e) - 1]
              for a in acts for e in [_edges(get_activation(a), None, None)]}
     return {

@@ -3,17 +3,28 @@
 :func:`build_explorer` checks the size budget first (refusing, with its estimate, a grid that
 would make the page larger than ``budget`` bytes), then runs everything with initlab's own
 engine and returns plain JSON types ready for :func:`initlab.explore.page.render`.
+
+The work is a list of independent tasks (:func:`tasks`: the training runs, the phase grids
+and the at-initialization grid's slices), each run by :func:`run_task` here or in
+:func:`initlab.workers.run_tasks`' worker processes, and put together by :func:`assemble` in
+the tasks' order, whatever order they finished in: the data are the same for any ``jobs``.
 """
 
 from __future__ import annotations
 
 import time
-from concurrent.futures import ProcessPoolExecutor
 
 from initlab import __version__
 from initlab.errors import InitlabError, check_positive_int
-from initlab.explore.atinit import axes, build_atinit, estimate_bytes, slider_stds
-from initlab.explore.phase import PHASE_ACTIVATIONS, build_phase, phase_data, phase_grid
+from initlab.explore.atinit import (
+    assemble_atinit,
+    axes,
+    estimate_bytes,
+    run_slice,
+    slices,
+    slider_stds,
+)
+from initlab.explore.phase import PHASE_ACTIVATIONS, phase_data, phase_grid
 from initlab.explore.phase import QUICK as QUICK_PHASE
 from initlab.explore.training import DATASETS, schedule, train_frames, training_data
 
@@ -40,26 +51,54 @@ def plan(quick: bool = False, widths=None, depth=None, per_decade=None,
     return {"axes": grid, "depth": depth, "estimate": size, "quick": quick}
 
 
+#: What :func:`run_task` runs for each kind of task.
+KINDS = {"training": train_frames, "phase": phase_grid, "atinit": run_slice}
+
+
+def tasks(p: dict) -> list[tuple]:
+    """The work of plan ``p`` (from :func:`plan`) as ``(kind, args, kwargs)`` tasks for
+    :func:`run_task`, the longest first: the training runs, the phase grids (one per
+    activation), then the at-initialization grid's slices."""
+    iterations, every = schedule(p["quick"])
+    lattice = QUICK_PHASE if p["quick"] else {}
+    return ([("training", (name, iterations, every), {}) for name in DATASETS]
+            + [("phase", (a,), dict(lattice)) for a in PHASE_ACTIVATIONS]
+            + [("atinit", (job,), {}) for job in slices(p["axes"], p["depth"])])
+
+
+def run_task(kind: str, args: tuple, kwargs: dict):
+    """Run one task of :func:`tasks` (a module-level function: workers get it by name)."""
+    return KINDS[kind](*args, **kwargs)
+
+
+def assemble(p: dict, outcomes: list, seconds: float = 0.0) -> dict:
+    """Everything the page shows, from the outcomes of :func:`tasks` (in their order), as plain
+    JSON types (arrays encoded compactly); ``seconds``: the build's time, shown on the page."""
+    iterations, _ = schedule(p["quick"])
+    lattice = QUICK_PHASE if p["quick"] else {}
+    n_train, n_phase = len(DATASETS), len(PHASE_ACTIVATIONS)
+    frames, grids = outcomes[:n_train], outcomes[n_train:n_train + n_phase]
+    return {"version": __version__,
+            "atinit": assemble_atinit(p["axes"], p["depth"], outcomes[n_train + n_phase:]),
+            "training": training_data(dict(zip(DATASETS, frames, strict=True)), iterations),
+            "phase": phase_data(grids, **lattice),
+            "built": {"quick": p["quick"], "seconds": round(seconds, 1)}}
+
+
 def build_explorer(quick: bool = False, widths=None, depth=None, per_decade=None,
                    jobs: int = 1, progress=None) -> dict:
-    """Everything the page shows, as plain JSON types (arrays encoded compactly)."""
+    """Everything the page shows (:func:`assemble`), its tasks run in ``jobs`` worker
+    processes (:func:`initlab.workers.run_tasks`; 1: here). progress: None or a
+    callable(done, total) called as tasks finish."""
+    from initlab.workers import run_tasks
+
     p = plan(quick, widths, depth, per_decade)
-    start = time.perf_counter()
-    iterations, every = schedule(quick)
-    args = [(name, iterations, every) for name in DATASETS]
-    lattice = QUICK_PHASE if quick else {}
     check_positive_int(jobs, "jobs")
-    if jobs == 1:
-        atinit = build_atinit(p["axes"], p["depth"], progress=progress)
-        frames = [train_frames(*a) for a in args]
-        phase = build_phase(**lattice)
-    else:  # the three training runs first: they are the longest single jobs
-        with ProcessPoolExecutor(jobs) as pool:
-            pending = [pool.submit(train_frames, *a) for a in args]
-            phases = [pool.submit(phase_grid, a, **lattice) for a in PHASE_ACTIVATIONS]
-            atinit = build_atinit(p["axes"], p["depth"], pool=pool, progress=progress)
-            frames = [f.result() for f in pending]
-            phase = phase_data([f.result() for f in phases], **lattice)
-    training = training_data(dict(zip(DATASETS, frames, strict=True)), iterations)
-    return {"version": __version__, "atinit": atinit, "training": training, "phase": phase,
-            "built": {"quick": quick, "seconds": round(time.perf_counter() - start, 1)}}
+    start = time.perf_counter()
+    work = tasks(p)
+    outcomes = [None] * len(work)
+    for done, (i, value) in enumerate(run_tasks(run_task, work, jobs), 1):
+        outcomes[i] = value
+        if progress is not None:
+            progress(done, len(work))
+    return assemble(p, outcomes, time.perf_counter() - start)

@@ -56,14 +56,10 @@ def phase_grid(activation: str, depth: int = DEPTH, q0: float = 1.0, c0: float =
 
 
 def build_phase(activations=None, depth: int = DEPTH, q0: float = 1.0, c0: float = 0.5,
-                pool=None, sw2=SW2, sb2=SB2, fine=FINE) -> dict:
-    """Every activation's grids (see :func:`phase_grid`), in ``pool``'s processes if given."""
+                sw2=SW2, sb2=SB2, fine=FINE) -> dict:
+    """Every activation's grids (see :func:`phase_grid`), computed here."""
     acts = list(PHASE_ACTIVATIONS if activations is None else activations)
-    args = [(a, depth, q0, c0, sw2, sb2, fine) for a in acts]
-    if pool is None:
-        grids = [phase_grid(*a) for a in args]
-    else:
-        grids = [f.result() for f in [pool.submit(phase_grid, *a) for a in args]]
+    grids = [phase_grid(a, depth, q0, c0, sw2, sb2, fine) for a in acts]
     return phase_data(grids, acts, depth, q0, c0, sw2, sb2, fine)
 
 

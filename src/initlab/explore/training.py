@@ -71,20 +71,16 @@ def train_frames(name: str, iterations: int = 15000, every: int = 250, points: i
 
 def schedule(quick: bool = False, iterations=None, every=None) -> tuple[int, int]:
     """(steps, frame interval): the full course run (15000 steps, a frame every 250), or with
-    ``quick`` 3000 steps with a frame every 100; ``iterations``/``every`` override both."""
-    base = (3000, 100) if quick else (15000, 250)
+    ``quick`` 2000 steps with a frame every 100; ``iterations``/``every`` override both."""
+    base = (2000, 100) if quick else (15000, 250)
     return iterations or base[0], every or base[1]
 
 
 def build_training(datasets=tuple(DATASETS), quick: bool = False, iterations=None,
-                   every=None, points: int = 80, pool=None) -> dict:
-    """Frames of every dataset (see :func:`schedule`), in ``pool``'s processes if given."""
+                   every=None, points: int = 80) -> dict:
+    """Frames of every dataset (see :func:`schedule`), computed here."""
     iterations, every = schedule(quick, iterations, every)
-    args = [(n, iterations, every, points) for n in datasets]
-    if pool is None:
-        frames = [train_frames(*a) for a in args]
-    else:
-        frames = [f.result() for f in [pool.submit(train_frames, *a) for a in args]]
+    frames = [train_frames(n, iterations, every, points) for n in datasets]
     return training_data(dict(zip(datasets, frames, strict=True)), iterations)
 
 

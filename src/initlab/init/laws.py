@@ -116,15 +116,37 @@ class Law:
             return w
         raise AssertionError(f"unhandled law {d}")
 
+    def standard(self, shape: tuple[int, ...], rng, dtype=np.float64) -> np.ndarray:
+        """The standard-normal draw a normal law scales: ``scale(standard(shape, rng, dtype),
+        dtype)`` is ``sample(shape, rng, dtype)`` bit for bit, so laws that differ only in
+        std and mean can share one draw (float32 with a Generator, else float64)."""
+        if self.dist != "normal":
+            raise AssertionError(f"only a normal law scales a standard draw, not {self.dist}")
+        return _standard(as_rng(rng), shape, dtype)
+
+    def scale(self, z: np.ndarray, dtype=np.float64, out=None) -> np.ndarray:
+        """This normal law's entries from a draw of :meth:`standard` (``z`` is not changed;
+        ``out``: an array of z's shape and dtype to write them into, when there is no mean)."""
+        return _scaled(z, self.std, self.mean, dtype, out=out)
+
+
+def _standard(rng: Rng, shape, dtype) -> np.ndarray:
+    if isinstance(rng, np.random.Generator) and dtype == np.float32:
+        return rng.standard_normal(shape, dtype=np.float32)
+    return rng.standard_normal(shape)  # randn(*shape)
+
+
+def _scaled(z: np.ndarray, std: float, mean: float, dtype, out=None):
+    if z.dtype == np.float32:  # drawn in float32 (a Generator): scaled in float32
+        z = np.multiply(z, np.float32(std), out=out)
+    else:  # randn(*shape) * std, bit for bit
+        z = np.multiply(z, std, out=out).astype(dtype, copy=False)
+    return z + mean if mean else z
+
 
 def _normal(rng: Rng, shape, std: float, mean: float, dtype) -> np.ndarray:
-    if isinstance(rng, np.random.Generator) and dtype == np.float32:
-        z = rng.standard_normal(shape, dtype=np.float32)
-        z *= np.float32(std)
-    else:
-        z = rng.standard_normal(shape) * std  # randn(*shape) * std, bit for bit
-        z = z.astype(dtype, copy=False)
-    return z + mean if mean else z
+    z = _standard(rng, shape, dtype)
+    return _scaled(z, std, mean, dtype, out=z)
 
 
 def _orthogonal(rng: Rng, shape, gain: float) -> np.ndarray:

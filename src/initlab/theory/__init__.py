@@ -33,13 +33,21 @@ from initlab.theory.meanfield import (
     mean_fields,
     q_star,
 )
-from initlab.theory.norm import predict_normalized
-from initlab.theory.variance import NONE, Prediction, chi, law_moments, predict, variance_map
+from initlab.theory.norm import predict_normalized, predict_normalized_tops
+from initlab.theory.variance import (
+    NONE,
+    Prediction,
+    chi,
+    law_moments,
+    predict,
+    predict_tops,
+    variance_map,
+)
 
 __all__ = [
     "NODES", "NONE", "WEIGHTS", "MeanField", "Prediction", "bivariate_expectation", "c_star",
     "check_activation", "chi", "chi_1", "correlation_map", "critical_sigma_w2", "depth_scales",
     "expectation", "gaussian_expectation", "gaussian_moments", "iterate", "law_moments",
-    "length_map", "mean_field", "mean_fields", "predict", "predict_normalized", "q_star",
-    "variance_map",
+    "length_map", "mean_field", "mean_fields", "predict", "predict_normalized",
+    "predict_normalized_tops", "predict_tops", "q_star", "variance_map",
 ]

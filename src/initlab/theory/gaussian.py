@@ -111,14 +111,33 @@ def bivariate_expectation(f: Callable[[np.ndarray], np.ndarray],
     w = np.clip(8.0 * s, 1e-6, _LIMIT / 2)
     zero = np.zeros_like(w)
     z1, w1 = _pieces(np.concatenate([zero - _LIMIT, -w, zero, w, zero + _LIMIT], axis=-1), n)
-    z1 = z1[..., None]  # (P, n1, 1)
+    outer = f(np.sqrt(q1[..., 0]) * z1)  # (P, n1)
+    # The inner integral for each (point, z1 node), a row of 2n nodes: a block of rows at a
+    # time, so its arrays stay in the cache (each row's value is its own elementwise work and
+    # a sum along that row: the same bits as all rows at once)
+    c_r, s_r, sq_r = (np.repeat(v.reshape(-1), z1.shape[-1]) for v in (c, s, np.sqrt(q2)))
+    z_r, step = z1.reshape(-1), max(1, CHUNK // (2 * n))
+    inner = np.concatenate([_inner(g, c_r[k:k + step], s_r[k:k + step], sq_r[k:k + step],
+                                   z_r[k:k + step], n) for k in range(0, z1.size, step)]
+                           or [np.zeros(0)]).reshape(z1.shape)
+    value = np.sum(w1 * outer * inner, axis=-1)
+    return value.reshape(shape)
+
+
+#: Quadrature values that :func:`bivariate_expectation` works on at once (128 KiB of floats:
+#: measured fastest, in the cache).
+CHUNK = 1 << 14
+
+
+def _inner(g, c, s, sq, z1, n: int) -> np.ndarray:
+    """Sum over the inner rule of g(u2) for rows of (c, s = sqrt(1 - c^2), sqrt(q2), z1),
+    each (rows,): the kink of g at u2 = 0 sits at z2 = -c z1 / s, a rule boundary."""
+    c, s, sq, z1 = c[:, None], s[:, None], sq[:, None], z1[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.where(s[..., None] > 0, -c * z1 / np.where(s > 0, s, 1.0)[..., None], 0.0)
-    t = np.clip(t, -_LIMIT, _LIMIT)  # inner pieces [-12, t, 12]: the kink of g at u2 = 0
+        t = np.where(s > 0, -c * z1 / np.where(s > 0, s, 1.0), 0.0)
+    t = np.clip(t, -_LIMIT, _LIMIT)  # inner pieces [-12, t, 12]
     z2, w2 = _pieces(np.concatenate([np.full_like(t, -_LIMIT), t, np.full_like(t, _LIMIT)],
                                     axis=-1), n)
-    outer = f(np.sqrt(q1[..., 0]) * z1[..., 0])  # (P, n1)
-    inner = g(np.sqrt(q2) * (c * z1 + s[..., None] * z2))  # (P, n1, n2)
+    inner = g(sq * (c * z1 + s * z2))  # (rows, 2n)
     inner *= w2
-    value = np.sum(w1 * outer * inner.sum(axis=-1), axis=-1)
-    return value.reshape(shape)
+    return inner.sum(axis=-1)

@@ -123,7 +123,8 @@ def q_star(act, sigma_w2, sigma_b2=0.0, q0: float = 1.0) -> np.ndarray:
     # g(q) = map(q) - q changes sign from + to - across the fixed point, on both sides of q0
     def gap(log_q):  # relative, so the bracket's ends at 1e-300 and 1e300 stay comparable
         q = np.exp(log_q)
-        return (length_map(act, q, sw, sb) - q) / np.maximum(q, length_map(act, q, sw, sb))
+        mapped = length_map(act, q, sw, sb)
+        return (mapped - q) / np.maximum(q, mapped)
 
     g_lo, g_hi = gap(lo), gap(hi)
     q = np.exp(_root(gap, lo, hi, g_lo, g_hi))

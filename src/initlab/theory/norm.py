@@ -42,17 +42,29 @@ def predict_normalized(activation, weights: Sequence[tuple[float, float] | None]
     pre-activation a_hat_l; ``batch`` is also the axis BatchNorm normalizes over.
     Weights with a nonzero mean (constants) give :data:`initlab.theory.NONE`.
     """
-    if (any(w is None or w[0] != 0 for w in weights) or len(weights) != len(sizes) - 1
-            or norm not in ("batch", "layer")):
+    if len(weights) != len(sizes) - 1:
         return NONE
-    depth = len(weights)
+    return predict_normalized_tops(activation, weights, sizes, norm, [len(weights)],
+                                   input_moments, bias_var, batch, grad_var, eps)[0]
+
+
+def predict_normalized_tops(activation, weights, sizes, norm: str, tops: Sequence[int],
+                            input_moments=(0.0, 1.0), bias_var: float = 0.0, batch: int = 1,
+                            grad_var: float = 1.0, eps: float = 1e-5) -> list[Prediction]:
+    """:func:`predict_normalized` of the net of the first d layers for each d of ``tops``,
+    the same numbers; the forward recursion runs once, for the deepest of them."""
+    ok = [d for d in tops if 0 <= d <= len(sizes) - 1 and norm in ("batch", "layer")
+          and not any(w is None or w[0] != 0 for w in weights[:d])]
+    if not ok:
+        return [NONE for _ in tops]
+    depth = max(ok)
 
     def d2(x):
         return activation.grad(x, activation.fn(x)) ** 2
 
     q, mean, var, m2, dphi2, s = (np.zeros(depth) for _ in range(6))
     prev_var, prev_m2 = input_moments[1], input_moments[0] ** 2 + input_moments[1]
-    for i, (_, v) in enumerate(weights):
+    for i, (_, v) in enumerate(weights[:depth]):
         s[i] = sizes[i] * v * (prev_var if norm == "batch" else prev_m2)
         if norm == "layer":
             s[i] += bias_var
@@ -61,17 +73,21 @@ def predict_normalized(activation, weights: Sequence[tuple[float, float] | None]
         m2[i] = var[i] + mean[i] ** 2
         dphi2[i] = gaussian_expectation(d2, q[i])
         prev_var, prev_m2 = var[i], m2[i]
-    grad2, wgrad2 = np.zeros(depth), np.zeros(depth)
-    g2 = grad_var
-    for i in range(depth - 1, -1, -1):
-        grad2[i] = g2
-        delta2 = dphi2[i] * g2 / (s[i] + eps)
-        # BatchNorm's delta sums to 0 over the batch, so h's mean drops out of delta^T h
-        below = (var if norm == "batch" else m2)[i - 1] if i else (
-            input_moments[1] if norm == "batch" else input_moments[0] ** 2 + input_moments[1])
-        wgrad2[i] = batch * delta2 * below
-        g2 = sizes[i + 1] * weights[i][1] * delta2
-    return Prediction(np.sqrt(q), mean, np.sqrt(var), np.sqrt(grad2), np.sqrt(wgrad2))
+    out = {}
+    for top in ok:  # the net of layers 1..top: its gradient enters at layer top
+        grad2, wgrad2 = np.zeros(top), np.zeros(top)
+        g2 = grad_var
+        for i in range(top - 1, -1, -1):
+            grad2[i] = g2
+            delta2 = dphi2[i] * g2 / (s[i] + eps)
+            # BatchNorm's delta sums to 0 over the batch, so h's mean drops out of delta^T h
+            below = (var if norm == "batch" else m2)[i - 1] if i else (
+                input_moments[1] if norm == "batch" else input_moments[0] ** 2 + input_moments[1])
+            wgrad2[i] = batch * delta2 * below
+            g2 = sizes[i + 1] * weights[i][1] * delta2
+        out[top] = Prediction(np.sqrt(q[:top]), mean[:top].copy(), np.sqrt(var[:top]),
+                              np.sqrt(grad2), np.sqrt(wgrad2))
+    return [out.get(d, NONE) for d in tops]
 
 
-__all__ = ["predict_normalized"]
+__all__ = ["predict_normalized", "predict_normalized_tops"]

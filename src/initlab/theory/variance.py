@@ -105,16 +105,39 @@ def predict(activation, weights: Sequence[tuple[float, float] | None], sizes: Se
     without bias are propagated exactly through the deterministic map of the input's sum; any
     other case (weights with both a mean and a spread, eye) gives :data:`NONE`.
     """
-    if any(w is None for w in weights) or len(weights) != len(sizes) - 1:
+    if len(weights) != len(sizes) - 1:
         return NONE
-    if all(mu == 0 for mu, _ in weights):
-        return _mean_field(activation, weights, sizes, input_moments, bias_var, batch, grad_var)
-    if all(var == 0 for _, var in weights) and bias_var == 0:
-        return _constant(activation, weights, sizes, input_moments, batch, grad_var)
-    return NONE
+    return predict_tops(activation, weights, sizes, [len(weights)], input_moments, bias_var,
+                        batch, grad_var)[0]
 
 
-def _mean_field(act, weights, sizes, input_moments, bias_var, batch, grad_var) -> Prediction:
+def predict_tops(activation, weights, sizes, tops: Sequence[int],
+                 input_moments: tuple[float, float] = (0.0, 1.0), bias_var: float = 0.0,
+                 batch: int = 1, grad_var: float = 1.0) -> list[Prediction]:
+    """:func:`predict` of the net of the first d layers (``weights[:d]``, ``sizes[:d + 1]``)
+    for each d of ``tops``, the same numbers; the forward recursion, which does not depend on
+    the layers above, runs once for the deepest of them."""
+    out, field = {}, []
+    for d in tops:
+        w = weights[:d]
+        if any(v is None for v in w) or not 0 <= d <= len(sizes) - 1:
+            out[d] = NONE
+        elif all(mu == 0 for mu, _ in w):
+            field.append(d)
+        elif all(var == 0 for _, var in w) and bias_var == 0:
+            out[d] = _constant(activation, w, sizes[:d + 1], input_moments, batch, grad_var)
+        else:
+            out[d] = NONE
+    if field:
+        deepest = max(field)
+        out.update(zip(field, _mean_field(activation, weights[:deepest], sizes[:deepest + 1],
+                                          input_moments, bias_var, batch, grad_var, field),
+                       strict=True))
+    return [out[d] for d in tops]
+
+
+def _mean_field(act, weights, sizes, input_moments, bias_var, batch, grad_var,
+                tops) -> list[Prediction]:
     d = _grad_fn(act)
     depth = len(weights)
     q, mean, var, m2, dphi2 = (np.zeros(depth) for _ in range(5))
@@ -125,14 +148,18 @@ def _mean_field(act, weights, sizes, input_moments, bias_var, batch, grad_var) -
         m2[i] = var[i] + mean[i] ** 2
         dphi2[i] = gaussian_expectation(lambda x: d(x) ** 2, q[i])
         prev_m2 = m2[i]
-    grad2, wgrad2 = np.zeros(depth), np.zeros(depth)
-    g2 = grad_var
-    for i in range(depth - 1, -1, -1):
-        grad2[i] = g2
-        below = m2[i - 1] if i else input_moments[0] ** 2 + input_moments[1]
-        wgrad2[i] = batch * g2 * dphi2[i] * below
-        g2 = sizes[i + 1] * weights[i][1] * dphi2[i] * g2
-    return Prediction(np.sqrt(q), mean, np.sqrt(var), np.sqrt(grad2), np.sqrt(wgrad2))
+    out = []
+    for top in tops:  # the net of layers 1..top: its gradient enters at layer top
+        grad2, wgrad2 = np.zeros(top), np.zeros(top)
+        g2 = grad_var
+        for i in range(top - 1, -1, -1):
+            grad2[i] = g2
+            below = m2[i - 1] if i else input_moments[0] ** 2 + input_moments[1]
+            wgrad2[i] = batch * g2 * dphi2[i] * below
+            g2 = sizes[i + 1] * weights[i][1] * dphi2[i] * g2
+        out.append(Prediction(np.sqrt(q[:top]), mean[:top].copy(), np.sqrt(var[:top]),
+                              np.sqrt(grad2), np.sqrt(wgrad2)))
+    return out
 
 
 def _constant(act, weights, sizes, input_moments, batch, grad_var) -> Prediction:

@@ -104,9 +104,20 @@ def test_numpy_moons_circles_are_sklearns_bits(name, n_samples, noise):
         np.random.set_state(saved)  # noqa: NPY002
 
 
-def test_loading_moons_circles_does_not_import_sklearn():
+def test_digits_are_sklearns_without_importing_it():
+    from initlab.data.builtin import load_digits
+
+    X, y = load_digits()
+    X_ref, y_ref = sklearn.datasets.load_digits(return_X_y=True)
+    np.testing.assert_array_equal(X, X_ref)
+    np.testing.assert_array_equal(y, y_ref)
+    assert X.dtype == X_ref.dtype and y.dtype == y_ref.dtype
+
+
+def test_loading_builtin_sets_does_not_import_sklearn():
     code = ("import sys; from initlab.data import load_dataset, classic_dataset; "
             "load_dataset('moons', seed=1); classic_dataset('circles'); "
+            "load_dataset('digits', n_samples=50); "
             "print([m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy')])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout

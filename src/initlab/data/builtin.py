@@ -136,6 +136,26 @@ def make_moons(n_samples: int = 100, *, noise: float | None = None, random_state
 CLASSIC = {"circles": make_circles, "moons": make_moons}
 
 
+def load_digits():
+    """Return scikit-learn's 8x8 digits ``(X (1797, 64) float64, y (1797,) int)``, as its
+    ``load_digits(return_X_y=True)`` gives them, read from the file scikit-learn ships
+    (``sklearn/datasets/data/digits.csv.gz``: pixels 0..16, then the label, a row an image)
+    without importing scikit-learn (over a second: it imports scipy.stats); through
+    scikit-learn itself where that file is not found."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("sklearn")  # finds the package without running it
+    path = None if spec is None or spec.origin is None else (
+        Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz")
+    if path is None or not path.is_file():
+        from sklearn.datasets import load_digits as sklearn_load_digits
+
+        return sklearn_load_digits(return_X_y=True)
+    data = np.loadtxt(path, delimiter=",")
+    return data[:, :-1], data[:, -1].astype(int)
+
+
 # --------------------------------------------------------------------------------- loading
 def load_dataset(name: str, *, n_samples: int | None = None, noise: float | None = None,
                  test_size: float | None = None, seed: int = 0, data=None,
@@ -189,9 +209,7 @@ def load_dataset(name: str, *, n_samples: int | None = None, noise: float | None
     if name == "digits":
         if noise is not None:
             raise InitlabError("noise applies only to the 2-D sets, not to 'digits'")
-        from sklearn.datasets import load_digits  # imported here: it takes about a second
-
-        X, y = load_digits(return_X_y=True)
+        X, y = load_digits()
         if n_samples is not None:
             check_positive_int(n_samples, "n_samples")
             if n_samples > len(X):

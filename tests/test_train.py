@@ -215,17 +215,26 @@ def test_small_products_train_on_one_blas_thread_large_ones_on_the_free_cores(mo
     assert blas_threads_seen(model, X, y) == [1, 1]
 
 
-@pytest.mark.parametrize("loadavg, cores, free", [
-    ("0.1 0.1 0.1 1/90 7", 2, 2), ("1.9 1.9 1.9 2/90 7", 2, 1), ("0.1 0.1 0.1 3/90 7", 8, 6),
-    ("0.1 0.1 0.1 9/90 7", 2, 1)])
-def test_free_cores_are_the_cores_less_the_other_runnable_tasks(monkeypatch, loadavg, cores,
-                                                                 free):
+@pytest.mark.parametrize("loadavg, own, cores, free", [
+    ("0.1 0.1 0.1 1/90 7", "R", 2, 2), ("1.9 1.9 1.9 2/90 7", "R", 2, 1),
+    ("0.1 0.1 0.1 3/90 7", "R", 8, 6), ("0.1 0.1 0.1 9/90 7", "R", 2, 1),
+    # a BLAS thread of this process still spinning after a product is not another task
+    ("0.1 0.1 0.1 2/90 7", "RRS", 2, 2), ("0.1 0.1 0.1 3/90 7", "RRS", 2, 1)])
+def test_free_cores_are_the_cores_less_the_other_processes_runnable_tasks(
+        monkeypatch, loadavg, own, cores, free):
     import io
 
     from initlab import budget
 
+    def fake_open(path, *args):
+        if path == "/proc/loadavg":
+            return io.StringIO(loadavg)
+        task = int(path.split("/")[-2])  # /proc/self/task/<k>/stat
+        return io.StringIO(f"{task} (python) {own[task]} 1 2 3")
+
     monkeypatch.setattr(budget, "usable_cores", lambda: cores)
-    monkeypatch.setattr(budget, "open", lambda *a: io.StringIO(loadavg), raising=False)
+    monkeypatch.setattr(budget, "open", fake_open, raising=False)
+    monkeypatch.setattr(budget.os, "listdir", lambda path: [str(k) for k in range(len(own))])
     assert budget.free_cores() == free
 
 

@@ -48,19 +48,29 @@ def usable_cores() -> int:
 
 
 def free_cores() -> int:
-    """Usable cores no other task is using right now: :func:`usable_cores` less the tasks
-    runnable besides this one (Linux: /proc/loadavg; elsewhere the 1-minute load average),
-    at least 1."""
+    """Usable cores no other process is using right now: :func:`usable_cores` less the tasks
+    of other processes that are runnable (Linux: /proc/loadavg's count less this process's own
+    running threads, such as BLAS threads still spinning after a product; elsewhere the
+    1-minute load average), at least 1."""
     cores = usable_cores()
     try:
         with open("/proc/loadavg") as f:  # "0.52 0.58 0.59 2/301 12345": 2 runnable now
-            others = int(f.read().split()[3].split("/")[0]) - 1
+            others = int(f.read().split()[3].split("/")[0]) - _own_running_threads()
     except (OSError, ValueError, IndexError):  # not Linux
         try:
             others = int(os.getloadavg()[0])
         except OSError:  # pragma: no cover - no load average on this platform
             others = 0
-    return max(1, cores - others)
+    return max(1, cores - max(0, others))
+
+
+def _own_running_threads() -> int:
+    """Threads of this process in state R (running or runnable), this one included."""
+    running = 0
+    for task in os.listdir("/proc/self/task"):
+        with contextlib.suppress(OSError, IndexError), open(f"/proc/self/task/{task}/stat") as f:
+            running += f.read().rsplit(")", 1)[1].split()[0] == "R"
+    return max(1, running)
 
 
 def _size(n: float) -> str:

@@ -55,6 +55,14 @@ def _block(law, shape, seed: int, layer: int, block: int, dtype) -> np.ndarray:
     return law.sample((n, shape[1]), stream(seed, 2, layer, block), np.dtype(dtype).type)
 
 
+def _mapper(stack: contextlib.ExitStack, threads: int, n_blocks: int):
+    """``map``, or the ``map`` of a pool of ``threads`` threads entered on ``stack`` when there
+    are several threads and blocks to share out."""
+    if threads > 1 and n_blocks > 1:
+        return stack.enter_context(ThreadPoolExecutor(threads)).map
+    return map
+
+
 def _n_blocks(shape) -> int:
     return -(-shape[0] // max(1, BLOCK // shape[1]))
 
@@ -118,9 +126,7 @@ class LayerWeight:
             out[:, b * rows:(b + 1) * rows] = x @ w.T
 
         with contextlib.ExitStack() as stack:
-            run = map
-            if threads > 1 and len(blocks) > 1:
-                run = stack.enter_context(ThreadPoolExecutor(threads)).map
+            run = _mapper(stack, threads, len(blocks))
             if not backward:
                 list(run(job, blocks))
                 return out
@@ -196,9 +202,7 @@ class LayerWeights:
             return parts
 
         with contextlib.ExitStack() as stack:
-            run = map
-            if threads > 1 and len(blocks) > 1:
-                run = stack.enter_context(ThreadPoolExecutor(threads)).map
+            run = _mapper(stack, threads, len(blocks))
             if not backward:
                 list(run(job, blocks))
                 return out

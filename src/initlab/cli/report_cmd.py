@@ -62,6 +62,11 @@ COST = {"classic-circles": (2.6, 2.6), "classic-moons": (2.6, 2.6), "classic-see
 EXPLORER_COST = {"training": (0.85, 4.4), "phase": (0.6, 2.5), "atinit": (0.27, 0.8)}
 
 
+def _one_line(exc: BaseException) -> str:
+    """The error as the report shows it: its type and message, without the traceback."""
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
 def run_step(index: int, settings) -> dict:
     """Run step ``index`` of the story; return its section (figures as PNG bytes) and summary.
 
@@ -78,7 +83,7 @@ def run_step(index: int, settings) -> dict:
         entry = {"title": section.title, "status": "ok", "result": result.to_dict(),
                  "table": as_table(result)}
     except Exception as exc:  # noqa: BLE001 - a failed section is reported, not fatal
-        message = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        message = _one_line(exc)
         section = Section(id=sid, title=title, error=message)
         entry = {"title": title, "status": "failed", "error": message,
                  "traceback": traceback.format_exc()}
@@ -95,7 +100,7 @@ def run_explorer_task(part: int, task: tuple) -> dict:
     try:
         value, error = run_task(*task), None
     except Exception as exc:  # noqa: BLE001 - the report still comes out, marked
-        value, error = None, "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        value, error = None, _one_line(exc)
     return {"index": EXPLORER, "part": part, "value": value, "error": error,
             "seconds": time.perf_counter() - start}
 
@@ -114,7 +119,7 @@ def _explorer_plan(quick: bool):
         p = plan(quick)
         return p, tasks(p), None
     except Exception as exc:  # noqa: BLE001 - the report still comes out, marked
-        return None, [], "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        return None, [], _one_line(exc)
 
 
 def _write_explorer(out: Path, p: dict, parts: list, seconds: float) -> dict:
@@ -129,7 +134,7 @@ def _write_explorer(out: Path, p: dict, parts: list, seconds: float) -> dict:
         return {"index": EXPLORER, "path": path, "error": None}
     except Exception as exc:  # noqa: BLE001 - the report still comes out, marked
         return {"index": EXPLORER, "path": None,
-                "error": "".join(traceback.format_exception_only(type(exc), exc)).strip()}
+                "error": _one_line(exc)}
 
 
 def _results(settings, jobs: int, out: Path, explore: bool):

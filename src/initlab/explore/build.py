@@ -73,7 +73,8 @@ def run_task(kind: str, args: tuple, kwargs: dict):
 
 def assemble(p: dict, outcomes: list, seconds: float = 0.0) -> dict:
     """Everything the page shows, from the outcomes of :func:`tasks` (in their order), as plain
-    JSON types (arrays encoded compactly); ``seconds``: the build's time, shown on the page."""
+    JSON types (arrays encoded compactly); ``seconds``: the build's time, kept in the data
+    (:func:`build_explorer`'s wall time; the report passes its tasks' summed seconds)."""
     iterations, _ = schedule(p["quick"])
     lattice = QUICK_PHASE if p["quick"] else {}
     n_train, n_phase = len(DATASETS), len(PHASE_ACTIVATIONS)

@@ -49,10 +49,19 @@ def stream(seed: int, *key: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
 
 
-def _block(law, shape, seed: int, layer: int, block: int, dtype) -> np.ndarray:
-    rows = max(1, BLOCK // shape[1])
+def _rows(shape) -> int:
+    """Rows of a weight block: about :data:`BLOCK` entries, at least one row."""
+    return max(1, BLOCK // shape[1])
+
+
+def _block(law, shape, seed: int, layer: int, block: int, dtype,
+           standard: bool = False) -> np.ndarray:
+    """Row block ``block`` of the layer's weights drawn from ``law`` (with ``standard``: the
+    standard-normal draw a normal law scales to them, :meth:`initlab.init.laws.Law.standard`)."""
+    rows = _rows(shape)
     n = min(rows, shape[0] - block * rows)
-    return law.sample((n, shape[1]), stream(seed, 2, layer, block), np.dtype(dtype).type)
+    draw = law.standard if standard else law.sample
+    return draw((n, shape[1]), stream(seed, 2, layer, block), np.dtype(dtype).type)
 
 
 def _mapper(stack: contextlib.ExitStack, threads: int, n_blocks: int):
@@ -64,7 +73,7 @@ def _mapper(stack: contextlib.ExitStack, threads: int, n_blocks: int):
 
 
 def _n_blocks(shape) -> int:
-    return -(-shape[0] // max(1, BLOCK // shape[1]))
+    return -(-shape[0] // _rows(shape))
 
 
 def draw_weight(init, shape, seed: int, layer: int, dtype=np.float32) -> np.ndarray:
@@ -115,7 +124,7 @@ class LayerWeight:
         if self.law.dist not in _BY_BLOCKS:
             w = self.block(0)
             return x @ w if backward else x @ w.T
-        rows, blocks = max(1, BLOCK // self.shape[1]), range(_n_blocks(self.shape))
+        rows, blocks = _rows(self.shape), range(_n_blocks(self.shape))
         out = None if backward else np.empty((x.shape[0], self.shape[0]),
                                              np.result_type(x, self.dtype))
 
@@ -160,11 +169,8 @@ class LayerWeights:
         """The standard-normal draw of row block ``b`` that the normal laws scale."""
         z = None if self.kept is None else self.kept.get(b)
         if z is None:
-            rows = max(1, BLOCK // self.shape[1])
-            n = min(rows, self.shape[0] - b * rows)
-            law = self.weights[self.shared[0]].law
-            z = law.standard((n, self.shape[1]), stream(self.seed, 2, self.layer, b),
-                             np.dtype(self.dtype).type)
+            z = _block(self.weights[self.shared[0]].law, self.shape, self.seed, self.layer, b,
+                       self.dtype, standard=True)
             if self.kept is not None:
                 self.kept[b] = z
         return z
@@ -179,7 +185,7 @@ class LayerWeights:
                 out[j] = self.weights[k].product(x, threads, backward)
         if not mine:
             return out
-        rows, blocks = max(1, BLOCK // self.shape[1]), range(_n_blocks(self.shape))
+        rows, blocks = _rows(self.shape), range(_n_blocks(self.shape))
         dt = np.dtype(self.dtype).type
         if not backward:
             for j in mine:

@@ -527,3 +527,11 @@ def test_csv_without_label_column_is_refused(tmp_path):
         ",".join(map(str, [row[0] % 10, *row[1:]])) for row in pixels))
     X, y, _ = read_csv(good)
     assert X.shape == (300, 15) and y.max() <= 9
+
+
+def test_expected_size_names_an_unknown_dataset():
+    from initlab.data import expected_size
+
+    assert expected_size("moons", 400) == (300, 100, 2, 2)
+    with pytest.raises(InitlabError, match=r"unknown dataset 'moonz'; valid: circles, digits"):
+        expected_size("moonz")

@@ -285,6 +285,7 @@ def expected_size(name: str, n_samples: int | None = None,
                   train_size: int | None = None) -> tuple[int, int, int, int]:
     """``(n_train, n_test, n_features, n_classes)`` of a data set without loading it (for
     estimates): the sizes of the generated sets and digits; MNIST's for files."""
+    choose(name, DATASETS, "dataset")  # before any estimate is made from a wrong name
     if name in GENERATED:
         total, features, classes = n_samples or DEFAULT_N_SAMPLES, 2, 2
     elif name == "digits":

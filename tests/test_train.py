@@ -183,6 +183,26 @@ def test_minibatches_with_replacement_are_the_draws_of_rng_choice(make):
         np.testing.assert_array_equal(t, X[idx, 0])
 
 
+def _memory(a: np.ndarray) -> np.ndarray:
+    return a if a.base is None else a.base
+
+
+@pytest.mark.parametrize("replace", [True, False])
+@pytest.mark.parametrize("shape", [(20, 2), (3, 20, 2)])
+def test_minibatches_are_gathered_into_the_same_memory_at_every_draw(replace, shape):
+    """No new array per minibatch (or per epoch's permuted copy): one made at every draw
+    cost page faults at every step (37 a step, ~70 us, for 128 MNIST rows)."""
+    X = np.arange(np.prod(shape), dtype=float).reshape(shape)
+    T = np.arange(20.0)[:, None]
+    gen = _batches(X, T, 8, replace, np.random.default_rng(0))
+    first_x, first_t = next(gen)
+    for _ in range(7):  # past two epochs' ends without replacement
+        x, t = next(gen)
+        assert _memory(x) is _memory(first_x) and _memory(t) is _memory(first_t)
+        rows = t[:, 0].astype(int)  # T's row i holds i: the batch is the rows it names
+        np.testing.assert_array_equal(x, X[..., rows, :])
+
+
 def blas_threads_seen(model, X, y, **kwargs):
     """The BLAS thread count fit() runs its steps with (None without threadpoolctl)."""
     threadpoolctl = pytest.importorskip("threadpoolctl")

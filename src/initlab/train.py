@@ -171,16 +171,28 @@ def check_batch_norm_batches(n: int, batch: int | None, replace: bool) -> None:
 
 def _batches(X, T, size: int, replace: bool, rng):
     """Endless minibatches (x, t): drawn with replacement, or consecutive slices of a new
-    permutation every epoch (the last slice of an epoch may be smaller)."""
+    permutation every epoch (the last slice of an epoch may be smaller).
+
+    The rows are gathered into arrays made once and overwritten by every later draw (each
+    epoch's permuted copy, or each minibatch): a batch is valid until the next one is drawn.
+    A new array at every draw made the C allocator hand its pages back and fault them in
+    again (37 page faults a step, ~70 us, for 128 MNIST rows). ``mode="clip"`` only lets
+    ``take`` write into ``out`` directly; every index drawn is in range.
+    """
     n = T.shape[0]
     if replace:  # the indices rng.choice(n, size) draws, without its per-call checks
         draw = rng.integers if isinstance(rng, np.random.Generator) else rng.randint
+        xb = np.empty((*X.shape[:-2], size, X.shape[-1]), X.dtype)
+        tb = np.empty((size, *T.shape[1:]), T.dtype)
         while True:
             idx = draw(0, n, size)
-            yield X.take(idx, axis=-2), T.take(idx, axis=0)
+            yield (X.take(idx, axis=-2, out=xb, mode="clip"),
+                   T.take(idx, axis=0, out=tb, mode="clip"))
+    xp, tp = np.empty_like(X), np.empty_like(T)
     while True:
         perm = rng.permutation(n)
-        xp, tp = X.take(perm, axis=-2), T.take(perm, axis=0)
+        X.take(perm, axis=-2, out=xp, mode="clip")
+        T.take(perm, axis=0, out=tp, mode="clip")
         for s in range(0, n, size):
             yield xp[..., s:s + size, :], tp[s:s + size]
 

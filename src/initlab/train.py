@@ -288,7 +288,7 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
             if record:
                 lval, g = loss.value_and_grad(z, tb)
             else:
-                g = loss.grad(z, tb)
+                g = loss.grad(z, tb, errstate=False)  # the loop runs under np.errstate
             # Non-finite logits <=> non-finite loss: a sum is the cheap test at unrecorded steps.
             if everyone:
                 check = record or not math.isfinite(z.sum())
@@ -310,7 +310,8 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
                     if not active.any():
                         break
             model.backward(g, input_grad=False)
-            add_l2_grad(terms)
+            if terms:
+                add_l2_grad(terms)
             if record:
                 if on_record is not None:  # before accuracy passes overwrite the layers' caches
                     on_record(t, model)

@@ -140,3 +140,16 @@ def test_expit_is_scipys_within_an_ulp_without_scipy_or_warnings():
     assert np.isnan(expit(np.array([np.nan])))[0]
     assert expit(0.0) == 0.5 and np.ndim(expit(2)) == 0 and expit(np.float32(1)).dtype == np.float32
     assert expit(np.ones((2, 3), np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_binary_gradient_without_its_own_errstate_is_the_same_numbers(dtype):
+    """fit silences overflow warnings once for all steps and asks grad not to again."""
+    z = np.linspace(-800, 800, 1601).astype(dtype).reshape(1, -1, 1)
+    t = (np.arange(1601) % 2).astype(dtype)[:, None]
+    loss = BinaryCrossEntropy()
+    with np.errstate(over="ignore"):
+        quiet = loss.grad(z, t, errstate=False)
+    np.testing.assert_array_equal(quiet, loss.grad(z, t))
+    with pytest.warns(RuntimeWarning, match="overflow"):  # what the caller's errstate is for
+        loss.grad(z, t, errstate=False)

@@ -27,7 +27,14 @@ def expit(x):
     where exp(-x) overflows the result is 0. Float64 matches scipy's within 1 ulp (the same
     bits where NumPy's exp is the C library's); float32 within 2 ulps."""
     with np.errstate(over="ignore"):
-        e = np.exp(np.negative(x))
+        return sigmoid_unchecked(x)
+
+
+def sigmoid_unchecked(x):
+    """:func:`expit` without its ``np.errstate``: for a caller that has already silenced
+    NumPy's overflow warning (a training loop, once for all its steps), else NumPy warns
+    where exp(-x) overflows (the result there is still 0)."""
+    e = np.exp(np.negative(x))
     if isinstance(e, np.ndarray) and e.ndim:
         e += 1
         return np.reciprocal(e, out=e)

@@ -41,7 +41,7 @@ import workload_propagate  # noqa: E402
 import workload_report  # noqa: E402
 import workload_seeds  # noqa: E402
 import workload_startup  # noqa: E402
-from harness import HERE, ROOT, child_env, measure  # noqa: E402
+from harness import HERE, ROOT, child_env, compile_sources, measure  # noqa: E402
 from neighbour import KINDS as NEIGHBOURS  # noqa: E402
 from neighbour import Neighbour  # noqa: E402
 from summary import format_table, goal_counts  # noqa: E402
@@ -240,6 +240,8 @@ def main(argv=None) -> int:
               "numbers will be noisy (threaded runs most; --threads 1 is steadier)")
     if args.runs is not None and args.runs < MIN_RUNS:
         print(f"note: fewer than {MIN_RUNS} counted runs - a check, not a measurement")
+    compile_sources()
+    print("initlab's modules byte-compiled first, as pip does when it installs a package")
     neighbour = Neighbour(args.neighbour) if args.neighbour else None
     results, started = [], time.time()
     load_before = os.getloadavg()

@@ -5,7 +5,9 @@ Goals: initlab <= 0.8x PyTorch (``nn.BatchNorm1d``) and <= 1.2x a plain NumPy lo
 BatchNorm written the usual way (cache x_hat and 1/std, the standard backward formula
 dx = inv / N (N g_hat - sum g_hat - x_hat sum(g_hat x_hat))). Every contender loads the mlp
 workload's synthetic data file and times only model construction and the training loop; the
-minibatch loss is recorded at every step.
+minibatch loss is recorded at every step, and after the last step every contender computes the
+mean loss over the whole training set in evaluation mode (BatchNorm on its running
+statistics), as ``fit`` returns it in ``History.final_loss``.
 
 - ``initlab``: ``mlp(..., norm="batch", output="softmax", dtype=np.float32)`` + ``fit``.
 - ``numpy``: the plain loop, (N, features) layout, W (in, out), BatchNorm with running
@@ -73,7 +75,14 @@ def run_numpy(data: str, iterations: int) -> dict:
                 betas[k - 1] -= LR * dbeta
             Ws[k] -= LR * dW
             bs[k] -= LR * db
-    return _report(start, before, losses)
+    h = X  # the mean loss over the whole training set in evaluation mode, as fit returns it
+    for k in range(len(Ws) - 1):
+        x_hat = (h @ Ws[k] + bs[k] - run_mean[k]) / np.sqrt(run_var[k] + EPS)
+        h = np.maximum(gammas[k] * x_hat + betas[k], 0)
+    z = h @ Ws[-1] + bs[-1]
+    z -= z.max(axis=1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return _report(start, before, losses, -log_p[np.arange(len(X)), y].mean())
 
 
 # ------------------------------------------------------------------------------ initlab
@@ -88,7 +97,7 @@ def run_initlab(data: str, iterations: int) -> dict:
               dtype=np.float32, norm="batch")
     history = fit(net, X, y, optimizer="sgd", lr=LR, iterations=iterations, batch_size=BATCH,
                   replace=True, record_every=1, record_accuracy=False, seed=0)
-    return _report(start, before, np.asarray(history.loss)[0])
+    return _report(start, before, np.asarray(history.loss)[0], history.final_loss[0])
 
 
 # ------------------------------------------------------------------------------ PyTorch
@@ -121,7 +130,10 @@ def run_torch(data: str, iterations: int) -> dict:
         loss.backward()
         opt.step()
         losses.append(loss.item())
-    return _report(start, before, losses)
+    model.eval()  # the mean loss over the whole training set on the running statistics
+    with torch.no_grad():
+        final = loss_fn(model(X), y).item()
+    return _report(start, before, losses, final)
 
 
 CONTENDERS = {"initlab": run_initlab, "numpy": run_numpy, "torch": run_torch}

@@ -39,17 +39,13 @@ class Optimizer:
         if self.state is None:
             self.state = [{} for _ in params]
         self.t += 1
-        update = self.update
-        if active is None or active.all():  # the usual step: no replica to hold back
-            for p, state in zip(params, self.state, strict=True):
-                update(p.value, p.grad, state)
-            return
-        frozen = ~np.asarray(active)
-        saved = [p.value[frozen] for p in params]
+        frozen = None if active is None or active.all() else ~np.asarray(active)
+        saved = [p.value[frozen] for p in params] if frozen is not None else None
         for p, state in zip(params, self.state, strict=True):
-            update(p.value, p.grad, state)
-        for p, keep in zip(params, saved, strict=True):
-            p.value[frozen] = keep
+            self.update(p.value, p.grad, state)
+        if saved is not None:
+            for p, keep in zip(params, saved, strict=True):
+                p.value[frozen] = keep
 
     def update(self, w: np.ndarray, g: np.ndarray, state: dict) -> None:
         raise NotImplementedError
@@ -67,7 +63,8 @@ class SGD(Optimizer):
         buf = state.get("buf")
         if buf is None:
             buf = state["buf"] = np.empty_like(g)
-        np.subtract(w, np.multiply(g, self.lr, out=buf), out=w)
+        np.multiply(g, self.lr, out=buf)
+        w -= buf
 
 
 class Momentum(Optimizer):

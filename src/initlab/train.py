@@ -310,8 +310,7 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
                     if not active.any():
                         break
             model.backward(g, input_grad=False)
-            if terms:
-                add_l2_grad(terms)
+            add_l2_grad(terms)
             if record:
                 if on_record is not None:  # before accuracy passes overwrite the layers' caches
                     on_record(t, model)

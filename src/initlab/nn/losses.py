@@ -78,11 +78,7 @@ class BinaryCrossEntropy:
         """
         # in float32 within 2 ulps of scipy's expit (or 0 where exp(-z) overflows: below
         # float32's smallest normal, 1.2e-38)
-        if errstate:
-            with np.errstate(over="ignore"):
-                g = sigmoid_unchecked(z)
-        else:
-            g = sigmoid_unchecked(z)
+        g = expit(z) if errstate else sigmoid_unchecked(z)
         g -= t
         g *= 1.0 / z.shape[-2]
         return g

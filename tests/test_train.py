@@ -82,6 +82,22 @@ def test_history_records_the_batch_loss_before_each_update():
     np.testing.assert_allclose(hist.test_accuracy[:, 2], accuracy(start, X[:10], y[:10]))
 
 
+def test_recording_the_test_accuracy_only_skips_the_pass_over_the_training_set():
+    X, y = blobs(n=60)
+    model = mlp([3, 6, 1], replicas=2, seed=1)
+    kw = dict(lr=0.2, iterations=9, batch_size=8, record_every=4, X_test=X[:10], y_test=y[:10])
+    both = fit(model.copy(), X, y, **kw)
+    passes = []
+    forward = model.forward
+    model.forward = lambda x, train=False: passes.append((len(x), train)) or forward(x, train)
+    test = fit(model, X, y, record_accuracy="test", **kw)
+    assert test.train_accuracy is None
+    np.testing.assert_array_equal(test.test_accuracy, both.test_accuracy)
+    np.testing.assert_array_equal(test.loss, both.loss)
+    assert (60, False) in passes[-1:]  # the final loss only: no recorded pass over X
+    assert passes.count((60, False)) == 1 and passes.count((10, False)) == 3
+
+
 def test_final_loss_is_the_whole_training_set_after_the_last_update():
     """Not the last recorded minibatch loss: with minibatches and dropout those differ."""
     X, y = blobs(n=60)
@@ -301,6 +317,8 @@ def test_progress_bar_runs(capsys):
     (dict(iterations=3, X_test=np.zeros((2, 3))), "give both X_test and y_test"),
     (dict(iterations=3, X_test=np.zeros((2, 3)), y_test=[0, 5]), "label 5 in y_test is out of"),
     (dict(iterations=3, X_test=np.zeros((2, 4)), y_test=[0, 1]), "X_test has 4 features"),
+    (dict(iterations=3, record_accuracy="train"), "record_accuracy must be True, False or 'test'"),
+    (dict(iterations=3, record_accuracy="test"), "give X_test and y_test"),
 ])
 def test_bad_fit_arguments(kwargs, message):
     X, y = blobs(n=6)

@@ -229,7 +229,7 @@ def blas_threads(model, X, batch: int) -> contextlib.AbstractContextManager:
 def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | None = None,
         epochs: int | None = None, batch_size: int | None = None, replace: bool = False,
         l2=0.0, record_every: int = 1, X_test=None, y_test=None, seed=0,
-        progress: bool = False, record_accuracy: bool = True, on_record=None) -> History:
+        progress: bool = False, record_accuracy: bool | str = True, on_record=None) -> History:
     """Train every replica of ``model`` in place; return the :class:`History`.
 
     X : (N, in) shared by the replicas, or (R, N, in); y : (N,) labels.
@@ -243,6 +243,7 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
     record_every: record at steps 0, k, 2k, ... (see the module docstring for what).
     record_accuracy: also record train (and test) accuracy; each recorded step then costs an
     extra forward pass over X (and X_test), unless training is full batch without dropout.
+    ``"test"``: the test accuracy only (``X_test`` required), without the pass over X.
     progress: show progress on stderr (a bar on a terminal, else a line every 5 s).
     on_record: called as ``on_record(step, model)`` at every recorded step, after that
     step's forward and backward pass and before its update: the layers still hold that
@@ -258,6 +259,13 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
     if X_test is not None:
         X_test = model.check_input(X_test, "X_test")
         y_test = check_labels(y_test, X_test.shape[-2], _classes(model), "y_test")
+    if record_accuracy not in (True, False, "test"):
+        raise InitlabError(f"record_accuracy must be True, False or 'test', got "
+                           f"{record_accuracy!r}")
+    if record_accuracy == "test" and X_test is None:
+        raise InitlabError("record_accuracy='test' records the test accuracy: give X_test "
+                           "and y_test")
+    record_train = record_accuracy is True
     opt = get_optimizer(optimizer, lr)
     terms = l2_terms(model, l2)
     steps, batch = schedule(n, iterations, epochs, batch_size, replace)
@@ -269,7 +277,7 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
     R = model.replicas
     record_at = list(range(0, steps, record_every))
     losses = np.full((R, len(record_at)), np.nan)
-    train_acc = np.full_like(losses, np.nan) if record_accuracy else None
+    train_acc = np.full_like(losses, np.nan) if record_train else None
     test_acc = np.full_like(losses, np.nan) if record_accuracy and X_test is not None else None
     # step logits = eval logits (BatchNorm trains on batch statistics: never the same)
     reuse = batch is None and not model.has_dropout and not model.has_batch_norm and X.ndim == 2
@@ -314,12 +322,12 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
             if record:
                 if on_record is not None:  # before accuracy passes overwrite the layers' caches
                     on_record(t, model)
-                if record_accuracy:
+                if record_train:
                     pred = loss.predict(z) if reuse else loss.predict(model.forward(X))
                     train_acc[:, k] = np.where(active, (pred == labels).mean(axis=1), np.nan)
-                    if test_acc is not None:
-                        pred = loss.predict(model.forward(X_test))
-                        test_acc[:, k] = np.where(active, (pred == y_test).mean(axis=1), np.nan)
+                if test_acc is not None:
+                    pred = loss.predict(model.forward(X_test))
+                    test_acc[:, k] = np.where(active, (pred == y_test).mean(axis=1), np.nan)
                 k += 1
             opt.step(params, None if everyone else active)
             done = t + 1

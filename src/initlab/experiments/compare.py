@@ -266,7 +266,7 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
                                  replace)
     fit_kw = {"optimizer": optimizer, "lr": lr, "iterations": iterations, "epochs": epochs,
               "batch_size": batch, "replace": replace, "l2": l2, "record_every": every,
-              "seed": data_seed, "record_accuracy": True}
+              "seed": data_seed, "record_accuracy": "test"}  # only test curves are kept
     chunks, out = _train([s for s in inits for _ in range(n_seeds)],
                          replica_seeds(seed, n_seeds, len(inits), legacy_seeds),
                          None if jobs is None else check_positive_int(jobs, "jobs"), progress,

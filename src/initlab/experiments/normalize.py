@@ -39,7 +39,7 @@ from initlab.experiments.common import (
 from initlab.nn.model import mlp
 from initlab.nn.norm import check_eps, check_momentum, check_norm
 from initlab.results import Result, detail
-from initlab.train import accuracy, check_batch_norm_batches, evaluate, fit
+from initlab.train import accuracy, check_batch_norm_batches, fit
 from initlab.workers import run_tasks
 
 #: The book's 16 weight scales: np.logspace(0, -4, num=16).
@@ -128,8 +128,9 @@ def _train_variant(variant, sizes, activation, inits, output, seeds, dtype, mome
     history = fit(model, X, y, **fit_kw)
     train, test = accuracy(model, X, y), accuracy(model, X_test, y_test)
     diverged = np.array([d is not None for d in history.diverged_at])
-    loss = np.where(diverged, np.nan, evaluate(model, X, y))
-    return train, test, np.column_stack([history.train_accuracy, train]), diverged, loss
+    # fit's final loss: the whole training set in evaluation mode, NaN where diverged
+    return train, test, np.column_stack([history.train_accuracy, train]), diverged, \
+        history.final_loss
 
 
 def run_normalize(*, dataset: str = "digits", data=None, train_size: int | None = 1000,

@@ -94,8 +94,10 @@ def test_recording_the_test_accuracy_only_skips_the_pass_over_the_training_set()
     assert test.train_accuracy is None
     np.testing.assert_array_equal(test.test_accuracy, both.test_accuracy)
     np.testing.assert_array_equal(test.loss, both.loss)
-    assert (60, False) in passes[-1:]  # the final loss only: no recorded pass over X
-    assert passes.count((60, False)) == 1 and passes.count((10, False)) == 3
+    # over X only the final loss's pass (the last); over X_test one per record
+    assert passes[-1] == (60, False) and passes.count((60, False)) == 1
+    assert passes.count((10, False)) == 3
+    assert fit(mlp([3, 6, 1], seed=1), X, y, record_accuracy=1, **kw).train_accuracy is not None
 
 
 def test_final_loss_is_the_whole_training_set_after_the_last_update():

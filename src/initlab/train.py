@@ -265,7 +265,7 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
     if record_accuracy == "test" and X_test is None:
         raise InitlabError("record_accuracy='test' records the test accuracy: give X_test "
                            "and y_test")
-    record_train = record_accuracy is True
+    record_train = bool(record_accuracy) and record_accuracy != "test"  # 1 counts as True
     opt = get_optimizer(optimizer, lr)
     terms = l2_terms(model, l2)
     steps, batch = schedule(n, iterations, epochs, batch_size, replace)

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from initlab.cli import main
@@ -41,3 +42,38 @@ def test_cli(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert [r["variant"] for r in out["rows"]] == ["none", "l2(0.01)", "dropout(0.2)", "both"]
     assert (tmp_path / "curves.png").exists()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_trains_in_the_dtype_asked_for(dtype, monkeypatch):
+    import initlab.experiments.regularize as regularize
+
+    seen = []
+
+    def spy(model, X, y, **kw):
+        seen.append((model.dtype, X.dtype, kw["X_test"].dtype))
+        return fit(model, X, y, **kw)
+
+    fit = regularize.fit
+    monkeypatch.setattr(regularize, "fit", spy)
+    result = run_regularize(train_size=60, layers=[8], seeds=1, epochs=2, dtype=dtype)
+    assert seen == [(np.dtype(dtype),) * 3] * 4
+    assert result.config["dtype"] == dtype
+
+
+def test_bad_dtype():
+    with pytest.raises(InitlabError, match="dtype must be float32 or float64, got 'float16'"):
+        run_regularize(dtype="float16", epochs=1)
+
+
+def test_cli_dtype(capsys):
+    argv = ["regularize", "--train-size", "60", "--layers", "8", "--seeds", "1", "--epochs",
+            "2", "--json"]
+    assert main([*argv, "--dtype", "float64"]) == 0
+    assert json.loads(capsys.readouterr().out)["config"]["dtype"] == "float64"
+    assert main(argv) == 0  # float32 by default
+    assert json.loads(capsys.readouterr().out)["config"]["dtype"] == "float32"
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--dtype", "float16"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'float16'" in capsys.readouterr().err

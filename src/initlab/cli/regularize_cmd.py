@@ -51,6 +51,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--lr", type=positive_float, default=0.1, help="learning rate (0.1)")
     parser.add_argument("--batch", type=positive_int, default=128, help="minibatch size (128)")
     parser.add_argument("--epochs", type=positive_int, default=200, help="epochs (200)")
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32",
+                        help="float32 (default) or float64")
     add_output_options(parser)
 
 
@@ -63,7 +65,8 @@ def estimate(args):
     n_train, n_test, features, classes = expected_size(dataset, None, args.train_size)
     sizes = [features, *args.layers, 1 if classes == 2 else classes]
     steps = steps_of(n_train, None, args.epochs, args.batch)
-    one = mlp_training(sizes, args.seeds, n_train, n_test, args.batch, steps, 40)
+    one = mlp_training(sizes, args.seeds, n_train, n_test, args.batch, steps, 40,
+                       itemsize=4 if args.dtype == "float32" else 8)
     return Estimate(one.memory, 4 * one.seconds,
                     f"training 4 x {args.seeds} nets of sizes {sizes} for {steps} steps")
 
@@ -78,7 +81,7 @@ def run(args) -> int:
         dropout_mode=args.dropout_mode, norm=args.norm, seeds=args.seeds, seed=args.seed,
         data_seed=args.data_seed,
         optimizer=args.optimizer, lr=args.lr, batch=args.batch, epochs=args.epochs,
-        progress=show_progress(args))
+        dtype=args.dtype, progress=show_progress(args))
     figures = {}
     if args.out is not None:
         from initlab.plots.regularize import curves_figure

@@ -56,7 +56,7 @@ EXPLORER = -1
 #: CPU seconds of each step (quick, full), as measured on a 2-core machine (2026-11); used
 #: only to start the longest work first, so that the workers finish together.
 COST = {"classic-circles": (2.6, 2.6), "classic-moons": (2.6, 2.6), "classic-seeds": (5, 13),
-        "saito": (1.8, 1.8), "deep": (1.2, 6), "digits": (2.8, 26), "regularize": (2.5, 20),
+        "saito": (1.8, 1.8), "deep": (1.2, 6), "digits": (2.8, 26), "regularize": (1.9, 14),
         "normalize": (2.2, 21), "depth": (4.5, 38)}
 #: CPU seconds of one explorer task of each kind (quick, full), measured likewise.
 EXPLORER_COST = {"training": (0.85, 4.4), "phase": (0.6, 2.5), "atinit": (0.27, 0.8)}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from initlab.errors import InitlabError, check_positive_int, check_seed
+from initlab.errors import InitlabError, check_float_dtype, check_positive_int, check_seed
 from initlab.experiments.common import (
     ACCURACY_CI,
     Stat,
@@ -85,17 +85,19 @@ def run_regularize(*, dataset: str = "digits", train_size: int | None = 300,
                    epochs: int | None = 200, iterations: int | None = None,
                    n_samples: int | None = None, noise: float | None = None, data=None,
                    dropout_mode: str = "inverted", norm: str | None = None,
-                   progress: bool = False) -> RegularizeResult:
+                   dtype: str = "float32", progress: bool = False) -> RegularizeResult:
     """Train the four variants from ``seeds`` seeds each on a ``train_size`` subset.
 
     Dropout follows each hidden activation; L2 adds (lambda / 2) sum W^2 over the weights
     (not over normalization parameters). norm: None, "batch" or "layer" between each hidden
-    linear layer and its activation, in every variant.
+    linear layer and its activation, in every variant. dtype: float32 (default, as ``compare``
+    and ``normalize`` train) or float64.
     """
     n_seeds = check_positive_int(seeds, "seeds")
     check_seed(seed, "seed", n_seeds)
     check_seed(data_seed, "data_seed")
     plan = variants(l2, dropout)
+    dt = check_float_dtype(dtype)
     ds = get_dataset(dataset, seed=data_seed, n_samples=n_samples, noise=noise, data=data,
                      train_size=train_size)
     units, output = output_layer(ds.n_classes)
@@ -103,19 +105,20 @@ def run_regularize(*, dataset: str = "digits", train_size: int | None = 300,
     if iterations is not None:
         epochs = None
     every = record_every(ds.n_train, iterations, epochs, batch, 40)
+    X, Xt = ds.X_train.astype(dt), ds.X_test.astype(dt)
     rows, steps = [], None
     for name, lam, rate in plan:
         model = mlp(sizes, activation=activation, init=init, output=output, dropout=rate,
                     dropout_mode=dropout_mode, replicas=n_seeds, norm=norm,
-                    seed=[seed + s for s in range(n_seeds)])
-        done = lsuv_from_inits(model, ds.X_train[:batch or ds.n_train],
+                    seed=[seed + s for s in range(n_seeds)], dtype=dt)
+        done = lsuv_from_inits(model, X[:batch or ds.n_train],
                                names=[seed + s for s in range(n_seeds)])
-        history = fit(model, ds.X_train, ds.y_train, optimizer=optimizer, lr=lr,
+        history = fit(model, X, ds.y_train, optimizer=optimizer, lr=lr,
                       iterations=iterations, epochs=epochs, batch_size=batch, l2=lam,
-                      record_every=every, X_test=ds.X_test, y_test=ds.y_test, seed=data_seed,
+                      record_every=every, X_test=Xt, y_test=ds.y_test, seed=data_seed,
                       progress=progress, record_accuracy=True)
-        train = accuracy(model, ds.X_train, ds.y_train)
-        test = accuracy(model, ds.X_test, ds.y_test)
+        train = accuracy(model, X, ds.y_train)
+        test = accuracy(model, Xt, ds.y_test)
         steps = list(history.iterations)
         rows.append(VariantRow(
             variant=name, l2=lam, dropout=rate, seeds=n_seeds,
@@ -126,6 +129,7 @@ def run_regularize(*, dataset: str = "digits", train_size: int | None = 300,
     config = {"dataset": ds.name, "n_train": ds.n_train, "n_test": ds.n_test, "sizes": sizes,
               "activation": activation, "init": init, "output": output, "l2": l2,
               "dropout": dropout, "dropout_mode": dropout_mode, "norm": check_norm(norm),
+              "dtype": dt.name,
               "seeds": n_seeds, "seed": seed,
               "data_seed": data_seed,
               "optimizer": optimizer, "lr": lr, "batch": batch, "epochs": epochs,

@@ -84,7 +84,8 @@ def test_layer_norm_joins_and_processes_change_nothing():
 @pytest.mark.parametrize("kwargs, message", [
     ({"norms": "nosuch"}, "unknown norm 'nosuch'"), ({"momentum": -1}, "momentum"),
     ({"eps": 0}, "eps must be"), ({"batch": 1}, "at least 2 examples"),
-    ({"scales": [0.1, 0]}, "weight scales must be"), ({"threshold": 2}, "threshold")])
+    ({"scales": [0.1, 0]}, "weight scales must be"), ({"threshold": 2}, "threshold"),
+    ({"dtype": "float16"}, "dtype must be float32 or float64, got 'float16'")])
 def test_bad_input(kwargs, message):
     with pytest.raises(InitlabError, match=message):
         run_normalize(epochs=1, seeds=1, **{"scales": [0.1], **kwargs})

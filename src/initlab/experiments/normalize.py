@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from initlab.errors import InitlabError, check_positive_int
+from initlab.errors import InitlabError, check_float_dtype, check_positive_int
 from initlab.experiments.common import (
     ACCURACY_CI,
     LossStat,
@@ -160,9 +160,7 @@ def run_normalize(*, dataset: str = "digits", data=None, train_size: int | None 
     check_positive_int(epochs, "epochs")
     check_positive_int(batch, "batch")
     momentum, eps = check_momentum(momentum), check_eps(eps)
-    dt = np.dtype(dtype) if dtype in ("float32", "float64", np.float32, np.float64) else None
-    if dt is None:
-        raise InitlabError(f"dtype must be float32 or float64, got {dtype!r}")
+    dt = check_float_dtype(dtype)
     ds = get_dataset(dataset, seed=data_seed, data=data, train_size=train_size)
     units, output = output_layer(ds.n_classes)
     chance = 1.0 / ds.n_classes

@@ -191,7 +191,7 @@ def parse_args(argv=None):
     parser.add_argument("--only", metavar="NAME[,NAME]",
                         help=f"run only these workloads ({', '.join(WORKLOADS)})")
     parser.add_argument("--runs", type=int, default=None,
-                        help=f"counted rounds per workload (default {MIN_RUNS}; report 3, "
+                        help=f"counted rounds per workload (default {MIN_RUNS}; mlp 9, report 3, "
                         "startup 20)")
     parser.add_argument("--warmup", type=int, default=None,
                         help="uncounted rounds first (default 1; report 0, startup 2)")

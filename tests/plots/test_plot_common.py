@@ -70,12 +70,14 @@ def test_log_axes_draw_the_same_ticks_and_labels_without_math_text(lo, hi):
 @pytest.mark.parametrize("lo, hi", [(1e-4, 1e2), (0.3, 40.0)])
 def test_log_axes_of_2_to_10_decades_keep_the_minor_ticks_at_2_and_5(lo, hi):
     default, plain = pair(lo, hi)
+    def mantissa(loc: float) -> float:
+        return round(loc / 10 ** np.floor(np.log10(loc)), 6)
+
     drawn = shown(plain.yaxis, "minor")
-    mantissa = {round(loc / 10 ** np.floor(np.log10(loc)), 6) for loc, _ in drawn}
-    assert drawn and mantissa == {2.0, 5.0}
+    assert drawn and {mantissa(loc) for loc, _ in drawn} == {2.0, 5.0}
     assert drawn == [(loc, as_plain(text) if text else "")
                      for loc, text in shown(default.yaxis, "minor")
-                     if round(loc / 10 ** np.floor(np.log10(loc)), 6) in (2.0, 5.0)]
+                     if mantissa(loc) in (2.0, 5.0)]
     assert shown(plain.yaxis, "major") == [(loc, as_plain(text)) for loc, text
                                            in shown(default.yaxis, "major")]
 

@@ -19,7 +19,7 @@ import time
 import torch
 import torch.nn as nn
 
-from initlab.torch import monitor
+from initlab.torchbridge import monitor
 
 
 def loop(model, opt, x, y, steps: int) -> float:

@@ -107,7 +107,7 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, net_file, capsys):
 
 def test_without_torch_one_line_says_how_to_install(monkeypatch, capsys):
     for name in [m for m in sys.modules if m == "torch" or m.startswith(("torch.",
-                                                                          "initlab.torch"))]:
+                                                                          "initlab.torchbridge"))]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
     assert main(["inspect", "--demo", "mlp"]) == 2

@@ -103,7 +103,7 @@ def load_factory(path: str):
 
 def build(args, torch):
     """(a function that builds the model, its label, the input tensor)."""
-    from initlab.torch.demo import DEMO_INPUT, DEMOS
+    from initlab.torchbridge.demo import DEMO_INPUT, DEMOS
 
     if args.demo and args.factory:
         raise InitlabError("give either MODULE:FACTORY or --demo, not both")
@@ -157,7 +157,7 @@ def build(args, torch):
 
 def run(args) -> int:
     try:
-        import initlab.torch as it
+        import initlab.torchbridge as it
     except ImportError as exc:
         raise InitlabError(str(exc)) from None
     torch = it.torch

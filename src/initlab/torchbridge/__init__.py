@@ -4,7 +4,7 @@ PyTorch is an optional extra (``pip install 'initlab[torch]'``); importing this 
 it raises an ImportError that says how to install it. Nothing else in initlab imports torch.
 
 >>> import torch.nn as nn
->>> import initlab.torch as it
+>>> import initlab.torchbridge as it
 >>> model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64))
 >>> report = it.inspect(model, torch.randn(32, 64))        # doctest: +SKIP
 >>> it.reinit(model, "he")                                  # doctest: +SKIP
@@ -12,15 +12,15 @@ it raises an ImportError that says how to install it. Nothing else in initlab im
 ...     train(model)
 """
 
-from initlab.torch.hooks import require_torch
+from initlab.torchbridge.hooks import require_torch
 
 torch = require_torch()
 
-from initlab.torch.demo import demo_cnn, demo_mlp  # noqa: E402
-from initlab.torch.inspection import InspectResult, LayerRow, ReinitResult, inspect  # noqa: E402
-from initlab.torch.match import match_init  # noqa: E402
-from initlab.torch.monitoring import MonitorResult, monitor  # noqa: E402
-from initlab.torch.reinitialize import reinit  # noqa: E402
+from initlab.torchbridge.demo import demo_cnn, demo_mlp  # noqa: E402
+from initlab.torchbridge.inspection import InspectResult, LayerRow, ReinitResult, inspect  # noqa: E402
+from initlab.torchbridge.match import match_init  # noqa: E402
+from initlab.torchbridge.monitoring import MonitorResult, monitor  # noqa: E402
+from initlab.torchbridge.reinitialize import reinit  # noqa: E402
 
 __all__ = ["InspectResult", "LayerRow", "MonitorResult", "ReinitResult", "demo_cnn", "demo_mlp",
            "inspect", "match_init", "monitor", "reinit"]

@@ -1,5 +1,6 @@
-"""initlab.torch.inspect: statistics equal torch's own, the model is left as it was, the verdict
-and the prediction hold on the 20-layer default-init ReLU MLP, and awkward models work."""
+"""initlab.torchbridge.inspect: statistics equal torch's own, the model is left as it was,
+the verdict and the prediction hold on the 20-layer default-init ReLU MLP,
+and awkward models work."""
 
 import json
 
@@ -10,7 +11,7 @@ torch = pytest.importorskip("torch", reason="PyTorch is an optional extra (initl
 nn = torch.nn
 
 from initlab.errors import InitlabError  # noqa: E402
-from initlab.torch import InspectResult, ReinitResult, demo_cnn, demo_mlp, inspect, reinit  # noqa: E402
+from initlab.torchbridge import InspectResult, ReinitResult, demo_cnn, demo_mlp, inspect, reinit  # noqa: E402
 
 KEYS = ["name", "type", "output_shape", "mean", "std", "zero_fraction", "saturated_fraction",
         "grad_std", "weight_std", "weight_grad_std", "fan_in", "fan_out", "init_match",

@@ -7,8 +7,8 @@ import pytest
 torch = pytest.importorskip("torch", reason="PyTorch is an optional extra (initlab[torch])")
 nn = torch.nn
 
-from initlab.torch import match_init, reinit  # noqa: E402
-from initlab.torch.match import TORCH_DEFAULT  # noqa: E402
+from initlab.torchbridge import match_init, reinit  # noqa: E402
+from initlab.torchbridge.match import TORCH_DEFAULT  # noqa: E402
 
 INITS = [
     (lambda w: None, TORCH_DEFAULT),  # the module's own reset_parameters

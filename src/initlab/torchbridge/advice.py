@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from initlab.init import calculate_gain
 from initlab.results import Result, detail
 from initlab.spec import parse_spec
-from initlab.torch.hooks import RECTIFIERS
+from initlab.torchbridge.hooks import RECTIFIERS
 from initlab.verdict import judge
 
 _ACTIVATIONS = {"ReLU": "relu", "ReLU6": "relu", "LeakyReLU": "leaky_relu", "Tanh": "tanh",
@@ -118,7 +118,7 @@ def suggestion(rows, blocks) -> str | None:
 
 
 def judge_rows(rows):
-    """The :class:`~initlab.torch.inspection.InspectVerdict` of a list of layer rows."""
+    """The :class:`~initlab.torchbridge.inspection.InspectVerdict` of a list of layer rows."""
     blocks = _blocks(rows)
     judged = [w for w, _ in blocks]
     saturated = [_max([rows[w].saturated_fraction] + [rows[i].saturated_fraction for i in after])

@@ -38,7 +38,7 @@ from scipy.special import ndtr
 
 from initlab.nn.activations import get_activation
 from initlab.theory import NODES, WEIGHTS
-from initlab.torch.hooks import torch
+from initlab.torchbridge.hooks import torch
 
 nn = torch.nn
 F = torch.nn.functional

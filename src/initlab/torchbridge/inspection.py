@@ -4,7 +4,7 @@ Hooks on every leaf module record, for each call, the output's mean, std, fracti
 fraction saturated (tanh, sigmoid) and dead units, and (through a hook on the output tensor)
 the std of dLoss/d(output); then each weight's std, the std of its gradient, its fans, the
 known init it matches and the std that variance propagation predicts from the input's std
-(:mod:`initlab.torch.predict`). Every hook is removed afterwards and the model is left exactly
+(:mod:`initlab.torchbridge.predict`). Every hook is removed afterwards and the model is left exactly
 as it was: parameters and their ``.grad`` (gradients come from ``torch.autograd.grad``),
 buffers (BatchNorm's running statistics are restored), train/eval mode, ``requires_grad``, and
 torch's global random state (dropout draws from a forked generator).
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from initlab.errors import InitlabError, check_positive_int
 from initlab.init import fans
 from initlab.results import Result, detail
-from initlab.torch.advice import InspectVerdict, judge_rows
-from initlab.torch.hooks import (
+from initlab.torchbridge.advice import InspectVerdict, judge_rows
+from initlab.torchbridge.hooks import (
     SATURATION,
     Moments,
     dead_fraction,
@@ -27,8 +27,8 @@ from initlab.torch.hooks import (
     leaf_modules,
     torch,
 )
-from initlab.torch.match import match_init
-from initlab.torch.predict import Chain, Unfollowed, activation_spec
+from initlab.torchbridge.match import match_init
+from initlab.torchbridge.predict import Chain, Unfollowed, activation_spec
 
 
 @dataclass

@@ -11,8 +11,8 @@ nn = torch.nn
 
 from initlab.errors import InitlabError  # noqa: E402
 from initlab.init import get_initializer  # noqa: E402
-from initlab.torch import MonitorResult, monitor, reinit  # noqa: E402
-from initlab.torch.reinitialize import weighted_modules  # noqa: E402
+from initlab.torchbridge import MonitorResult, monitor, reinit  # noqa: E402
+from initlab.torchbridge.reinitialize import weighted_modules  # noqa: E402
 
 
 def net():

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from initlab.errors import InitlabError, check_positive_int
 from initlab.results import Result
-from initlab.torch.hooks import first_tensor, leaf_modules, torch
+from initlab.torchbridge.hooks import first_tensor, leaf_modules, torch
 
 
 @dataclass

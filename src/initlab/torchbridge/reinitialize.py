@@ -19,7 +19,7 @@ import numpy as np
 
 from initlab.errors import InitlabError, check_positive_int
 from initlab.init import get_initializer
-from initlab.torch.hooks import first_tensor, torch
+from initlab.torchbridge.hooks import first_tensor, torch
 
 nn = torch.nn
 

@@ -9,7 +9,7 @@ layer until the biases hold it at a floor.
 from __future__ import annotations
 
 from initlab.errors import check_positive_int
-from initlab.torch.hooks import torch
+from initlab.torchbridge.hooks import torch
 
 nn = torch.nn
 

@@ -47,7 +47,7 @@ def net_file(tmp_path):
 
 
 def test_demo_mlp_json_follows_the_contract(capsys):
-    pytest.importorskip("torch", reason="PyTorch is an optional extra (initlab[torch])")
+    pytest.importorskip("torch", reason="PyTorch is an optional extra (pip install torch)")
     assert main(["inspect", "--demo", "mlp", "--input-shape", "32,512", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert list(info) == ["model", "input_shape", "layers", "verdict"]
@@ -59,7 +59,7 @@ def test_demo_mlp_json_follows_the_contract(capsys):
 
 
 def test_factory_file_kwargs_reinit_save_and_out(net_file, tmp_path, capsys):
-    torch = pytest.importorskip("torch", reason="PyTorch is an optional extra (initlab[torch])")
+    torch = pytest.importorskip("torch", reason="PyTorch is an optional extra (pip install torch)")
     from safetensors.torch import load_file
 
     saved, out = tmp_path / "net.safetensors", tmp_path / "out"
@@ -98,7 +98,7 @@ def test_factory_file_kwargs_reinit_save_and_out(net_file, tmp_path, capsys):
     (["inspect"], "give MODULE:FACTORY"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, message, net_file, capsys):
-    pytest.importorskip("torch", reason="PyTorch is an optional extra (initlab[torch])")
+    pytest.importorskip("torch", reason="PyTorch is an optional extra (pip install torch)")
     argv = [a.format(file=net_file, dir=net_file.parent) for a in argv]
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -112,4 +112,4 @@ def test_without_torch_one_line_says_how_to_install(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
     assert main(["inspect", "--demo", "mlp"]) == 2
     err = capsys.readouterr().err
-    assert "pip install 'initlab[torch]'" in err and err.count("\n") == 1
+    assert "pip install torch" in err and err.count("\n") == 1

@@ -132,7 +132,9 @@ def test_kill_9_mid_run_then_resume(tmp_path):
 
 def test_ctrl_c_gives_the_points_in_flight_back(tmp_path):
     sweep = tmp_path / "c.toml"
-    sweep.write_text('experiment = "compare"\n[fixed]\nn_samples = 60\niterations = 300\n'
+    # points long enough (about 1 s each) that the sweep cannot finish between the first point
+    # done and the signal: a signal after main() returns kills Python the default way (-2)
+    sweep.write_text('experiment = "compare"\n[fixed]\nn_samples = 60\niterations = 3000\n'
                      'seeds = 1\n[grid]\nseed = [0, 1, 2, 3, 4, 5]\n')
     store = tmp_path / "c.db"
     proc = subprocess.Popen([sys.executable, "-m", "initlab.cli", "sweep", "run", str(sweep),

@@ -110,5 +110,5 @@ def test_without_dask_the_line_says_how_to_install_it(tiny, tmp_path):
                              str(tmp_path / "s.db"), "--scheduler", "dask-local"], env=env(),
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert "pip install 'initlab[dask]'" in result.stderr and result.stderr.count("\n") == 1
+    assert "pip install 'dask[distributed]'" in result.stderr and result.stderr.count("\n") == 1
     assert not (tmp_path / "s.db").exists()

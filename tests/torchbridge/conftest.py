@@ -6,7 +6,7 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def one_torch_thread():
-    torch = pytest.importorskip("torch", reason="PyTorch is an optional extra (initlab[torch])")
+    torch = pytest.importorskip("torch", reason="PyTorch is an optional extra (pip install torch)")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

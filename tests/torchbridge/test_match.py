@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-torch = pytest.importorskip("torch", reason="PyTorch is an optional extra (initlab[torch])")
+torch = pytest.importorskip("torch", reason="PyTorch is an optional extra (pip install torch)")
 nn = torch.nn
 
 from initlab.torchbridge import match_init, reinit  # noqa: E402

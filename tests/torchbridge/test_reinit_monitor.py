@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch", reason="PyTorch is an optional extra (initlab[torch])")
+torch = pytest.importorskip("torch", reason="PyTorch is an optional extra (pip install torch)")
 nn = torch.nn
 
 from initlab.errors import InitlabError  # noqa: E402

@@ -23,7 +23,8 @@ verdict (the same rules as 'initlab activations') and torch code that fixes the 
 --reinit SPEC re-initializes with initlab's initializers (or lsuv) and shows before and after;
 --save writes the model's state_dict (after --reinit) as safetensors. With --out: results.json
 and inspect.png (std per row, measured and predicted; gradient std, measured). Needs PyTorch
-(pip install 'initlab[torch]').
+(pip install torch; from initlab's source folder, pip install '.[torch]' pins the version
+initlab is tested with).
 
 examples:
   initlab inspect --demo mlp                 # a 20-layer ReLU MLP with torch's default init

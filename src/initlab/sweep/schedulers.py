@@ -72,7 +72,7 @@ class DaskPool:
             from dask.distributed import Client, LocalCluster
         except ImportError:
             raise InitlabError("the Dask schedulers need Dask, which is not installed: "
-                               "pip install 'initlab[dask]' (or use --scheduler processes)"
+                               "pip install 'dask[distributed]' (or use --scheduler processes)"
                                ) from None
         import dask
 

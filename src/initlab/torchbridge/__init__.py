@@ -1,6 +1,6 @@
 """The bridge to your own PyTorch model: inspect it at initialization, re-initialize it, monitor it.
 
-PyTorch is an optional extra (``pip install 'initlab[torch]'``); importing this package without
+PyTorch is an optional extra (``pip install torch``); importing this package without
 it raises an ImportError that says how to install it. Nothing else in initlab imports torch.
 
 >>> import torch.nn as nn

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-INSTALL = "PyTorch is not installed; install it with: pip install 'initlab[torch]'"
+INSTALL = "PyTorch is not installed; install it with: pip install torch"
 
 
 def require_torch():

@@ -1,11 +1,12 @@
 """The ``initlab`` command: one subcommand per module ``initlab/cli/<name>_cmd.py``.
 
 Each subcommand module defines ``HELP`` (one line), ``DESCRIPTION`` (with examples),
-``add_arguments(parser)`` and ``run(args) -> int``; optionally ``estimate(args)`` (an
-:class:`~initlab.budget.Estimate` of its memory and time: the command gets ``--force``) and
-``settings(args)`` (the values it will run with, for ``--dump-config``). Every command goes
-through :func:`main` and :mod:`initlab.cli.guard`: the output folder is checked and the budget
-estimated before any work; bad input (:class:`~initlab.errors.InitlabError`) becomes one line
+``add_arguments(parser)`` and ``run(args) -> int``; optionally ``check_inputs(args)`` (cheap
+checks of its files and names), ``estimate(args)`` (an :class:`~initlab.budget.Estimate` of
+its memory and time: the command gets ``--force``) and ``settings(args)`` (the values it will
+run with, for ``--dump-config``). Every command goes through :func:`main` and
+:mod:`initlab.cli.guard`: the inputs are checked, then the output folder, then the budget
+estimated, before any work; bad input (:class:`~initlab.errors.InitlabError`) becomes one line
 on stderr and exit code 2; SIGINT/SIGTERM end the run with "interrupted" and exit 130/143.
 """
 

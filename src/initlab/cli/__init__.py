@@ -115,9 +115,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{command}: error: not enough memory for this run; use smaller sizes",
                   file=sys.stderr)
             return 2
-        except BrokenPipeError:  # output piped into `head` and closed early: not an error
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
-            return 0
+        except BrokenPipeError as exc:
+            if guard.stdout_closed():  # output piped into `head` and closed early: no error
+                sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+                return 0
+            print(f"{command}: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
+        except RuntimeError as exc:
+            if not guard.worker_failure(exc):
+                raise
+            print(f"{command}: error: {exc}", file=sys.stderr)
+            return 1
         except (guard.Interrupted, KeyboardInterrupt) as exc:
             code = getattr(exc, "code", None) or guard.interrupted_code() or 130
             print(f"{command}: interrupted", file=sys.stderr)

@@ -129,5 +129,29 @@ def prepare(args, module) -> None:
             check(found)
 
 
+def stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone (``initlab ... | head`` read enough):
+    then a BrokenPipeError is no error. One from anything else (a worker's pipe, a socket) is.
+    Where poll() is missing (Windows) every BrokenPipeError is taken for stdout's."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file: it cannot be a closed pipe
+        return False
+    import select
+
+    if not hasattr(select, "poll"):
+        return True
+    poll = select.poll()
+    poll.register(fd, select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poll.poll(0))
+
+
+def worker_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is :class:`initlab.workers.WorkerError` (workers that could not start
+    or died), looked up without importing that module: it is loaded if it raised one."""
+    workers = sys.modules.get("initlab.workers")
+    return workers is not None and isinstance(exc, workers.WorkerError)
+
+
 __all__ = ["Interrupted", "check_output", "finish_output", "interrupted_code", "prepare",
-           "previous_output", "signals"]
+           "previous_output", "signals", "stdout_closed", "worker_failure"]

@@ -74,7 +74,8 @@ class Progress:
         if self.bar is not None:
             room = (self.columns - len(self.desc) - len(self.unit) - 2 * len(str(self.total))
                     - METER)
-            self.bar.set_postfix_str(fit_words(text, room))
+            # shown by the next update (callers set it just before), not with the old count
+            self.bar.set_postfix_str(fit_words(text, room), refresh=False)
 
     def _line(self, now: float) -> None:
         took = now - self.start

@@ -7,22 +7,46 @@ first interval.
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 import time
+
+EVERY = 5.0  # seconds between plain lines (a test sets 0 to see one line per update)
+#: Columns a terminal bar needs beside its description and postfix: percent, counts, times,
+#: rate and at least a few of the bar's own cells (the count and the unit are added).
+METER = 45
+
+
+def fit_words(text: str, width: int) -> str:
+    """``text`` if it fits in ``width`` characters, else cut at a space and ended with "...":
+    never inside a word or a number ("5 layers of 10" for "of 100"); "" when not even the
+    first word fits."""
+    if len(text) <= width:
+        return text
+    cut = text.rfind(" ", 0, width - 2)
+    return text[:cut] + "..." if cut > 0 else ""
 
 
 class Progress:
     """``update``/``set_postfix_str``/``close`` as tqdm has them, for both kinds of stderr.
 
+    Every command's progress goes through it, so a log file never gets a bar's carriage
+    returns. A postfix (e.g. the title of what just finished) is written whole in plain lines;
+    on a terminal it is cut at a word (:func:`fit_words`) to fit the bar in the terminal's
+    width, which tqdm would otherwise cut at any character.
+
     Args:
         total: units of work; desc: what is counted ("fit"); unit: its name ("step").
-        every: seconds between plain lines (0: a line on every update, e.g. per section).
+        every: seconds between plain lines (0: a line on every update, e.g. per section;
+            default :data:`EVERY`).
         leave: keep the terminal bar when done. enabled: False shows nothing.
     """
 
-    def __init__(self, total: int, desc: str, unit: str, *, every: float = 5.0,
+    def __init__(self, total: int, desc: str, unit: str, *, every: float | None = None,
                  leave: bool = True, enabled: bool = True, file=None):
-        self.total, self.desc, self.unit, self.every = total, desc, unit, every
+        self.total, self.desc, self.unit = total, desc, unit
+        self.every = EVERY if every is None else every
         self.file = file or sys.stderr
         self.n, self.postfix = 0, ""
         self.start = self.last = time.monotonic()
@@ -31,7 +55,9 @@ class Progress:
         if enabled and isatty is not None and isatty():
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=total, desc=desc, unit=unit, leave=leave, file=self.file)
+            self.columns = _columns(self.file)
+            self.bar = tqdm(total=total, desc=desc, unit=unit, leave=leave, file=self.file,
+                            ncols=self.columns)
 
     def update(self, n: int = 1) -> None:
         self.n += n
@@ -46,7 +72,10 @@ class Progress:
     def set_postfix_str(self, text: str) -> None:
         self.postfix = text
         if self.bar is not None:
-            self.bar.set_postfix_str(text)
+            room = (self.columns - len(self.desc) - len(self.unit) - 2 * len(str(self.total))
+                    - METER)
+            # shown by the next update (callers set it just before), not with the old count
+            self.bar.set_postfix_str(fit_words(text, room), refresh=False)
 
     def _line(self, now: float) -> None:
         took = now - self.start
@@ -67,4 +96,14 @@ class Progress:
         self.close()
 
 
-__all__ = ["Progress"]
+def _columns(file) -> int:
+    """The width of the terminal ``file`` writes to ($COLUMNS first, as shutil has it)."""
+    if "COLUMNS" not in os.environ:
+        try:
+            return os.get_terminal_size(file.fileno()).columns
+        except (AttributeError, OSError, ValueError):
+            pass
+    return shutil.get_terminal_size().columns
+
+
+__all__ = ["EVERY", "Progress", "fit_words"]

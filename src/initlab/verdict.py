@@ -209,13 +209,16 @@ def _scale(stds: Sequence[float], label: str, order: list[int]) -> dict:
         step = 1 if order[0] <= order[-1] else -1
         where = names[-1] + step * cross
         if cross + n - 1 <= HORIZON:
-            word, way = ("shrinks", "fall below 1/") if factor < 1 else ("grows", "exceed ")
+            # The first whole layer past the limit: k > cross layers after the last (the
+            # crossing may fall a fraction of a layer after it: that is the next layer).
+            k = math.floor(cross) + 1
+            word, past = (("shrinks", f"below 1/{FACTOR:g} of") if factor < 1
+                          else ("grows", f"over {FACTOR:g}x"))
             out.update(state="shrinking" if factor < 1 else "growing", crosses_at=float(where),
                        text=f"{label} {word} x{factor:.3g} per layer (std {seq[0]:.3g} at layer "
-                            f"{names[0]}, {seq[-1]:.3g} at layer {names[-1]}): at that rate it "
-                            f"would {way}{FACTOR:g}{'' if factor < 1 else 'x'} of {ref_name} "
-                            f"about {cross:.0f} layer{'' if round(cross) == 1 else 's'} beyond "
-                            f"this net's {n} layers")
+                            f"{names[0]}, {seq[-1]:.3g} at layer {names[-1]}): at that rate, "
+                            f"{k} layer{'' if k == 1 else 's'} beyond this net's {n} layers, "
+                            f"it would be about {seq[-1] * factor**k:.3g}, {past} {ref_name}")
             return out
     lo, hi = float(np.nanmin(ratio)), float(np.nanmax(ratio))
     out.update(state="healthy", text=f"{label} keeps its scale: std within {lo:.2f}x-{hi:.2f}x "

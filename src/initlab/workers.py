@@ -13,6 +13,10 @@ result as it finishes. What it guarantees:
 - A worker that dies without answering (killed, out of memory) raises :class:`WorkerDied`
   in the parent instead of hanging it; one killed by SIGINT/SIGTERM raises
   :class:`KeyboardInterrupt` (the run was interrupted, not broken).
+- Workers that cannot start (an interpreter this user may not run, a start that fails: it
+  surfaces as a BrokenPipeError from the pipe to the child, which the command line would take
+  for ``| head``) raise :class:`WorkerStartFailed` naming what failed. Both are
+  :class:`WorkerError`: the command line reports them in one line, exit code 1.
 - An exception inside ``fn`` is raised again in the parent, with the worker's traceback
   attached as a note.
 
@@ -54,8 +58,39 @@ def _pickler():
     return cloudpickle
 
 
-class WorkerDied(RuntimeError):
+class WorkerError(RuntimeError):
+    """Worker processes failed: one line for the command line to print (exit code 1)."""
+
+
+class WorkerDied(WorkerError):
     """A worker process ended without sending its result."""
+
+
+class WorkerStartFailed(WorkerError):
+    """Worker processes could not be started."""
+
+
+def start_failed(why: BaseException | str) -> WorkerStartFailed:
+    """The error for workers that did not start (``why``: the exception, or what happened),
+    naming the interpreter they run (``sys.executable`` unless multiprocessing was told
+    another)."""
+    from multiprocessing import spawn
+
+    if isinstance(why, BaseException):
+        why = f"{type(why).__name__}: {getattr(why, 'strerror', None) or why}"
+    exe = os.fsdecode(spawn.get_executable())
+    return WorkerStartFailed(f"cannot start worker processes ({exe}): {why}")
+
+
+def check_can_start() -> None:
+    """Raise :class:`WorkerStartFailed` when the interpreter workers run cannot be executed by
+    this user, before anything is started (multiprocessing's own helper process would print
+    tracebacks of its own on the way)."""
+    from multiprocessing import spawn
+
+    exe = spawn.get_executable()
+    if not os.access(exe, os.X_OK):
+        raise start_failed(PermissionError(13, "it is not executable by this user"))
 
 
 def _die_with_parent(parent: int) -> None:
@@ -121,6 +156,7 @@ class Workers:
         self.close()
 
     def _start(self, n: int) -> None:
+        check_can_start()
         ctx = mp.get_context("spawn")
         blas = max(1, usable_cores() // n)
         # Started with SIGINT ignored, a worker's Python never installs its KeyboardInterrupt
@@ -134,7 +170,12 @@ class Workers:
                 mine, theirs = ctx.Pipe()
                 proc = ctx.Process(target=_serve, args=(theirs, self.fn, os.getpid(), blas),
                                    daemon=True)
-                proc.start()
+                try:
+                    proc.start()
+                except (OSError, mp.ProcessError) as exc:  # BrokenPipeError: it exited
+                    theirs.close()
+                    mine.close()
+                    raise start_failed(exc) from exc
                 theirs.close()
                 self.procs.append(proc)
                 self.conns.append(mine)
@@ -156,7 +197,7 @@ class Workers:
         busy = {}
         for conn in self.conns:
             if queue:
-                conn.send(queue.pop(0))
+                self._give(conn, queue.pop(0), first=True)
                 busy[conn] = True
         while busy:
             sentinels = {p.sentinel: (p, c) for p, c in zip(self.procs, self.conns, strict=True)
@@ -183,9 +224,25 @@ class Workers:
                         value.add_note(f"in a worker process:\n{text}")
                     raise value
                 if queue:
-                    conn.send(queue.pop(0))
+                    self._give(conn, queue.pop(0))
                     busy[conn] = True
                 yield index, value
+
+    def _give(self, conn, task: tuple, first: bool = False) -> None:
+        """Send ``task`` to a worker. One that is gone raises :class:`WorkerStartFailed` when
+        it was to get its first task (it never ran: e.g. its interpreter exited at once),
+        else :class:`WorkerDied`; one killed by SIGINT/SIGTERM raises KeyboardInterrupt."""
+        try:
+            conn.send(task)
+        except OSError as exc:
+            proc = self.procs[self.conns.index(conn)]
+            proc.join(GRACE)
+            if proc.exitcode in (-signal.SIGINT, -signal.SIGTERM):
+                raise KeyboardInterrupt from None
+            why = f"a worker ended with exit code {proc.exitcode} before it took its "
+            if first:
+                raise start_failed(f"{why}first task ({type(exc).__name__})") from exc
+            raise WorkerDied(f"{why}next task ({type(exc).__name__})") from exc
 
     def close(self) -> None:
         """Stop every worker: ask politely, then terminate, then kill; reap them all."""
@@ -220,4 +277,5 @@ def run_tasks(fn: Callable, tasks: Sequence[tuple], jobs: int) -> Iterator[tuple
         yield from pool.run(tasks)
 
 
-__all__ = ["WorkerDied", "Workers", "run_tasks"]
+__all__ = ["WorkerDied", "WorkerError", "WorkerStartFailed", "Workers", "check_can_start",
+           "run_tasks", "start_failed"]

@@ -1,11 +1,12 @@
 """The ``initlab`` command: one subcommand per module ``initlab/cli/<name>_cmd.py``.
 
 Each subcommand module defines ``HELP`` (one line), ``DESCRIPTION`` (with examples),
-``add_arguments(parser)`` and ``run(args) -> int``; optionally ``estimate(args)`` (an
-:class:`~initlab.budget.Estimate` of its memory and time: the command gets ``--force``) and
-``settings(args)`` (the values it will run with, for ``--dump-config``). Every command goes
-through :func:`main` and :mod:`initlab.cli.guard`: the output folder is checked and the budget
-estimated before any work; bad input (:class:`~initlab.errors.InitlabError`) becomes one line
+``add_arguments(parser)`` and ``run(args) -> int``; optionally ``check_inputs(args)`` (cheap
+checks of its files and names), ``estimate(args)`` (an :class:`~initlab.budget.Estimate` of
+its memory and time: the command gets ``--force``) and ``settings(args)`` (the values it will
+run with, for ``--dump-config``). Every command goes through :func:`main` and
+:mod:`initlab.cli.guard`: the inputs are checked, then the output folder, then the budget
+estimated, before any work; bad input (:class:`~initlab.errors.InitlabError`) becomes one line
 on stderr and exit code 2; SIGINT/SIGTERM end the run with "interrupted" and exit 130/143.
 """
 
@@ -114,9 +115,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{command}: error: not enough memory for this run; use smaller sizes",
                   file=sys.stderr)
             return 2
-        except BrokenPipeError:  # output piped into `head` and closed early: not an error
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
-            return 0
+        except BrokenPipeError as exc:
+            if guard.stdout_closed():  # output piped into `head` and closed early: no error
+                sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+                return 0
+            print(f"{command}: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
+        except RuntimeError as exc:
+            if not guard.worker_failure(exc):
+                raise
+            print(f"{command}: error: {exc}", file=sys.stderr)
+            return 1
         except (guard.Interrupted, KeyboardInterrupt) as exc:
             code = getattr(exc, "code", None) or guard.interrupted_code() or 130
             print(f"{command}: interrupted", file=sys.stderr)

@@ -117,6 +117,14 @@ def resolve(args) -> dict:
     return options
 
 
+def check_inputs(args) -> None:
+    """The names, before the estimate (see :mod:`initlab.cli.guard`)."""
+    from initlab.cli.common import check_names
+
+    o = resolve(args)
+    check_names(inits=o["inits"], activations=o["activations"], norms=[o.get("norm")])
+
+
 def estimate(args):
     """Memory and time of drawing and pushing a batch through every (init, seed) net."""
     from initlab.budget import stats_at_init

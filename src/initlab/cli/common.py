@@ -119,6 +119,41 @@ def dataset_of(args) -> str:
     return "mnist" if args.data is not None and args.dataset == "digits" else args.dataset
 
 
+def check_file_target(path: Path, option: str) -> None:
+    """Raise unless ``path`` (a file an option names) can be made: its folder must exist.
+    Only ``--out`` folders are created; a file's missing folder is more often a typo."""
+    folder = path.parent
+    if not folder.is_dir():
+        why = "is not a folder" if folder.exists() else "does not exist"
+        raise InitlabError(f"cannot write {option} {str(path)!r}: its folder {str(folder)!r} "
+                           f"{why}")
+
+
+def check_data_path(path) -> None:
+    """Raise unless ``--data`` names an existing file or folder. Checked before the budget,
+    which otherwise estimates the run at MNIST's size and refuses it as too long."""
+    if path is not None and not Path(path).expanduser().exists():
+        raise InitlabError(f"file not found: {str(Path(path).expanduser())!r}")
+
+
+def check_names(*, inits=(), activations=(), optimizer=None, norms=()) -> None:
+    """Look up every init spec, activation, optimizer and norm as the run will (each raises
+    naming the bad one and the valid ones), before the budget is estimated from the sizes."""
+    from initlab.init import get_initializer
+    from initlab.nn.activations import get_activation
+    from initlab.nn.norm import check_norm
+    from initlab.optim import get_optimizer
+
+    for spec in inits:
+        get_initializer(spec)
+    for spec in activations:
+        get_activation(spec)
+    if optimizer is not None:
+        get_optimizer(optimizer)
+    for norm in norms:
+        check_norm(norm)
+
+
 def show_progress(args) -> bool:
     """Progress on stderr unless -q: a bar on a terminal, else a plain line every few seconds."""
     return not getattr(args, "quiet", False)

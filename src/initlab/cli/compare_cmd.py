@@ -110,6 +110,16 @@ def resolve(args) -> dict:
     return options
 
 
+def check_inputs(args) -> None:
+    """The names and the data file, before the estimate (see :mod:`initlab.cli.guard`)."""
+    from initlab.cli.common import check_data_path, check_names
+
+    o = resolve(args)
+    check_names(inits=o["inits"], activations=[o["activation"]], optimizer=o["optimizer"],
+                norms=[o.get("norm")])
+    check_data_path(o.get("data"))
+
+
 def estimate(args):
     """Memory and time of training every (init, seed) replica, from the sizes."""
     from initlab.budget import mlp_training, steps_of

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -58,16 +57,15 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from tqdm.auto import tqdm
-
     from initlab.explore import plan, write_explorer
+    from initlab.explore.build import tasks
+    from initlab.progress import Progress
 
-    plan(args.quick, args.widths, args.depth, args.per_decade)  # refuse before any work
+    p = plan(args.quick, args.widths, args.depth, args.per_decade)  # refuse before any work
     start = time.perf_counter()
-    with tqdm(desc="initlab explore", unit="run", file=sys.stderr,
-              disable=not show_progress(args)) as bar:
+    with Progress(len(tasks(p)), "initlab explore", "run",
+                  enabled=show_progress(args)) as bar:
         def progress(done, total):
-            bar.total = total
             bar.update(done - bar.n)
 
         path = write_explorer(args.out, args.quick, widths=args.widths, depth=args.depth,

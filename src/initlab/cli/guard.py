@@ -2,9 +2,10 @@
 
 - :func:`signals`: SIGINT and SIGTERM become :class:`Interrupted` (exit 130 / 143) in the main
   thread; a second signal while the run cleans up is ignored, so cleanup always finishes.
-- :func:`check_output`: the ``--out`` folder is created and proved writable before any work.
-- :func:`check_budget`: the command's ``estimate(args)`` hook (memory and time from the sizes)
-  is checked unless ``--force``.
+- :func:`prepare`: the command's ``check_inputs(args)`` hook (files exist, names are known),
+  then :func:`check_output` (the ``--out`` folder is created and proved writable), then the
+  command's ``estimate(args)`` hook (memory and time from the sizes) unless ``--force``, all
+  before any work.
 - :func:`previous_output` / :func:`finish_output`: a folder that holds an earlier run's
   output is announced as replaced, and the earlier files the new run did not rewrite are
   removed, from the list kept in ``DIR/.initlab-files``, so old and new never mix.
@@ -107,7 +108,13 @@ def finish_output(out: Path, written: list[str], command: str) -> None:
 
 
 def prepare(args, module) -> None:
-    """Before the run: the output place (every command with ``out``), then the budget."""
+    """Before the run, in this order: the inputs (the command's ``check_inputs(args)``: files
+    exist, names are known), the output place (every command with ``out``), then the budget.
+    So a wrong name or a missing file is reported as such, never as a run that "would take
+    2 h" estimated from it, and no folder is made for a run that cannot start."""
+    check_inputs = getattr(module, "check_inputs", None)
+    if check_inputs is not None:
+        check_inputs(args)
     out = getattr(args, "out", None)
     if out is not None:
         out = check_output(out)
@@ -122,5 +129,29 @@ def prepare(args, module) -> None:
             check(found)
 
 
+def stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone (``initlab ... | head`` read enough):
+    then a BrokenPipeError is no error. One from anything else (a worker's pipe, a socket) is.
+    Where poll() is missing (Windows) every BrokenPipeError is taken for stdout's."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file: it cannot be a closed pipe
+        return False
+    import select
+
+    if not hasattr(select, "poll"):
+        return True
+    poll = select.poll()
+    poll.register(fd, select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poll.poll(0))
+
+
+def worker_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is :class:`initlab.workers.WorkerError` (workers that could not start
+    or died), looked up without importing that module: it is loaded if it raised one."""
+    workers = sys.modules.get("initlab.workers")
+    return workers is not None and isinstance(exc, workers.WorkerError)
+
+
 __all__ = ["Interrupted", "check_output", "finish_output", "interrupted_code", "prepare",
-           "previous_output", "signals"]
+           "previous_output", "signals", "stdout_closed", "worker_failure"]

@@ -42,6 +42,14 @@ def add_arguments(parser) -> None:
 SAME_AS = {"he": "kaiming_normal(nonlinearity=relu)"}
 
 
+def check_inputs(args) -> None:
+    """The initializer's name and parameters, before the estimate (:mod:`initlab.cli.guard`)."""
+    from initlab.cli.common import check_names
+
+    if args.spec is not None and not args.list:
+        check_names(inits=[args.spec])
+
+
 def estimate(args):
     """Memory and time of drawing the tensor (orthogonal: a QR of the flattened matrix)."""
     import numpy as np

@@ -192,14 +192,25 @@ def run(args) -> int:
     return 0
 
 
+def check_inputs(args) -> None:
+    """--save's name and folder, before PyTorch is imported or a model is built: a file
+    output's folder must exist (as --store's and --csv's), only --out folders are made."""
+    from initlab.cli.common import check_file_target
+
+    if args.save is not None:
+        if args.save.suffix != ".safetensors":
+            raise InitlabError(f"--save writes safetensors files (no pickles): name it "
+                               f"*.safetensors, got {str(args.save)!r}")
+        check_file_target(args.save, "--save")
+
+
 def _save(model, path: Path) -> None:
     from safetensors.torch import save_model
 
-    if path.suffix != ".safetensors":
-        raise InitlabError(f"--save writes safetensors files (no pickles): name it *.safetensors, "
-                           f"got {str(path)!r}")
+    from initlab.atomic import atomic_path
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_model(model, str(path))
+        with atomic_path(path) as tmp:  # whole or not at all, with the umask's mode
+            save_model(model, str(tmp))
     except OSError as exc:
         raise InitlabError(f"cannot write {str(path)!r}: {exc}") from None

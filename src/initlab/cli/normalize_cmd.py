@@ -91,6 +91,15 @@ def verdict(result) -> list[str]:
     return lines
 
 
+def check_inputs(args) -> None:
+    """The names and the data file, before the estimate (see :mod:`initlab.cli.guard`)."""
+    from initlab.cli.common import check_data_path, check_names
+
+    check_names(activations=[args.activation], optimizer=args.optimizer,
+                norms=[n.strip() for n in str(args.norm).split(",")])
+    check_data_path(args.data)
+
+
 def estimate(args):
     """Memory and time of training every (scale, seed) of every variant, from the sizes."""
     from initlab.budget import Estimate, mlp_training, steps_of

@@ -114,6 +114,15 @@ def add_arguments(parser) -> None:
     add_output_options(parser)
 
 
+def check_inputs(args) -> None:
+    """The activation (it must have a mean-field theory), before the estimate (see
+    :mod:`initlab.cli.guard`)."""
+    from initlab.nn.activations import get_activation
+    from initlab.theory.meanfield import check_activation
+
+    check_activation(get_activation(args.activation))
+
+
 def estimate(args):
     """Memory and time of the nets drawn (and trained, with --trainability), from the sizes."""
     from initlab.budget import Estimate, mlp_training

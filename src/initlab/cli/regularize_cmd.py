@@ -56,6 +56,15 @@ def add_arguments(parser) -> None:
     add_output_options(parser)
 
 
+def check_inputs(args) -> None:
+    """The names and the data file, before the estimate (see :mod:`initlab.cli.guard`)."""
+    from initlab.cli.common import check_data_path, check_names
+
+    check_names(inits=[args.init], activations=[args.activation], optimizer=args.optimizer,
+                norms=[args.norm])
+    check_data_path(args.data)
+
+
 def estimate(args):
     """Memory and time of the four variants' training, from the sizes."""
     from initlab.budget import Estimate, mlp_training, steps_of

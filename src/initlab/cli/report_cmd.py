@@ -245,7 +245,7 @@ def run(args) -> int:
                 else:
                     done[outcome["index"]] = outcome
                     title = outcome["section"].title
-                bar.set_postfix_str(f"done: {title[:45]}")
+                bar.set_postfix_str(f"done: {title}")
                 bar.update()
         except (KeyboardInterrupt, guard.Interrupted) as exc:
             stopped = exc  # keep what finished, write it, then end as interrupted

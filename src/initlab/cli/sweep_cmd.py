@@ -177,10 +177,9 @@ def _plan(args) -> int:
 
 
 def _run(args) -> int:
-    from tqdm.auto import tqdm
-
     from initlab.cli import guard
     from initlab.cli.point import run_point
+    from initlab.progress import Progress
     from initlab.sweep.schedulers import check_scheduler, drive, open_pool
     from initlab.sweep.store import Store
 
@@ -201,8 +200,8 @@ def _run(args) -> int:
         wanted = ("pending", "failed") if args.retry_failed else ("pending",)
         todo = [p for p in sweep.points if status[p.key] in wanted]
         errors = []
-        with tqdm(total=len(todo), desc="initlab sweep", unit="point", file=sys.stderr,
-                  disable=not show_progress(args)) as bar:
+        with Progress(len(todo), "initlab sweep", "point",
+                      enabled=show_progress(args)) as bar:
             tally = {"done": 0, "failed": 0}
 
             def on_outcome(point, outcome):
@@ -210,9 +209,10 @@ def _run(args) -> int:
                     tally[outcome["status"]] += 1
                     if outcome["status"] == "failed":
                         errors.append(outcome["error"])
-                bar.update()
+                # the postfix first: a plain line, written by update, shows it
                 bar.set_postfix_str(f"done {tally['done']}, failed {tally['failed']}, "
-                                    f"left {bar.total - bar.n}")
+                                    f"left {bar.total - bar.n - 1}")
+                bar.update()
 
             try:
                 counts = drive(pool, store, todo, run_point, retry_failed=args.retry_failed,

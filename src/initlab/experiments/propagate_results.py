@@ -14,7 +14,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from initlab.errors import InitlabError
-from initlab.results import Result, detail
+from initlab.results import Result, detail, format_table
 
 
 @dataclass
@@ -154,6 +154,50 @@ class PropagateResult(Result):
             rows.append([r.sigma_w2, r.sigma_b2, r.q_star, r.c_star, r.chi_1, r.xi_c, last.q,
                          last.q_predicted, last.c, last.c_predicted])
         return header, rows
+
+    def jacobian_table(self):
+        """One row per Jacobian: its singular values' quantiles, mean square (measured and
+        predicted) and condition number."""
+        header = ["activation", "weights", "depth", "sigma_w2", "sigma_b2", "sv min",
+                  "sv median", "sv max", "mean sv^2", "theory", "condition"]
+        rows = [[j.activation, j.weights, j.depth, j.sigma_w2, j.sigma_b2,
+                 j.singular_values.min, j.singular_values.q50, j.singular_values.max,
+                 j.mean_square, j.mean_square_predicted, j.condition_number]
+                for j in self.jacobian or []]
+        return header, rows
+
+    def trainability_table(self):
+        """The trainability grid: a row per sigma_w^2 with 6 xi_c there (the depth below
+        which theory expects training) and the mean training accuracy at every depth."""
+        from initlab.nn.activations import get_activation
+        from initlab.theory.meanfield import mean_fields
+
+        points = self.trainability or []
+        sws = list(dict.fromkeys(p.sigma_w2 for p in points))
+        depths = sorted({p.depth for p in points})
+        acc = {(p.sigma_w2, p.depth): p.train_accuracy.mean for p in points}
+        act = get_activation(self.runs[0].activation)  # the grid's, as run_propagate passes
+        fields = mean_fields(act, sws, self.runs[0].sigma_b2) if sws else []
+        rows = [[sw, 6 * mf.xi_c, *(acc.get((sw, d)) for d in depths)]
+                for sw, mf in zip(sws, fields, strict=True)]
+        return ["sigma_w2", "6 xi_c", *(f"depth {d}" for d in depths)], rows
+
+    def __str__(self) -> str:
+        """The q/c table, then a table for each part that was computed."""
+        parts = [super().__str__()]
+        if self.jacobian:
+            width = sorted({j.width for j in self.jacobian})
+            parts.append(f"Jacobian singular values of the input-output map (width "
+                         f"{', '.join(map(str, width))}):\n"
+                         + format_table(*self.jacobian_table()))
+        if self.trainability:
+            used = (self.config or {}).get("trainability") or {}
+            how = (f" after {used['steps']} SGD steps at width {used['width']}, mean of "
+                   f"{used['seeds']} seed(s)" if {"steps", "width", "seeds"} <= set(used)
+                   else "")
+            parts.append(f"trainability: training accuracy{how}, by sigma_w2 and depth:\n"
+                         + format_table(*self.trainability_table()))
+        return "\n\n".join(parts)
 
 
 def check_variances(values, name: str) -> list[float]:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from initlab.atomic import atomic_path, write_atomic
 from initlab.errors import InitlabError
 from initlab.nn.layers import Dense, Dropout, layer_from_config, replica_rngs
 from initlab.nn.norm import BatchNorm, LayerNorm, norm_from_config
@@ -96,11 +97,11 @@ def save(model, path) -> Path:
     meta = {"format": FORMAT, "version": VERSION, **model.config(), "sha256": _digest(arrays)}
     text = json.dumps(meta)
     if suffix == ".safetensors":
-        from safetensors.numpy import save_file
+        from safetensors.numpy import save
 
-        save_file(arrays, str(path), metadata={META_KEY: text})
+        write_atomic(path, save(arrays, metadata={META_KEY: text}))
     else:
-        with open(path, "wb") as fh:
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, **arrays, __initlab__=np.array(text))
     return path
 

@@ -39,9 +39,19 @@ class ProcessPool:
     """Worker processes on this machine (spawned fresh: no state inherited from the sweep)."""
 
     def __init__(self, workers: int):
+        from concurrent.futures.process import BrokenProcessPool
+
+        from initlab.workers import check_can_start, start_failed
+
+        check_can_start()
         self.workers = workers
         self.pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                            initializer=_ignore_sigint)
+        try:  # one worker started now: one that cannot start fails here, not as failed points
+            self.pool.submit(os.getpid).result()
+        except (OSError, BrokenProcessPool) as exc:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            raise start_failed(exc) from exc
 
     def submit(self, fn, arg):
         return self.pool.submit(fn, arg)

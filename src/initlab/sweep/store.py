@@ -16,7 +16,7 @@ import os
 import socket
 import sqlite3
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from initlab.errors import InitlabError
@@ -79,12 +79,15 @@ class Store:
             raise InitlabError(f"cannot create store {str(self.path)!r}: its folder does not "
                                "exist")
         try:
+            if not exists:  # made here, with the umask's mode (SQLite would give 0o644)
+                with suppress(FileExistsError):  # another sweep made it first
+                    os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
             self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
             if exists:
                 self._check_format()
             else:
                 self._create()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise InitlabError(f"cannot open store {str(self.path)!r}: {exc}") from None
         self.db.execute("PRAGMA synchronous=NORMAL")
 

@@ -45,6 +45,18 @@ def test_classic_text_follows_the_costs():
     assert "moves from 0.6900 to 0.5000" in odd and "ln 2" not in odd.split("expects zeros")[1]
 
 
+def test_only_the_published_run_is_compared_with_the_published_notebook():
+    """The notebook's printed costs are the published circles run's: the moons section shows no
+    published numbers, so it says what this run measured without referring to them."""
+    circles = flat(classic_text(classic(0.38), published=True))
+    assert "the published notebook prints inf here" in circles
+    moons = classic(0.38)
+    moons.dataset = "moons"
+    text = flat(classic_text(moons))
+    assert "published" not in text and "notebook" not in text
+    assert "their first cost is 1773.6 (finite: initlab computes the cost from the logits" in text
+
+
 # ----------------------------------------------------------------------------- seeds
 def compare_result(per_seed: dict, final_loss=None, iterations=2000):
     rows = []

@@ -34,8 +34,12 @@ def _pm(s, digits: int = 3) -> str:
     return format_stat(s, digits)
 
 
-def classic_text(result) -> str:
-    """The classic section's explanation: the course's expectations, then what this run did."""
+def classic_text(result, published: bool = False) -> str:
+    """The classic section's explanation: the course's expectations, then what this run did.
+
+    ``published``: the section shows the course's published run beside this one (circles), so
+    the text may say what the published notebook printed; elsewhere it speaks of this run only.
+    """
     rows = {r.init: r for r in result.rows}
     zeros, random, he = rows["zeros"], rows["random"], rows["he"]
     cfg = result.config or {}
@@ -47,6 +51,10 @@ def classic_text(result) -> str:
                   if flat else f"here the cost moves from {zeros.costs[0]:.4f} to "
                   f"{zeros.final_cost:.4f}, which the course does not expect")
     slower = random.final_cost > he.final_cost
+    finite = ("the published notebook prints inf here; initlab computes the cost from the "
+              "logits, so it stays finite and no warning is printed" if published else
+              "finite: initlab computes the cost from the logits, so it does not overflow and "
+              "no warning is printed")
     return f"""
     A [2, 10, 5, 1] network (LINEAR -> RELU -> LINEAR -> RELU -> LINEAR -> SIGMOID) learns
     to separate the course's {result.dataset} data (300 training points, 100 test points),
@@ -60,9 +68,8 @@ def classic_text(result) -> str:
     same function and gets the same update, so the net is no better than its output unit
     alone. {zeros_text[0].upper() + zeros_text[1:]}, and the train accuracy is
     {zeros.train_accuracy:.2f}. It expects large random weights to saturate the output
-    sigmoid and learn slowly: their first cost is {random.costs[0]:.1f} (the published
-    notebook prints inf here; initlab computes the cost from the logits, so it stays finite
-    and no warning is printed), and after {steps} iterations it is {random.final_cost:.3f}
+    sigmoid and learn slowly: their first cost is {random.costs[0]:.1f} ({finite}), and
+    after {steps} iterations it is {random.final_cost:.3f}
     with train accuracy {random.train_accuracy:.3f}, against He's {he.final_cost:.3f} and
     {he.train_accuracy:.3f}: {"as expected, He ends lower" if slower else
     "contrary to the expectation, He does not end lower"}.

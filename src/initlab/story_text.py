@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import math
 
-from initlab.experiments.common import format_stat, separated
+from initlab.experiments.common import format_interval, format_stat, separated
 from initlab.wording import (
     FADES,
     Expectation,
     check,
     compare_means,
     compare_spreads,
+    differs,
     ends,
     gradient,
     saturation,
@@ -255,10 +256,7 @@ def regularization_text(result) -> str:
              f"{_fmt(none.test_accuracy.mean)}: a train-test gap of {_pm(gap)}"
              + (", whose 95% interval lies above 0: the net overfits." if overfits else
                 ", whose 95% interval does not exclude 0: this run does not show overfitting.")]
-    for r in rows[1:]:
-        parts.append(compare_means(r.variant, r.gap, "none", none.gap, "gap") + "; "
-                     + compare_means(r.variant, r.test_accuracy, "none", none.test_accuracy,
-                                     "test accuracy") + ".")
+    parts.append(_versus_none(rows))
     best = min(rows, key=lambda r: r.gap.mean if r.gap.mean is not None else math.inf)
     clear = all(separated(best.gap, r.gap) for r in rows if r is not best)
     parts.append(f"{best.variant} has the narrowest gap, and its interval is clear of every "
@@ -268,6 +266,54 @@ def regularization_text(result) -> str:
     parts.append("The 8x8 digits are an easy task; run 'initlab regularize --data PATH' to see "
                  "the same study on MNIST files.")
     return "\n    ".join(parts)
+
+
+#: The quantities the regularization table compares with the unregularized net: (name, row
+#: attribute, column header).
+VERSUS_NONE = [("gap", "gap", "gap differs?"),
+               ("test accuracy", "test_accuracy", "test acc differs?")]
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _versus_none(rows) -> str:
+    """One sentence on what the table's 'differs from none?' columns found."""
+    none, found, known = rows[0], [], 0
+    for what, attr, _ in VERSUS_NONE:
+        words = [(r.variant, differs(getattr(r, attr), getattr(none, attr))) for r in rows[1:]]
+        known += sum(w is not None for _, w in words)
+        found += [f"the mean {what} is {word} for {_and([n for n, w in words if w == word])}"
+                  for word in ("lower", "higher") if any(w == word for _, w in words)]
+    if not known:
+        return ("With one seed per variant there is no interval to compare a variant with "
+                "none by.")
+    if not found:
+        return ("No variant's mean gap or mean test accuracy can be told apart from none's "
+                "(the table's last two columns: the 95% intervals overlap).")
+    rest = ("" if len(found) == known else
+            "; the other differences cannot be told apart")
+    return (f"Against none, only where the 95% intervals do not overlap (the table's last two "
+            f"columns): {', '.join(found)}{rest}.")
+
+
+def regularization_table(result) -> tuple[list, list]:
+    """The section's table: per variant its accuracies, its gap with the 95% interval, and
+    whether its mean gap and test accuracy differ from none's (intervals apart)."""
+    none = result.rows[0]
+    header = ["variant", "train acc", "test acc", "95% interval", "gap", "+-95%",
+              *(column for *_, column in VERSUS_NONE)]
+    rows = []
+    for r in result.rows:
+        cells = []
+        for _, attr, _ in VERSUS_NONE:
+            word = differs(getattr(r, attr), getattr(none, attr))
+            cells.append("reference" if r is none else "n/a (1 seed)" if word is None else
+                         word if word == "no" else f"yes, {word}")
+        rows.append([r.variant, r.train_accuracy.mean, r.test_accuracy.mean,
+                     format_interval(r.test_accuracy), r.gap.mean, r.gap.ci95, *cells])
+    return header, rows
 
 
 def _scale_list(scales) -> str:

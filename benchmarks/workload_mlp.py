@@ -118,7 +118,8 @@ def run_initlab(data: str, iterations: int) -> dict:
               dtype=np.float32)
     history = fit(net, X, y, optimizer="sgd", lr=LR, iterations=iterations, batch_size=BATCH,
                   replace=True, record_every=1, record_accuracy=False, seed=0)
-    return _report(start, before, np.asarray(history.loss)[0], history.final_loss[0])
+    # the minibatch losses, as the others record them (fit's last record is final_loss)
+    return _report(start, before, np.asarray(history.loss)[0, :-1], history.final_loss[0])
 
 
 # ------------------------------------------------------------------------------ PyTorch

@@ -14,6 +14,7 @@ from initlab.story_text import (
     classic_text,
     deep_text,
     digits_text,
+    regularization_table,
     regularization_text,
     saito_text,
     seeds_text,
@@ -43,6 +44,18 @@ def test_classic_text_follows_the_costs():
     odd = flat(classic_text(classic(0.01, zeros_costs=(0.69, 0.6, 0.5))))
     assert "contrary to the expectation, He does not end lower" in odd
     assert "moves from 0.6900 to 0.5000" in odd and "ln 2" not in odd.split("expects zeros")[1]
+
+
+def test_only_the_published_run_is_compared_with_the_published_notebook():
+    """The notebook's printed costs are the published circles run's: the moons section shows no
+    published numbers, so it says what this run measured without referring to them."""
+    circles = flat(classic_text(classic(0.38), published=True))
+    assert "the published notebook prints inf here" in circles
+    moons = classic(0.38)
+    moons.dataset = "moons"
+    text = flat(classic_text(moons))
+    assert "published" not in text and "notebook" not in text
+    assert "their first cost is 1773.6 (finite: initlab computes the cost from the logits" in text
 
 
 # ----------------------------------------------------------------------------- seeds
@@ -142,13 +155,38 @@ def test_regularization_names_a_winner_only_when_its_interval_is_clear():
     close = flat(regularization_text(regularize_result(
         {"none": 0.07, "l2(0.01)": 0.064, "dropout(0.2)": 0.056, "both": 0.061})))
     assert "this run names no winner" in close and "the net overfits" in close
-    assert "dropout(0.2)'s and none's mean gap cannot be told apart" in close
+    assert "No variant's mean gap or mean test accuracy can be told apart from none's" in close
     clear = flat(regularization_text(regularize_result(
         {"none": 0.20, "l2(0.01)": 0.12, "dropout(0.2)": 0.02, "both": 0.08})))
     assert "dropout(0.2) has the narrowest gap, and its interval is clear" in clear
-    assert "dropout(0.2)'s mean gap is lower than none's" in clear
+    assert "the mean gap is lower for l2(0.01), dropout(0.2) and both" in clear
     none = flat(regularization_text(regularize_result({"none": 0.005, "l2": 0.004}, 0.01)))
     assert "this run does not show overfitting" in none
+
+
+def test_regularization_compares_with_none_once_in_a_table_column():
+    """Whether each variant's gap and test accuracy differ from none's is a table column
+    computed from the 95% intervals; the paragraph sums it up in one sentence."""
+    close = regularize_result({"none": 0.07, "l2(0.01)": 0.064, "dropout(0.2)": 0.056,
+                               "both": 0.061})
+    text = flat(regularization_text(close))
+    assert text.count("told apart") == 1 and text.count("none's") <= 2
+    assert "No variant's mean gap or mean test accuracy can be told apart from none's" in text
+    header, rows = regularization_table(close)
+    gap, test = header.index("gap differs?"), header.index("test acc differs?")
+    assert [r[gap] for r in rows] == [r[test] for r in rows] == ["reference", "no", "no", "no"]
+    assert rows[1][header.index("gap"):header.index("+-95%") + 1] == [0.064, 0.009]
+    apart = regularize_result({"none": 0.20, "l2(0.01)": 0.12, "dropout(0.2)": 0.195,
+                               "both": 0.08})
+    header, rows = regularization_table(apart)
+    assert [r[gap] for r in rows] == ["reference", "yes, lower", "no", "yes, lower"]
+    assert [r[test] for r in rows] == ["reference", "yes, higher", "no", "yes, higher"]
+    text = flat(regularization_text(apart))
+    assert "the mean gap is lower for l2(0.01) and both, the mean test accuracy is higher " \
+           "for l2(0.01) and both; the other differences cannot be told apart" in text
+    one = regularize_result({"none": 0.2, "l2": 0.1}, None)
+    assert [r[gap] for r in regularization_table(one)[1]] == ["reference", "n/a (1 seed)"]
+    assert "one seed" in flat(regularization_text(one))
 
 
 # ----------------------------------------------------------------------------- activations

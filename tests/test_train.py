@@ -73,8 +73,8 @@ def test_history_records_the_batch_loss_before_each_update():
     model = mlp([3, 6, 1], replicas=2, seed=1)
     start = model.copy()
     hist = fit(model, X, y, lr=0.2, iterations=12, record_every=5, X_test=X[:10], y_test=y[:10])
-    assert hist.iterations == [0, 5, 10] and hist.steps == 12
-    assert hist.loss.shape == hist.train_accuracy.shape == hist.test_accuracy.shape == (2, 3)
+    assert hist.iterations == [0, 5, 10, 12] and hist.steps == 12
+    assert hist.loss.shape == hist.train_accuracy.shape == hist.test_accuracy.shape == (2, 4)
     np.testing.assert_allclose(hist.loss[:, 0], evaluate(start, X, y), rtol=1e-13)
     np.testing.assert_allclose(hist.train_accuracy[:, 0], accuracy(start, X, y))
     fit(start, X, y, lr=0.2, iterations=10)  # ten updates: the state recorded at step 10
@@ -94,9 +94,9 @@ def test_recording_the_test_accuracy_only_skips_the_pass_over_the_training_set()
     assert test.train_accuracy is None
     np.testing.assert_array_equal(test.test_accuracy, both.test_accuracy)
     np.testing.assert_array_equal(test.loss, both.loss)
-    # over X only the final loss's pass (the last); over X_test one per record
-    assert passes[-1] == (60, False) and passes.count((60, False)) == 1
-    assert passes.count((10, False)) == 3
+    # over X only the final loss's pass; over X_test one per record (the last after training)
+    assert passes[-2:] == [(60, False), (10, False)] and passes.count((60, False)) == 1
+    assert passes.count((10, False)) == 4
     assert fit(mlp([3, 6, 1], seed=1), X, y, record_accuracy=1, **kw).train_accuracy is not None
 
 
@@ -106,7 +106,8 @@ def test_final_loss_is_the_whole_training_set_after_the_last_update():
     model = mlp([3, 6, 1], replicas=2, seed=1, dropout=0.3)
     hist = fit(model, X, y, lr=0.2, iterations=9, batch_size=8, l2=0.01, record_every=4)
     np.testing.assert_allclose(hist.final_loss, evaluate(model, X, y, l2=0.01), rtol=1e-13)
-    assert not np.allclose(hist.final_loss, hist.loss[:, -1])
+    assert not np.allclose(hist.final_loss, hist.loss[:, -2])  # the last minibatch's
+    np.testing.assert_array_equal(hist.loss[:, -1], hist.final_loss)  # the trained net's
     assert [row[1] for row in hist.table()[1]] == pytest.approx(list(hist.final_loss))
     back = History.from_dict(hist.to_dict())
     np.testing.assert_array_equal(back.final_loss, hist.final_loss)
@@ -139,7 +140,7 @@ def test_history_round_trips_through_json():
     hist.loss[1, 1] = np.nan
     back = History.from_dict(hist.to_dict())
     np.testing.assert_array_equal(back.loss, hist.loss)
-    assert back.iterations == [0, 2] and back.test_accuracy is None
+    assert back.iterations == [0, 2, 4] and back.test_accuracy is None
     header, rows = hist.table()
     assert header[0] == "replica" and len(rows) == 2
 
@@ -177,7 +178,7 @@ def test_all_replicas_diverging_stops_early_without_warnings():
         hist = fit(model, X, y, lr=1.0, iterations=50, record_every=10)
     assert all(isinstance(s, int) for s in hist.diverged_at)
     assert hist.steps == max(hist.diverged_at) < 50  # no update at the last step
-    assert hist.loss.shape == (2, 5)
+    assert hist.loss.shape == (2, 6) and np.isnan(hist.loss[:, -1]).all()
 
 
 def test_minibatches_without_replacement_visit_every_example_once_per_epoch():
@@ -244,13 +245,14 @@ def test_small_products_train_on_one_blas_thread_large_ones_on_the_free_cores(mo
     model = mlp([3, 8, 1], replicas=2)
     monkeypatch.setattr(train, "usable_cores", lambda: 2)
     monkeypatch.setattr(train, "free_cores", lambda: 2)
-    assert blas_threads_seen(model, X, y) == [1, 1]
+    # steps 0 and 1, then the trained net on the whole training set
+    assert blas_threads_seen(model, X, y) == [1, 1, 1]
     assert 8 * 3 * 50 * 2 < train.SMALL_PRODUCT
     monkeypatch.setattr(train, "SMALL_PRODUCT", 3 * 8 * 50)  # the first layer's product: 2x
-    assert blas_threads_seen(model, X, y) == [2, 2]
-    assert blas_threads_seen(model, X, y, batch_size=10) == [1, 1]
+    assert blas_threads_seen(model, X, y) == [2, 2, 2]
+    assert blas_threads_seen(model, X, y, batch_size=10) == [1, 1, 2]
     monkeypatch.setattr(train, "free_cores", lambda: 1)  # another task holds a core
-    assert blas_threads_seen(model, X, y) == [1, 1]
+    assert blas_threads_seen(model, X, y) == [1, 1, 1]
 
 
 @pytest.mark.parametrize("loadavg, own, cores, free", [
@@ -353,9 +355,40 @@ def test_on_record_sees_each_recorded_step_before_its_update():
 
     history = fit(model, X, y, lr=0.1, iterations=7, record_every=3, on_record=hook,
                   X_test=X[:10], y_test=y[:10])
-    assert [s for s, _, _ in seen] == history.iterations == [0, 3, 6]
+    assert [s for s, _, _ in seen] == history.iterations == [0, 3, 6, 7]
     # plain SGD: the weights after step 0's update are W0 - lr * grad0
     again = mlp([3, 4, 1], init="he", replicas=2, seed=1)
     fit(again, X, y, lr=0.1, iterations=1)
     np.testing.assert_allclose(again.dense_layers[0].weight.value,
                                seen[0][1] - 0.1 * seen[0][2], rtol=1e-12)
+
+
+@pytest.mark.parametrize("iterations, every, recorded", [(12, 5, [0, 5, 10, 12]),
+                                                          (10, 5, [0, 5, 10]),
+                                                          (3, 10, [0, 3])])
+def test_the_state_after_the_last_update_is_recorded_too(iterations, every, recorded):
+    """A curve ends where training ends: its last point is the trained net (step ``steps``),
+    with the loss fit reports as final and the accuracies of the trained parameters."""
+    X, y = blobs()
+    model = mlp([3, 6, 1], replicas=2, seed=1, dropout=0.3)
+    seen = []
+
+    def hook(step, m):
+        seen.append((step, [p.grad.copy() for p in m.parameters()]))
+
+    hist = fit(model, X, y, lr=0.2, iterations=iterations, batch_size=8, l2=0.01,
+               record_every=every, X_test=X[:10], y_test=y[:10], on_record=hook)
+    assert hist.iterations == recorded and hist.loss.shape == (2, len(recorded))
+    np.testing.assert_array_equal(hist.loss[:, -1], hist.final_loss)
+    np.testing.assert_allclose(hist.final_loss, evaluate(model, X, y, l2=0.01), rtol=1e-13)
+    np.testing.assert_array_equal(hist.train_accuracy[:, -1], accuracy(model, X, y))
+    np.testing.assert_array_equal(hist.test_accuracy[:, -1], accuracy(model, X[:10], y[:10]))
+    # on_record sees the trained net too, with its gradient on the whole training set
+    assert [s for s, _ in seen] == recorded
+    trained = model.copy()
+    z = trained.forward(X)  # evaluation mode: no dropout
+    trained.backward(trained.loss.grad(z, trained.loss.targets(y, len(y), 1, z.dtype)),
+                     input_grad=False)
+    train.add_l2_grad(train.l2_terms(trained, 0.01))
+    for got, want in zip(seen[-1][1], (p.grad for p in trained.parameters()), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12)

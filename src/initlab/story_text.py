@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import math
 
-from initlab.experiments.common import format_stat, separated
+from initlab.experiments.common import format_interval, format_stat, separated
 from initlab.wording import (
     FADES,
     Expectation,
     check,
     compare_means,
     compare_spreads,
+    differs,
     ends,
     gradient,
     saturation,
@@ -34,8 +35,12 @@ def _pm(s, digits: int = 3) -> str:
     return format_stat(s, digits)
 
 
-def classic_text(result) -> str:
-    """The classic section's explanation: the course's expectations, then what this run did."""
+def classic_text(result, published: bool = False) -> str:
+    """The classic section's explanation: the course's expectations, then what this run did.
+
+    ``published``: the section shows the course's published run beside this one (circles), so
+    the text may say what the published notebook printed; elsewhere it speaks of this run only.
+    """
     rows = {r.init: r for r in result.rows}
     zeros, random, he = rows["zeros"], rows["random"], rows["he"]
     cfg = result.config or {}
@@ -47,6 +52,10 @@ def classic_text(result) -> str:
                   if flat else f"here the cost moves from {zeros.costs[0]:.4f} to "
                   f"{zeros.final_cost:.4f}, which the course does not expect")
     slower = random.final_cost > he.final_cost
+    finite = ("the published notebook prints inf here; initlab computes the cost from the "
+              "logits, so it stays finite and no warning is printed" if published else
+              "finite: initlab computes the cost from the logits, so it does not overflow and "
+              "no warning is printed")
     return f"""
     A [2, 10, 5, 1] network (LINEAR -> RELU -> LINEAR -> RELU -> LINEAR -> SIGMOID) learns
     to separate the course's {result.dataset} data (300 training points, 100 test points),
@@ -60,9 +69,8 @@ def classic_text(result) -> str:
     same function and gets the same update, so the net is no better than its output unit
     alone. {zeros_text[0].upper() + zeros_text[1:]}, and the train accuracy is
     {zeros.train_accuracy:.2f}. It expects large random weights to saturate the output
-    sigmoid and learn slowly: their first cost is {random.costs[0]:.1f} (the published
-    notebook prints inf here; initlab computes the cost from the logits, so it stays finite
-    and no warning is printed), and after {steps} iterations it is {random.final_cost:.3f}
+    sigmoid and learn slowly: their first cost is {random.costs[0]:.1f} ({finite}), and
+    after {steps} iterations it is {random.final_cost:.3f}
     with train accuracy {random.train_accuracy:.3f}, against He's {he.final_cost:.3f} and
     {he.train_accuracy:.3f}: {"as expected, He ends lower" if slower else
     "contrary to the expectation, He does not end lower"}.
@@ -248,10 +256,7 @@ def regularization_text(result) -> str:
              f"{_fmt(none.test_accuracy.mean)}: a train-test gap of {_pm(gap)}"
              + (", whose 95% interval lies above 0: the net overfits." if overfits else
                 ", whose 95% interval does not exclude 0: this run does not show overfitting.")]
-    for r in rows[1:]:
-        parts.append(compare_means(r.variant, r.gap, "none", none.gap, "gap") + "; "
-                     + compare_means(r.variant, r.test_accuracy, "none", none.test_accuracy,
-                                     "test accuracy") + ".")
+    parts.append(_versus_none(rows))
     best = min(rows, key=lambda r: r.gap.mean if r.gap.mean is not None else math.inf)
     clear = all(separated(best.gap, r.gap) for r in rows if r is not best)
     parts.append(f"{best.variant} has the narrowest gap, and its interval is clear of every "
@@ -261,6 +266,54 @@ def regularization_text(result) -> str:
     parts.append("The 8x8 digits are an easy task; run 'initlab regularize --data PATH' to see "
                  "the same study on MNIST files.")
     return "\n    ".join(parts)
+
+
+#: The quantities the regularization table compares with the unregularized net: (name, row
+#: attribute, column header).
+VERSUS_NONE = [("gap", "gap", "gap differs?"),
+               ("test accuracy", "test_accuracy", "test acc differs?")]
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _versus_none(rows) -> str:
+    """One sentence on what the table's 'differs from none?' columns found."""
+    none, found, known = rows[0], [], 0
+    for what, attr, _ in VERSUS_NONE:
+        words = [(r.variant, differs(getattr(r, attr), getattr(none, attr))) for r in rows[1:]]
+        known += sum(w is not None for _, w in words)
+        found += [f"the mean {what} is {word} for {_and([n for n, w in words if w == word])}"
+                  for word in ("lower", "higher") if any(w == word for _, w in words)]
+    if not known:
+        return ("With one seed per variant there is no interval to compare a variant with "
+                "none by.")
+    if not found:
+        return ("No variant's mean gap or mean test accuracy can be told apart from none's "
+                "(the table's last two columns: the 95% intervals overlap).")
+    rest = ("" if len(found) == known else
+            "; the other differences cannot be told apart")
+    return (f"Against none, only where the 95% intervals do not overlap (the table's last two "
+            f"columns): {', '.join(found)}{rest}.")
+
+
+def regularization_table(result) -> tuple[list, list]:
+    """The section's table: per variant its accuracies, its gap with the 95% interval, and
+    whether its mean gap and test accuracy differ from none's (intervals apart)."""
+    none = result.rows[0]
+    header = ["variant", "train acc", "test acc", "95% interval", "gap", "+-95%",
+              *(column for *_, column in VERSUS_NONE)]
+    rows = []
+    for r in result.rows:
+        cells = []
+        for _, attr, _ in VERSUS_NONE:
+            word = differs(getattr(r, attr), getattr(none, attr))
+            cells.append("reference" if r is none else "n/a (1 seed)" if word is None else
+                         word if word == "no" else f"yes, {word}")
+        rows.append([r.variant, r.train_accuracy.mean, r.test_accuracy.mean,
+                     format_interval(r.test_accuracy), r.gap.mean, r.gap.ci95, *cells])
+    return header, rows
 
 
 def _scale_list(scales) -> str:

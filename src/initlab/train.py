@@ -10,7 +10,11 @@ course records ``cost`` at iterations 0, 1000, ...; and, when asked, the train/t
 the same parameters in evaluation mode (no dropout; BatchNorm on its
 running statistics) on the whole sets. After the last step,
 ``final_loss`` is the loss of the trained parameters on the whole training set in evaluation
-mode (plus the L2 penalty): the true final loss, not the last recorded minibatch's.
+mode (plus the L2 penalty): the true final loss, not the last recorded minibatch's. The last
+record is always that trained net, at step ``steps`` (after the last update): its loss is
+``final_loss`` and its accuracies are the trained parameters', so every curve ends where
+training ends (for full-batch training without dropout or BatchNorm it is exactly the loss a
+step ``steps`` would record).
 
 Threads: the loop runs BLAS on one thread when every matrix product of a step is small
 (:data:`SMALL_PRODUCT`), and on the cores other tasks leave free otherwise: OpenBLAS's threads
@@ -54,8 +58,9 @@ def _matrix(value) -> np.ndarray | None:
 class History(Result):
     """What :func:`fit` recorded, per replica.
 
-    iterations : (T,) the recorded steps; loss : (R, T) the training loss of the batch at each
-    recorded step (before that step's update; NaN after divergence); train_accuracy,
+    iterations : (T,) the recorded steps, the last one the number of steps asked for (the
+    trained net); loss : (R, T) the training loss of the batch at each recorded step (before
+    that step's update; NaN after divergence), at the last one ``final_loss``; train_accuracy,
     test_accuracy : (R, T) or None; diverged_at : R entries, the step where the loss became
     NaN/inf, or None; steps : the number of updates made (fewer than asked only when every
     replica diverged); seconds : wall time of the training loop; final_loss : (R,) the loss
@@ -240,14 +245,17 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
     new permutation cut in slices.
     l2: lambda for every weight matrix or one per Dense layer (loss += lambda/2 sum W^2).
     seed: int, Generator or RandomState for the minibatch order, shared by all replicas.
-    record_every: record at steps 0, k, 2k, ... (see the module docstring for what).
+    record_every: record at steps 0, k, 2k, ... and after the last update (see the module
+    docstring for what).
     record_accuracy: also record train (and test) accuracy; each recorded step then costs an
     extra forward pass over X (and X_test), unless training is full batch without dropout.
     ``"test"``: the test accuracy only (``X_test`` required), without the pass over X.
     progress: show progress on stderr (a bar on a terminal, else a line every 5 s).
     on_record: called as ``on_record(step, model)`` at every recorded step, after that
     step's forward and backward pass and before its update: the layers still hold that
-    step's inputs and outputs, and every ``param.grad`` that step's gradient.
+    step's inputs and outputs, and every ``param.grad`` that step's gradient. After the last
+    update it is called once more, with the step count, after an evaluation-mode forward and
+    backward pass of the trained net over the whole training set (no update follows).
     """
     X = model.check_input(X)
     n = X.shape[-2]
@@ -275,7 +283,9 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
     batches = None if batch is None else _batches(X, targets, batch, replace, as_rng(seed))
 
     R = model.replicas
-    record_at = list(range(0, steps, record_every))
+    # steps 0, k, 2k, ... and the trained net after the last update, so a curve ends where
+    # training ends (and where the text quoting its length says it does)
+    record_at = [*range(0, steps, record_every), steps]
     losses = np.full((R, len(record_at)), np.nan)
     train_acc = np.full_like(losses, np.nan) if record_train else None
     test_acc = np.full_like(losses, np.nan) if record_accuracy and X_test is not None else None
@@ -342,7 +352,19 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
         final = mean_loss(model, X, targets)
         if terms:
             final = final + l2_penalty(terms)
-    final = np.where(active, final, np.nan)
+        final = np.where(active, final, np.nan)
+        losses[:, -1] = final
+        if on_record is not None:  # the trained net's gradient on the whole training set
+            model.backward(loss.grad(model.forward(X), targets, errstate=False),
+                           input_grad=False)
+            add_l2_grad(terms)
+            on_record(steps, model)
+        if record_train:
+            pred = loss.predict(model.forward(X))
+            train_acc[:, -1] = np.where(active, (pred == labels).mean(axis=1), np.nan)
+        if test_acc is not None:
+            pred = loss.predict(model.forward(X_test))
+            test_acc[:, -1] = np.where(active, (pred == y_test).mean(axis=1), np.nan)
     return History(record_at, losses, train_acc, test_acc, diverged_at, done, seconds, final)
 
 

@@ -23,6 +23,16 @@ FADES = ("vanishing", "shrinking", "no signal")
 GROWS = ("exploding", "growing")
 
 
+def differs(a: Stat, b: Stat) -> str | None:
+    """How A's mean stands to B's: 'higher' or 'lower' when their 95% intervals do not
+    overlap, 'no' when they overlap; None when either has no interval (one seed, no mean)."""
+    if a.interval() is None or b.interval() is None:
+        return None
+    if separated(a, b):
+        return "higher" if a.mean > b.mean else "lower"
+    return "no"
+
+
 def compare_means(name_a: str, a: Stat, name_b: str, b: Stat, what: str,
                   digits: int = 3) -> str:
     """'A's mean WHAT is higher/lower than B's' when the 95% intervals separate, else
@@ -30,11 +40,11 @@ def compare_means(name_a: str, a: Stat, name_b: str, b: Stat, what: str,
     nums = f"{format_stat(a, digits)} vs {format_stat(b, digits)}"
     if a.mean is None or b.mean is None:
         return f"{name_a}'s and {name_b}'s mean {what} cannot be compared ({nums})"
-    if a.interval() is None or b.interval() is None:
+    word = differs(a, b)
+    if word is None:
         return (f"{name_a}'s and {name_b}'s mean {what} cannot be told apart from one seed each "
                 f"({nums})")
-    if separated(a, b):
-        word = "higher" if a.mean > b.mean else "lower"
+    if word != "no":
         return (f"{name_a}'s mean {what} is {word} than {name_b}'s ({nums}; the 95% intervals "
                 f"do not overlap)")
     return (f"{name_a}'s and {name_b}'s mean {what} cannot be told apart ({nums}; the 95% "

@@ -8,6 +8,7 @@ import pytest
 
 from initlab.cli import main
 from initlab.experiments.classic import ClassicResult, run_classic
+from initlab.story_text import classic_text
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +27,12 @@ def test_circles_table_equals_the_published_one(circles):
 
 
 def test_costs_are_finite_every_1000_iterations(circles):
-    assert circles.iterations == list(range(0, 15000, 1000))
+    assert circles.iterations == list(range(0, 15001, 1000))
     for row in circles.rows:
-        assert len(row.costs) == 15 and all(math.isfinite(c) for c in row.costs)
+        assert len(row.costs) == 16 and all(math.isfinite(c) for c in row.costs)
     zeros, random, he = circles.rows
     # zeros never breaks symmetry: the cost stays at ln 2
-    assert zeros.costs == pytest.approx([math.log(2)] * 15, rel=1e-14)
+    assert zeros.costs == pytest.approx([math.log(2)] * 16, rel=1e-14)
     # random starts huge (the notebook printed inf here) and ends far above he
     assert random.costs[0] > 100
     assert he.costs[-1] < 0.1 < 0.3 < random.costs[-1]
@@ -41,7 +42,18 @@ def test_moons_variant_runs_and_he_wins():
     result = run_classic("moons", iterations=3000, record_every=500, boundary_points=20)
     acc = {r.init: r.test_accuracy for r in result.rows}
     assert acc["zeros"] == 0.5 and acc["he"] > 0.8
-    assert len(result.rows[0].costs) == 6
+    assert len(result.rows[0].costs) == 7  # 0, 500, ..., 2500 and the trained net at 3000
+
+
+def test_the_cost_curve_ends_at_the_step_the_text_quotes(circles):
+    """The report says "after 15000 iterations it is ..."; the curve's last point is that."""
+    steps = circles.config["iterations"]
+    assert circles.iterations[-1] == steps == 15000
+    for row in circles.rows:
+        assert row.costs[-1] == row.final_cost
+    text = " ".join(classic_text(circles, published=True).split())
+    random = circles.rows[1]
+    assert f"after {circles.iterations[-1]} iterations it is {random.costs[-1]:.3f}" in text
 
 
 @pytest.fixture

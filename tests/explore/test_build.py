@@ -94,8 +94,8 @@ def test_a_further_axis_is_a_run_activations_keyword():
 def test_training_frames(small_data):
     t = small_data["training"]["datasets"]["circles"]
     cost, img = decode(t["cost"]), decode(t["boundary"])
-    assert t["steps"] == list(range(0, 600, 50))
-    assert cost.shape == (6, 12) and img.shape == (6, 12, 24, 24)
+    assert t["steps"] == list(range(0, 601, 50))  # the last frame: the trained net at 600
+    assert cost.shape == (6, 13) and img.shape == (6, 13, 24, 24)
     zeros, he = 0, 5
     assert np.allclose(cost[zeros], math.log(2))  # zeros never leave ln 2
     assert cost[he, -1] < cost[he, 0]

@@ -71,3 +71,33 @@ def test_sweep_figures():
                                    where={"depth": "4"})))
     check_layout(heat_figure(heat(rows, ["lr", "depth"], "lr", "depth", "acc",
                                   where={"init": "he"})))
+
+
+def test_std_against_depth_says_exactly_which_layers_are_not_drawn():
+    """A log axis cannot show a std of 0: each panel's title names the inits and the layers
+    whose points are missing, and a curve drawn somewhere is not called "not drawn"."""
+    from initlab.experiments.activations import preset
+
+    fig = std_figure(run_activations(**preset("saito")))
+    check_layout(fig)
+    titles = {ax.get_title().split("\n")[0]: " ".join(ax.get_title().split()[1:])
+              for ax in fig.axes if ax.get_title()}
+    sig = titles["sigmoid: activations $h_l$"]
+    assert "(not drawn, std exactly 0: zeros at layers 1-5; ones, constant(5) at layers 3-5)" \
+        in sig
+    assert titles["relu: activations $h_l$"].endswith("(not drawn, std exactly 0: zeros at "
+                                                       "layers 1-5)")
+    assert titles[r"relu: weight gradient $\partial L/\partial W_l$"].endswith(
+        "(not drawn, std exactly 0: zeros at layers 1-5; ones, constant(5) at layers 2-4)")
+    assert titles[r"tanh: gradient $\partial L/\partial h_l$"].endswith(
+        "(not drawn, std exactly 0: zeros, ones, constant(5) at layers 1-4)")
+    # zeros' gradients are drawn at the top layer: the legend does not call zeros undrawn
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "zeros" in labels and not any("not drawn" in t for t in labels)
+    healthy = std_figure(run_activations(["lecun", "he"], ["tanh"], depth=4, width=30,
+                                         batch=20))
+    assert not any("not drawn" in ax.get_title() for ax in healthy.axes)
+    only_zeros = std_figure(run_activations(["zeros", "he"], ["tanh"], depth=4, width=30,
+                                            batch=20, grad=False))
+    labels = [t.get_text() for t in only_zeros.legends[0].get_texts()]
+    assert "zeros (std 0: not drawn)" in labels

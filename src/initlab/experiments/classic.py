@@ -4,10 +4,10 @@ Recipe (deeplearning.ai, "Improving Deep Neural Networks", week 1, "Initializati
 assignment): data from ``make_circles``/``make_moons`` (300 train points
 after seed 1, 100 test points after seed 2, noise 0.05); LINEAR -> RELU -> LINEAR -> RELU ->
 LINEAR -> SIGMOID with sizes [2, 10, 5, 1]; full-batch gradient descent, lr 0.01, 15000
-iterations, binary cross-entropy, cost recorded every 1000 iterations; each init reseeds a
-legacy ``RandomState(3)`` and draws W1, W2, W3 in order. The three inits train together as the
-three replicas of one model. Costs come from logits, so they are finite where the published
-notebook prints ``inf``.
+iterations, binary cross-entropy, cost recorded every 1000 iterations (and, here, after the
+last one); each init reseeds a legacy ``RandomState(3)`` and draws W1, W2, W3 in order. The
+three inits train together as the three replicas of one model. Costs come from logits, so
+they are finite where the published notebook prints ``inf``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ DATASETS = ("circles", "moons")
 @dataclass
 class ClassicRow(Result):
     """One init's outcome: accuracies, the cost every ``record_every`` iterations (each before
-    that iteration's update, as the course prints it) and the cost after the last update."""
+    that iteration's update, as the course prints it) and, last, after the last update (also
+    ``final_cost``), so the curve ends at the iteration count."""
 
     init: str
     train_accuracy: float

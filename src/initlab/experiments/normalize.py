@@ -129,8 +129,7 @@ def _train_variant(variant, sizes, activation, inits, output, seeds, dtype, mome
     train, test = accuracy(model, X, y), accuracy(model, X_test, y_test)
     diverged = np.array([d is not None for d in history.diverged_at])
     # fit's final loss: the whole training set in evaluation mode, NaN where diverged
-    return train, test, np.column_stack([history.train_accuracy, train]), diverged, \
-        history.final_loss
+    return train, test, history.train_accuracy, diverged, history.final_loss
 
 
 def run_normalize(*, dataset: str = "digits", data=None, train_size: int | None = 1000,

@@ -7,6 +7,7 @@ loaded ``results.json`` included) and return ``matplotlib.figure.Figure`` object
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 from matplotlib.ticker import FuncFormatter
@@ -115,7 +116,7 @@ def std_figure(result):
     A ring marks the layer where the run's verdict (:func:`initlab.verdict.judge`) says the
     activations or the gradient vanish or explode: the first layer whose std is below 1/10 or
     above 10x the reference layer's (layer 1 forward, the top layer backward). Zeros are not
-    drawn on a log axis:
+    drawn on a log axis (each panel's title names the inits and layers it leaves out):
     all-equal weights make every entry of a hidden dL/dW equal (theory: std 0), so the
     measured points there show float rounding only.
     """
@@ -146,8 +147,7 @@ def std_figure(result):
                 if at is not None and np.isfinite(measured[at - 1]):
                     ax.plot(at, measured[at - 1], "o", markersize=11, markerfacecolor="none",
                             markeredgecolor=c, markeredgewidth=1.3)
-            zero = [r.init for r in result.runs if r.activation == act
-                    and any(getattr(s, key) == 0 for s in r.layers)]
+            note = _not_drawn([r for r in result.runs if r.activation == act], key, theory_key)
             ax.set_yscale("log")
             lo, hi = ax.get_ylim()
             if 0 < lo and hi / lo < 3:  # all stds alike (e.g. normalized): show a labeled span
@@ -159,13 +159,11 @@ def std_figure(result):
                 ax.yaxis.set_minor_formatter(_PLAIN_235)
             ax.set_xticks(_layer_ticks(x.size))
             ax.grid(alpha=0.3, which="major")
-            # a log axis cannot show 0: say where it is instead of hiding it
-            note = f"\n(exactly 0 at some layers, not drawn: {', '.join(zero)})" if zero else ""
-            ax.set_title(f"{act}: {title}{note}", fontsize=10 if not zero else 8.5)
+            ax.set_title(f"{act}: {title}{note}", fontsize=10 if not note else 8.5)
             ax.set_xlabel("layer")
             if col == 0:
                 ax.set_ylabel("std")
-    handles = [axes[0, 0].plot([], [], "o-", color=color(i), label=_label(result, init))[0]
+    handles = [axes[0, 0].plot([], [], "o-", color=color(i), label=_label(result, init, columns))[0]
                for i, init in enumerate(inits)]
     handles.append(axes[0, 0].plot([], [], "-", color="0.3", label="theory")[0])
     handles.append(axes[0, 0].plot([], [], "o", color="0.3", label="measured (pooled)")[0])
@@ -178,6 +176,54 @@ def std_figure(result):
     return fit(fig)
 
 
+#: Characters per line of a panel title's note (8.5 pt in a 4.1 in wide panel).
+_NOTE_WIDTH = 62
+
+
+def _layer_list(layers: list[int]) -> str:
+    """'layer 3', 'layers 3-5', 'layers 1, 3-5' of sorted 1-based layers."""
+    spans, start = [], layers[0]
+    for a, b in zip(layers, [*layers[1:], None], strict=True):
+        if b != a + 1:
+            spans.append(str(a) if a == start else f"{start}-{a}")
+            start = b
+    return ("layer " if len(layers) == 1 else "layers ") + ", ".join(spans)
+
+
+def _not_drawn(runs, key: str, theory_key: str) -> str:
+    """A panel title's note on what its log axis cannot show, from the values: the inits and
+    layers whose measured std (or theory, where only that is missing) is 0, undefined or
+    infinite, inits with the same layers together; "" when everything is drawn."""
+    groups, kinds = {}, set()
+    for run in runs:
+        for name, k in ((run.init, key), (f"{run.init}'s theory", theory_key)):
+            raw = [getattr(s, k) for s in run.layers]
+            missing = [s.index for s, v in zip(run.layers, _values(raw), strict=True)
+                       if np.isnan(v)]
+            if k == theory_key:  # a missing marker hides the layer already
+                shown = _values(getattr(s, key) for s in run.layers)
+                missing = [i for i in missing if not np.isnan(shown[i - 1])]
+            if missing:
+                groups.setdefault(_layer_list(missing), []).append(name)
+                kinds.update("undefined" if v is None or np.isnan(v) else
+                             "exactly 0" if v == 0 else "infinite"
+                             for v in (raw[i - 1] for i in missing))
+    if not groups:
+        return ""
+    # a log axis cannot show 0: say where it is instead of hiding it; lines break between
+    # groups where they can, so "ones, constant(5) at layers 3-5" stays on one line
+    pieces = [f"(not drawn, std {' or '.join(sorted(kinds))}:",
+              *(f"{', '.join(names)} at {layers};" for layers, names in groups.items())]
+    pieces[-1] = pieces[-1][:-1] + ")"
+    lines = []
+    for piece in pieces:
+        if lines and len(lines[-1]) + 1 + len(piece) <= _NOTE_WIDTH:
+            lines[-1] += " " + piece
+        else:
+            lines += textwrap.wrap(piece, _NOTE_WIDTH, break_on_hyphens=False)
+    return "\n" + "\n".join(lines)
+
+
 def _crossing(verdict, col: int) -> int | None:
     """The layer where the verdict has the activations (col 0) or dL/dh (col 1) vanish or
     explode; None for dL/dW and when neither happens."""
@@ -188,9 +234,11 @@ def _crossing(verdict, col: int) -> int | None:
     return next((at for at in pair if at is not None), None)
 
 
-def _label(result, init: str) -> str:
-    stds = [s.std for r in result.runs if r.init == init for s in r.layers]
-    return f"{init} (std 0: not drawn)" if all(v == 0 for v in stds) else init
+def _label(result, init: str, columns) -> str:
+    """The legend's name of ``init``, marked when none of its points is drawn in any panel."""
+    values = _values(getattr(s, key) for r in result.runs if r.init == init
+                     for s in r.layers for key, *_ in columns)
+    return f"{init} (std 0: not drawn)" if np.isnan(values).all() else init
 
 
 def figures(result) -> dict:

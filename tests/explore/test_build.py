@@ -94,13 +94,62 @@ def test_a_further_axis_is_a_run_activations_keyword():
 def test_training_frames(small_data):
     t = small_data["training"]["datasets"]["circles"]
     cost, img = decode(t["cost"]), decode(t["boundary"])
-    assert t["steps"] == list(range(0, 601, 50))  # the last frame: the trained net at 600
-    assert cost.shape == (6, 13) and img.shape == (6, 13, 24, 24)
+    assert t["steps"] == list(range(0, 601, 10))
+    assert cost.shape == (6, 61) and img.shape == (6, 61, 24, 24)
     zeros, he = 0, 5
     assert np.allclose(cost[zeros], math.log(2))  # zeros never leave ln 2
     assert cost[he, -1] < cost[he, 0]
     assert not (img[he, 0] == img[he, -1]).all()  # he's boundary moves
     assert (decode(t["act_std"])[zeros, :, :2] == 0).all()  # hidden units all stay 0
+
+
+def test_the_last_frame_is_the_trained_net(small_data):
+    """The last frame is step ``iterations`` (the slider's end), and its cost and accuracy are
+    those of the net after all ``iterations`` updates: the course's own run agrees."""
+    from initlab.experiments.classic import INITS as COURSE
+    from initlab.experiments.classic import run_classic
+
+    training = small_data["training"]
+    t = training["datasets"]["circles"]
+    assert t["steps"][-1] == training["iterations"] == 600
+    cost, acc = decode(t["cost"]), decode(t["accuracy"])
+    course = run_classic("circles", iterations=600, record_every=600, boundary_points=2)
+    for row in course.rows:
+        r = training["inits"].index(COURSE[row.init])
+        np.testing.assert_allclose(cost[r, -1], row.final_cost, rtol=1e-6)
+        np.testing.assert_allclose(acc[r, -1], row.train_accuracy, rtol=1e-6)
+
+
+def test_frame_interval_must_end_on_the_last_step():
+    from initlab.explore.training import train_frames
+
+    with pytest.raises(InitlabError, match="frame interval 7 does not divide the 20 steps"):
+        train_frames("circles", iterations=20, every=7)
+
+
+@pytest.mark.parametrize("name", ["circles", "moons", "spiral"])
+def test_boundary_view_covers_every_point_with_a_margin(name):
+    """Each dataset's panel draws the plane [x0, x1] x [y0, y1] of its ``extent``: every
+    training point (the ones drawn) and every test point lie inside it, 0.2 from its edges."""
+    from initlab.explore.training import DATASETS, dataset, train_frames
+
+    assert name in DATASETS
+    t = train_frames(name, iterations=1, every=1, points=4)
+    x0, x1, y0, y1 = t["extent"]
+    data = dataset(name)
+    X = np.concatenate([data.X_train, data.X_test])
+    np.testing.assert_array_equal(np.asarray(t["X"]), np.round(data.X_train, 4))
+    assert x0 + 0.2 < X[:, 0].min() and X[:, 0].max() < x1 - 0.2, (name, t["extent"])
+    assert y0 + 0.2 < X[:, 1].min() and X[:, 1].max() < y1 - 0.2, (name, t["extent"])
+
+
+def test_class_colours_are_the_reports(small_data):
+    """The explorer's boundary panels colour the classes as the report's figures do
+    (plots.common's constants, passed in the page data: they cannot drift apart)."""
+    from initlab.plots.common import CLASS_POINTS, CLASS_REGIONS
+
+    colours = small_data["training"]["class_colours"]
+    assert colours == {"regions": list(CLASS_REGIONS), "points": list(CLASS_POINTS)}
 
 
 def test_page_is_self_contained(small_data):

@@ -35,7 +35,25 @@ function fmt(v) {
 function option(sel, value, text) {
   const o = document.createElement("option"); o.value = value; o.textContent = text; sel.appendChild(o);
 }
-const plotWidth = () => Math.min(1200, document.body.clientWidth - 20);
+// Every chart keeps its preferred width where the window allows, else the sections' width, and
+// follows the window when it is resized: the page never scrolls sideways.
+const charts = [];
+const fitWidth = (preferred) => Math.min(preferred, $("atinit").clientWidth);
+// one style for all charts: measured series are solid lines with dots, theory is dashed; the
+// legend says which, in the label and in the marker
+const LEGEND = { live: false, markers: { width: 2, dash: (u, i) => (u.series[i].dash ? "dashed" : "solid") } };
+function chart(preferred, opts, data, el) {
+  const u = new uPlot({ ...opts, width: fitWidth(preferred), legend: { ...LEGEND, ...opts.legend } }, data, el);
+  charts.push([u, preferred]);
+  return u;
+}
+window.addEventListener("resize", () => {
+  for (const [u, preferred] of charts) u.setSize({ width: fitWidth(preferred), height: u.height });
+});
+const measured = (label, color) => ({ label: label + " (measured)", stroke: color, width: 1.5,
+  points: { show: true, size: 6, fill: color } });
+const theory = (label, color, dash = [6, 4]) => ({ label: label + " (theory)", stroke: color,
+  width: 1.5, dash, points: { show: false } });
 $("version").textContent = DATA.version;
 $("charting").textContent = DATA.charting;
 
@@ -90,8 +108,8 @@ function histData(hist, cell, rows, firstRow, bins) {
 }
 let shownDepth = 1;
 function histPlot(el, color) {
-  return new uPlot({
-    width: plotWidth(), height: 170, legend: { show: false }, cursor: { show: false },
+  return chart(1200, {
+    height: 170, legend: { show: false }, cursor: { show: false },
     scales: { x: { time: false, range: () => [0.5, shownDepth + 0.5] }, y: { auto: false, range: [0, 1.02] } },
     axes: [{ label: "layer", splits: (u) => Array.from({ length: Math.round(u.scales.x.max - 0.5) }, (_, i) => i + 1),
              values: (u, t) => t.map((v) => String(v)) },
@@ -101,17 +119,14 @@ function histPlot(el, color) {
 }
 const actPlot = histPlot($("acthist"), "#4c72b0"), gradPlot = histPlot($("gradhist"), "#dd8452");
 // log10 of the stds on a linear scale: uPlot's own log scale is very slow over 20+ decades
-const stdPlot = new uPlot({
-  width: Math.min(620, plotWidth()), height: 300, legend: { live: false },
+const stdPlot = chart(620, {
+  height: 300,
   scales: { x: { time: false }, y: { range: (u, lo, hi) => [Math.floor(lo - 0.05), Math.ceil(hi + 0.05)] } },
   axes: [{ label: "layer", incrs: [1, 2, 5, 10] },
          { label: "std (log scale)", size: 60, incrs: [1, 2, 5, 10, 20, 50, 100],
            values: (u, t) => t.map((v) => fmt(Math.pow(10, v))) }],
-  series: [{ label: "layer" },
-    { label: "activations", stroke: "#4c72b0", width: 0, points: { show: true, size: 8, fill: "#4c72b0" } },
-    { label: "theory", stroke: "#4c72b0", width: 1.5 },
-    { label: "gradients", stroke: "#dd8452", width: 0, points: { show: true, size: 8, fill: "#dd8452" } },
-    { label: "theory", stroke: "#dd8452", width: 1.5, dash: [6, 4] }],
+  series: [{ label: "layer" }, measured("activations", "#4c72b0"), theory("activations", "#4c72b0"),
+    measured("gradients", "#dd8452"), theory("gradients", "#dd8452")],
 }, [[1], [null], [null], [null], [null]], $("stdplot"));
 const positive = (v) => (v > 0 && Number.isFinite(v) ? v : null);
 const log10 = (v) => (v > 0 && Number.isFinite(v) ? Math.log10(v) : null);
@@ -177,35 +192,40 @@ function frames(name) {
   }
   return cache[name];
 }
-const costPlot = new uPlot({
-  width: 470, height: 300, legend: { live: false }, scales: { x: { time: false }, y: { distr: 3 } },
+// measured: every recorded step a dot, so that step 0 shows too (a line of one point is not drawn)
+const costPlot = chart(470, {
+  height: 300, scales: { x: { time: false }, y: { distr: 3 } },
   axes: [{ label: "step" }, { label: "cost (log scale)", size: 60, values: (u, t) => t.map(fmt) }],
-  series: [{ label: "step" }, { label: "A", stroke: "#4c72b0", width: 2 }, { label: "B", stroke: "#c44e52", width: 2 }],
+  series: [{ label: "step" }, measured("A", "#4c72b0"), measured("B", "#c44e52")],
 }, [[0], [null], [null]], $("costplot"));
+const CLASSES = T.class_colours, hex = (c) => [1, 3, 5].map((k) => parseInt(c.slice(k, k + 2), 16));
+const REGION_RGB = CLASSES.regions.map(hex);
 function canvasFor(i) {
   let c = $("boundary" + i);
   if (!c) {
     const box = document.createElement("div"); box.className = "side";
     box.innerHTML = `<h3 id="btitle${i}"></h3>`;
     c = document.createElement("canvas"); c.id = "boundary" + i; c.className = "boundary";
-    c.width = c.height = 300; c.setAttribute("role", "img"); box.appendChild(c); $("boundaries").appendChild(box);
+    c.setAttribute("role", "img"); box.appendChild(c); $("boundaries").appendChild(box);
   }
   return c;
 }
 function drawBoundary(canvas, fr, r, k) {
-  const f = fr.f, P = f.points, ctx = canvas.getContext("2d"), img = ctx.createImageData(P, P);
-  const base = (r * fr.F + k) * P * P;
-  for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) {
-    const v = fr.img[base + i * P + j], o = ((P - 1 - i) * P + j) * 4;  // row 0 is y = -lim
-    img.data[o] = v ? 240 : 200; img.data[o + 1] = v ? 200 : 215; img.data[o + 2] = v ? 190 : 240; img.data[o + 3] = 255;
+  // the plane [x0, x1] x [y0, y1] (the data's, with a margin) at 300 px on its longer side
+  const f = fr.f, [GY, GX] = f.boundary.shape.slice(2), [x0, x1, y0, y1] = f.extent;
+  const sc = 300 / Math.max(x1 - x0, y1 - y0);
+  canvas.width = Math.round((x1 - x0) * sc); canvas.height = Math.round((y1 - y0) * sc);
+  const ctx = canvas.getContext("2d"), img = ctx.createImageData(GX, GY), base = (r * fr.F + k) * GY * GX;
+  for (let i = 0; i < GY; i++) for (let j = 0; j < GX; j++) {
+    const rgb = REGION_RGB[fr.img[base + i * GX + j]], o = ((GY - 1 - i) * GX + j) * 4;  // row 0 is y0
+    img.data[o] = rgb[0]; img.data[o + 1] = rgb[1]; img.data[o + 2] = rgb[2]; img.data[o + 3] = 255;
   }
-  const tmp = document.createElement("canvas"); tmp.width = tmp.height = P;
+  const tmp = document.createElement("canvas"); tmp.width = GX; tmp.height = GY;
   tmp.getContext("2d").putImageData(img, 0, 0);
   ctx.imageSmoothingEnabled = false; ctx.drawImage(tmp, 0, 0, canvas.width, canvas.height);
-  const sc = canvas.width / (2 * f.lim);
   f.X.forEach(([x, y], n) => {
-    ctx.beginPath(); ctx.arc((x + f.lim) * sc, (f.lim - y) * sc, 2.6, 0, 2 * Math.PI);
-    ctx.fillStyle = f.y[n] ? "#c44e52" : "#4c72b0"; ctx.fill();
+    ctx.beginPath(); ctx.arc((x - x0) * sc, (y1 - y) * sc, 2.6, 0, 2 * Math.PI);
+    ctx.fillStyle = CLASSES.points[f.y[n]]; ctx.fill();
   });
   canvas.dataset.frame = k;
 }
@@ -227,8 +247,8 @@ function drawTraining() {
   }
   costPlot.setData(series);
   const labels = costPlot.root.querySelectorAll(".u-legend .u-label");
-  labels[0].textContent = INITS[+$("initA").value];
-  labels[1].textContent = +$("initB").value >= 0 ? INITS[+$("initB").value] : "(none)";
+  labels[0].textContent = `${INITS[+$("initA").value]} (measured)`;
+  labels[1].textContent = +$("initB").value >= 0 ? `${INITS[+$("initB").value]} (measured)` : "(none)";
   const rows = ["<tr><th>init</th><th>layer</th><th>output std</th><th>dL/dW std</th><th>cost</th></tr>"];
   const names = ["1 (h1, ReLU)", "2 (h2, ReLU)", "3 (logit)"];
   for (const r of shown) for (let l = 0; l < 3; l++) {
@@ -284,11 +304,11 @@ function paintHeat(a) {
   ctx.putImageData(img, 0, 0);
 }
 function pointAt() { return [SW[+$("sw").value], SB[+$("sb").value]]; }
-const phasePlot = new uPlot({
-  width: 520, height: 360, legend: { live: false }, cursor: { drag: { x: false, y: false } },
+const phasePlot = chart(520, {
+  height: 360, cursor: { drag: { x: false, y: false } },
   scales: { x: { time: false, range: [SW[0], SW[SW.length - 1]] }, y: { range: [SB[0], SB[SB.length - 1]] } },
   axes: [{ label: "sigma_w^2" }, { label: "sigma_b^2", size: 55 }],
-  series: [{ label: "sigma_w^2" }, { label: "critical line chi_1 = 1", stroke: "#222", width: 2, points: { show: false } }],
+  series: [{ label: "sigma_w^2" }, { ...theory("critical line chi_1 = 1", "#222"), width: 2 }],
   hooks: {
     drawClear: [(u) => {
       const { left, top, width, height } = u.bbox;
@@ -310,19 +330,17 @@ function dragTo(e) {
 phasePlot.over.addEventListener("pointerdown", (e) => { phasePlot.over.setPointerCapture(e.pointerId); dragTo(e); });
 phasePlot.over.addEventListener("pointermove", (e) => { if (e.buttons & 1) dragTo(e); });
 const depthAxis = Array.from({ length: PD }, (_, i) => i + 1);
-const qPlot = new uPlot({
-  width: 380, height: 260, legend: { live: false },
+const qPlot = chart(380, {
+  height: 260,
   scales: { x: { time: false }, y: { range: (u, lo, hi) => [Math.floor(lo - 0.05), Math.ceil(hi + 0.05)] } },
   axes: [{ label: "layer" }, { label: "q_l (log scale)", size: 60, incrs: [1, 2, 5, 10, 20, 50, 100], values: (u, t) => t.map((v) => fmt(Math.pow(10, v))) }],
-  series: [{ label: "layer" }, { label: "q_l", stroke: "#4c72b0", width: 2, points: { show: true, size: 4 } },
-           { label: "q*", stroke: "#888", width: 1.5, dash: [6, 4], points: { show: false } }],
+  series: [{ label: "layer" }, { ...theory("q_l", "#4c72b0"), width: 2 }, theory("q*", "#888", [2, 4])],
 }, [depthAxis, depthAxis.map(() => null), depthAxis.map(() => null)], $("qplot"));
-const cPlot = new uPlot({
-  width: 380, height: 260, legend: { live: false },
+const cPlot = chart(380, {
+  height: 260,
   scales: { x: { time: false }, y: { range: (u, lo, hi) => [Math.min(0, lo), 1.02] } },
   axes: [{ label: "layer" }, { label: "c_l", size: 50 }],
-  series: [{ label: "layer" }, { label: "c_l", stroke: "#c44e52", width: 2, points: { show: true, size: 4 } },
-           { label: "c*", stroke: "#888", width: 1.5, dash: [6, 4], points: { show: false } }],
+  series: [{ label: "layer" }, { ...theory("c_l", "#c44e52"), width: 2 }, theory("c*", "#888", [2, 4])],
 }, [depthAxis, depthAxis.map(() => null), depthAxis.map(() => null)], $("cplot"));
 let heatFor = null;
 function drawPhase(full = true) {
@@ -338,6 +356,8 @@ function drawPhase(full = true) {
   }
   const k = ib * SW.length + iw, n = P.numbers_order.length;
   const num = Object.fromEntries(P.numbers_order.map((name, i) => [name, g.nums[k * n + i]]));
+  // c* is found to P.c_star_tolerance: below it, it is 0 (exactly 0 for odd phi without bias)
+  if (Math.abs(num.c_star) < P.c_star_tolerance) num.c_star = 0;
   const qs = [], cs = [];
   for (let l = 0; l < PD; l++) { qs.push(g.q[k * PD + l]); cs.push(g.c[k * PD + l]); }
   qPlot.setData([depthAxis, qs.map(log10), qs.map(() => log10(num.q_star))]);
@@ -348,19 +368,28 @@ function drawPhase(full = true) {
   const shown = [1, 2, 3, 5, 10, 20, 30, 50, 100].filter((l) => l <= PD);
   $("qctable").innerHTML = "<tr><th>layer</th><th>q_l</th><th>c_l</th></tr>" + shown.map((l) =>
     `<tr data-layer="${l}"><td>${l}</td><td class="q">${fmt(qs[l - 1])}</td><td class="c">${fmt(cs[l - 1])}</td></tr>`).join("");
-  // wordings picked by the numbers: c* = 1 means all inputs end alike, whatever chi_1 says
+  $("phaseverdict").textContent = phaseText(num, cs);
+  $("phasesame").innerHTML = `Python: <code>mean_field(get_activation("${a}"), ${w}, ${b})</code>, ` +
+    `<code>iterate(get_activation("${a}"), ${w}, ${b}, q0=${P.q0}, c0=${P.c0}, depth=${PD})</code> (initlab.theory)`;
+}
+function phaseText(num, cs) {
+  // what the computed numbers say: ordered (chi_1 < 1, c* = 1), chaotic (chi_1 > 1, c* < 1),
+  // critical (chi_1 = 1); chi_1 > 1 with c* = 1 is not chaos (ReLU: q_l grows without bound,
+  // and c_l still goes to 1)
   const chi = num.chi_1, alike = num.c_star >= 1 - 1e-9;
-  const phase = Math.abs(chi - 1) < 1e-6 ? "on the critical line" : chi < 1 ? "< 1: ordered" : "> 1: chaotic";
-  let text = `chi_1 = ${fmt(chi)} ${phase}; ` + (alike ? "c_l goes to c* = 1 (all inputs end up alike)"
-    : `c_l goes to c* = ${fmt(num.c_star)} (nearby inputs decorrelate)`);
-  if (num.q_star === Infinity) text += "; q_l grows without bound";
+  const phase = Math.abs(chi - 1) < 1e-6 ? ": on the critical line (the edge of chaos)" : chi < 1 ? " < 1: ordered"
+    : alike ? " > 1, yet not chaotic (chaos needs c* < 1)" : " > 1: chaotic";
+  let text = `chi_1 = ${fmt(chi)}${phase}; ` + (alike ? "c* = 1: all inputs end up alike"
+    : `c* = ${fmt(num.c_star)}: nearby inputs decorrelate`);
+  if (num.q_star === Infinity) text += "; q_l grows without bound (no finite q*)";
   else if (num.q_star === 0) text += "; q_l shrinks to 0";
+  const first = cs[0], last = cs[cs.length - 1];
+  text += `; c_l is ${fmt(first)} at layer 1 and ${fmt(last)} at layer ${cs.length}`;
+  if (Math.abs(last - num.c_star) > Math.abs(first - num.c_star)) text += ", farther from c*";
   text += Number.isFinite(num.xi_c) ? `; correlation depth scale xi_c = ${fmt(num.xi_c)} layers`
     : "; no finite correlation depth scale xi_c (the map's slope at c* is not below 1)";
   if (Number.isFinite(num.xi_c)) text += `. Schoenholz et al. (2017) expect such a net to train only up to about 6 xi_c = ${fmt(6 * num.xi_c)} layers`;
-  $("phaseverdict").textContent = text + ".";
-  $("phasesame").innerHTML = `Python: <code>mean_field(get_activation("${a}"), ${w}, ${b})</code>, ` +
-    `<code>iterate(get_activation("${a}"), ${w}, ${b}, q0=${P.q0}, c0=${P.c0}, depth=${PD})</code> (initlab.theory)`;
+  return text + ".";
 }
 $("pact").addEventListener("input", () => drawPhase(true));
 for (const id of ["sw", "sb"]) $(id).addEventListener("input", () => drawPhase(false));

@@ -10,7 +10,8 @@ For each activation, two grids over (sigma_w^2, sigma_b^2), computed with
   of length q0 and correlation c0 (:func:`initlab.theory.iterate`).
 
 Arrays: chi (B, W) over the fine grid (rows sigma_b^2, columns sigma_w^2), critical (B,),
-numbers (b, w, 5), q (b, w, depth), c (b, w, depth) over the lattice.
+numbers (b, w, 5), q (b, w, depth), c (b, w, depth) over the lattice. The numbers are stored
+as the theory API returns them; the page shows a c* below :data:`C_STAR_TOLERANCE` as 0.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ SW2 = [0.25 * k for k in range(1, 17)]  # 0.25 .. 4, the point's stops
 SB2 = [round(0.025 * k, 10) for k in range(13)]  # 0 .. 0.3
 FINE = (31, 25)  # heat-map columns (sigma_w^2) x rows (sigma_b^2): half the lattice's steps
 DEPTH = 30
+#: The page shows a c* below this as 0: :func:`initlab.theory.meanfield.c_star` finds c* to
+#: about 1e-8 (32-node quadrature; 1e-10 to 1e-13 measured against 128 nodes), and where c* is
+#: exactly 0 (an odd phi without bias) it can return a rounding residue such as 2.5e-33.
+C_STAR_TOLERANCE = 1e-8
 #: the --quick build's lattice: a quarter of the points, 20 layers
 QUICK = {"sw2": [0.5 * k for k in range(1, 9)], "sb2": [0.05 * k for k in range(7)],
          "fine": (15, 13), "depth": 20}
@@ -70,4 +75,5 @@ def phase_data(grids: list, activations=None, depth: int = DEPTH, q0: float = 1.
     acts = list(PHASE_ACTIVATIONS if activations is None else activations)
     return {"activations": acts, "sw2": [float(v) for v in sw2], "sb2": [float(v) for v in sb2],
             "fine": list(fine), "depth": depth, "q0": q0, "c0": c0, "numbers_order": NUMBERS,
+            "c_star_tolerance": C_STAR_TOLERANCE,
             "grids": dict(zip(acts, grids, strict=True))}

@@ -19,8 +19,10 @@ from initlab.plots.layout import place, placeable
 
 PALETTE = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3",
            "#8c8c8c", "#ccb974", "#64b5cd"]
-_REGIONS = ListedColormap(["#f4c7a8", "#a9c6e8"])
-_POINTS = ListedColormap(["#c0392b", "#1f4e9c"])
+#: Class 0 and class 1 in decision-boundary figures: regions, points (the explorer's too).
+CLASS_REGIONS, CLASS_POINTS = ("#f4c7a8", "#a9c6e8"), ("#c0392b", "#1f4e9c")
+_REGIONS = ListedColormap(list(CLASS_REGIONS))
+_POINTS = ListedColormap(list(CLASS_POINTS))
 _SUPERSCRIPT = str.maketrans("-0123456789", "\N{SUPERSCRIPT MINUS}\u2070\u00b9\u00b2\u00b3"
                              "\u2074\u2075\u2076\u2077\u2078\u2079")
 

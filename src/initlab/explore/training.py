@@ -69,20 +69,19 @@ def train_frames(name: str, iterations: int = 15000, every: int = 250, points: i
         # predicting on the grid runs a forward pass: after the statistics, never before
         images.append(compute_boundary(m, data.X_train, data.y_train, lim, points).classes)
 
-    # fit records each step before its update: one step more makes the trained net (after
-    # `iterations` updates) a record; records past `iterations`, if fit makes any, are no frames
+    # fit records before the updates at 0, every, 2 every, ... and the trained net after the
+    # last update: with `every` dividing `iterations` these are exactly the frames
     with np.errstate(all="ignore"):
         history = fit(model, data.X_train, data.y_train, optimizer="sgd", lr=lr,
-                      iterations=iterations + 1, record_every=every, on_record=snapshot)
-    f = sum(step <= iterations for step in history.iterations)
+                      iterations=iterations, record_every=every, on_record=snapshot)
     return {
-        "extent": [-lim, lim, -lim, lim], "steps": history.iterations[:f], "points": points,
+        "extent": [-lim, lim, -lim, lim], "steps": history.iterations, "points": points,
         "X": np.round(data.X_train, 4).tolist(), "y": data.y_train.tolist(),
-        "cost": encode(np.asarray(history.loss)[:, :f]),
-        "accuracy": encode(np.asarray(history.train_accuracy)[:, :f]),
-        "act_std": encode(np.transpose(acts[:f], (2, 0, 1))),
-        "grad_std": encode(np.transpose(grads[:f], (2, 0, 1))),
-        "boundary": encode(np.transpose(images[:f], (1, 0, 2, 3)) > 0, "bits"),
+        "cost": encode(np.asarray(history.loss)),
+        "accuracy": encode(np.asarray(history.train_accuracy)),
+        "act_std": encode(np.transpose(acts, (2, 0, 1))),
+        "grad_std": encode(np.transpose(grads, (2, 0, 1))),
+        "boundary": encode(np.transpose(images, (1, 0, 2, 3)) > 0, "bits"),
     }
 
 

@@ -76,8 +76,9 @@ def classic(dataset: str):
             id=f"classic-{dataset}", title=f"The classic three-layer experiment: {dataset}",
             text=text, tables=tables, config=result.config,
             figures=[("Training cost every 1000 iterations (log scale).", cost_figure(result)),
-                     ("Decision boundaries after training (plot range [-1.5, 1.5]).",
-                      boundary_figure(result))])
+                     ("Decision boundaries after training, over every train and test point "
+                      "(x1 from {:.2f} to {:.2f}, x2 from {:.2f} to {:.2f}).".format(
+                          *result.boundary.extent), boundary_figure(result))])
         return section, result
 
     return step

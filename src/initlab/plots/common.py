@@ -152,12 +152,25 @@ def _log_axis(axis) -> None:
             put(InViewLocator(old))
 
 
+#: Inches of a boundary panel's width taken by the y tick labels and the y label.
+_BOUNDARY_YLABELS = 0.7
+
+
+def boundary_height(boundary, panel_width: float, text_height: float) -> float:
+    """Height in inches of a row of boundary panels ``panel_width`` inches wide: the plane
+    drawn with equal axes at its own aspect, plus ``text_height`` inches of titles and x labels
+    (a wide plane, such as moons', would otherwise leave empty bands above and below)."""
+    x0, x1, y0, y1 = boundary.extent
+    return text_height + (panel_width - _BOUNDARY_YLABELS) * (y1 - y0) / (x1 - x0)
+
+
 def boundary_panel(ax, boundary, replica: int, title: str) -> None:
-    """Draw one replica's decision regions and the training points on ``ax``."""
-    xs = np.asarray(boundary.xs)
+    """Draw one replica's decision regions and the training points on ``ax``, over the
+    boundary's whole plane (:attr:`~initlab.experiments.boundary.Boundary.extent`)."""
     classes = np.asarray(boundary.classes)[replica]
-    ax.contourf(xs, xs, classes, levels=[-0.5, 0.5, 1.5], cmap=_REGIONS)
+    ax.contourf(boundary.xs, boundary.ys, classes, levels=[-0.5, 0.5, 1.5], cmap=_REGIONS)
     X, y = np.asarray(boundary.X), np.asarray(boundary.y)
     ax.scatter(X[:, 0], X[:, 1], c=y, cmap=_POINTS, s=9, edgecolors="white", linewidths=0.3)
-    ax.set(xlim=(-boundary.lim, boundary.lim), ylim=(-boundary.lim, boundary.lim), title=title,
-           xlabel="$x_1$", ylabel="$x_2$", aspect="equal")
+    x0, x1, y0, y1 = boundary.extent
+    ax.set(xlim=(x0, x1), ylim=(y0, y1), title=title, xlabel="$x_1$", ylabel="$x_2$",
+           aspect="equal")

@@ -39,6 +39,7 @@ class Settings:
 
     quick: bool = False
     seeds: int | None = None
+    dpi: int = 100  # of the figures the report embeds (initlab report --dpi)
 
     def n_seeds(self, full: int, quick: int) -> int:
         return self.seeds or (quick if self.quick else full)

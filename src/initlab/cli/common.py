@@ -137,13 +137,15 @@ def add_figure_options(parser, formats: tuple[str, ...] = FIGURE_FORMATS,
                        dpi: int | None = FIGURE_DPI, default_format: str | None = "png") -> None:
     """--format (one of ``formats``; none: no --format, as for the report, whose page embeds
     PNG) and --dpi, for every command that writes figures; :func:`figure_bytes` writes with
-    them. ``default_format`` None: see :func:`figure_file`; ``dpi`` None: the run command's,
-    which passes on only what it is given."""
+    them. ``default_format`` None: the --out file's extension (see :func:`figure_file`);
+    ``dpi`` and ``default_format`` None: 'initlab run', which passes on only what it is given
+    to the command it runs."""
     if formats:
-        told = {None: "default: the --out file's extension, else png",
-                "png": "default png; svg and pdf scale to any size, for slides and print"}
+        told = ("the command's own" if dpi is None
+                else "the --out file's extension, else png" if default_format is None
+                else f"{default_format}; svg and pdf scale to any size, for slides and print")
         parser.add_argument("--format", choices=formats, default=default_format,
-                            help=f"file format of the figures ({told[default_format]})")
+                            help=f"file format of the figures (default: {told})")
     why = {FIGURE_DPI: f"{FIGURE_DPI}, for slides: a {ONE_PLOT}-inch figure is then "
                        f"{ONE_PLOT * FIGURE_DPI:.0f} pixels wide, and a projector does not "
                        "blow it up and blur it",
@@ -152,7 +154,7 @@ def add_figure_options(parser, formats: tuple[str, ...] = FIGURE_FORMATS,
            None: "the command's own"}
     parser.add_argument("--dpi", type=dpi_int, default=dpi, metavar="N",
                         help=f"pixels per inch of the PNG figures, {DPI_RANGE[0]} to "
-                        f"{DPI_RANGE[1]} (default {why[dpi]})")
+                        f"{DPI_RANGE[1]} (default: {why[dpi]})")
 
 
 def figure_bytes(fig, args) -> bytes:

@@ -40,6 +40,7 @@ class Settings:
 
     quick: bool = False
     seeds: int | None = None
+    dpi: int = 100  # of the figures the report embeds (initlab report --dpi)
 
     def n_seeds(self, full: int, quick: int) -> int:
         return self.seeds or (quick if self.quick else full)
@@ -79,8 +80,9 @@ def classic(dataset: str):
             id=f"classic-{dataset}", title=f"The classic three-layer experiment: {dataset}",
             text=text, tables=tables, config=result.config,
             figures=[("Training cost every 1000 iterations (log scale).", cost_figure(result)),
-                     ("Decision boundaries after training (plot range [-1.5, 1.5]).",
-                      boundary_figure(result))])
+                     ("Decision boundaries after training, over every train and test point "
+                      "(x1 from {:.2f} to {:.2f}, x2 from {:.2f} to {:.2f}).".format(
+                          *result.boundary.extent), boundary_figure(result))])
         return section, result
 
     return step

@@ -103,13 +103,99 @@ def spec_list(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+#: The figure files the commands write (matplotlib writes each without a further package).
+FIGURE_FORMATS = ("png", "svg", "pdf")
+#: Pixels per inch of a figure file unless --dpi says otherwise. A one-plot figure is 6.4
+#: inches wide (matplotlib's default), so 200 dpi makes it 1280 pixels wide: the full width
+#: of a 1280 x 800 projector, two thirds of a 1920 x 1080 slide; at 100 dpi it is 640 pixels,
+#: and a slide that shows it large blows it up two or three times, blurred.
+FIGURE_DPI = 200
+#: Inches: the width of initlab's one-plot figures (matplotlib's default).
+ONE_PLOT = 6.4
+#: Pixels per inch of the report's embedded figures: its widest figures (11 inches) are then
+#: as wide as its page's column (1100 pixels).
+PAGE_DPI = 100
+#: The --dpi values accepted: below 10 a figure is a few dozen pixels, above 600 a wide
+#: figure needs gigabytes to draw.
+DPI_RANGE = (10, 600)
+
+
+def dpi_int(text: str) -> int:
+    """argparse type for --dpi: an integer in :data:`DPI_RANGE`."""
+    low, high = DPI_RANGE
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer from {low} to {high} (pixels per inch), got {text!r}")
+    return value
+
+
+def add_figure_options(parser, formats: tuple[str, ...] = FIGURE_FORMATS,
+                       dpi: int | None = FIGURE_DPI, default_format: str | None = "png") -> None:
+    """--format (one of ``formats``; none: no --format, as for the report, whose page embeds
+    PNG) and --dpi, for every command that writes figures; :func:`figure_bytes` writes with
+    them. ``default_format`` None: the --out file's extension (see :func:`figure_file`);
+    ``dpi`` and ``default_format`` None: 'initlab run', which passes on only what it is given
+    to the command it runs."""
+    if formats:
+        told = ("the command's own" if dpi is None
+                else "the --out file's extension, else png" if default_format is None
+                else f"{default_format}; svg and pdf scale to any size, for slides and print")
+        parser.add_argument("--format", choices=formats, default=default_format,
+                            help=f"file format of the figures (default: {told})")
+    why = {FIGURE_DPI: f"{FIGURE_DPI}, for slides: a {ONE_PLOT}-inch figure is then "
+                       f"{ONE_PLOT * FIGURE_DPI:.0f} pixels wide, and a projector does not "
+                       "blow it up and blur it",
+           PAGE_DPI: f"{PAGE_DPI}, the page's; more: sharper figures on high-resolution "
+                     "screens, and a larger page",
+           None: "the command's own"}
+    parser.add_argument("--dpi", type=dpi_int, default=dpi, metavar="N",
+                        help=f"pixels per inch of the PNG figures, {DPI_RANGE[0]} to "
+                        f"{DPI_RANGE[1]} (default: {why[dpi]})")
+
+
+def figure_bytes(fig, args) -> bytes:
+    """``fig`` as the bytes of a file in ``args.format`` (png where the command has none) at
+    ``args.dpi``: the one place where a command turns a figure into a file."""
+    from initlab.plots.common import encode
+
+    return encode(fig, _format(args), args.dpi)
+
+
+def _format(args) -> str:
+    return getattr(args, "format", None) or "png"
+
+
+def figure_file(path: Path | None, fmt: str | None, stem: str) -> tuple[Path, str]:
+    """The file and format of a command that writes one figure to ``--out FILE``: the format
+    is --format, else the file's extension, else png; the file is ``--out``, else
+    ``stem.FORMAT``. A file whose extension names another format is an error."""
+    suffix = path.suffix.lower().lstrip(".") if path is not None else ""
+    known = suffix in FIGURE_FORMATS
+    fmt = fmt or (suffix if known else "png")
+    if path is None:
+        return Path(f"{stem}.{fmt}"), fmt
+    if known and suffix != fmt:
+        raise InitlabError(f"--out {path} is not a {fmt} file: give an --out ending in .{fmt}, "
+                           f"or --format {suffix}")
+    if not known and suffix:
+        raise InitlabError(f"--out {path}: unknown figure format {suffix!r}; give --format "
+                           f"{'|'.join(FIGURE_FORMATS)} or an --out ending in one of them")
+    return path, fmt
+
+
 def add_output_options(parser: argparse.ArgumentParser, figures: bool = True) -> None:
-    """--json, --out DIR and -q/--quiet, as every experiment command has them."""
+    """--json, --out DIR and -q/--quiet, as every experiment command has them; with
+    ``figures``, --format and --dpi too (:func:`add_figure_options`)."""
     parser.add_argument("--json", action="store_true",
                         help="print the result as JSON on stdout instead of a table")
     if figures:
         parser.add_argument("--out", metavar="DIR", type=Path,
-                            help="write results.json and the PNG figures into DIR")
+                            help="write results.json and the figures into DIR")
+        add_figure_options(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -162,7 +248,8 @@ def show_progress(args) -> bool:
 def emit(result: Result, args, figures: dict | None = None) -> None:
     """Print ``result`` (table or JSON) and, with --out, save results.json and the figures.
 
-    ``figures`` maps file stems to matplotlib Figures; each is saved as ``DIR/stem.png``.
+    ``figures`` maps file stems to matplotlib Figures; each is saved as ``DIR/stem.FORMAT``
+    (--format, at --dpi: :func:`figure_bytes`).
     Every file is written whole or not at all; files of an earlier run in DIR that this run
     does not rewrite are removed (see :mod:`initlab.cli.guard`). A callable
     ``args.result_sink`` (set by ``initlab sweep``) takes the result instead.
@@ -179,16 +266,15 @@ def emit(result: Result, args, figures: dict | None = None) -> None:
         out = check_output(out)
         result.save(out / "results.json")
         written = ["results.json"]
-        from initlab.report import png_bytes
-
         for stem, fig in (figures or {}).items():
-            write_atomic(out / f"{stem}.png", png_bytes(fig, dpi=110))
-            written.append(f"{stem}.png")
+            name = f"{stem}.{_format(args)}"
+            write_atomic(out / name, figure_bytes(fig, args))
+            written.append(name)
         finish_output(out, written, args.command)
     if getattr(args, "json", False):
         print(json.dumps(result.to_dict(), indent=2))
     else:
         print(result)
         if out is not None:
-            names = ", ".join(["results.json"] + [f"{s}.png" for s in (figures or {})])
+            names = ", ".join(["results.json"] + [f"{s}.{_format(args)}" for s in figures or {}])
             print(f"\nwrote {names} to {out}")

@@ -20,8 +20,10 @@ from initlab.tomlfile import read_toml
 
 #: The key that names the command.
 COMMAND_KEY = "experiment"
-#: Options that say how to run, not what to run: never written to a config file.
-RUN_OPTIONS = {"help", "json", "out", "quiet", "dump_config", "version", "force"}
+#: Options that say how to run, not what to run: never written to a config file ('initlab
+#: run' takes them; a figure's --format and --dpi say how its files are written).
+RUN_OPTIONS = {"help", "json", "out", "quiet", "dump_config", "version", "force", "format",
+               "dpi"}
 
 
 def options(parser) -> dict[str, argparse.Action]:

@@ -10,7 +10,7 @@ import traceback
 from pathlib import Path
 
 from initlab.cli import guard
-from initlab.cli.common import positive_int, show_progress
+from initlab.cli.common import PAGE_DPI, add_figure_options, positive_int, show_progress
 
 HELP = "run the classic experiments on built-in data and write one self-contained HTML report"
 DESCRIPTION = """\
@@ -48,6 +48,7 @@ def add_arguments(parser) -> None:
                         "number of CPUs if fewer)")
     parser.add_argument("--no-explore", action="store_true",
                         help="do not write explore.html (the interactive explorer) beside it")
+    add_figure_options(parser, formats=(), dpi=PAGE_DPI)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress")
 
 
@@ -79,7 +80,8 @@ def run_step(index: int, settings) -> dict:
     start = time.perf_counter()
     try:
         section, result = step(settings)
-        section.figures = [(caption, png_bytes(fig)) for caption, fig in section.figures]
+        section.figures = [(caption, png_bytes(fig, dpi=settings.dpi))
+                           for caption, fig in section.figures]
         entry = {"title": section.title, "status": "ok", "result": result.to_dict(),
                  "table": as_table(result)}
     except Exception as exc:  # noqa: BLE001 - a failed section is reported, not fatal
@@ -232,7 +234,7 @@ def run(args) -> int:
     from initlab.story import INTRO, STEPS, Settings
 
     out = check_output(args.out)
-    settings = Settings(quick=args.quick, seeds=args.seeds)
+    settings = Settings(quick=args.quick, seeds=args.seeds, dpi=args.dpi)
     start = time.perf_counter()
     done, explorer, stopped = {}, None, None
     explore = not args.no_explore

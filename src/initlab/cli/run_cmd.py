@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from initlab.cli.common import add_figure_options
 from initlab.errors import InitlabError
 
 HELP = "run any command from a TOML file (write one with '<command> --dump-config')"
@@ -11,7 +12,8 @@ DESCRIPTION = """\
 Run a command from a TOML file whose keys are the command-line options of that command (with
 '_' or '-'), plus 'experiment' naming the command. Every command's '--dump-config' output runs
 unchanged. '--out', '--json', '-q' and '--force' given here apply to the run (where the command
-has them). Unknown keys are errors that name the key.
+has them); so do '--format' and '--dpi' (an error for a command without them). Unknown keys are
+errors that name the key.
 
 examples:
   initlab compare --dataset moons --seeds 10 --dump-config > moons.toml
@@ -27,6 +29,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress")
     parser.add_argument("--force", action="store_true",
                         help="run even where the estimated memory or time exceeds the limits")
+    add_figure_options(parser, dpi=None, default_format=None)
 
 
 def run(args) -> int:
@@ -46,4 +49,6 @@ def run(args) -> int:
     for flag in ("json", "quiet", "force"):
         if getattr(args, flag) and flag in has:
             argv.append(f"--{flag}")
+    # given, they go on: a command without them then says so
+    argv += [f"--{k}={getattr(args, k)}" for k in ("format", "dpi") if getattr(args, k)]
     return main(argv)

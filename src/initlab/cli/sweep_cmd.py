@@ -54,6 +54,8 @@ the trainability phase diagram (examples/sweep_trainability.toml: one point per
 
 
 def add_arguments(parser) -> None:
+    from initlab.cli.common import add_figure_options
+
     sub = parser.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser,
                                 required=True)
     plan = sub.add_parser("plan", help="list the points and estimate time and memory")
@@ -94,8 +96,9 @@ def add_arguments(parser) -> None:
                       "6 xi_c(sigma_w^2) below which theory expects nets to train (Schoenholz "
                       "et al. 2017), for the rows' activation and sigma_b2 (a 'propagate "
                       "--trainability' sweep)")
-    plot.add_argument("--out", dest="png", type=Path, default=Path("sweep.png"),
-                      help="the PNG file (default sweep.png)")
+    plot.add_argument("--out", dest="png", type=Path, metavar="FILE",
+                      help="the figure file (default sweep.FORMAT)")
+    add_figure_options(plot, default_format=None)
 
 
 def _load_points(path: Path):
@@ -270,11 +273,13 @@ def _show(args) -> int:
 
 
 def _plot(args) -> int:
+    from initlab.cli.common import figure_bytes, figure_file
     from initlab.plots.sweep import heat_figure, line_figure
     from initlab.sweep.store import Store
     from initlab.sweep.summary import heat, lines, overlay, parse_where
     from initlab.sweep.table import flat_rows, grid_columns
 
+    path, args.format = figure_file(args.png, args.format, "sweep")
     where = parse_where(args.where)
     if args.overlay is not None and args.z is None:
         raise InitlabError(f"--overlay {args.overlay} draws on a heat map: give --z METRIC too")
@@ -289,15 +294,10 @@ def _plot(args) -> int:
     else:
         fig = line_figure(lines(rows, grid, args.x, args.y, args.hue, where))
     try:
-        if str(args.png).lower().endswith(".png"):
-            from initlab.report import png_bytes
-
-            Path(args.png).write_bytes(png_bytes(fig, dpi=110))
-        else:  # another format matplotlib knows by its extension (svg, pdf, ...)
-            fig.savefig(args.png, dpi=110)
+        path.write_bytes(figure_bytes(fig, args))
     except OSError as exc:
-        raise InitlabError(f"cannot write {str(args.png)!r}: {exc}") from None
-    print(f"wrote {args.png}")
+        raise InitlabError(f"cannot write {str(path)!r}: {exc}") from None
+    print(f"wrote {path}")
     return 0
 
 

@@ -87,5 +87,5 @@ def run_classic(dataset: str = "circles", *, iterations: int = 15000, lr: float 
               "test": f"make_{dataset}(100, noise=0.05, random_state=2)"}
     return ClassicResult(dataset=dataset, rows=rows, iterations=list(history.iterations),
                          boundary=compute_boundary(model, data.X_train, data.y_train,
-                                                   points=boundary_points),
+                                                   data.bounds(), points=boundary_points),
                          config=config)

@@ -290,8 +290,7 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
             diverged_per_seed=diverged, lsuv=_lsuv_of(out["lsuv"], idx.start, idx.stop, seed)))
     boundary = None
     if ds.is_2d:
-        lim = float(np.ceil(np.abs(ds.bounds(0.2)).max() * 2) / 2)
-        parts = [compute_boundary(m, ds.X_train, ds.y_train, lim=lim)
+        parts = [compute_boundary(m, ds.X_train, ds.y_train, ds.bounds())
                  for m in _select(chunks, medians)]
         boundary = parts[0]
         boundary.classes = np.concatenate([np.asarray(b.classes) for b in parts])

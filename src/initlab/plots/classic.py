@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from initlab.plots.common import boundary_panel, color, figure, fit
+from initlab.plots.common import boundary_height, boundary_panel, color, figure, fit
 
 
 def cost_figure(result):
@@ -26,7 +26,7 @@ def cost_figure(result):
 def boundary_figure(result):
     """One decision-boundary panel per init, titled with its train and test accuracy."""
     n = len(result.rows)
-    fig = figure(3.6 * n, 3.7)
+    fig = figure(3.6 * n, boundary_height(result.boundary, 3.6, 1.1))
     axes = fig.subplots(1, n, squeeze=False)[0]
     for r, (ax, row) in enumerate(zip(axes, result.rows, strict=True)):
         boundary_panel(ax, result.boundary, r,

@@ -1,18 +1,20 @@
 """What every figure shares: colors per init, new figures and their layout, log tick labels,
 and the decision-boundary panel.
 
-Plot functions take results and return ``matplotlib.figure.Figure`` objects; they never compute
-anything the result does not hold. They never touch pyplot: no global state, no window, no
-backend switch (Jupyter shows a returned Figure inline; ``fig.savefig`` writes files headless).
+Plot functions take results and return ``matplotlib.figure.Figure`` objects (of the subclass
+:class:`Figure`, which Jupyter shows inline by itself); they never compute anything the result
+does not hold. They never touch pyplot: no global state, no window, no backend switch
+(``fig.savefig`` writes files headless; :func:`encode` is the bytes of a figure file).
 """
 
 from __future__ import annotations
 
+import io
 import re
 
 import numpy as np
+from matplotlib import figure as mpl_figure
 from matplotlib.colors import ListedColormap
-from matplotlib.figure import Figure
 from matplotlib.ticker import Locator, LogFormatterSciNotation, LogLocator
 
 from initlab.plots.layout import place, placeable
@@ -32,6 +34,40 @@ def color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
+class Figure(mpl_figure.Figure):
+    """A matplotlib Figure that a notebook shows as an image with no ``%matplotlib inline``.
+
+    Jupyter shows an object as an image where it has ``_repr_png_``; matplotlib's Figure has
+    none, and relies on IPython's inline backend, which registers a display formatter for all
+    Figures when ``%matplotlib inline`` runs or pyplot is imported in a kernel. initlab never
+    imports pyplot, so without the magic its figures showed as ``<Figure size ... with 1
+    Axes>`` (in ``jupyter nbconvert --execute`` too). The method is on initlab's own figures
+    only, rather than a formatter registered with IPython, which would change how the user's
+    other figures display and be global state this package keeps out of. Where the inline
+    backend is on, its formatter, registered for every Figure, comes first: one image either
+    way. PNG only (no ``_repr_svg_``): a notebook would store both.
+    """
+
+    def _repr_png_(self) -> bytes:
+        """The figure as PNG at its own dpi (matplotlib's default 100; ``fig.set_dpi`` changes
+        it), as :func:`encode` writes it."""
+        return encode(self, "png", self.dpi)
+
+
+def encode(fig: mpl_figure.Figure, fmt: str = "png", dpi: float | None = None) -> bytes:
+    """The bytes of ``fig`` as a ``fmt`` file (png, svg, pdf, or any format matplotlib writes)
+    at ``dpi`` (None: the figure's own). PNG goes through :func:`initlab.report.png_bytes`
+    (RGB where every pixel is opaque: smaller files)."""
+    dpi = fig.dpi if dpi is None else dpi
+    if fmt == "png":
+        from initlab.report import png_bytes
+
+        return png_bytes(fig, dpi=dpi)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, dpi=dpi)
+    return buf.getvalue()
+
+
 def figure(width: float, height: float, layout: str | None = "constrained") -> Figure:
     """A new Figure not registered with pyplot (no global state, nothing pops up), to be laid
     out by :func:`fit` once it is drawn on. ``layout=None`` suits a figure that places its
@@ -39,7 +75,7 @@ def figure(width: float, height: float, layout: str | None = "constrained") -> F
     return Figure(figsize=(width, height), layout=layout)
 
 
-def fit(fig: Figure) -> Figure:
+def fit(fig: mpl_figure.Figure) -> mpl_figure.Figure:
     """Lay ``fig`` out now, once, and keep that layout (every plot function ends with it).
 
     A layout engine left on the figure runs at every draw, and ``savefig`` then draws twice;
@@ -154,12 +190,25 @@ def _log_axis(axis) -> None:
             put(InViewLocator(old))
 
 
+#: Inches of a boundary panel's width taken by the y tick labels and the y label.
+_BOUNDARY_YLABELS = 0.7
+
+
+def boundary_height(boundary, panel_width: float, text_height: float) -> float:
+    """Height in inches of a row of boundary panels ``panel_width`` inches wide: the plane
+    drawn with equal axes at its own aspect, plus ``text_height`` inches of titles and x labels
+    (a wide plane, such as moons', would otherwise leave empty bands above and below)."""
+    x0, x1, y0, y1 = boundary.extent
+    return text_height + (panel_width - _BOUNDARY_YLABELS) * (y1 - y0) / (x1 - x0)
+
+
 def boundary_panel(ax, boundary, replica: int, title: str) -> None:
-    """Draw one replica's decision regions and the training points on ``ax``."""
-    xs = np.asarray(boundary.xs)
+    """Draw one replica's decision regions and the training points on ``ax``, over the
+    boundary's whole plane (:attr:`~initlab.experiments.boundary.Boundary.extent`)."""
     classes = np.asarray(boundary.classes)[replica]
-    ax.contourf(xs, xs, classes, levels=[-0.5, 0.5, 1.5], cmap=_REGIONS)
+    ax.contourf(boundary.xs, boundary.ys, classes, levels=[-0.5, 0.5, 1.5], cmap=_REGIONS)
     X, y = np.asarray(boundary.X), np.asarray(boundary.y)
     ax.scatter(X[:, 0], X[:, 1], c=y, cmap=_POINTS, s=9, edgecolors="white", linewidths=0.3)
-    ax.set(xlim=(-boundary.lim, boundary.lim), ylim=(-boundary.lim, boundary.lim), title=title,
-           xlabel="$x_1$", ylabel="$x_2$", aspect="equal")
+    x0, x1, y0, y1 = boundary.extent
+    ax.set(xlim=(x0, x1), ylim=(y0, y1), title=title, xlabel="$x_1$", ylabel="$x_2$",
+           aspect="equal")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from initlab.plots.common import boundary_panel, color, figure, fit
+from initlab.plots.common import boundary_height, boundary_panel, color, figure, fit
 
 
 def _curves(rows_curves) -> np.ndarray:
@@ -62,7 +62,7 @@ def boundary_figure(result):
     """Decision boundary of each init's median seed (by test accuracy), titled with that seed's
     test accuracy and the mean over seeds."""
     n = len(result.rows)
-    fig = figure(3.4 * n, 3.6)
+    fig = figure(3.4 * n, boundary_height(result.boundary, 3.4, 1.2))
     axes = fig.subplots(1, n, squeeze=False)[0]
     for i, (ax, row) in enumerate(zip(axes, result.rows, strict=True)):
         own = row.test_per_seed[row.median_seed - result.config["seed"]]

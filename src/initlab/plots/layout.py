@@ -29,6 +29,9 @@ from matplotlib.ticker import NullLocator
 PT = 1 / 72  # inches per point
 PAD = 3 * PT  # around each Axes' decorations and at the figure's edge
 SPACE = 0.02  # between neighbouring Axes at least, a fraction of the figure spread over the gaps
+PASSES = 16  # at most: two settle a plain grid, up to ten a fixed-aspect Axes (boundaries)
+SETTLED = 0.005  # inches: margins that move less than this (half a pixel at 100 dpi) stay
+CYCLE = 4  # passes: where margins never settle, the widest of this many last ones are kept
 
 
 @lru_cache(maxsize=4)
@@ -192,6 +195,55 @@ def placeable(fig) -> bool:
     return _legends(fig) is not None
 
 
+def _margins(fig, rows: int, cols: int, extra: np.ndarray, renderer) -> np.ndarray | None:
+    """(left, right, bottom, top, column gap, row gap) in inches that clear every Axes'
+    decorations where the Axes sit now, with ``extra`` (left, bottom, right, top) for the
+    legends and the title; None where they leave the Axes under a tenth of their share."""
+    width, height = fig.get_size_inches()
+    lefts, rights = np.zeros(cols + 1), np.zeros(cols + 1)
+    bottoms, tops = np.zeros(rows + 1), np.zeros(rows + 1)
+    titles = np.zeros(2)  # titles wider than their Axes, at the left and right edges
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        spec = ax.get_subplotspec().get_topmost_subplotspec()
+        cell, box = spec.get_position(fig), _box(ax, renderer)
+        # the Axes' overhangs, less how far inside its cell its box is
+        out = _overhangs(ax, box.width * width, box.height * height)
+        inset = np.array([(box.x0 - cell.x0) * width, (box.y0 - cell.y0) * height,
+                          (cell.x1 - box.x1) * width, (cell.y1 - box.y1) * height])
+        out[:4] -= inset
+        c0, c1, r0, r1 = (spec.colspan.start, spec.colspan.stop, spec.rowspan.start,
+                          spec.rowspan.stop)
+        lefts[c0], rights[c1] = max(lefts[c0], out[0]), max(rights[c1], out[2])
+        tops[r0], bottoms[r1] = max(tops[r0], out[3]), max(bottoms[r1], out[1])
+        if c0 == 0:
+            titles[0] = max(titles[0], out[4] - inset[0])
+        if c1 == cols:
+            titles[1] = max(titles[1], out[4] - inset[2])
+    left = PAD + max(lefts[0], titles[0]) + extra[0]
+    right = PAD + max(rights[cols], titles[1]) + extra[2]
+    bottom, top = PAD + bottoms[rows] + extra[1], PAD + tops[0] + extra[3]
+    wgap = (rights[1:cols] + lefts[1:cols]).max(initial=0) + 2 * max(
+        PAD, SPACE / 2 / cols * width)
+    hgap = (bottoms[1:rows] + tops[1:rows]).max(initial=0) + 2 * max(
+        PAD, SPACE / 2 / rows * height)
+    if (width - left - right - (cols - 1) * wgap < 0.1 * width
+            or height - top - bottom - (rows - 1) * hgap < 0.1 * height):
+        return None
+    return np.array([left, right, bottom, top, wgap, hgap])
+
+
+def _adjust(fig, margins: np.ndarray, rows: int, cols: int) -> None:
+    """Set the figure's subplot parameters to ``margins`` (see :func:`_margins`)."""
+    width, height = fig.get_size_inches()
+    left, right, bottom, top, wgap, hgap = margins
+    cell_w = (width - left - right - (cols - 1) * wgap) / cols
+    cell_h = (height - top - bottom - (rows - 1) * hgap) / rows
+    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height,
+                        top=1 - top / height, wspace=wgap / cell_w, hspace=hgap / cell_h)
+
+
 def place(fig) -> None:
     """Set the figure's margins and the spacing of its Axes so every decoration fits (for a
     figure that is :func:`placeable`; it has no layout engine, so this stays as set)."""
@@ -204,41 +256,21 @@ def place(fig) -> None:
         extra[3] = _extent(text)[1] + PAD
         text.set(y=1 - PAD / height, verticalalignment="top")
     renderer = _renderer(fig.dpi)
-    for _ in range(2):  # tick labels depend a little on the Axes' sizes: measure again
-        lefts, rights = np.zeros(cols + 1), np.zeros(cols + 1)
-        bottoms, tops = np.zeros(rows + 1), np.zeros(rows + 1)
-        titles = np.zeros(2)  # titles wider than their Axes, at the left and right edges
-        for ax in fig.axes:
-            if not ax.get_visible():
-                continue
-            spec = ax.get_subplotspec().get_topmost_subplotspec()
-            cell, box = spec.get_position(fig), _box(ax, renderer)
-            # the Axes' overhangs, less how far inside its cell its box is
-            out = _overhangs(ax, box.width * width, box.height * height)
-            inset = np.array([(box.x0 - cell.x0) * width, (box.y0 - cell.y0) * height,
-                              (cell.x1 - box.x1) * width, (cell.y1 - box.y1) * height])
-            out[:4] -= inset
-            c0, c1, r0, r1 = (spec.colspan.start, spec.colspan.stop, spec.rowspan.start,
-                              spec.rowspan.stop)
-            lefts[c0], rights[c1] = max(lefts[c0], out[0]), max(rights[c1], out[2])
-            tops[r0], bottoms[r1] = max(tops[r0], out[3]), max(bottoms[r1], out[1])
-            if c0 == 0:
-                titles[0] = max(titles[0], out[4] - inset[0])
-            if c1 == cols:
-                titles[1] = max(titles[1], out[4] - inset[2])
-        left = PAD + max(lefts[0], titles[0]) + extra[0]
-        right = PAD + max(rights[cols], titles[1]) + extra[2]
-        bottom, top = PAD + bottoms[rows] + extra[1], PAD + tops[0] + extra[3]
-        wgap = (rights[1:cols] + lefts[1:cols]).max(initial=0) + 2 * max(
-            PAD, SPACE / 2 / cols * width)
-        hgap = (bottoms[1:rows] + tops[1:rows]).max(initial=0) + 2 * max(
-            PAD, SPACE / 2 / rows * height)
-        cell_w = (width - left - right - (cols - 1) * wgap) / cols
-        cell_h = (height - top - bottom - (rows - 1) * hgap) / rows
-        if cell_w < 0.1 * width / cols or cell_h < 0.1 * height / rows:
+    # Tick labels depend a little on the Axes' sizes, and an Axes of fixed aspect moves inside
+    # its cell when the cell changes shape: measure again until the margins stay put. Where
+    # they do not (a title wider than its Axes and a tick locator that thins out as the Axes
+    # shrinks can take turns), the widest of the last few are kept: room to spare, nothing cut.
+    seen = []
+    for _ in range(PASSES):
+        margins = _margins(fig, rows, cols, extra, renderer)
+        if margins is None:
             return  # decorations about as large as the figure: nothing sensible to set
-        fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height,
-                            top=1 - top / height, wspace=wgap / cell_w, hspace=hgap / cell_h)
+        _adjust(fig, margins, rows, cols)
+        if seen and np.abs(margins - seen[-1]).max() < SETTLED:
+            break
+        seen.append(margins)
+    else:
+        _adjust(fig, np.max(seen[-CYCLE:], axis=0), rows, cols)
     for ax in fig.axes:
         if ax.get_visible():
             box = _box(ax, renderer)

@@ -100,7 +100,9 @@ def _count(store, status: str) -> int:
 
 def test_kill_9_mid_run_then_resume(tmp_path):
     sweep = tmp_path / "k.toml"
-    sweep.write_text('experiment = "compare"\n[fixed]\nn_samples = 60\niterations = 150\n'
+    # points of about 0.3 s: at 150 iterations (20 ms a point) all 8 could finish between two
+    # looks at the store, and the kill would find nothing left to interrupt
+    sweep.write_text('experiment = "compare"\n[fixed]\nn_samples = 60\niterations = 3000\n'
                      'seeds = 1\n[grid]\nseed = [0, 1, 2, 3, 4, 5, 6, 7]\n')
     store = tmp_path / "k.db"
     proc = subprocess.Popen([sys.executable, "-m", "initlab.cli", "sweep", "run", str(sweep),

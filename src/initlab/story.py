@@ -96,7 +96,7 @@ def classic_seeds(settings: Settings):
 
     options = dict(COMPARE_PRESETS["coursera"])
     seeds = settings.n_seeds(10, 3)
-    result = run_compare(options.pop("inits"), seeds=seeds, **options)
+    result = run_compare(seeds=seeds, **options)
     text = seeds_text(result)
     section = Section(
         id="classic-seeds", title=f"The classic experiment over {seeds} seeds", text=text,
@@ -178,7 +178,7 @@ def digits_compare(settings: Settings):
     seeds = settings.n_seeds(5, 2)
     options["iterations"] = settings.length("digits_iterations")
     # float32 halves the time of these matmuls; the comparison does not need float64
-    result = run_compare(options.pop("inits"), seeds=seeds, dtype="float32", **options)
+    result = run_compare(seeds=seeds, dtype="float32", **options)
     text = digits_text(result)
     section = Section(
         id="digits", title="Which init lets a deeper net learn? (digits)", text=text,

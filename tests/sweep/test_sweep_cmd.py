@@ -64,19 +64,32 @@ def test_run_show_plot_resume_and_plot_errors(tiny, tmp_path, capsys):
                  "--where", "init=he", *out]) == 0
 
 
-def test_a_failing_point_is_stored_and_the_others_finish(tmp_path, capsys):
-    sweep = tmp_path / "f.toml"
+def test_a_bad_name_in_a_point_is_refused_before_any_point_runs(tmp_path, capsys):
+    sweep = tmp_path / "n.toml"
     sweep.write_text('experiment = "compare"\n[fixed]\nn_samples = 60\niterations = 10\n'
                      'seeds = 1\n[grid]\nactivation = ["relu", "nonsense", "tanh"]\n')
+    store = tmp_path / "n.db"
+    assert main(["sweep", "run", str(sweep), "--store", str(store), "--workers", "1", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "point 2 (activation=nonsense): 'activation': unknown activation 'nonsense'" in err
+    assert err.count("\n") == 1 and not store.exists()
+
+
+def test_a_failing_point_is_stored_and_the_others_finish(tmp_path, capsys):
+    sweep = tmp_path / "f.toml"
+    # a subset larger than the data is found only when the data are made, in the worker
+    sweep.write_text('experiment = "compare"\n[fixed]\nn_samples = 60\niterations = 10\n'
+                     'seeds = 1\n[grid]\ntrain_size = [20, 1000, 30]\n')
     store = tmp_path / "f.db"
     assert main(["sweep", "run", str(sweep), "--store", str(store), "--workers", "1", "-q"]) == 1
     captured = capsys.readouterr()
     assert "(2 done, 1 failed)" in captured.out and "--retry-failed" in captured.out
-    assert "unknown activation 'nonsense'" in captured.err
-    rows = {r["grid"]["activation"]: r for r in Store(store).rows()}
-    assert rows["nonsense"]["status"] == "failed"
-    assert rows["nonsense"]["error"].startswith("InitlabError: unknown activation 'nonsense'")
-    assert rows["relu"]["status"] == rows["tanh"]["status"] == "done"
+    message = "train_size=1000 is larger than the 45 training examples of moons"
+    assert message in captured.err
+    rows = {r["grid"]["train_size"]: r for r in Store(store).rows()}
+    assert rows[1000]["status"] == "failed"
+    assert rows[1000]["error"] == f"InitlabError: {message}"
+    assert rows[20]["status"] == rows[30]["status"] == "done"
     assert main(["sweep", "run", str(sweep), "--store", str(store), "-q", "--workers", "1"]) == 1
     assert "ran 0 of 3" in capsys.readouterr().out
     assert main(["sweep", "run", str(sweep), "--store", str(store), "-q", "--workers", "1",
@@ -165,7 +178,8 @@ def test_ctrl_c_gives_the_points_in_flight_back(tmp_path):
 @pytest.mark.parametrize("sweep_text, message", [
     ('experiment = "bogus"\n[grid]\nlr = [0.1]\n', "unknown experiment 'bogus'; valid: "),
     ('experiment = "compare"\n[grid]\nwidth = [1, 2]\n', "unknown key 'width'"),
-    ('experiment = "compare"\n[grid]\nlr = [0.1, -1]\n', "point 2 (lr=-1): argument --lr: "),
+    ('experiment = "compare"\n[grid]\nlr = [0.1, -1]\n',
+     "point 2 (lr=-1): 'lr' must be a finite number > 0, got -1.0"),
     ('experiment = "compare"\n[grid]\n', "the grid is empty"),
     ('experiment = "regularize"\n[fixed]\ndropout_mode = "x"\n[grid]\nseeds = [1]\n',
      "argument --dropout-mode: invalid choice: 'x'"),

@@ -1,6 +1,8 @@
 """The ``initlab`` command: one subcommand per module ``initlab/cli/<name>_cmd.py``.
 
-Each subcommand module defines ``HELP`` (one line), ``DESCRIPTION`` (with examples),
+Each subcommand module defines ``HELP`` (one line) and ``DESCRIPTION`` (with examples). One
+that runs a registered experiment names it (``EXPERIMENT = "compare"``) and gets everything
+else from the experiment's Config (:mod:`initlab.cli.experiment`); any other defines
 ``add_arguments(parser)`` and ``run(args) -> int``; optionally ``check_inputs(args)`` (cheap
 checks of its files and names), ``estimate(args)`` (an :class:`~initlab.budget.Estimate` of
 its memory and time: the command gets ``--force``) and ``settings(args)`` (the values it will
@@ -64,7 +66,7 @@ def build_parser(only: str | None = None) -> Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     parser.commands = {}
     for name in [only] if only else command_names():
-        module = importlib.import_module(f"initlab.cli.{name}_cmd")
+        module = command_module(name)
         p = sub.add_parser(name, help=module.HELP.replace("%", "%%"),
                            description=module.DESCRIPTION,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -83,6 +85,17 @@ def build_parser(only: str | None = None) -> Parser:
     return parser
 
 
+def command_module(name: str):
+    """The module of subcommand ``name``, or for one that names a registered experiment
+    (``EXPERIMENT``) the :class:`~initlab.cli.experiment.ExperimentCommand` made from it."""
+    module = importlib.import_module(f"initlab.cli.{name}_cmd")
+    if not hasattr(module, "EXPERIMENT"):
+        return module
+    from initlab.cli.experiment import ExperimentCommand
+
+    return ExperimentCommand(module)
+
+
 def command_parser(name: str) -> Parser:
     """The parser of the subcommand ``name`` alone."""
     return build_parser(only=name).commands[name]
@@ -96,7 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             first = next((a for a in argv if not a.startswith("-")), None)
             parser = build_parser(only=first if first in command_names() else None)
-            args = parser.parse_args(argv)
+            try:
+                args = parser.parse_args(argv)
+            except SystemExit as exc:  # --help, --version, or a bad option's one line
+                return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
             if not getattr(args, "command", None):
                 parser.print_help()
                 return 2
@@ -104,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
             if getattr(args, "dump_config", False):
                 from initlab.cli import config
 
-                print(config.dump(args.command, args._parser, args, module), end="")
+                print(module.dump(args) if hasattr(module, "dump") else
+                      config.dump(args.command, args._parser, args, module), end="")
                 return 0
             guard.prepare(args, module)
             return int(module.run(args) or 0)

@@ -16,6 +16,8 @@ import time
 from initlab import __version__
 from initlab.cli import config
 from initlab.errors import InitlabError
+from initlab.experiments import registry
+from initlab.experiments.config import Config
 
 NOT_SWEEPABLE = {"run", "init", "sweep", "report"}
 
@@ -37,16 +39,21 @@ def experiment_parser(name: str):
 
 
 def check_point(point: dict, source: str = "sweep point"):
-    """Parse ``point`` with its experiment's parser; return the parsed options.
+    """Check ``point``: for a registered experiment, its Config (made from the point's values
+    directly); for another command, the parsed options (its own parser, so a sweep reports
+    the same errors as the command line).
 
     Raises :class:`InitlabError` naming the point's source for an unknown experiment, an
-    option the experiment does not have, or a value its parser rejects.
+    option the experiment does not have, or a value it rejects.
     """
     doc = dict(point)
     name = doc.pop("experiment", None)
     valid = sweepable()
     if name not in valid:
         raise InitlabError(f"{source}: unknown experiment {name!r}; valid: {', '.join(valid)}")
+    if name in registry.names():
+        doc.pop("jobs", None)  # how to run, not what: every point runs in one process
+        return registry.get(name).config.from_dict(doc, source=source)
     parser = experiment_parser(name)
     argv = config.to_argv(doc, parser, source)
     if "jobs" in {a.dest for a in parser._actions} and "jobs" not in doc:
@@ -64,6 +71,21 @@ def check_point(point: dict, source: str = "sweep point"):
     return args
 
 
+def _result(point: dict):
+    """Run ``point`` and return its Result (a registered experiment: no argparse at all)."""
+    checked = check_point(point)
+    if isinstance(checked, Config):
+        exp = registry.get(point["experiment"])
+        return exp.run(checked, progress=False, **({"jobs": 1} if exp.jobs else {}))
+    caught = []
+    checked.result_sink = caught.append
+    code = checked._module.run(checked)
+    if not caught:
+        raise InitlabError(f"experiment {point.get('experiment')!r} produced no result "
+                           f"(exit code {code})")
+    return caught[0]
+
+
 def run_point(point: dict) -> dict:
     """Run one point and return its outcome (never raises: a failure is an outcome).
 
@@ -79,15 +101,8 @@ def run_point(point: dict) -> dict:
     outcome = {"status": "failed", "result": None, "records": None, "error": None,
                "host": socket.gethostname(), "version": __version__}
     try:
-        args = check_point(point)
-        caught = []
-        args.result_sink = caught.append
         with threadpool_limits(limits=1):
-            code = args._module.run(args)
-        if not caught:
-            raise InitlabError(f"experiment {point.get('experiment')!r} produced no result "
-                               f"(exit code {code})")
-        result = caught[0]
+            result = _result(point)
         outcome.update(status="done", result=result.to_json(indent=None),
                        records=plain(result.records()))
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - a failed point is stored, not fatal

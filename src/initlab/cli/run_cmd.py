@@ -34,6 +34,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from initlab.cli import command_names, command_parser, config, main
+    from initlab.experiments import registry
 
     doc = config.read(args.config)
     command = doc.pop(config.COMMAND_KEY, None)
@@ -41,6 +42,8 @@ def run(args) -> int:
     if command not in runnable:
         raise InitlabError(f"{args.config}: {config.COMMAND_KEY!r} must be one of "
                            f"{', '.join(runnable)}, got {command!r}")
+    if command in registry.names():
+        return _run_experiment(command, doc, args)
     parser = command_parser(command)
     argv = [command, *config.to_argv(doc, parser, str(args.config))]
     has = {a.dest for a in parser.options}
@@ -52,3 +55,25 @@ def run(args) -> int:
     # given, they go on: a command without them then says so
     argv += [f"--{k}={getattr(args, k)}" for k in ("format", "dpi") if getattr(args, k)]
     return main(argv)
+
+
+def _run_experiment(name: str, doc: dict, args) -> int:
+    """Run registered experiment ``name`` from the file's values: they make its Config
+    directly (no command line in between), checked as on the command line."""
+    import argparse
+
+    from initlab.cli import command_module, guard
+    from initlab.cli.common import FIGURE_DPI
+    from initlab.errors import check_positive_int
+
+    command = command_module(name)
+    exp = command.experiment
+    jobs = None
+    if exp.jobs and "jobs" in doc:  # how to run, not what: the numbers are the same
+        jobs = check_positive_int(doc.pop("jobs"), f"{args.config}: 'jobs'")
+    run_args = argparse.Namespace(
+        command=name, run_config=exp.config.from_dict(doc, source=str(args.config)),
+        out=args.out, json=args.json, quiet=args.quiet, force=args.force,
+        format=args.format or "png", dpi=args.dpi or FIGURE_DPI, jobs=jobs)
+    guard.prepare(run_args, command)
+    return command.run(run_args)

@@ -13,11 +13,13 @@ with whatever their frozen weights predict, and are counted in ``diverged``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from initlab.budget import free_cores
-from initlab.errors import InitlabError, check_float_dtype, check_positive_int, check_seed
+from initlab.errors import MAX_SEED, InitlabError, check_float_dtype, check_positive_int
 from initlab.experiments.boundary import Boundary, compute_boundary
 from initlab.experiments.common import (  # noqa: F401  (Stat, summarize: public here too)
     ACCURACY_CI,
@@ -30,6 +32,22 @@ from initlab.experiments.common import (  # noqa: F401  (Stat, summarize: public
     summarize_accuracy,
 )
 from initlab.experiments.common import record_every as default_every
+from initlab.experiments.config import (
+    Config,
+    activation_option,
+    at_least,
+    data_path_option,
+    dataset_option,
+    dtype_option,
+    in_range,
+    inits_option,
+    norm_option,
+    optimizer_option,
+    option,
+    positive,
+    seed_check,
+)
+from initlab.experiments.registry import Experiment
 from initlab.init import get_initializer
 from initlab.lsuv import LsuvResult, lsuv_from_inits
 from initlab.nn.model import mlp
@@ -43,7 +61,7 @@ COMPARE_PRESETS = {
     # Neural Networks", week 1), over seeds: legacy RandomState(3), (4), ...
     "coursera": {
         "dataset": "circles", "layers": [10, 5], "activation": "relu",
-        "inits": ["zeros", "normal(10)", "he"], "optimizer": "sgd", "lr": 0.01,
+        "init": ["zeros", "normal(10)", "he"], "optimizer": "sgd", "lr": 0.01,
         "iterations": 15000, "batch": None, "seed": 3, "legacy_seeds": True, "classic": True,
         "dtype": "float64",
     },
@@ -51,10 +69,78 @@ COMPARE_PRESETS = {
     "saito": {
         "dataset": "digits", "layers": [100, 100, 100, 100], "activation": "relu",
         # the book's three inits, and LSUV (Mishkin & Matas 2016) beside them
-        "inits": ["normal(0.01)", "lecun", "he", "lsuv"], "optimizer": "sgd", "lr": 0.01,
+        "init": ["normal(0.01)", "lecun", "he", "lsuv"], "optimizer": "sgd", "lr": 0.01,
         "iterations": 2000, "batch": 128, "replace": True,
     },
 }
+
+_DATA, _NET = "data", "network and training"
+
+
+@dataclass(frozen=True)
+class CompareConfig(Config):
+    """Every option of ``initlab compare`` (and of :func:`run_compare`)."""
+
+    PRESETS: ClassVar[dict] = COMPARE_PRESETS
+
+    dataset: str = dataset_option("moons", group=_DATA)
+    data: Path | None = data_path_option(group=_DATA)
+    classic: bool = option(False, "the course's fixed circles/moons data (300 train, 100 test)",
+                           group=_DATA)
+    train_size: int | None = option(None, "train on a subset of this size",
+                                    check=at_least(1), group=_DATA)
+    n_samples: int | None = option(None, "examples of a generated data set (train and test)",
+                                   check=at_least(1), group=_DATA)
+    noise: float | None = option(None, "noise of a generated 2-D data set", check=at_least(0),
+                                 group=_DATA)
+    data_seed: int = option(0, "seed of the data and the minibatch order", check=seed_check,
+                            group=_DATA)
+    layers: tuple[int, ...] = option((10, 5), "hidden layer sizes", check=at_least(1),
+                                     group=_NET, metavar="N1,N2,...")
+    activation: str = activation_option("relu", group=_NET)
+    init: tuple[str, ...] = inits_option(("zeros", "normal(10)", "he"), group=_NET)
+    seeds: int = option(10, "seeds per init", check=at_least(1), group=_NET)
+    seed: int = option(0, "first weight seed; the seeds are seed, seed+1, ...", check=seed_check,
+                       group=_NET)
+    legacy_seeds: bool = option(False, "draw weights from legacy RandomState(seed + s), as the "
+                                "course does", group=_NET)
+    iterations: int | None = option(1000, "training steps", check=at_least(1), group=_NET)
+    epochs: int | None = option(None, "passes over the data, instead of --iterations",
+                                check=at_least(1), group=_NET)
+    lr: float = option(0.01, "learning rate", check=positive, group=_NET)
+    optimizer: str = optimizer_option(group=_NET)
+    batch: int | None = option(None, "minibatch size (default: full batch)", check=at_least(1),
+                               group=_NET)
+    replace: bool = option(False, "sample minibatches with replacement", group=_NET)
+    l2: float = option(0.0, "L2 weight decay lambda", check=at_least(0), group=_NET)
+    dropout: float = option(0.0, "dropout rate after each hidden layer",
+                            check=in_range(0, 1, high_open=True), group=_NET)
+    norm: str | None = norm_option(group=_NET)
+    dtype: str = dtype_option(group=_NET)
+    record_every: int | None = option(None, "steps between recorded points of the curves "
+                                      "(default: about 50 points)", check=at_least(1),
+                                      group=_NET)
+
+    @classmethod
+    def adjust(cls, given: dict, merged: dict) -> dict:
+        """``data`` alone means MNIST files; ``epochs`` alone replaces the iterations; neither
+        (both None) means the default iterations."""
+        if "data" in given and "dataset" not in given and not merged.get("classic"):
+            merged["dataset"] = "mnist"
+        if "epochs" in given and "iterations" not in given:
+            merged["iterations"] = None
+        if merged.get("iterations") is None and merged.get("epochs") is None:
+            merged["iterations"] = cls.__dataclass_fields__["iterations"].default
+        return merged
+
+    def check(self) -> str | None:
+        if self.seed + self.seeds - 1 > MAX_SEED:
+            return (f"the seeds {self.seed}..{self.seed + self.seeds - 1} pass the largest "
+                    f"seed, {MAX_SEED}: lower seed or seeds")
+        if (self.iterations is None) == (self.epochs is None):
+            return (f"give iterations or epochs, one of them (got iterations={self.iterations}, "
+                    f"epochs={self.epochs})")
+        return None
 
 
 @dataclass
@@ -217,60 +303,62 @@ def _select(chunks, replicas: list[int]):
     return picked
 
 
-def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: str = "relu",
-                seeds: int = 10, seed: int = 0, data_seed: int = 0, iterations: int | None = None,
-                epochs: int | None = None, lr: float = 0.01, optimizer: str = "sgd",
-                batch: int | None = None, replace: bool = False, l2: float = 0.0,
-                dropout: float = 0.0, record_every: int | None = None,
-                n_samples: int | None = None, noise: float | None = None, data=None,
-                train_size: int | None = None, dtype: str = "float32",
-                legacy_seeds: bool = False, classic: bool = False, jobs: int | None = 1,
-                norm: str | None = None, progress: bool = False) -> CompareResult:
+def run_compare(inits=None, *, progress: bool = False, jobs: int | None = 1,
+                config: CompareConfig | None = None, **options) -> CompareResult:
     """Train every init in ``inits`` from ``seeds`` seeds and summarize them over seeds.
 
-    Args:
-        inits: init spec strings, e.g. ``["zeros", "normal(10)", "he"]``.
-        layers: hidden layer sizes; the input and output sizes come from the data.
-        seeds: seeds per init; replica (init i, seed s) is drawn from seed ``seed + s``.
-        data_seed: seed of the generated data, its split and the minibatch order.
-        iterations / epochs: training length (one of them; default 1000 iterations).
-        batch: minibatch size (None: full batch); ``replace`` samples with replacement.
-        legacy_seeds: draw weights from ``RandomState(seed + s)`` as the course does.
-        classic: use the course's exact circles/moons data.
-        dtype: float32 (default: 3x faster on small layers, and safe for these comparisons)
-            or float64 (the course's exact recipe).
-        jobs: train the replicas in this many parallel processes (same results, less time
-            for many replicas; each process costs about 0.3 s to start, so a run under
-            :data:`PROCESS_WORK` stays in this process). None: :data:`AUTO_JOBS`, or as
-            many as :func:`~initlab.budget.free_cores` finds cores no other task is using.
-        norm: None, "batch" or "layer": a normalization between each hidden linear layer and
-            its activation (see :func:`initlab.nn.model.mlp`).
+    The options are :class:`CompareConfig`'s fields, with its defaults (give ``config`` or
+    keywords, not both), e.g. ``run_compare(["zeros", "he"], dataset="circles", seeds=30)``:
+
+    - ``layers``: hidden layer sizes; the input and output sizes come from the data.
+    - ``seeds``: seeds per init; replica (init i, seed s) is drawn from seed ``seed + s``.
+    - ``data_seed``: seed of the generated data, its split and the minibatch order.
+    - ``iterations`` / ``epochs``: training length (one of them; default 1000 iterations).
+    - ``batch``: minibatch size (None: full batch); ``replace`` samples with replacement.
+    - ``legacy_seeds``: draw weights from ``RandomState(seed + s)`` as the course does;
+      ``classic``: the course's exact circles/moons data.
+    - ``dtype``: float32 (3x faster on small layers, and safe for these comparisons) or
+      float64 (the course's exact recipe).
+    - ``norm``: None, "batch" or "layer" between each hidden linear layer and its activation.
+
+    ``jobs``: train the replicas in this many parallel processes (same results, less time for
+    many replicas; each process costs about 0.3 s to start, so a run under
+    :data:`PROCESS_WORK` stays in this process). None: :data:`AUTO_JOBS`, or as many as
+    :func:`~initlab.budget.free_cores` finds cores no other task is using.
     """
-    inits = [get_initializer(s).spec for s in inits]
-    if not inits:
-        raise InitlabError("give at least one init spec")
-    n_seeds = check_positive_int(seeds, "seeds")
-    check_seed(seed, "seed", n_seeds)
-    check_seed(data_seed, "data_seed")
-    if iterations is None and epochs is None:
-        iterations = 1000
-    data_kw = {"n_samples": n_samples, "noise": noise, "data": data, "train_size": train_size}
-    ds = get_dataset(dataset, classic=classic, seed=data_seed, **data_kw)
+    if config is None:
+        if inits is not None:
+            options["init"] = [inits] if isinstance(inits, str) else list(inits)
+        config = CompareConfig.from_dict(options, source="run_compare")
+    elif options or inits is not None:
+        raise InitlabError("give run_compare a config or keyword options, not both")
+    return _run(config, progress, jobs)
+
+
+def _run(c: CompareConfig, progress: bool, jobs: int | None) -> CompareResult:
+    """:func:`run_compare` for one checked Config."""
+    inits = [get_initializer(s).spec for s in c.init]
+    n_seeds, seed, data_seed, batch, replace = c.seeds, c.seed, c.data_seed, c.batch, c.replace
+    data_kw = {"n_samples": c.n_samples, "noise": c.noise, "data": c.data,
+               "train_size": c.train_size}
+    ds = get_dataset(c.dataset, classic=c.classic, seed=data_seed, **data_kw)
     units, output = output_layer(ds.n_classes)
-    sizes = [ds.n_features, *layers, units]
-    dt = check_float_dtype(dtype).type
-    every = record_every or default_every(ds.n_train, iterations, epochs, batch, 50, replace)
-    norm = check_norm(norm)
+    sizes = [ds.n_features, *c.layers, units]
+    dt = check_float_dtype(c.dtype).type
+    every = c.record_every or default_every(ds.n_train, c.iterations, c.epochs, batch, 50,
+                                            replace)
+    norm = check_norm(c.norm)
     if norm == "batch":  # refuse a batch of 1 here, not in a worker process
         check_batch_norm_batches(ds.n_train, batch if batch and batch < ds.n_train else None,
                                  replace)
-    fit_kw = {"optimizer": optimizer, "lr": lr, "iterations": iterations, "epochs": epochs,
-              "batch_size": batch, "replace": replace, "l2": l2, "record_every": every,
-              "seed": data_seed, "record_accuracy": "test"}  # only test curves are kept
+    fit_kw = {"optimizer": c.optimizer, "lr": c.lr, "iterations": c.iterations,
+              "epochs": c.epochs, "batch_size": batch, "replace": replace, "l2": c.l2,
+              "record_every": every, "seed": data_seed,
+              "record_accuracy": "test"}  # only test curves are kept
     chunks, out = _train([s for s in inits for _ in range(n_seeds)],
-                         replica_seeds(seed, n_seeds, len(inits), legacy_seeds),
+                         replica_seeds(seed, n_seeds, len(inits), c.legacy_seeds),
                          None if jobs is None else check_positive_int(jobs, "jobs"), progress,
-                         sizes, activation, output, dropout, norm, dt, ds, fit_kw)
+                         sizes, c.activation, output, c.dropout, norm, dt, ds, fit_kw)
     loss, test_curves, train, test = out["loss"], out["test_curves"], out["train"], out["test"]
     rows, medians = [], []
     for i, spec in enumerate(inits):
@@ -296,14 +384,48 @@ def run_compare(inits, *, dataset: str = "moons", layers=(10, 5), activation: st
         boundary.classes = np.concatenate([np.asarray(b.classes) for b in parts])
     # the data set's own parameters first: its "seed" is data_seed, not the weights' seed
     config = {**ds.params, "dataset": ds.name, "n_train": ds.n_train, "n_test": ds.n_test,
-              "sizes": sizes, "activation": activation, "output": output, "inits": inits,
+              "sizes": sizes, "activation": c.activation, "output": output, "inits": inits,
               "seeds": n_seeds, "seed": seed, "data_seed": data_seed,
-              "legacy_seeds": legacy_seeds,
-              "optimizer": optimizer, "lr": lr, "iterations": iterations, "epochs": epochs,
-              "batch": batch, "replace": replace, "l2": l2, "dropout": dropout, "norm": norm,
+              "legacy_seeds": c.legacy_seeds,
+              "optimizer": c.optimizer, "lr": c.lr, "iterations": c.iterations,
+              "epochs": c.epochs, "batch": batch, "replace": replace, "l2": c.l2,
+              "dropout": c.dropout, "norm": norm,
               "jobs": jobs, "processes": out["processes"],  # asked for (None: auto), used
               "dtype": np.dtype(dt).name, "record_every": every,
               # the data's own "seed" is data_seed above; "seed" stays the first weight seed
               **{k: v for k, v in ds.params.items() if k != "seed"}}
     return CompareResult(rows=rows, config=config, iterations=out["iterations"],
                          boundary=boundary)
+
+
+def estimate(config: CompareConfig):
+    """Memory and time of training every (init, seed) replica, from the sizes."""
+    from initlab.budget import mlp_training, steps_of
+    from initlab.data import expected_size
+
+    c = config
+    n_train, n_test, features, classes = expected_size(c.dataset, c.n_samples, c.train_size)
+    if c.classic:
+        n_train, n_test = 300, 100
+    sizes = [features, *c.layers, 1 if classes == 2 else classes]
+    steps = steps_of(n_train, c.iterations, c.epochs, c.batch)
+    replicas = len(c.init) * c.seeds
+    itemsize = np.dtype(c.dtype).itemsize
+    return mlp_training(sizes, replicas, n_train, n_test, c.batch, steps, 50, itemsize,
+                        what=f"training {replicas} nets of sizes {sizes} for {steps} steps")
+
+
+def figures(result: CompareResult) -> dict:
+    """The loss curves, the accuracies, and for 2-D data the median seeds' boundaries."""
+    from initlab.plots.compare import accuracy_figure, boundary_figure, loss_figure
+
+    figs = {"loss": loss_figure(result), "accuracy": accuracy_figure(result)}
+    if result.boundary is not None:
+        figs["boundaries"] = boundary_figure(result)
+    return figs
+
+
+EXPERIMENT = Experiment(name="compare", config=CompareConfig,
+                        run=lambda config, progress=False, jobs=1: run_compare(
+                            config=config, progress=progress, jobs=jobs),
+                        figures=figures, estimate=estimate, jobs=True)

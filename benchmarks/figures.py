@@ -2,7 +2,7 @@
 
 ``initlab report --quick`` draws 23 figures in 9 sections. This script builds the same figures
 from the same results and times, per figure, the plot function (``build``) and
-``initlab.report.png_bytes`` (``save``: layout, drawing and PNG encoding) in CPU time of this
+``initlab.plots.common.png_bytes`` (``save``: layout, drawing and PNG encoding) in CPU time of this
 process (steadier than wall time on a shared machine; the work is single-threaded), then
 prints a table and the total, with each PNG's size and the total's wall time.
 
@@ -59,7 +59,7 @@ FIGURES = {
 
 def compute(cache: Path) -> None:
     """Run the quick report's steps once and save each result (with its type) to ``cache``."""
-    from initlab.story import STEPS, Settings
+    from initlab.report.sections import STEPS, Settings
 
     saved = {}
     for sid, _, step in STEPS:
@@ -101,7 +101,7 @@ def one_round(figures: list, out: Path | None) -> tuple[list, float]:
     """(build s, save s, PNG bytes) per figure, and the round's wall-clock seconds; writes the
     PNGs into ``out`` when given. Times per figure are this process's CPU time (the work is
     single-threaded), which other processes on a busy machine disturb less than wall time."""
-    from initlab.report import png_bytes
+    from initlab.plots.common import png_bytes
 
     rows = []
     start = time.perf_counter()

@@ -9,7 +9,7 @@ import pytest
 
 from initlab.cli import main
 from initlab.report import Section, render
-from initlab.story import STEPS
+from initlab.report.sections import STEPS
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_a_failed_section_is_marked_and_the_exit_code_says_so(tmp_path, monkeypa
 
         return Section(id="fine", title="A fine section", text="All good."), Stat(1.0, 0.0, None)
 
-    monkeypatch.setattr("initlab.story.STEPS", [("broken", "A broken section", broken),
+    monkeypatch.setattr("initlab.report.sections.STEPS", [("broken", "A broken section", broken),
                                                 ("fine", "A fine section", fine)])
     assert main(["report", "--out", str(tmp_path), "--jobs", "1", "-q", "--no-explore"]) == 1
     assert "1 section(s) failed: A broken section" in capsys.readouterr().out
@@ -114,7 +114,7 @@ def test_a_failed_explorer_is_reported_and_the_sections_still_come_out(tmp_path,
     def broken(kind, args, kwargs):
         raise RuntimeError("no room for the page")
 
-    monkeypatch.setattr("initlab.story.STEPS", [("fine", "A fine section", fine)])
+    monkeypatch.setattr("initlab.report.sections.STEPS", [("fine", "A fine section", fine)])
     monkeypatch.setattr("initlab.explore.build.run_task", broken)
     assert main(["report", "--out", str(tmp_path), "--jobs", "1", "-q"]) == 1
     captured = capsys.readouterr()

@@ -76,7 +76,7 @@ def test_interrupt_ends_cleanly(how, code):
 def test_interrupted_report_keeps_finished_sections(tmp_path):
     """Ctrl-C after the first section: the report holds it, marked incomplete, whole files."""
     out = tmp_path / "report"
-    from initlab.story import STEPS
+    from initlab.report.sections import STEPS
 
     proc = subprocess.Popen([sys.executable, "-m", "initlab.cli", "report", "--quick", "--jobs",
                              "1", "--seeds", "1", "--out", str(out)], stdout=subprocess.PIPE,

@@ -8,7 +8,7 @@ import pytest
 
 from initlab.cli import main
 from initlab.experiments.classic import ClassicResult, run_classic
-from initlab.story_text import classic_text
+from initlab.report.text_training import classic_text
 
 
 @pytest.fixture(scope="module")

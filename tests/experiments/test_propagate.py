@@ -15,7 +15,7 @@ from initlab.experiments.propagate import (
     input_batch,
     run_propagate,
 )
-from initlab.story_depth import depth_text, trainability_counts
+from initlab.report.text_depth import depth_text, trainability_counts
 
 
 @pytest.fixture(scope="module")

@@ -73,7 +73,7 @@ def test_grid_cells_are_square_and_span_the_extent():
 
 def test_report_caption_quotes_the_plane_it_draws():
     """The report's moons section said "plot range [-1.5, 1.5]" whatever the plane was."""
-    from initlab.story import Settings, classic
+    from initlab.report.sections import Settings, classic
 
     section, result = classic("moons")(Settings(quick=True))
     caption = next(c for c, _ in section.figures if c.startswith("Decision boundaries"))

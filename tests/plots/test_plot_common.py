@@ -10,8 +10,14 @@ from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 from PIL import Image
 from plot_checks import draw
 
-from initlab.plots.common import InViewLocator, PlainLogFormatter, figure, fit
-from initlab.report import PNG_COMPRESSION, png_bytes
+from initlab.plots.common import (
+    PNG_COMPRESSION,
+    InViewLocator,
+    PlainLogFormatter,
+    figure,
+    fit,
+    png_bytes,
+)
 
 SUPERSCRIPTS = dict(zip("-0123456789", "\N{SUPERSCRIPT MINUS}⁰¹²³⁴⁵⁶⁷⁸⁹", strict=True))
 

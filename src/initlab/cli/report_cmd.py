@@ -74,7 +74,7 @@ def run_step(index: int, settings) -> dict:
     Never raises: a failure becomes a section marked failed, with the error shown.
     """
     from initlab.report import Section, png_bytes
-    from initlab.story import STEPS, as_table
+    from initlab.report.sections import STEPS, as_table
 
     sid, title, step = STEPS[index]
     start = time.perf_counter()
@@ -144,7 +144,7 @@ def _results(settings, jobs: int, out: Path, explore: bool):
     when ``explore``, the explorer's once its last task has finished: the explorer's tasks
     run in the same pool, small ones that keep both workers busy to the end. The work is
     started longest first (:data:`COST`)."""
-    from initlab.story import STEPS
+    from initlab.report.sections import STEPS
     from initlab.workers import run_tasks
 
     which = 0 if settings.quick else 1
@@ -195,7 +195,7 @@ def _values(values) -> str:
 
 
 def _normalize_argv(settings) -> list[str]:
-    from initlab.story import normalize_scales
+    from initlab.report.sections import normalize_scales
 
     scales = normalize_scales(settings)
     return ["normalize", f"--seeds={settings.n_seeds(3, 2)}", f"--scales={_values(scales)}",
@@ -203,7 +203,7 @@ def _normalize_argv(settings) -> list[str]:
 
 
 def _depth_argv(quick: bool) -> list[str]:
-    from initlab.story_depth import study_sizes
+    from initlab.report.text_depth import study_sizes
 
     s = study_sizes(quick)
     train = [f"--{k.replace('_', '-')}={v}" for k, v in s["train"].items()]
@@ -231,7 +231,7 @@ def run(args) -> int:
     from initlab.cli.guard import check_output, finish_output
     from initlab.progress import Progress
     from initlab.report import Section, render
-    from initlab.story import INTRO, STEPS, Settings
+    from initlab.report.sections import INTRO, STEPS, Settings
 
     out = check_output(args.out)
     settings = Settings(quick=args.quick, seeds=args.seeds, dpi=args.dpi)

@@ -11,15 +11,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from initlab.story_depth import depth_study
-from initlab.story_text import (
+from initlab.report.text_activations import deep_text, saito_text
+from initlab.report.text_depth import depth_study
+from initlab.report.text_training import (
     classic_text,
-    deep_text,
     digits_text,
     normalization_text,
     regularization_table,
     regularization_text,
-    saito_text,
     seeds_text,
 )
 

@@ -10,16 +10,15 @@ from initlab.experiments.common import Stat, summarize
 from initlab.experiments.compare import CompareResult, CompareRow, LossStat
 from initlab.experiments.layer_stats import LayerStats
 from initlab.experiments.regularize import RegularizeResult, VariantRow
-from initlab.story_text import (
+from initlab.report.text_activations import deep_text, saito_text
+from initlab.report.text_training import (
     classic_text,
-    deep_text,
     digits_text,
     regularization_table,
     regularization_text,
-    saito_text,
     seeds_text,
 )
-from initlab.wording import compare_means, compare_spreads, f_test_p, spreads_differ
+from initlab.report.wording import compare_means, compare_spreads, f_test_p, spreads_differ
 
 
 def flat(text: str) -> str:
@@ -118,7 +117,7 @@ def test_spreads_differ_does_not_import_scipy_stats():
 
     import initlab
 
-    code = ("import sys; from initlab.wording import spreads_differ; "
+    code = ("import sys; from initlab.report.wording import spreads_differ; "
             "assert spreads_differ([1.0, 2.0, 3.5], [0.1, 0.2, 0.25]) is not None; "
             "print('scipy.stats' in sys.modules)")
     src = str(Path(initlab.__file__).resolve().parents[1])

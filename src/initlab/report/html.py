@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from initlab.plots.common import png_bytes  # noqa: F401  (the page embeds PNG; public here)
 from initlab.results import format_cell
 
 STYLE = """
@@ -53,32 +53,6 @@ class Section:
     error: str | None = None
     seconds: float | None = None
     config_toml: str | None = None
-
-
-#: zlib level of the embedded PNGs. With the pixels as RGB (the figures are opaque), level 3
-#: encodes the report's 23 figures in half the time of matplotlib's RGBA at its default 6, in
-#: files 5% smaller (RGB at 6: a further 3% smaller, 1.5 times as long).
-PNG_COMPRESSION = 3
-
-
-def png_bytes(fig, dpi: int = 100) -> bytes:
-    """A matplotlib Figure as PNG bytes (laid out when it was made: plots.common.fit): RGB
-    when every pixel is opaque (an alpha channel of 255s only makes the file larger)."""
-    from PIL import Image
-
-    raw = io.BytesIO()
-    fig.savefig(raw, format="rgba", dpi=dpi)
-    size = tuple(int(v * dpi) for v in fig.get_size_inches())  # as the Agg canvas sizes it
-    if len(raw.getvalue()) != 4 * size[0] * size[1]:  # not the size expected: let it encode
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": PNG_COMPRESSION})
-        return buf.getvalue()
-    image = Image.frombuffer("RGBA", size, raw.getbuffer(), "raw", "RGBA", 0, 1)
-    if image.getchannel("A").getextrema() == (255, 255):
-        image = image.convert("RGB")
-    buf = io.BytesIO()
-    image.save(buf, format="png", compress_level=PNG_COMPRESSION, dpi=(dpi, dpi))
-    return buf.getvalue()
 
 
 def _paragraphs(text: str) -> str:

@@ -5,7 +5,7 @@ import re
 import pytest
 
 import initlab.experiments.normalize as normalize
-from initlab.story import STEPS, Settings, normalization
+from initlab.report.sections import STEPS, Settings, normalization
 
 
 @pytest.fixture

@@ -29,9 +29,9 @@ erf with the critical line chi_1 = 1; drag the point (or use the sliders) to see
 q_l and the correlation c_l of the mean-field maps against depth, and q*, c*, chi_1, xi_q,
 xi_c (the numbers of initlab.theory.mean_field and iterate for that point).
 
-The default grid (widths 16, 64, 256; depth 1-20; 9 std stops; norm none and batch) takes
-about 35 CPU seconds; --quick (widths 16, 64; depth 1-10; 5 stops; 2000 training steps; a
-coarser phase lattice) about 7. A grid that would make the
+The default grid (widths 16, 64, 256; depth 1-20; 9 std stops; norm none and batch) took
+19 CPU seconds on a 2-core machine (2026-12-07); --quick (widths 16, 64; depth 1-10; 5 stops;
+2000 training steps; a coarser phase lattice) 4.5. A grid that would make the
 page larger than 8 MB is refused with its estimate.
 
 examples:

@@ -385,3 +385,13 @@ def test_the_crossing_is_the_first_layer_past_the_limit(stds):
     assert k >= 1 and beyond(last * rate**k) and not beyond(last * rate ** (k - 1))
     assert f"it would be about {last * rate**k:.3g}, " in v.text
     assert ("1 layer beyond" in v.text) == (k == 1)
+
+
+def test_a_malformed_data_file_is_reported_before_the_estimate(tmp_path, capsys):
+    """A file that exists but holds no data is read before anything is estimated from it
+    (the estimate assumed MNIST's 70000 images and said the run 'would take about 10.7 h')."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("garbage\n")
+    assert main(["compare", "--data", str(bad), "--seeds", "30"]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert "has a header but no data rows" in line and "would take" not in line, line

@@ -282,15 +282,25 @@ def _load_files(data, n_samples, noise, test_size, split_rng, subset_rng, train_
 
 
 def expected_size(name: str, n_samples: int | None = None,
-                  train_size: int | None = None) -> tuple[int, int, int, int]:
-    """``(n_train, n_test, n_features, n_classes)`` of a data set without loading it (for
-    estimates): the sizes of the generated sets and digits; MNIST's for files."""
+                  train_size: int | None = None, data=None) -> tuple[int, int, int, int]:
+    """``(n_train, n_test, n_features, n_classes)`` of a data set for estimates: the sizes of
+    the generated sets and digits without making them; for files (``data``) the files are
+    read, so a malformed file is reported as such before any estimate is made from it
+    (without ``data``: MNIST's own size)."""
     choose(name, DATASETS, "dataset")  # before any estimate is made from a wrong name
     if name in GENERATED:
         total, features, classes = n_samples or DEFAULT_N_SAMPLES, 2, 2
     elif name == "digits":
         total, features, classes = 1797, 64, 10
-    else:  # MNIST-style files: assume MNIST's own size
+    elif data is not None:
+        raw = read_image_files(data)
+        if raw.X_test is not None:
+            n_train = len(raw.X_train)
+            return (min(n_train, train_size or n_train), len(raw.X_test), raw.X_train.shape[1],
+                    int(max(raw.y_train.max(), raw.y_test.max())) + 1)
+        total, features = len(raw.X_train), raw.X_train.shape[1]
+        classes = int(raw.y_train.max()) + 1
+    else:  # MNIST-style files not named yet: assume MNIST's own size
         total, features, classes = 70000, 784, 10
     n_test = max(1, round(total * DEFAULT_TEST_SIZE))
     n_train = total - n_test

@@ -404,7 +404,8 @@ def estimate(config: CompareConfig):
     from initlab.data import expected_size
 
     c = config
-    n_train, n_test, features, classes = expected_size(c.dataset, c.n_samples, c.train_size)
+    n_train, n_test, features, classes = expected_size(c.dataset, c.n_samples, c.train_size,
+                                                       c.data)
     if c.classic:
         n_train, n_test = 300, 100
     sizes = [features, *c.layers, 1 if classes == 2 else classes]

@@ -154,3 +154,16 @@ def test_records_one_row_per_run_or_per_trainability_seed(small):
     assert [(r["sigma_w2"], r["depth"], r["train_accuracy"]) for r in grid] == [
         (1.0, 10, 0.9), (4.0, 10, 0.8), (1.0, 200, 0.1), (4.0, 200, 0.3)]
     assert {r["activation"] for r in grid} == {"tanh"} and {r["seed"] for r in grid} == {None}
+
+
+def test_the_estimate_counts_the_sizes_that_run():
+    """--quick and --trainability shrink the run; the estimate counts what runs (it counted
+    36 sigma_w^2 and the full grid whatever they chose)."""
+    from initlab.experiments.propagate import estimate
+
+    quick = estimate(PropagateConfig(trainability=True, quick=True))
+    assert quick.what == ("3 x 4 nets of 100 layers of 200, and 4 x 3 trainability points x "
+                          "1 seed(s)")
+    full = estimate(PropagateConfig(trainability=True))
+    assert full.what.startswith("3 x 8 nets of 100 layers of 500, and 8 x 6")
+    assert quick.seconds < full.seconds / 4

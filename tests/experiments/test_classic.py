@@ -9,7 +9,7 @@ import pytest
 from initlab.cli import main
 from initlab.errors import InitlabError
 from initlab.experiments import registry
-from initlab.experiments.classic import ClassicConfig, ClassicResult, run_classic
+from initlab.experiments.classic import ClassicResult, run_classic
 from initlab.story_text import classic_text
 
 
@@ -94,6 +94,8 @@ def test_cli_rejects_unknown_dataset_and_study(capsys):
 def test_registered_as_the_command_its_files_name(capsys, tmp_path):
     """'reproduce' is the experiment's registered name: the command, and the 'experiment' key
     of the TOML files it dumps (and users already have)."""
+    from initlab.experiments.classic import ClassicConfig
+
     assert registry.get("reproduce").config is ClassicConfig
     argv = ["reproduce", "coursera", "--dataset", "moons", "--iterations", "300",
             "--record-every", "100", "--boundary-points", "10"]
@@ -110,6 +112,8 @@ def test_registered_as_the_command_its_files_name(capsys, tmp_path):
 
 
 def test_keywords_and_a_config_run_the_same():
+    from initlab.experiments.classic import ClassicConfig
+
     small = {"iterations": 200, "record_every": 100, "boundary_points": 8}
     by_keywords = run_classic("moons", **small)
     by_config = run_classic(config=ClassicConfig(dataset="moons", **small))

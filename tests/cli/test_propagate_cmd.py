@@ -88,15 +88,31 @@ def test_config_file_runs_the_same(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out) == via_file
 
 
+def test_quick_dumps_the_sizes_it_runs(capsys):
+    """--quick's smaller sizes are the values the run uses: --dump-config writes them."""
+    assert main(["propagate", "--quick", "--trainability", "--dump-config"]) == 0
+    import tomllib
+
+    doc = tomllib.loads(capsys.readouterr().out)
+    assert doc["width"] == 200 and doc["steps"] == 200 and doc["depths"] == [5, 52, 100]
+    assert doc["sigma_w2"] == [1.0, 2.0, 3.0, 4.0] and doc["quick"] is True
+    assert main(["propagate", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: 500; --quick: 200)" in text
+    assert "default: 0.5:4:36; --quick: 0.5:4:12; with --trainability default: 1:4:8" in text
+
+
 @pytest.mark.parametrize("args, message", [
-    (["--sigma-w2", "4:1:5"], "reversed"),
-    (["--sigma-w2", "1:4:0"], "empty"),
-    (["--sigma-w2=-1,2"], "sigma_w2 must be finite and > 0"),
-    (["--sigma-b2=-0.1"], "sigma_b2 must be finite and >= 0"),
-    (["--depth", "0"], "expected an integer >= 1"),
-    (["--depths", "0:10:3"], "every depth"),
+    (["--sigma-w2", "4:1:5"], "argument --sigma-w2: range '4:1:5' is reversed: HI must be >= LO"),
+    (["--sigma-w2", "1:4:0"], "range '1:4:0' is empty: N must be >= 1"),
+    (["--sigma-w2", "1:4"], "expected LO:HI:N, a comma list or a number, got '1:4'"),
+    (["--sigma-w2=-1,2"], "argument --sigma-w2: must be a finite number > 0, got [-1.0, 2.0]"),
+    (["--sigma-b2=-0.1"], "argument --sigma-b2: must be a finite number >= 0, got -0.1"),
+    (["--depth", "0"], "argument --depth: must be >= 1, got 0"),
+    (["--depths", "0:10:3"], "argument --depths: every value must be >= 1, got [0, 5, 10]"),
     (["--activation", "hard_tanh"], "hard_tanh"),
-    (["--c0", "1.5"], "c0 must lie in"),
+    (["--c0", "1.5"], "argument --c0: must be in [-1, 1], got 1.5"),
+    (["--seed", "-1"], "argument --seed: must be an integer in [0, 4294967295], got -1"),
 ])
 def test_bad_input_is_one_line_exit_2(args, message):
     proc = subprocess.run([sys.executable, "-m", "initlab.cli", "propagate", "--depth", "2",

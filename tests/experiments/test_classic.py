@@ -7,6 +7,8 @@ import warnings
 import pytest
 
 from initlab.cli import main
+from initlab.errors import InitlabError
+from initlab.experiments import registry
 from initlab.experiments.classic import ClassicResult, run_classic
 from initlab.report.text_training import classic_text
 
@@ -58,7 +60,7 @@ def test_the_cost_curve_ends_at_the_step_the_text_quotes(circles):
 
 @pytest.fixture
 def cached(monkeypatch, circles):
-    monkeypatch.setattr("initlab.cli.reproduce_cmd.run_classic", lambda *a, **k: circles)
+    monkeypatch.setattr("initlab.experiments.classic.run_classic", lambda *a, **k: circles)
 
 
 def test_cli_json_has_exactly_the_documented_keys(cached, capsys):
@@ -80,6 +82,50 @@ def test_cli_out_writes_figures_and_a_loadable_result(cached, tmp_path, capsys):
     assert len(back.boundary.classes) == 3
 
 
-def test_cli_rejects_unknown_dataset(capsys):
+def test_cli_rejects_unknown_dataset_and_study(capsys):
     assert main(["reproduce", "coursera", "--dataset", "spiral"]) == 2
-    assert "invalid choice: 'spiral'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "argument --dataset: must be one of circles, moons, got 'spiral'" in err
+    assert main(["reproduce", "saito"]) == 2
+    assert "argument EXPERIMENT: must be one of coursera, got 'saito'" in capsys.readouterr().err
+
+
+def test_registered_as_the_command_its_files_name(capsys, tmp_path):
+    """'reproduce' is the experiment's registered name: the command, and the 'experiment' key
+    of the TOML files it dumps (and users already have)."""
+    from initlab.experiments.classic import ClassicConfig
+
+    assert registry.get("reproduce").config is ClassicConfig
+    argv = ["reproduce", "coursera", "--dataset", "moons", "--iterations", "300",
+            "--record-every", "100", "--boundary-points", "10"]
+    assert main([*argv, "--dump-config"]) == 0
+    toml = capsys.readouterr().out
+    assert toml.startswith('experiment = "reproduce"\nstudy = "coursera"\ndataset = "moons"\n')
+    path = tmp_path / "moons.toml"
+    path.write_text(toml)
+    assert main(["run", str(path), "--json"]) == 0
+    via_file = json.loads(capsys.readouterr().out)
+    assert main([*argv, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == via_file
+    assert via_file["dataset"] == "moons" and len(via_file["rows"][0]["costs"]) == 4
+
+
+def test_keywords_and_a_config_run_the_same():
+    from initlab.experiments.classic import ClassicConfig
+
+    small = {"iterations": 200, "record_every": 100, "boundary_points": 8}
+    by_keywords = run_classic("moons", **small)
+    by_config = run_classic(config=ClassicConfig(dataset="moons", **small))
+    assert by_keywords.to_json(detail=True) == by_config.to_json(detail=True)
+    assert by_keywords.config["iterations"] == 200 and by_keywords.config["lr"] == 0.01
+    with pytest.raises(InitlabError, match="a config or keyword options, not both"):
+        run_classic("moons", config=ClassicConfig())
+    with pytest.raises(InitlabError, match="'iterations' must be >= 1, got 0"):
+        run_classic(iterations=0)
+
+
+def test_a_run_past_the_budget_is_refused_before_it_starts(capsys):
+    assert main(["reproduce", "coursera", "--iterations", "1000000000"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "would take about" in err and "--force" in err

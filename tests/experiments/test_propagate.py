@@ -10,6 +10,7 @@ from initlab.experiments.jacobian import spectra
 from initlab.experiments.propagate import (
     DepthPoint,
     MeanStd,
+    PropagateConfig,
     PropagateResult,
     TrainPoint,
     input_batch,
@@ -59,13 +60,57 @@ def test_orthogonal_linear_jacobian_is_an_isometry():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"sigma_w2": []}, "empty"), ({"sigma_w2": [0.0]}, "sigma_w2 must be finite and > 0"),
-    ({"sigma_b2": -1.0}, "sigma_b2"), ({"depth": 0}, "depth"), ({"c0": -2.0}, "c0"),
-    ({"activation": "nope"}, "nope"), ({"q0": 0.0}, "q0"),
+    ({"sigma_w2": []}, "'sigma_w2' needs at least one value"),
+    ({"sigma_w2": [0.0]}, "'sigma_w2' must be a finite number > 0, got [0.0]"),
+    ({"sigma_b2": -1.0}, "'sigma_b2' must be a finite number >= 0, got -1.0"),
+    ({"depth": 0}, "'depth' must be >= 1"), ({"c0": -2.0}, "'c0' must be in [-1, 1]"),
+    ({"activation": "nope"}, "nope"), ({"q0": 0.0}, "'q0' must be a finite number > 0"),
+    ({"width": 1}, "'width' must be >= 2 to measure a correlation, got 1"),
+    ({"depths": [3, 0]}, "'depths' every value must be >= 1"),
+    ({"sigma_w2": "4:1:3"}, "'sigma_w2' range '4:1:3' is reversed: HI must be >= LO"),
+    ({"activation": "hard_tanh"}, "hard_tanh"),  # no mean-field theory
+    ({"train_options": {"dataset": "moons"}}, "unknown train_options key 'dataset'; valid: "),
 ])
 def test_bad_input(kwargs, message):
-    with pytest.raises(InitlabError, match=message):
+    with pytest.raises(InitlabError) as info:
         run_propagate(**{"depth": 2, "width": 8, "seeds": 1, **kwargs})
+    assert message in str(info.value)
+
+
+def test_sizes_follow_quick_and_trainability_where_not_given():
+    """--quick and --trainability choose the sizes left unset; a value given is kept."""
+    full = PropagateConfig()
+    assert full.sigma_w2 == tuple(np.linspace(0.5, 4, 36)) and full.width == 500
+    assert full.depths == (5, 24, 43, 62, 81, 100) and full.steps == 400
+    quick = PropagateConfig.from_dict({"quick": True})
+    assert len(quick.sigma_w2) == 12 and quick.width == 200
+    assert quick.depths == (5, 52, 100) and quick.steps == 200
+    grid = PropagateConfig(trainability=True)
+    assert grid.sigma_w2 == tuple(np.linspace(1, 4, 8))
+    assert PropagateConfig(trainability=True, quick=True).sigma_w2 == (1.0, 2.0, 3.0, 4.0)
+    given = PropagateConfig.from_dict({"quick": True, "width": 500, "steps": 7})
+    assert (given.width, given.steps) == (500, 7)
+    # ranges are text in TOML files as on the command line; a range's depths are whole
+    assert PropagateConfig.from_dict({"sigma_w2": "1:4:4", "depths": "5:100:3"}) == \
+        PropagateConfig(sigma_w2=(1.0, 2.0, 3.0, 4.0), depths=(5, 52, 100))
+
+
+def test_keywords_train_options_and_a_config_run_the_same():
+    small = {"sigma_w2": np.array([1.0, 3.0]), "depth": 3, "width": 8, "seeds": 1,
+             "trainability": True, "depths": np.array([2.0, 3.0]), "jacobian": True,
+             "jacobian_depths": [2], "jacobian_width": 6}
+    by_keywords = run_propagate(**small, steps=2, train_width=4, train_size=40)
+    by_options = run_propagate(**small, train_options={"steps": 2, "width": 4,
+                                                       "train_size": 40, "batch": 32})
+    config = PropagateConfig(sigma_w2=(1.0, 3.0), depth=3, width=8, seeds=1, trainability=True,
+                             depths=(2, 3), jacobian=True, jacobian_depths=(2,),
+                             jacobian_width=6, steps=2, train_width=4, train_size=40)
+    by_config = run_propagate(config=config)
+    assert by_keywords.to_json(detail=True) == by_options.to_json(detail=True) == \
+        by_config.to_json(detail=True)
+    assert by_config.config["trainability"]["width"] == 4
+    with pytest.raises(InitlabError, match="a config or keyword options, not both"):
+        run_propagate(config=config, depth=3)
 
 
 def _with_grid(result, accs):
@@ -109,3 +154,16 @@ def test_records_one_row_per_run_or_per_trainability_seed(small):
     assert [(r["sigma_w2"], r["depth"], r["train_accuracy"]) for r in grid] == [
         (1.0, 10, 0.9), (4.0, 10, 0.8), (1.0, 200, 0.1), (4.0, 200, 0.3)]
     assert {r["activation"] for r in grid} == {"tanh"} and {r["seed"] for r in grid} == {None}
+
+
+def test_the_estimate_counts_the_sizes_that_run():
+    """--quick and --trainability shrink the run; the estimate counts what runs (it counted
+    36 sigma_w^2 and the full grid whatever they chose)."""
+    from initlab.experiments.propagate import estimate
+
+    quick = estimate(PropagateConfig(trainability=True, quick=True))
+    assert quick.what == ("3 x 4 nets of 100 layers of 200, and 4 x 3 trainability points x "
+                          "1 seed(s)")
+    full = estimate(PropagateConfig(trainability=True))
+    assert full.what.startswith("3 x 8 nets of 100 layers of 500, and 8 x 6")
+    assert quick.seconds < full.seconds / 4

@@ -140,5 +140,11 @@ def test_the_shipped_example_is_the_papers_grid_and_every_point_parses():
     from initlab.cli.point import check_point
 
     for p in (sweep.points[0], sweep.points[-1]):
-        args = check_point(p.config)
-        assert args.trainability and len(args.sigma_w2) == 1 and len(args.depths) == 1
+        config = check_point(p.config)
+        assert config.trainability and len(config.sigma_w2) == 1 and len(config.depths) == 1
+        assert (config.steps, config.lr, config.train_width) == (1000, 0.002, 100)
+
+
+def test_the_shipped_example_plans(capsys):
+    assert main(["sweep", "plan", str(EXAMPLE)]) == 0
+    assert "900 points (30 x 30) of propagate" in capsys.readouterr().out

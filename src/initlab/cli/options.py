@@ -1,7 +1,8 @@
 """A command's argparse options, generated from its experiment's Config.
 
-Every field of the Config becomes ``--field-name`` (or the field's ``flag``), typed, checked
-and documented by the field itself; booleans become ``--name/--no-name``. Options the user
+Every field of the Config becomes ``--field-name`` (or the field's ``flag``; a ``positional``
+field: an optional positional argument), typed, checked and documented by the field itself;
+booleans become ``--name/--no-name``. Options the user
 did not give are absent from the parsed namespace (argparse's SUPPRESS), so
 :func:`config_from_args` knows exactly what was given: given values over the preset's over
 the defaults.
@@ -32,6 +33,8 @@ def add_config_arguments(parser, cls: type[Config]) -> None:
 
 
 def _flags(f: dataclasses.Field) -> list[str]:
+    if f.metadata.get("positional"):
+        return [f.name]
     flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
     return [f.metadata["short"], flag] if f.metadata.get("short") else [flag]
 
@@ -39,6 +42,9 @@ def _flags(f: dataclasses.Field) -> list[str]:
 def _argument(cls, f: dataclasses.Field) -> dict:
     base, _, _ = field_type(cls, f)
     kwargs = {"dest": f.name, "default": argparse.SUPPRESS, "help": _help(f)}
+    if f.metadata.get("positional"):  # its name is its dest; absent, the default applies
+        kwargs.pop("dest")
+        kwargs["nargs"] = argparse.OPTIONAL
     if base is bool:
         kwargs["action"] = argparse.BooleanOptionalAction
         return kwargs
@@ -54,6 +60,8 @@ def _argument(cls, f: dataclasses.Field) -> dict:
 def _parser_of(cls, f: dataclasses.Field):
     """The argparse ``type`` of field ``f``: parse the text and check it as the field does."""
     def parse(text: str):
+        if text is argparse.SUPPRESS:  # an absent positional: Python < 3.12 types its default
+            return text
         try:
             return coerce(cls, f, parse_text(cls, f, text))
         except (ValueError, InitlabError) as exc:

@@ -17,8 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from initlab.data import classic_dataset
-from initlab.errors import choose
+from initlab.errors import InitlabError
 from initlab.experiments.boundary import Boundary, compute_boundary
+from initlab.experiments.config import Config, at_least, option, positive
+from initlab.experiments.registry import Experiment
 from initlab.nn.model import mlp
 from initlab.results import Result, detail
 from initlab.train import accuracy, fit
@@ -27,6 +29,28 @@ from initlab.train import accuracy, fit
 INITS = {"zeros": "zeros", "random": "normal(10)", "he": "he"}
 SIZES = [2, 10, 5, 1]
 DATASETS = ("circles", "moons")
+#: The published experiments ``initlab reproduce`` knows (its EXPERIMENT argument).
+STUDIES = ("coursera",)
+
+_RECIPE = "the recipe (the course's values; others leave the published experiment)"
+
+
+@dataclass(frozen=True)
+class ClassicConfig(Config):
+    """Every option of ``initlab reproduce`` (and of :func:`run_classic`). The defaults are
+    the course's recipe; the recipe's fields are there to run it shorter (tests, the
+    explorer) or coarser, not to reproduce anything else."""
+
+    study: str = option("coursera", "which experiment: coursera (the course's three-layer init "
+                        "table)", choices=STUDIES, metavar="EXPERIMENT", positional=True)
+    dataset: str = option("circles", "the course's data set", choices=DATASETS)
+    iterations: int = option(15000, "full-batch gradient-descent steps", check=at_least(1),
+                             group=_RECIPE)
+    lr: float = option(0.01, "learning rate", check=positive, group=_RECIPE)
+    record_every: int = option(1000, "iterations between recorded costs", check=at_least(1),
+                               group=_RECIPE)
+    boundary_points: int = option(200, "grid points along the longer side of the decision "
+                                  "boundaries' plane", check=at_least(2), group=_RECIPE)
 
 
 @dataclass
@@ -58,21 +82,33 @@ class ClassicResult(Result):
                          r.costs[0], r.final_cost] for r in self.rows]
 
 
-def run_classic(dataset: str = "circles", *, iterations: int = 15000, lr: float = 0.01,
-                record_every: int = 1000, boundary_points: int = 200,
-                progress: bool = False) -> ClassicResult:
+def run_classic(dataset: str | None = None, *, progress: bool = False,
+                config: ClassicConfig | None = None, **options) -> ClassicResult:
     """Train zeros, random (normal(10)) and he on the course's data with its exact recipe.
+
+    The options are :class:`ClassicConfig`'s fields, with its defaults (the course's recipe;
+    give ``config`` or keywords, not both), e.g. ``run_classic("moons", iterations=3000)``.
 
     >>> run_classic("circles").rows[2].train_accuracy   # doctest: +SKIP
     0.9933333333333333
     """
-    choose(dataset, DATASETS, "dataset")
-    data = classic_dataset(dataset)
+    if config is None:
+        if dataset is not None:
+            options["dataset"] = dataset
+        config = ClassicConfig.from_dict(options, source="run_classic")
+    elif options or dataset is not None:
+        raise InitlabError("give run_classic a config or keyword options, not both")
+    return _run(config, progress)
+
+
+def _run(c: ClassicConfig, progress: bool) -> ClassicResult:
+    """:func:`run_classic` for one checked Config: the three inits as replicas of one model."""
+    data = classic_dataset(c.dataset)
     names = list(INITS)
     model = mlp(SIZES, activation="relu", init=[INITS[n] for n in names], output="sigmoid",
                 replicas=len(names), seed=[np.random.RandomState(3) for _ in names])
-    history = fit(model, data.X_train, data.y_train, optimizer="sgd", lr=lr,
-                  iterations=iterations, record_every=record_every, record_accuracy=False,
+    history = fit(model, data.X_train, data.y_train, optimizer="sgd", lr=c.lr,
+                  iterations=c.iterations, record_every=c.record_every, record_accuracy=False,
                   progress=progress)
     train = accuracy(model, data.X_train, data.y_train)
     test = accuracy(model, data.X_test, data.y_test)
@@ -80,12 +116,45 @@ def run_classic(dataset: str = "circles", *, iterations: int = 15000, lr: float 
     rows = [ClassicRow(init=n, train_accuracy=float(train[r]), test_accuracy=float(test[r]),
                        costs=losses[r].tolist(), final_cost=float(history.final_loss[r]))
             for r, n in enumerate(names)]
-    config = {"dataset": dataset, "sizes": SIZES, "activation": "relu", "output": "sigmoid",
-              "inits": INITS, "seed": "RandomState(3) per init", "optimizer": "sgd", "lr": lr,
-              "iterations": iterations, "record_every": record_every,
-              "train": f"make_{dataset}(300, noise=0.05, random_state=1)",
-              "test": f"make_{dataset}(100, noise=0.05, random_state=2)"}
-    return ClassicResult(dataset=dataset, rows=rows, iterations=list(history.iterations),
+    config = {"dataset": c.dataset, "sizes": SIZES, "activation": "relu", "output": "sigmoid",
+              "inits": INITS, "seed": "RandomState(3) per init", "optimizer": "sgd",
+              "lr": c.lr, "iterations": c.iterations, "record_every": c.record_every,
+              "train": f"make_{c.dataset}(300, noise=0.05, random_state=1)",
+              "test": f"make_{c.dataset}(100, noise=0.05, random_state=2)"}
+    return ClassicResult(dataset=c.dataset, rows=rows, iterations=list(history.iterations),
                          boundary=compute_boundary(model, data.X_train, data.y_train,
-                                                   data.bounds(), points=boundary_points),
+                                                   data.bounds(), points=c.boundary_points),
                          config=config)
+
+
+def estimate(config: ClassicConfig):
+    """Memory and time of training the three nets and of their boundaries' grid."""
+    from initlab.budget import FLOPS, Estimate, mlp_training
+
+    c = config
+    replicas = len(INITS)
+    train = mlp_training(SIZES, replicas, 300, 100, None, c.iterations,
+                         c.iterations // c.record_every + 2, 8,
+                         what=f"training {replicas} nets of sizes {SIZES} for {c.iterations} "
+                         f"steps and a boundary grid of {c.boundary_points}^2 points")
+    # the boundaries: a forward pass of every replica over points^2 grid points, float64,
+    # each layer's output and its temporaries (about 3 arrays of the layer's width) alive
+    grid = replicas * c.boundary_points ** 2
+    weights = sum(a * b for a, b in zip(SIZES, SIZES[1:], strict=False))
+    return Estimate(max(train.memory, 8 * 3 * grid * sum(SIZES)),
+                    train.seconds + 2 * grid * weights / FLOPS, train.what)
+
+
+def figures(result: ClassicResult) -> dict:
+    """The cost curves and the decision boundaries of the three inits."""
+    from initlab.plots.classic import boundary_figure, cost_figure
+
+    return {"costs": cost_figure(result), "boundaries": boundary_figure(result)}
+
+
+#: Registered as ``reproduce``: the command's name, and the ``experiment`` key of the TOML
+#: files it has always dumped (``initlab run`` and sweeps find it by that name).
+EXPERIMENT = Experiment(name="reproduce", config=ClassicConfig,
+                        run=lambda config, progress=False: run_classic(config=config,
+                                                                       progress=progress),
+                        figures=figures, estimate=estimate)

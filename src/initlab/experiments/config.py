@@ -40,13 +40,17 @@ EXPERIMENT_KEY = "experiment"
 
 
 def option(default, help: str, *, check=None, choices=None, group: str | None = None,
-           metavar: str | None = None, flag: str | None = None, short: str | None = None):
+           metavar: str | None = None, flag: str | None = None, short: str | None = None,
+           parse=None, positional: bool = False):
     """A Config field: its default, help text, valid ``choices`` (or a callable giving them),
     a ``check(value)`` that returns an error text or None, the ``group`` of ``--help`` it is
     listed in, the ``metavar``, and the command-line ``flag`` (default ``--field-name``) with an
-    optional ``short`` one."""
+    optional ``short`` one. ``parse(text)``: the field's own syntax for a text value (command
+    line or TOML string; e.g. ranges LO:HI:N; default: comma lists), raising ValueError;
+    ``positional``: given on the command line without a flag (optional: absent, the default)."""
     meta = {"help": help, "check": check, "choices": choices, "group": group,
-            "metavar": metavar, "flag": flag, "short": short}
+            "metavar": metavar, "flag": flag, "short": short, "parse": parse,
+            "positional": positional}
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -197,6 +201,8 @@ def _hints(cls) -> dict:
 def parse_text(cls, f: dataclasses.Field, text: str):
     """A command-line text to the field's type (``10,5`` -> (10, 5); spec lists keep the
     commas inside parentheses); raises ValueError naming what was expected."""
+    if f.metadata.get("parse"):  # the field's own syntax
+        return f.metadata["parse"](text)
     base, _, item = field_type(cls, f)
     if base is tuple:
         parts = split_specs(text) if item is str else [t.strip() for t in text.split(",")]

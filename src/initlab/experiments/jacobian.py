@@ -19,7 +19,6 @@ import math
 
 import numpy as np
 
-from initlab.errors import InitlabError, check_positive_int
 from initlab.experiments.propagate_results import JacobianCase, Quantiles, one_blas_thread
 from initlab.init import get_initializer
 from initlab.nn.activations import get_activation
@@ -63,19 +62,15 @@ def spectra(activation: str, weights: str, sigma_w2: float, sigma_b2: float, dep
     return out
 
 
-def run_jacobian(*, depths=(32, 128), width: int = 200, sigma_b2: float = 1e-3,
-                 seed: int = 0) -> list[JacobianCase]:
+def run_jacobian(*, depths, width: int, sigma_b2: float, seed: int) -> list[JacobianCase]:
     """Gaussian vs orthogonal weights, tanh at criticality (sigma_b2) vs ReLU at (2, 0).
 
-    The default sigma_b^2 = 1e-3 puts tanh's critical point at sigma_w^2 = 1.19 with a small
-    q* = 0.107, where its derivative stays near 1 (the regime of Pennington et al.'s figures;
-    at larger q* the D_l spread and isometry degrades). Inputs start at the length map's
-    fixed point q* (ReLU: q0 = 1, every q is fixed).
+    ``PropagateConfig``'s sigma_b^2 = 1e-3 puts tanh's critical point at sigma_w^2 = 1.19
+    with a small q* = 0.107, where its derivative stays near 1 (the regime of Pennington et
+    al.'s figures; at larger q* the D_l spread and isometry degrades). Inputs start at the
+    length map's fixed point q* (ReLU: q0 = 1, every q is fixed). The values come checked
+    from ``PropagateConfig``.
     """
-    depths = [check_positive_int(d, "every Jacobian depth") for d in depths]
-    if not depths:
-        raise InitlabError("give at least one Jacobian depth")
-    width = check_positive_int(width, "Jacobian width")
     tanh = get_activation("tanh")
     sw_tanh = float(critical_sigma_w2(tanh, sigma_b2))
     q_tanh = float(q_star(tanh, sw_tanh, sigma_b2))

@@ -19,10 +19,21 @@ The result also holds the (sigma_w^2, sigma_b^2) phase diagram of chi_1 and the 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
-from initlab.errors import InitlabError, check_positive_int
+from initlab.errors import InitlabError
+from initlab.experiments.config import (
+    Config,
+    at_least,
+    in_range,
+    nonempty,
+    option,
+    positive,
+    seed_check,
+    valid,
+)
 from initlab.experiments.propagate_results import (  # noqa: F401  (public names here too)
     Critical,
     DepthPoint,
@@ -33,9 +44,9 @@ from initlab.experiments.propagate_results import (  # noqa: F401  (public names
     PropagateRun,
     Quantiles,
     TrainPoint,
-    check_variances,
     one_blas_thread,
 )
+from initlab.experiments.registry import Experiment
 from initlab.nn.activations import get_activation
 from initlab.theory.meanfield import (
     check_activation,
@@ -44,6 +55,128 @@ from initlab.theory.meanfield import (
     iterate,
     mean_fields,
 )
+
+
+def value_range(text: str) -> list[float]:
+    """``LO:HI:N`` (N evenly spaced values from LO to HI), ``a,b,c`` or one number; raises
+    ValueError naming what is wrong."""
+    parts = text.split(":")
+    try:
+        if len(parts) == 3:
+            lo, hi, n = float(parts[0]), float(parts[1]), int(parts[2])
+        elif len(parts) == 1:
+            return [float(v) for v in text.split(",")]
+        else:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"expected LO:HI:N, a comma list or a number, got {text!r}") from None
+    if n < 1:
+        raise ValueError(f"range {text!r} is empty: N must be >= 1")
+    if hi < lo:
+        raise ValueError(f"range {text!r} is reversed: HI must be >= LO")
+    if n > 1 and hi == lo:
+        raise ValueError(f"range {text!r} repeats one value {n} times")
+    return np.linspace(lo, hi, n).tolist()
+
+
+def depth_range(text: str) -> list[int]:
+    """:func:`value_range` of depths, each rounded to a whole layer (5:100:3 is 5, 52, 100)."""
+    return [int(round(v)) for v in value_range(text)]
+
+
+def variance(value) -> str | None:
+    """A Config check: a finite number >= 0 (or a tuple of them)."""
+    values = value if isinstance(value, tuple) else (value,)
+    return None if all(math.isfinite(v) and v >= 0 for v in values) else \
+        "must be a finite number >= 0"
+
+
+def _meanfield_activation(spec: str) -> None:
+    check_activation(get_activation(spec))
+
+
+def _correlation_width(width) -> str | None:
+    return None if width is None or width >= 2 else "must be >= 2 to measure a correlation"
+
+
+#: The sizes that --quick shrinks, where they are not given: (default, with --quick). Ranges
+#: are LO:HI:N (:func:`value_range`).
+QUICK_SIZES = {"width": (500, 200), "depths": ("5:100:6", "5:100:3"), "steps": (400, 200)}
+#: sigma_w2 where not given, by --trainability (the grid's axis needs fewer values than the
+#: q/c curves): (default, with --quick).
+SIGMA_W2 = {False: ("0.5:4:36", "0.5:4:12"), True: ("1:4:8", "1:4:4")}
+
+
+def _sizes(pair) -> str:
+    return f"default: {pair[0]}; --quick: {pair[1]}"
+
+
+_JAC, _TRAIN = "Jacobian spectra (--jacobian)", "trainability grid (--trainability)"
+
+
+@dataclass(frozen=True)
+class PropagateConfig(Config):
+    """Every option of ``initlab propagate`` (and of :func:`run_propagate`).
+
+    The sizes left None (not given) follow from ``quick`` and ``trainability`` when the Config
+    is made (:data:`QUICK_SIZES`, :data:`SIGMA_W2`), so every made Config holds the values
+    its run uses and ``--dump-config`` writes them; a value given is kept as given.
+    ``train_sigma_w2`` None means the grid's sigma_w^2 are ``sigma_w2``.
+    """
+
+    activation: str = option("tanh", "activation with a mean-field theory: tanh, erf, relu, "
+                             "leaky_relu, linear, sigmoid, selu, ...",
+                             check=valid(_meanfield_activation))
+    sigma_w2: tuple[float, ...] | None = option(
+        None, f"weight variances sigma_w^2 ({_sizes(SIGMA_W2[False])}; with --trainability "
+        f"{_sizes(SIGMA_W2[True])})", check=lambda v: nonempty(v) or positive(v),
+        parse=value_range, metavar="RANGE")
+    sigma_b2: float = option(0.05, "bias variance sigma_b^2", check=variance)
+    depth: int = option(100, "layers", check=at_least(1))
+    width: int | None = option(None, f"units per layer ({_sizes(QUICK_SIZES['width'])})",
+                               check=_correlation_width)
+    seeds: int = option(3, "random nets", check=at_least(1))
+    q0: float = option(1.0, "input length |x|^2 / n", check=positive)
+    c0: float = option(0.5, "correlation of the pair", check=in_range(-1, 1))
+    batch: int = option(8, "inputs per net, the pair included", check=at_least(1))
+    seed: int = option(0, "first seed", check=seed_check)
+    quick: bool = option(False, "smaller runs: the options that list a --quick value take it "
+                          "where not given")
+    jacobian: bool = option(False, "add the Jacobian spectra", group=_JAC)
+    jacobian_depths: tuple[int, ...] = option(
+        (32, 128), "depths of the Jacobians", check=lambda v: nonempty(v) or at_least(1)(v),
+        group=_JAC)
+    jacobian_width: int = option(200, "width of the Jacobian nets", check=at_least(1),
+                                 group=_JAC)
+    jacobian_sigma_b2: float = option(0.001, "sigma_b^2 of the critical tanh net (small: "
+                                      "a small q*, where tanh is near linear)",
+                                      check=variance, group=_JAC)
+    trainability: bool = option(False, "add the trainability phase diagram", group=_TRAIN)
+    depths: tuple[int, ...] | None = option(
+        None, f"depths of the grid ({_sizes(QUICK_SIZES['depths'])})",
+        check=lambda v: nonempty(v) or at_least(1)(v), parse=depth_range, metavar="RANGE",
+        group=_TRAIN)
+    train_sigma_w2: tuple[float, ...] | None = option(
+        None, "sigma_w^2 of the grid when they should differ from --sigma-w2 (default: the "
+        "same values)", check=lambda v: nonempty(v) or positive(v), parse=value_range,
+        metavar="RANGE", group=_TRAIN)
+    steps: int | None = option(None, f"SGD steps ({_sizes(QUICK_SIZES['steps'])})",
+                               check=at_least(1), group=_TRAIN)
+    lr: float = option(0.05, "SGD learning rate", check=positive, group=_TRAIN)
+    train_width: int = option(100, "units per layer", check=at_least(1), group=_TRAIN)
+    train_seeds: int = option(1, "seeds per point", check=at_least(1), group=_TRAIN)
+    train_batch: int = option(32, "minibatch size", check=at_least(1), group=_TRAIN)
+    train_size: int = option(1000, "training examples of digits", check=at_least(1),
+                             group=_TRAIN)
+
+    def __post_init__(self):
+        quick = bool(self.quick)
+        unset = {name: pair[quick] for name, pair in QUICK_SIZES.items()}
+        unset["sigma_w2"] = SIGMA_W2[bool(self.trainability)][quick]
+        for name, value in unset.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)  # text ranges: parsed as given ones
+        super().__post_init__()
 
 
 def input_batch(rng, batch: int, width: int, q0: float, c0: float) -> np.ndarray:
@@ -109,47 +242,79 @@ def phase_diagram(act, sigma_w2, sigma_b2, n_w: int = 48, n_b: int = 21) -> dict
             "critical": crit.tolist()}
 
 
-def run_propagate(*, activation: str = "tanh", sigma_w2=None, sigma_b2: float = 0.05,
-                  depth: int = 100, width: int = 500, seeds: int = 3, q0: float = 1.0,
-                  c0: float = 0.5, batch: int = 8, seed: int = 0, jacobian: bool = False,
-                  jacobian_depths=(32, 128), jacobian_width: int = 200,
-                  jacobian_sigma_b2: float = 1e-3, trainability: bool = False, depths=None,
-                  train_sigma_w2=None,
-                  quick: bool = False,
-                  train_options: dict | None = None, progress: bool = False) -> PropagateResult:
+#: ``run_propagate(train_options=...)``'s keys (the trainability grid's options by their
+#: names without the ``train_`` prefix, as earlier versions took them) -> Config fields.
+TRAIN_OPTIONS = {"steps": "steps", "lr": "lr", "width": "train_width", "seeds": "train_seeds",
+                 "batch": "train_batch", "train_size": "train_size"}
+
+
+def run_propagate(*, progress: bool = False, config: PropagateConfig | None = None,
+                  train_options: dict | None = None, **options) -> PropagateResult:
     """Measure q_l and c_l in random deep nets beside the maps; optionally the Jacobian
     spectra and the trainability grid.
 
-    sigma_w2: the list of sigma_w^2 (default 36 values from 0.5 to 4; with ``trainability``
-    the grid's x axis, default 8 from 1 to 4, quick 4). depths: the trainability grid's depths
-    (default 6 from 5 to 100, quick 3). train_sigma_w2: the grid's x axis when it should
-    differ from ``sigma_w2``. train_options: passed to
-    :func:`initlab.experiments.trainability.run_trainability` (steps, lr, batch, width, ...).
+    The options are :class:`PropagateConfig`'s fields, with its defaults (give ``config`` or
+    keywords, not both), e.g. ``run_propagate(sigma_w2=[0.8, 3.0], depth=20)``: ``sigma_w2``
+    the list of sigma_w^2 (also the trainability grid's x axis unless ``train_sigma_w2`` is
+    given), ``depths`` the grid's depths; lists may be arrays. ``train_options``: the grid's
+    ``steps``, ``lr``, ``width``, ``seeds``, ``batch`` and ``train_size`` as a dict
+    (:data:`TRAIN_OPTIONS`).
     """
-    act = check_activation(get_activation(activation))
-    if sigma_w2 is None:
-        sigma_w2 = (np.linspace(1, 4, 4 if quick else 8) if trainability
-                    else np.linspace(0.5, 4, 12 if quick else 36))
-    sws = check_variances(sigma_w2, "sigma_w2")
-    sb = check_variances(sigma_b2, "sigma_b2")[0]
-    depth = check_positive_int(depth, "depth")
-    width = check_positive_int(width, "width")
-    n_seeds = check_positive_int(seeds, "seeds")
-    if width < 2:
-        raise InitlabError(f"width must be >= 2 to measure a correlation, got {width}")
-    if not (q0 > 0 and math.isfinite(q0)):
-        raise InitlabError(f"q0 must be a finite number > 0, got {q0}")
-    if not -1 <= c0 <= 1:
-        raise InitlabError(f"c0 must lie in [-1, 1], got {c0}")
-    batch = check_positive_int(batch, "batch")
+    if config is None:
+        for key, value in (train_options or {}).items():
+            if key not in TRAIN_OPTIONS:
+                raise InitlabError(f"unknown train_options key {key!r}; valid: "
+                                   f"{', '.join(TRAIN_OPTIONS)}")
+            options[TRAIN_OPTIONS[key]] = value
+        options = {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in options.items()}
+        config = PropagateConfig.from_dict(options, source="run_propagate")
+    elif options or train_options:
+        raise InitlabError("give run_propagate a config or keyword options, not both")
+    return _run(config, progress)
 
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n_seeds)]
+
+def _run(c: PropagateConfig, progress: bool) -> PropagateResult:
+    """:func:`run_propagate` for one checked Config: the q/c runs, the phase diagram, and the
+    parts asked for."""
+    act = check_activation(get_activation(c.activation))
+    name, sws, sb = act.spec or act.name, list(c.sigma_w2), c.sigma_b2
+    phase = phase_diagram(act, sws, [sb])
+    critical = Critical(sigma_b2=phase["sigma_b2"],
+                        sigma_w2=[_finite(v) for v in phase["critical"]])
+    config = {"activation": name, "sigma_w2": sws, "sigma_b2": sb, "depth": c.depth,
+              "width": c.width, "seeds": c.seeds, "q0": c.q0, "c0": c.c0, "batch": c.batch,
+              "seed": c.seed, "quick": c.quick}
+    result = PropagateResult(critical=critical, runs=_runs(act, c), phase=phase, config=config)
+    if c.jacobian:
+        from initlab.experiments.jacobian import run_jacobian
+
+        result.jacobian = run_jacobian(depths=c.jacobian_depths, width=c.jacobian_width,
+                                       sigma_b2=c.jacobian_sigma_b2, seed=c.seed)
+        config["jacobian"] = {"depths": list(c.jacobian_depths), "width": c.jacobian_width,
+                              "sigma_b2": c.jacobian_sigma_b2}
+    if c.trainability:
+        from initlab.experiments.trainability import run_trainability
+
+        result.trainability, result.six_xi_c, config["trainability"] = run_trainability(
+            sigma_w2=list(c.train_sigma_w2 or sws), sigma_b2=sb, depths=c.depths,
+            activation=name, seed=c.seed, width=c.train_width, steps=c.steps, lr=c.lr,
+            batch=c.train_batch, seeds=c.train_seeds, train_size=c.train_size,
+            progress=progress)
+    return result
+
+
+def _runs(act, c: PropagateConfig) -> list[PropagateRun]:
+    """Every sigma_w^2: the nets measured (mean over seeds) beside the maps' iterates, the
+    fixed points and depth scales, and chi_1 measured over the second half of the net."""
+    sws, sb, depth = list(c.sigma_w2), c.sigma_b2, c.depth
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(c.seed).spawn(c.seeds)]
     with one_blas_thread():
-        parts = [measure(act, sws, sb, depth, width, rng, q0, c0, batch) for rng in streams]
+        parts = [measure(act, sws, sb, depth, c.width, rng, c.q0, c.c0, c.batch)
+                 for rng in streams]
     q_m = np.mean([p[0] for p in parts], axis=0)
     c_m = np.mean([p[1] for p in parts], axis=0)
     growth = np.concatenate([p[2][:, p[2].shape[1] // 2:] for p in parts], axis=1)
-    q_p, c_p = iterate(act, np.array(sws), sb, q0, c0, depth)
+    q_p, c_p = iterate(act, np.array(sws), sb, c.q0, c.c0, depth)
     runs = []
     for i, (sw, mf) in enumerate(zip(sws, mean_fields(act, sws, sb), strict=True)):
         layers = [LayerStat(index=k + 1, q=_finite(q_m[i, k]), q_predicted=_finite(q_p[i, k]),
@@ -161,30 +326,42 @@ def run_propagate(*, activation: str = "tanh", sigma_w2=None, sigma_b2: float = 
             c_star=_finite(mf.c_star), chi_1=_finite(mf.chi_1), xi_q=_finite(mf.xi_q),
             xi_c=_finite(mf.xi_c), layers=layers,
             chi_1_measured=_finite(g.mean()) if g.size else None))
-    phase = phase_diagram(act, sws, [sb])
-    critical = Critical(sigma_b2=phase["sigma_b2"],
-                        sigma_w2=[_finite(v) for v in phase["critical"]])
-    config = {"activation": act.spec or act.name, "sigma_w2": sws, "sigma_b2": sb,
-              "depth": depth, "width": width, "seeds": n_seeds, "q0": q0, "c0": c0,
-              "batch": batch, "seed": seed, "quick": quick}
-    result = PropagateResult(critical=critical, runs=runs, phase=phase, config=config)
-    if jacobian:
-        from initlab.experiments.jacobian import run_jacobian
+    return runs
 
-        result.jacobian = run_jacobian(depths=jacobian_depths, width=jacobian_width,
-                                       sigma_b2=check_variances(jacobian_sigma_b2,
-                                                                "jacobian_sigma_b2")[0],
-                                       seed=seed)
-        config["jacobian"] = {"depths": list(jacobian_depths), "width": jacobian_width,
-                              "sigma_b2": jacobian_sigma_b2}
-    if trainability:
-        from initlab.experiments.trainability import run_trainability
 
-        points, curve, used = run_trainability(
-            sigma_w2=sws if train_sigma_w2 is None else train_sigma_w2, sigma_b2=sb,
-            depths=depths, activation=act.spec or act.name,
-            seed=seed, quick=quick, progress=progress, **(train_options or {}))
-        result.trainability, result.six_xi_c = points, curve
-        config["trainability"] = used
-    return result
+def estimate(config: PropagateConfig):
+    """Memory and time of the nets drawn (and trained, with the trainability grid), from the
+    sizes."""
+    from initlab.budget import Estimate, mlp_training
 
+    c, width, n_sigma = config, config.width, len(config.sigma_w2)
+    # every layer draws one width x width matrix and multiplies (batch + 1) rows per sigma
+    draws = c.seeds * c.depth * width * width
+    flops = 2 * c.seeds * c.depth * n_sigma * (c.batch + 1) * width * width
+    seconds, memory = draws * 1e-8 + flops / 2e9, 8 * width * (width + 4 * n_sigma * c.batch)
+    what = f"{c.seeds} x {n_sigma} nets of {c.depth} layers of {width}"
+    if c.jacobian:
+        jw = c.jacobian_width
+        seconds += 4 * sum(c.jacobian_depths) * 2 * jw**3 / 2e9
+        memory = max(memory, 8 * 6 * jw * jw)
+    if c.trainability:
+        grid, depths = len(c.train_sigma_w2 or c.sigma_w2), sorted(set(c.depths))
+        for d in depths:
+            t = mlp_training([64, *[c.train_width] * d, 10], grid * c.train_seeds,
+                             c.train_size, 0, c.train_batch, c.steps, 2)
+            seconds, memory = seconds + t.seconds, max(memory, t.memory)
+        what += f", and {grid} x {len(depths)} trainability points x {c.train_seeds} seed(s)"
+    return Estimate(memory, seconds, what)
+
+
+def figures(result: PropagateResult) -> dict:
+    """propagation and phase, and jacobian and trainability where computed."""
+    from initlab.plots.propagate import figures as draw
+
+    return draw(result)
+
+
+EXPERIMENT = Experiment(name="propagate", config=PropagateConfig,
+                        run=lambda config, progress=False: run_propagate(config=config,
+                                                                         progress=progress),
+                        figures=figures, estimate=estimate)

@@ -2,18 +2,15 @@
 
 :mod:`initlab.experiments.propagate` (lengths and correlations), :mod:`~.jacobian` (spectra)
 and :mod:`~.trainability` (the trainability grid) each fill a part of one
-:class:`PropagateResult`; the variance check and the one-thread BLAS rule are theirs alike.
+:class:`PropagateResult`; the one-thread BLAS rule is theirs alike.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-import numpy as np
 from threadpoolctl import threadpool_limits
 
-from initlab.errors import InitlabError
 from initlab.results import Result, detail, format_table
 
 
@@ -198,18 +195,6 @@ class PropagateResult(Result):
             parts.append(f"trainability: training accuracy{how}, by sigma_w2 and depth:\n"
                          + format_table(*self.trainability_table()))
         return "\n\n".join(parts)
-
-
-def check_variances(values, name: str) -> list[float]:
-    """A non-empty list of finite variances >= 0 (sigma_w^2 > 0), or raise naming the bad one."""
-    out = [float(v) for v in np.atleast_1d(values)]
-    if not out:
-        raise InitlabError(f"{name} is empty: give at least one value")
-    for v in out:
-        if not math.isfinite(v) or v < 0 or (v == 0 and name == "sigma_w2"):
-            allowed = "finite and > 0" if name == "sigma_w2" else "finite and >= 0"
-            raise InitlabError(f"{name} must be {allowed}, got {v}")
-    return out
 
 
 def one_blas_thread():

@@ -16,14 +16,12 @@ import math
 
 import numpy as np
 
-from initlab.errors import InitlabError, check_positive_int
 from initlab.experiments.common import get_dataset, output_layer
 from initlab.experiments.propagate_results import (
     DepthPoint,
     MeanStd,
     SeedRun,
     TrainPoint,
-    check_variances,
     one_blas_thread,
 )
 from initlab.nn.activations import get_activation
@@ -31,9 +29,9 @@ from initlab.nn.model import mlp
 from initlab.theory.meanfield import mean_fields
 from initlab.train import accuracy, fit
 
-DEFAULTS = {"width": 100, "steps": 400, "lr": 0.05, "batch": 32, "seeds": 1,
-            "dataset": "digits", "train_size": 1000}
-QUICK = {"steps": 200}
+#: The grid's data set (its options are fields of ``PropagateConfig``): the sizes of
+#: ``PropagateConfig``'s estimate are its sizes.
+DATASET = "digits"
 
 
 def six_xi_c(act, sigma_w2, sigma_b2: float, points: int = 80) -> list[DepthPoint]:
@@ -44,57 +42,38 @@ def six_xi_c(act, sigma_w2, sigma_b2: float, points: int = 80) -> list[DepthPoin
             for mf in mean_fields(act, ws, sigma_b2)]
 
 
-def depth_grid(depths, quick: bool) -> list[int]:
-    if depths is None:
-        depths = np.linspace(5, 100, 3 if quick else 6)
-    out = sorted({int(round(d)) for d in np.atleast_1d(depths)})
-    if not out:
-        raise InitlabError("depths is empty: give at least one depth")
-    for d in out:
-        check_positive_int(d, "every depth")
-    return out
-
-
-def run_trainability(*, sigma_w2, sigma_b2: float = 0.05, depths=None,
-                     activation: str = "tanh", seed: int = 0, quick: bool = False,
-                     progress: bool = False, **options):
-    """Train every (sigma_w^2, depth) of the grid; return (points, 6 xi_c curve, config).
-
-    options: width, steps, lr, batch, seeds, dataset, train_size (see :data:`DEFAULTS`;
-    ``quick`` shrinks steps, seeds and train_size to :data:`QUICK`).
-    """
-    unknown = set(options) - set(DEFAULTS)
-    if unknown:
-        raise InitlabError(f"unknown trainability options {sorted(unknown)}; valid: "
-                           f"{', '.join(DEFAULTS)}")
-    cfg = {**DEFAULTS, **(QUICK if quick else {}),
-           **{k: v for k, v in options.items() if v is not None}}
-    sws = check_variances(sigma_w2, "sigma_w2")
-    sb = check_variances(sigma_b2, "sigma_b2")[0]
-    ds_list = depth_grid(depths, quick)
+def run_trainability(*, sigma_w2: list[float], sigma_b2: float, depths, activation: str,
+                     seed: int, width: int, steps: int, lr: float, batch: int, seeds: int,
+                     train_size: int, progress: bool = False):
+    """Train every (sigma_w^2, depth) of the grid, ``seeds`` nets each, of ``width`` units for
+    ``steps`` SGD steps at rate ``lr`` in minibatches of ``batch`` on ``train_size`` digits;
+    return (points, the 6 xi_c curve, the configuration used). The values come checked from
+    ``PropagateConfig``."""
+    cfg = {"width": width, "steps": steps, "lr": lr, "batch": batch, "seeds": seeds,
+           "dataset": DATASET, "train_size": train_size}
+    ds_list = sorted(set(depths))
     act = get_activation(activation)
-    n_seeds = check_positive_int(cfg["seeds"], "seeds")
-    ds = get_dataset(cfg["dataset"], seed=seed, train_size=cfg["train_size"])
+    ds = get_dataset(DATASET, seed=seed, train_size=train_size)
     units, output = output_layer(ds.n_classes)
     X = ds.X_train.astype(np.float32)
     inits = [f"variance_scaling(scale={sw!r}, mode=fan_in, distribution=untruncated_normal)"
-             for sw in sws for _ in range(n_seeds)]
-    bias = f"normal({math.sqrt(sb)!r})" if sb > 0 else "zeros"
-    points = []
+             for sw in sigma_w2 for _ in range(seeds)]
+    bias = f"normal({math.sqrt(sigma_b2)!r})" if sigma_b2 > 0 else "zeros"
     with one_blas_thread():
-        trained = [_train(depth, ds, act, inits, bias, units, output, sws, n_seeds, cfg, seed,
-                          X, progress) for depth in ds_list]
+        trained = [_train(depth, ds, act, inits, bias, units, output, sigma_w2, seeds, cfg,
+                          seed, X, progress) for depth in ds_list]
+    points = []
     for depth, (acc, diverged) in zip(ds_list, trained, strict=True):
-        for i, sw in enumerate(sws):
-            std = float(acc[i].std(ddof=1)) if n_seeds > 1 else 0.0
+        for i, sw in enumerate(sigma_w2):
+            std = float(acc[i].std(ddof=1)) if seeds > 1 else 0.0
             runs = [SeedRun(seed + s, float(acc[i, s]), bool(diverged[i, s]))
-                    for s in range(n_seeds)]
+                    for s in range(seeds)]
             points.append(TrainPoint(sigma_w2=sw, depth=depth,
                                      train_accuracy=MeanStd(float(acc[i].mean()), std),
                                      diverged=int(diverged[i].sum()), seeds=runs))
-    used = {**cfg, "sigma_w2": sws, "sigma_b2": sb, "depths": ds_list,
+    used = {**cfg, "sigma_w2": sigma_w2, "sigma_b2": sigma_b2, "depths": ds_list,
             "activation": act.spec or act.name, "n_train": ds.n_train}
-    return points, six_xi_c(act, sws, sb), used
+    return points, six_xi_c(act, sigma_w2, sigma_b2), used
 
 
 def train_accuracy(model, X, y, chunk: int = 250) -> np.ndarray:

@@ -24,6 +24,7 @@ dL/dW's std from (N, N) Gram matrices, so gradients need no weight-sized memory 
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from dataclasses import dataclass
 
@@ -61,7 +62,8 @@ from initlab.experiments.weight_draws import (  # noqa: F401  (public names of t
 from initlab.init import get_initializer
 from initlab.lsuv import LsuvResult, lsuv_scale
 from initlab.nn.activations import get_activation
-from initlab.nn.norm import check_norm, normalize, normalize_backward
+from initlab.nn.norm import check_norm
+from initlab.nn.probe import Observer, probe
 from initlab.results import Result, detail
 from initlab.spec import split_specs
 from initlab.theory import law_moments, predict_normalized_tops, predict_tops
@@ -155,78 +157,48 @@ class ActivationsResult(Result):
 
 
 # ----------------------------------------------------------------------------- one net
-def _one_seed(inits, acts, sizes, seed, cfg, accs) -> list:
-    """Forward pass of every activation for one seed and every init of ``inits`` side by
-    side, then, from what it kept, one backward pass for each top layer d in ``accs[i]``
-    ({d: accumulators [activation][layer]} of init i); the forward statistics go to the
-    deepest top's accumulators. Returns, per init, for an LSUV init each layer's (rescalings,
-    variance reached) per activation.
+class _Recorder(Observer):
+    """Feeds what :func:`initlab.nn.probe.probe` reports to the accumulators ``accs``
+    ([init][top layer][activation][layer]); the forward statistics go to the deepest top's."""
 
-    Activations are stacked, h: (A, N, n_l), so every weight block is drawn once for all A,
-    and once for all inits with a normal law (:class:`LayerWeights`); each init's products
-    are its own, as its net alone computes them. The backward pass keeps h_l and phi'(a_l) of
-    every layer, (A, N, n_l) each, and runs the tops side by side, g: (T, A, N, n_l) for the
-    T tops d >= l.
-    """
-    dt, n, depth, threads = cfg["dtype"], cfg["batch"], max(accs[0]), cfg["threads"]
-    m = range(len(inits))
-    x = draw_input(cfg["input"], (n, sizes[0]), seed, dt)
-    hs = [x[None]] * len(inits)  # (1, N, n_0): the first product is shared by all activations
-    kept_h = [[np.broadcast_to(x, (len(acts), *x.shape))] for _ in m]
-    kept_d, kept_n = [[] for _ in m], [[] for _ in m]
-    scale, lsuv_done, weights = [{} for _ in m], [[] for _ in m], {}
-    for layer in range(1, depth + 1):
-        shape = (sizes[layer], sizes[layer - 1])
-        w = weights[layer] = LayerWeights(inits, shape, seed, layer, dt, cfg["keep"])
-        products = w.products([(i, hs[i].reshape(-1, shape[1])) for i in m], threads)
-        b = draw_bias(cfg["bias"], shape[0], seed, layer, dt) if cfg["bias"] else 0.0
-        for i, init in enumerate(inits):
-            a = products[i].reshape(hs[i].shape[0], n, shape[0])
-            if init.lsuv:  # LSUV: W <- s W per activation, s from this batch (initlab.lsuv)
-                s, var, tries = lsuv_scale(a, b, **init.lsuv)
-                scale[i][layer] = s[:, None, None].astype(dt)
-                a *= scale[i][layer]
-                lsuv_done[i].append(np.broadcast_to([tries, var], (2, len(acts))))
-            a += b
-            if cfg["norm"]:  # training-mode BatchNorm over the batch / LayerNorm over the units
-                a, _, var = normalize(a, cfg["axis"], NORM_EPS)
-                kept_n[i].append((a, var))
-            # (gelu would promote to float64)
-            h = hs[i] = np.stack([act.fn(a[k % a.shape[0]]).astype(dt, copy=False)
-                                  for k, act in enumerate(acts)])
-            add_forwards([accs[i][depth][k][layer - 1] for k in range(len(acts))], a, h)
-            if cfg["grad"]:
-                kept_h[i].append(h)
-                kept_d[i].append(np.stack([act.grad(a[k % a.shape[0]], h[k]).astype(
-                    dt, copy=False) for k, act in enumerate(acts)]))
-    if not cfg["grad"]:
-        return lsuv_done
-    gs, tops = [None for _ in m], []
-    for layer in range(depth, 0, -1):
-        if layer in accs[0]:  # a net with its top here: its unit-variance gradient joins
-            top = draw_top_gradient((n, sizes[layer]), seed, dt)
-            top = np.broadcast_to(top, (1, len(acts), *top.shape))
-            gs = [top if g is None else np.concatenate([g, top]) for g in gs]
-            tops.append(layer)
-        deltas = []
-        for i in m:
-            delta = gs[i] * kept_d[i][layer - 1]
-            if cfg["norm"]:
-                x_hat, var = kept_n[i][layer - 1]
-                delta = normalize_backward(delta, x_hat, var, cfg["axis"], NORM_EPS)
-            group = [accs[i][d][k][layer - 1] for d in tops for k in range(len(acts))]
-            add_grads(group, gs[i].reshape(-1, *gs[i].shape[2:]))
-            add_weight_grads(group, delta, kept_h[i][layer - 1])
-            deltas.append(delta)
-        w = weights.pop(layer)
-        if layer > 1:  # each top's own product, as its net alone computes it
-            parts = w.products([(i, part.reshape(-1, w.shape[0])) for i in m
-                                for part in deltas[i]], threads, backward=True)
-            for i in m:
-                g = np.stack(parts[i * len(tops):(i + 1) * len(tops)]).reshape(
-                    len(tops), len(acts), n, sizes[layer - 1])
-                gs[i] = g * scale[i][layer] if layer in scale[i] else g
-    return lsuv_done
+    def __init__(self, accs):
+        self.accs = accs
+
+    def forward(self, net, layer, a, h):
+        per_act = self.accs[net][max(self.accs[net])]
+        add_forwards([per_act[k][layer - 1] for k in range(len(h))], a, h)
+
+    def backward(self, net, layer, tops, g, delta, h_prev):
+        group = [self.accs[net][d][k][layer - 1] for d in tops for k in range(g.shape[1])]
+        add_grads(group, g.reshape(-1, *g.shape[2:]))
+        add_weight_grads(group, delta, h_prev)
+
+
+def _one_seed(inits, acts, sizes, seed, cfg, accs) -> list:
+    """The nets of ``inits`` for one seed, side by side through :func:`initlab.nn.probe.probe`
+    with every activation, their statistics into ``accs`` ([init][top layer][activation]
+    [layer]), one backward pass from each top layer of ``accs[0]``. Every weight block is
+    drawn once for all activations, and once for all inits with a normal law
+    (:class:`LayerWeights`). Returns, per init, for an LSUV init each layer's (rescalings,
+    variance reached) per activation."""
+    dt, n = cfg["dtype"], cfg["batch"]
+
+    def weights(layer):
+        return LayerWeights(inits, (sizes[layer], sizes[layer - 1]), seed, layer, dt,
+                            cfg["keep"], cfg["threads"])
+
+    def bias(layer):
+        return draw_bias(cfg["bias"], sizes[layer], seed, layer, dt)
+
+    def top_gradient(layer):
+        return draw_top_gradient((n, sizes[layer]), seed, dt)
+
+    return probe(draw_input(cfg["input"], (n, sizes[0]), seed, dt), weights, acts,
+                 max(accs[0]), lsuv=[functools.partial(lsuv_scale, **i.lsuv) if i.lsuv else None
+                                     for i in inits],
+                 bias=bias if cfg["bias"] else None, norm=cfg["norm"], eps=NORM_EPS,
+                 tops=list(accs[0]), top_gradient=top_gradient if cfg["grad"] else None,
+                 observer=_Recorder(accs))
 
 
 # ----------------------------------------------------------------------------- the experiment

@@ -76,6 +76,12 @@ def _n_blocks(shape) -> int:
     return -(-shape[0] // _rows(shape))
 
 
+def drawn_whole(init, shape) -> bool:
+    """Whether the weights of ``init`` for ``shape`` are drawn whole (laws that are not
+    elementwise: orthogonal, sparse, eye), not in row blocks."""
+    return get_initializer(init).law(shape).dist not in _BY_BLOCKS
+
+
 def draw_weight(init, shape, seed: int, layer: int, dtype=np.float32) -> np.ndarray:
     """Layer ``layer``'s (out, in) weight for ``seed``, bit for bit as the experiment draws it:
     elementwise laws in row blocks, block b from stream (2, layer, b); other laws

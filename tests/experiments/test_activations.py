@@ -325,3 +325,20 @@ def test_constant_weights_give_an_exact_zero_weight_gradient_spread():
     spread = [s.weight_grad_std for s in r.runs[0].layers]
     assert spread[1] == spread[2] == 0.0
     assert spread[0] > 0 and spread[3] > 0  # the input and the top gradient vary
+
+
+def test_a_config_or_keywords_and_the_defaults_live_in_the_config():
+    from initlab.experiments.activations import ActivationsConfig
+
+    c = ActivationsConfig.from_dict({"init": "he", "activation": ["relu"], "depth": 2,
+                                     "width": 8, "batch": 4, "no_grad": True})
+    by_keywords = run_activations("he", "relu", depth=2, width=8, batch=4, grad=False)
+    assert run_activations(config=c).to_dict(detail=True) == by_keywords.to_dict(detail=True)
+    with pytest.raises(InitlabError, match="a config or keyword options, not both"):
+        run_activations("he", config=c)
+    default = ActivationsConfig()
+    assert (default.init, default.activation) == (("normal(0.01)", "lecun", "he"),
+                                                  ("tanh", "relu"))
+    assert default.layer_sizes == [4096] * 11 and default.batch == 16
+    sized = ActivationsConfig.from_dict({"sizes": [30, 20]}, preset="saito")
+    assert (sized.depth, sized.width, sized.layer_sizes) == (None, None, [30, 20])

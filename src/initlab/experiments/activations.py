@@ -212,7 +212,7 @@ def _one_seed(inits, acts, sizes, seed, cfg, accs) -> list:
 
 
 # ----------------------------------------------------------------------------- the experiment
-def make_config(inits=None, activations=None, grad: bool | None = None, config=None,
+def _make_config(inits=None, activations=None, grad: bool | None = None, config=None,
                 source: str = "run_activations", **options) -> ActivationsConfig:
     """The :class:`ActivationsConfig` of :func:`run_activations`'s arguments: ``config``, or
     the keywords (``inits``, ``activations`` and ``grad`` name the fields ``init``,
@@ -260,7 +260,7 @@ def run_activations(inits=None, activations=None, *, progress: bool = False,
     >>> [layer.index for layer in r.runs[0].layers], r.runs[0].verdict.state
     ([1, 2, 3], 'healthy')
     """
-    c = make_config(inits, activations, grad, config, **options)
+    c = _make_config(inits, activations, grad, config, **options)
     return _measure(c, [len(c.layer_sizes) - 1], threads, progress)[0]
 
 
@@ -276,7 +276,7 @@ def run_activations_by_depth(inits=None, activations=None, *, progress: bool = F
     layer d, differ, so each depth gets its own backward pass from what that forward pass
     kept: one forward and L backward passes instead of L of each.
     """
-    c = make_config(inits, activations, grad, config, "run_activations_by_depth", **options)
+    c = _make_config(inits, activations, grad, config, "run_activations_by_depth", **options)
     return _measure(c, list(range(1, len(c.layer_sizes))), threads, progress)
 
 

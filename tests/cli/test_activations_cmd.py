@@ -78,8 +78,8 @@ def test_dump_config_round_trip(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--depth", "0"], "expected an integer >= 1, got 0"),
-    (["--width", "-4"], "expected an integer >= 1"),
+    (["--depth", "0"], "--depth: must be >= 1, got 0"),
+    (["--width", "-4"], "--width: must be >= 1, got -4"),
     (["--activation", "nope"], "unknown activation 'nope'"),
     (["--init", "he(2)"], "bad parameters in 'he(2)'"),
     (["--width", "10000000000"], "of memory, but only"),
@@ -87,7 +87,7 @@ def test_dump_config_round_trip(tmp_path, capsys):
     (["--range", "1"], "expected LO,HI"),
     (["--range=1,-1"], "lo < hi"),
     (["--preset", "book"], "invalid choice: 'book'"),
-    (["--seed", "-1"], "seed must lie in [0, 4294967295]"),
+    (["--seed", "-1"], "--seed: must be an integer in [0, 4294967295], got -1"),
 ])
 def test_errors_are_one_line_with_exit_2(argv, message, capsys):
     try:  # argparse errors exit from inside; InitlabError comes back as 2

@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -33,7 +34,7 @@ def column(run, key):
 @pytest.fixture(scope="module")
 def cs231n():
     """The CS231n 10-layer study at a quarter of the width (1024) and batch 16."""
-    return run_activations(preset("cs231n")["inits"] + ["normal(0.1)"], ["tanh", "relu"],
+    return run_activations(preset("cs231n")["init"] + ["normal(0.1)"], ["tanh", "relu"],
                            depth=10, width=1024, batch=16, seeds=2)
 
 
@@ -260,33 +261,38 @@ def test_figures_draw_from_a_loaded_result(tmp_path):
 
 
 def test_presets():
-    assert preset("saito")["inits"][-1] == "constant(5)" and preset("cs231n")["width"] == 4096
+    assert preset("saito")["init"][-1] == "constant(5)" and preset("cs231n")["width"] == 4096
     p = preset("saito")
-    p["inits"].append("he")
-    assert "he" not in preset("saito")["inits"][4:]  # a fresh copy every time
+    p["init"].append("he")
+    assert "he" not in preset("saito")["init"][4:]  # a fresh copy every time
     with pytest.raises(InitlabError, match="unknown preset 'nope'; valid: cs231n, saito"):
         preset("nope")
 
 
 # ----------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize("kwargs, message", [
-    ({"depth": 0}, "depth must be a positive integer, got 0"),
-    ({"width": -3}, "width must be a positive integer, got -3"),
+    ({"depth": 0}, "'depth' must be >= 1, got 0"),
+    ({"width": -3}, "'width' must be >= 1, got -3"),
     ({"activations": "tanh,nope"}, "unknown activation 'nope'"),
     ({"inits": "he,bogus(1)"}, "unknown initializer 'bogus'"),
-    ({"inits": []}, "give at least one init spec"),
-    ({"sizes": [10]}, "at least one layer"),
-    ({"batch": 0}, "batch must be a positive integer"),
-    ({"seeds": 0}, "seeds must be a positive integer"),
-    ({"seed": -1}, "seed must be an integer >= 0"),
-    ({"dtype": "float16"}, "dtype must be float32 or float64"),
-    ({"bias": -0.1}, "bias must be None or a finite std >= 0"),
-    ({"bins": 0}, "bins must be a positive integer"),
+    ({"inits": []}, "'init' needs at least one value"),
+    ({"sizes": [10], "depth": None, "width": None}, "at least one layer"),
+    ({"sizes": [10, 4]}, "give either --sizes or --depth/--width, not both"),
+    ({"batch": 0}, "'batch' must be >= 1, got 0"),
+    ({"seeds": 0}, "'seeds' must be >= 1, got 0"),
+    ({"seed": -1}, "'seed' must be an integer in [0, 4294967295], got -1"),
+    ({"seed": 2**32 - 1, "seeds": 2}, "pass the largest seed"),
+    ({"dtype": "float16"}, "'dtype' must be one of float32, float64"),
+    ({"bias": -0.1}, "'bias' must be in [0, inf), got -0.1"),
+    ({"bins": 0}, "'bins' must be >= 1, got 0"),
     ({"hist_range": (1, -1)}, "lo < hi"),
+    ({"hist_range": (1,)}, "expected LO,HI (two numbers)"),
+    ({"grad": "no"}, "grad must be true or false, got 'no'"),
+    ({"no_such": 1}, "unknown key 'no_such' in run_activations; valid keys: activation, batch"),
 ])
 def test_bad_input(kwargs, message):
     args = {"inits": "he", "activations": "tanh", "depth": 2, "width": 8, "batch": 4, **kwargs}
-    with pytest.raises(InitlabError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(InitlabError, match=re.escape(message)):
         run_activations(**args)
 
 
@@ -319,3 +325,20 @@ def test_constant_weights_give_an_exact_zero_weight_gradient_spread():
     spread = [s.weight_grad_std for s in r.runs[0].layers]
     assert spread[1] == spread[2] == 0.0
     assert spread[0] > 0 and spread[3] > 0  # the input and the top gradient vary
+
+
+def test_a_config_or_keywords_and_the_defaults_live_in_the_config():
+    from initlab.experiments.activations import ActivationsConfig
+
+    c = ActivationsConfig.from_dict({"init": "he", "activation": ["relu"], "depth": 2,
+                                     "width": 8, "batch": 4, "no_grad": True})
+    by_keywords = run_activations("he", "relu", depth=2, width=8, batch=4, grad=False)
+    assert run_activations(config=c).to_dict(detail=True) == by_keywords.to_dict(detail=True)
+    with pytest.raises(InitlabError, match="a config or keyword options, not both"):
+        run_activations("he", config=c)
+    default = ActivationsConfig()
+    assert (default.init, default.activation) == (("normal(0.01)", "lecun", "he"),
+                                                  ("tanh", "relu"))
+    assert default.layer_sizes == [4096] * 11 and default.batch == 16
+    sized = ActivationsConfig.from_dict({"sizes": [30, 20]}, preset="saito")
+    assert (sized.depth, sized.width, sized.layer_sizes) == (None, None, [30, 20])

@@ -2,7 +2,8 @@
 
 Every field of the Config becomes ``--field-name`` (or the field's ``flag``; a ``positional``
 field: an optional positional argument), typed, checked and documented by the field itself;
-booleans become ``--name/--no-name``. Options the user
+booleans become ``--name/--no-name`` (``--no-name`` alone for a field ``no_name``, as argparse
+would read ``--no-name`` as false). Options the user
 did not give are absent from the parsed namespace (argparse's SUPPRESS), so
 :func:`config_from_args` knows exactly what was given: given values over the preset's over
 the defaults.
@@ -45,8 +46,9 @@ def _argument(cls, f: dataclasses.Field) -> dict:
     if f.metadata.get("positional"):  # its name is its dest; absent, the default applies
         kwargs.pop("dest")
         kwargs["nargs"] = argparse.OPTIONAL
-    if base is bool:
-        kwargs["action"] = argparse.BooleanOptionalAction
+    if base is bool:  # --name/--no-name; a switch named --no-x (default off) only turns on
+        kwargs["action"] = ("store_true" if _flags(f)[-1].startswith("--no-")
+                            else argparse.BooleanOptionalAction)
         return kwargs
     kwargs["type"] = _parser_of(cls, f)
     if f.metadata.get("metavar"):

@@ -1,4 +1,4 @@
-"""Per-layer statistics of the activation study, pooled over seeds in one pass.
+"""Per-layer statistics of the activation study, pooled over seeds in one pass, and its results.
 
 :class:`Moments` pools count, mean and sum of squared deviations over seeds (Chan, Golub and
 LeVeque's pairwise update, 1979) and keeps every seed's own std; :func:`weight_grad_moments`
@@ -8,6 +8,9 @@ counts and its moments, and turns them into a :class:`LayerStats` beside theory'
 :func:`add_forwards`, :func:`add_grads` and :func:`add_weight_grads` feed many accumulators
 (activations, top layers) at once from one stacked array, with the same numbers as one at a
 time: every group's moments and histogram come out bit for bit as for that group alone.
+:class:`Recorder` feeds them what :func:`initlab.nn.probe.probe` sees in each layer. The
+study's result is an :class:`ActivationsResult` of :class:`ActivationRun` (one per init and
+activation: its layers' :class:`LayerStats` and their verdict).
 """
 
 from __future__ import annotations
@@ -17,12 +20,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from initlab.errors import InitlabError, check_positive_int
+from initlab.lsuv import LsuvResult
+from initlab.nn.probe import Observer
 from initlab.results import Result, detail
+from initlab.verdict import Verdict, judge
 
 #: Saturated outputs (phi' near 0); activations not listed here never count as saturated.
 SATURATION = {"tanh": lambda y: np.abs(y) > 0.99, "sigmoid": lambda y: (y < 0.01) | (y > 0.99)}
 #: Bins of the gradient histograms (dL/dh_l, fed a unit-variance gradient at the top).
 GRAD_EDGES = np.linspace(-4.0, 4.0, 41)
+
+
+def histogram_edges(act, bins: int | None = None, hist_range=None) -> np.ndarray:
+    """The bin edges of activation ``act``'s histograms: ``bins`` bins on ``hist_range``
+    (lo, hi); by default 30 on (0, 1) for sigmoid, else 40 on (-1, 1), as the sources draw
+    them."""
+    n, (lo, hi) = (30, (0.0, 1.0)) if act.name == "sigmoid" else (40, (-1.0, 1.0))
+    n = n if bins is None else check_positive_int(bins, "bins")
+    if hist_range is not None:
+        lo, hi = (float(v) for v in hist_range)
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise InitlabError(f"the histogram range must be finite with lo < hi, got {hist_range}")
+    return np.linspace(lo, hi, n + 1)
 
 
 @dataclass
@@ -58,6 +78,74 @@ class LayerStats(Result):
     below: int | None = detail()
     above: int | None = detail()
     grad_counts: list | None = detail()
+
+
+@dataclass
+class ActivationRun(Result):
+    """One (init, activation) pair: its layers and the :class:`~initlab.verdict.Verdict` of
+    their numbers (vanishing, exploding, saturated, dead units, or healthy)."""
+
+    init: str
+    activation: str
+    layers: list[LayerStats]
+    verdict: Verdict
+    input_std: float | None = detail()
+    edges: list | None = detail()
+    lsuv: LsuvResult | None = None
+
+    def summary(self) -> str:
+        """One line: ``activation / init: verdict``."""
+        return f"{self.activation} / {self.init}: {self.verdict.text}"
+
+
+def judge_layers(layers: list[LayerStats]) -> Verdict:
+    """The verdict of one run's layers: stds, saturated and dead fractions, gradient stds."""
+    grads = [s.grad_std for s in layers]
+    return judge([s.std for s in layers], means=[s.mean for s in layers],
+                 saturated=[s.saturated for s in layers], dead=[s.dead for s in layers],
+                 grad_stds=None if all(g is None for g in grads) else grads)
+
+
+@dataclass
+class ActivationsResult(Result):
+    """Every (activation, init) run, activation-major, and the configuration."""
+
+    runs: list[ActivationRun]
+    config: dict | None = detail()
+
+    def run(self, init: str, activation: str) -> ActivationRun:
+        """The run of one (init, activation) pair, by their spec strings."""
+        for r in self.runs:
+            if r.init == init and r.activation == activation:
+                return r
+        raise InitlabError(f"no run for init {init!r} with activation {activation!r}")
+
+    def records(self) -> list[dict]:
+        """One row per (activation, init, layer): the layer's public statistics, the run's
+        verdict (``verdict``: its state, ``vanishes_at``, ``explodes_at``), and ``last``
+        (true for the output layer, to compare depths)."""
+        rows = []
+        for r in self.runs:
+            layers = r.to_dict()["layers"]
+            for k, s in enumerate(layers):
+                rows.append({"activation": r.activation, "init": r.init, "layer": s.pop("index"),
+                             **s, "verdict": r.verdict.state,
+                             "vanishes_at": r.verdict.vanishes_at,
+                             "explodes_at": r.verdict.explodes_at,
+                             "last": k == len(layers) - 1})
+        return rows
+
+    def footnote(self) -> str:
+        """Each run's verdict on a line of its own (``activation / init: verdict``), after a
+        blank line: what the command line prints under the table."""
+        return "\n" + "\n".join(r.summary() for r in self.runs)
+
+    def table(self):
+        header = ["activation", "init", "layer", "mean", "std", "theory", "saturated", "zero",
+                  "grad std", "theory", "dL/dW std"]
+        return header, [[r.activation, r.init, s.index, s.mean, s.std, s.predicted_std,
+                         s.saturated, s.zero, s.grad_std, s.predicted_grad_std,
+                         s.weight_grad_std] for r in self.runs for s in r.layers]
 
 
 class Moments:
@@ -198,6 +286,36 @@ class LayerAccumulator:
             seed_weight_grad_std=self.weight_grad.seed_std if grad else None,
             counts=f.counts, below=f.below, above=f.above,
             grad_counts=self.grad_counts if grad else None)
+
+
+def accumulators(acts, edges, tops) -> dict:
+    """One init's accumulators: {top layer d: [activation][layer]} for the nets of every depth
+    d in ``tops``. The forward statistics are gathered once, by the deepest net's
+    accumulators (the layers below d do not depend on those above); the others share them
+    and gather only their own gradients."""
+    deepest = [[LayerAccumulator(edges[k], act) for _ in range(max(tops))]
+               for k, act in enumerate(acts)]
+    return {d: deepest if d == max(tops) else
+            [[LayerAccumulator(None, forward=acc) for acc in per_act[:d]] for per_act in deepest]
+            for d in tops}
+
+
+class Recorder(Observer):
+    """Feeds what :func:`initlab.nn.probe.probe` reports to accumulators ``accs``, one
+    :func:`accumulators` dict per net: the forward statistics to the deepest top's, the
+    gradients of each top to its own."""
+
+    def __init__(self, accs: list[dict]):
+        self.accs = accs
+
+    def forward(self, net, layer, a, h):
+        per_act = self.accs[net][max(self.accs[net])]
+        add_forwards([per_act[k][layer - 1] for k in range(len(h))], a, h)
+
+    def backward(self, net, layer, tops, g, delta, h_prev):
+        group = [self.accs[net][d][k][layer - 1] for d in tops for k in range(g.shape[1])]
+        add_grads(group, g.reshape(-1, *g.shape[2:]))
+        add_weight_grads(group, delta, h_prev)
 
 
 def add_forwards(accs: list[LayerAccumulator], a: np.ndarray, y: np.ndarray) -> None:

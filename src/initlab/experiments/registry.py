@@ -21,6 +21,7 @@ from initlab.errors import InitlabError
 #: experiment name -> the module that defines its ``EXPERIMENT``
 MODULES = {
     "compare": "initlab.experiments.compare",
+    "activations": "initlab.experiments.activations",
     "propagate": "initlab.experiments.propagate",
     "reproduce": "initlab.experiments.classic",
 }

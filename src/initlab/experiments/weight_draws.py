@@ -76,6 +76,12 @@ def _n_blocks(shape) -> int:
     return -(-shape[0] // _rows(shape))
 
 
+def drawn_whole(init, shape) -> bool:
+    """Whether the weights of ``init`` for ``shape`` are drawn whole (laws that are not
+    elementwise: orthogonal, sparse, eye), not in row blocks."""
+    return get_initializer(init).law(shape).dist not in _BY_BLOCKS
+
+
 def draw_weight(init, shape, seed: int, layer: int, dtype=np.float32) -> np.ndarray:
     """Layer ``layer``'s (out, in) weight for ``seed``, bit for bit as the experiment draws it:
     elementwise laws in row blocks, block b from stream (2, layer, b); other laws
@@ -152,10 +158,10 @@ class LayerWeights:
     each row block is one standard-normal draw (:meth:`initlab.init.laws.Law.standard`),
     made once and scaled for each of them: the same bits as their own draws, at a fraction
     of the drawing time. The others draw their own. With ``keep``, the shared draws (and the
-    others' blocks) stay for the backward passes."""
+    others' blocks) stay for the backward passes. ``threads``: those :meth:`multiply` uses."""
 
     def __init__(self, inits, shape, seed: int, layer: int, dtype=np.float32,
-                 keep: bool = False):
+                 keep: bool = False, threads: int = 1):
         inits = [get_initializer(i) for i in inits]
         laws = [i.law(shape) for i in inits]
         self.shared = [k for k, law in enumerate(laws) if law.dist == "normal"]
@@ -164,6 +170,15 @@ class LayerWeights:
                         for k, i in enumerate(inits)]
         self.shape, self.seed, self.layer, self.dtype = shape, seed, layer, dtype
         self.kept = {} if keep else None
+        self.threads = threads
+
+    def multiply(self, jobs, backward: bool = False) -> list[np.ndarray]:
+        """:meth:`products` of stacks ``(k, s)``, s (..., M, n), each multiplied as one
+        (rows, n) matrix in :attr:`threads` threads: the operator
+        :func:`initlab.nn.probe.probe` takes."""
+        flat = [(k, s.reshape(-1, s.shape[-1])) for k, s in jobs]
+        out = self.products(flat, self.threads, backward)
+        return [o.reshape(*s.shape[:-1], o.shape[-1]) for o, (_, s) in zip(out, jobs, strict=True)]
 
     def standard(self, b: int) -> np.ndarray:
         """The standard-normal draw of row block ``b`` that the normal laws scale."""

@@ -24,7 +24,7 @@ from itertools import product
 import numpy as np
 
 from initlab.errors import InitlabError, check_positive_int
-from initlab.experiments.activations import GRAD_EDGES, _edges, run_activations_by_depth
+from initlab.experiments.activations import GRAD_EDGES, histogram_edges, run_activations_by_depth
 from initlab.explore.encode import bar_heights, encode, encoded_bytes
 from initlab.init import get_initializer
 from initlab.nn.activations import get_activation
@@ -88,7 +88,7 @@ def run_slice(job) -> tuple:
                                        batch=batch_for(width), threads=1, **extra)
     a, p = len(acts), len(inits)
     tri, bins = depth * (depth + 1) // 2, len(GRAD_EDGES) - 1
-    act_bins = max(len(_edges(get_activation(act), None, None)) - 1 for act in acts)
+    act_bins = max(len(histogram_edges(get_activation(act), None, None)) - 1 for act in acts)
     fwd, grad = np.full((a, p, depth, 2), np.nan), np.full((a, p, tri, 2), np.nan)
     act_hist, grad_hist = np.zeros((a, p, depth, act_bins)), np.zeros((a, p, tri, bins))
     verdicts = [[[""] * depth for _ in range(p)] for _ in range(a)]
@@ -164,7 +164,7 @@ def assemble_atinit(grid_axes, depth: int, outcomes) -> dict:
     shape = [len(v) for v in values]
     cells = math.prod(shape)
     tri, bins = depth * (depth + 1) // 2, len(GRAD_EDGES) - 1
-    act_bins = max(len(_edges(get_activation(a), None, None)) - 1 for a in acts)
+    act_bins = max(len(histogram_edges(get_activation(a), None, None)) - 1 for a in acts)
     fwd, grad = np.full((cells, depth, 2), np.nan), np.full((cells, tri, 2), np.nan)
     act_hist, grad_hist = np.zeros((cells, depth, act_bins)), np.zeros((cells, tri, bins))
     verdicts = [""] * (cells * depth)
@@ -177,7 +177,7 @@ def assemble_atinit(grid_axes, depth: int, outcomes) -> dict:
             act_hist[cell], grad_hist[cell] = rows["act_hist"][k, i], rows["grad_hist"][k, i]
             verdicts[cell * depth:(cell + 1) * depth] = rows["verdict"][k][i]
     edges = {a: [float(e[0]), float(e[-1]), len(e) - 1]
-             for a in acts for e in [_edges(get_activation(a), None, None)]}
+             for a in acts for e in [histogram_edges(get_activation(a), None, None)]}
     return {
         "axes": [[n, v] for n, v in zip(names, values, strict=True)],
         "depth": depth, "batch": {str(w): batch_for(w) for w in widths},

@@ -21,6 +21,8 @@ from initlab.errors import InitlabError
 #: experiment name -> the module that defines its ``EXPERIMENT``
 MODULES = {
     "compare": "initlab.experiments.compare",
+    "regularize": "initlab.experiments.regularize",
+    "normalize": "initlab.experiments.normalize",
 }
 
 

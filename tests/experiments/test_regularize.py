@@ -86,3 +86,17 @@ def test_the_variants_train_in_processes_with_the_same_bits(monkeypatch):
     one, two = run_regularize(jobs=1, **kw), run_regularize(jobs=3, **kw)
     assert one.to_dict(detail=True) == two.to_dict(detail=True)
     assert one.rows[1].lsuv.replicas == [0, 1, 2]  # LSUV's columns named by seed
+
+
+def test_a_config_or_keywords_not_both():
+    from initlab.experiments.regularize import RegularizeConfig
+
+    config = RegularizeConfig(train_size=40, layers=(4,), seeds=1, epochs=1)
+    assert run_regularize(config=config).to_dict() == run_regularize(
+        train_size=40, layers=[4], seeds=1, epochs=1).to_dict()
+    with pytest.raises(InitlabError, match="give run_regularize a config or keyword options, "
+                       "not both"):
+        run_regularize(config=config, seeds=2)
+    with pytest.raises(InitlabError, match="give iterations or epochs, one of them"):
+        run_regularize(iterations=10, epochs=2)
+    assert RegularizeConfig.from_dict({"iterations": 10}).epochs is None  # they replace epochs

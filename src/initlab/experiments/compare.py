@@ -18,7 +18,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from initlab.errors import MAX_SEED, InitlabError, check_float_dtype
+from initlab.errors import check_float_dtype
 from initlab.experiments.boundary import Boundary, compute_boundary
 from initlab.experiments.common import (  # noqa: F401  (Stat, summarize: public here too)
     ACCURACY_CI,
@@ -35,16 +35,20 @@ from initlab.experiments.config import (
     Config,
     activation_option,
     at_least,
+    config_of,
     data_path_option,
     dataset_option,
     dtype_option,
     in_range,
     inits_option,
+    length_problem,
     norm_option,
+    one_length,
     optimizer_option,
     option,
     positive,
     seed_check,
+    seeds_problem,
 )
 from initlab.experiments.registry import Experiment
 from initlab.experiments.replicas import Group, Recipe, summarize_group, train_groups
@@ -125,20 +129,11 @@ class CompareConfig(Config):
         (both None) means the default iterations."""
         if "data" in given and "dataset" not in given and not merged.get("classic"):
             merged["dataset"] = "mnist"
-        if "epochs" in given and "iterations" not in given:
-            merged["iterations"] = None
-        if merged.get("iterations") is None and merged.get("epochs") is None:
-            merged["iterations"] = cls.__dataclass_fields__["iterations"].default
-        return merged
+        return one_length(cls, given, merged, "iterations")
 
     def check(self) -> str | None:
-        if self.seed + self.seeds - 1 > MAX_SEED:
-            return (f"the seeds {self.seed}..{self.seed + self.seeds - 1} pass the largest "
-                    f"seed, {MAX_SEED}: lower seed or seeds")
-        if (self.iterations is None) == (self.epochs is None):
-            return (f"give iterations or epochs, one of them (got iterations={self.iterations}, "
-                    f"epochs={self.epochs})")
-        return None
+        return seeds_problem(self.seed, self.seeds) or length_problem(self.iterations,
+                                                                      self.epochs)
 
 
 @dataclass
@@ -216,17 +211,14 @@ def run_compare(inits=None, *, progress: bool = False, jobs: int | None = 1,
       float64 (the course's exact recipe).
     - ``norm``: None, "batch" or "layer" between each hidden linear layer and its activation.
 
-    ``jobs``: train the replicas in this many parallel processes (same results, less time for
-    many replicas; a short run stays in this process). None: as many as cores are free, up to
-    two (:func:`initlab.experiments.replicas.processes`).
+    ``jobs``: train the replicas in this many parallel processes, each a contiguous chunk of
+    them (less time for many replicas; a short run stays in this process). The results agree
+    up to the last bit of float rounding: see :mod:`initlab.experiments.replicas`. None: as
+    many as cores are free, up to two (:func:`initlab.experiments.replicas.processes`).
     """
-    if config is None:
-        if inits is not None:
-            options["init"] = [inits] if isinstance(inits, str) else list(inits)
-        config = CompareConfig.from_dict(options, source="run_compare")
-    elif options or inits is not None:
-        raise InitlabError("give run_compare a config or keyword options, not both")
-    return _run(config, progress, jobs)
+    if inits is not None:
+        options["init"] = [inits] if isinstance(inits, str) else list(inits)
+    return _run(config_of(CompareConfig, config, options, "run_compare"), progress, jobs)
 
 
 def _run(c: CompareConfig, progress: bool, jobs: int | None) -> CompareResult:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from initlab.errors import MAX_SEED, InitlabError, check_float_dtype
+from initlab.errors import InitlabError, check_float_dtype
 from initlab.experiments.common import (
     ACCURACY_CI,
     LossStat,
@@ -39,6 +39,7 @@ from initlab.experiments.config import (
     Config,
     activation_option,
     at_least,
+    config_of,
     data_path_option,
     dataset_option,
     dtype_option,
@@ -48,6 +49,7 @@ from initlab.experiments.config import (
     option,
     positive,
     seed_check,
+    seeds_problem,
     valid,
 )
 from initlab.experiments.registry import Experiment
@@ -106,10 +108,7 @@ class NormalizeConfig(Config):
         return merged
 
     def check(self) -> str | None:
-        if self.seed + self.seeds - 1 > MAX_SEED:
-            return (f"the seeds {self.seed}..{self.seed + self.seeds - 1} pass the largest "
-                    f"seed, {MAX_SEED}: lower seed or seeds")
-        return None
+        return seeds_problem(self.seed, self.seeds)
 
 
 @dataclass
@@ -202,16 +201,12 @@ def run_normalize(*, progress: bool = False, jobs: int | None = 1,
       norms' eps.
     - ``threshold``: mean final train accuracy from which a scale counts as training.
 
-    ``jobs``: train in this many processes (the same numbers; see
-    :func:`initlab.experiments.replicas.processes`).
+    ``jobs``: train the variants in this many processes, each variant whole in one of them
+    (the same numbers; see :func:`initlab.experiments.replicas.processes`).
     """
     if "norms" in options:
         options["norm"] = options.pop("norms")
-    if config is None:
-        config = NormalizeConfig.from_dict(options, source="run_normalize")
-    elif options:
-        raise InitlabError("give run_normalize a config or keyword options, not both")
-    return _run(config, progress, jobs)
+    return _run(config_of(NormalizeConfig, config, options, "run_normalize"), progress, jobs)
 
 
 def _run(c: NormalizeConfig, progress: bool, jobs: int | None) -> NormalizeResult:

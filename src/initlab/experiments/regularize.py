@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from initlab.errors import MAX_SEED, InitlabError, check_float_dtype
+from initlab.errors import check_float_dtype
 from initlab.experiments.common import (
     ACCURACY_CI,
     Stat,
@@ -28,14 +28,18 @@ from initlab.experiments.config import (
     Config,
     activation_option,
     at_least,
+    config_of,
     data_path_option,
     dataset_option,
     dtype_option,
+    length_problem,
     norm_option,
+    one_length,
     optimizer_option,
     option,
     positive,
     seed_check,
+    seeds_problem,
     valid,
 )
 from initlab.experiments.registry import Experiment
@@ -97,20 +101,11 @@ class RegularizeConfig(Config):
         epochs."""
         if merged.get("data") is not None and merged.get("dataset") == "digits":
             merged["dataset"] = "mnist"
-        if given.get("iterations") is not None and "epochs" not in given:
-            merged["epochs"] = None
-        if merged.get("iterations") is None and merged.get("epochs") is None:
-            merged["epochs"] = cls.__dataclass_fields__["epochs"].default
-        return merged
+        return one_length(cls, given, merged, "epochs")
 
     def check(self) -> str | None:
-        if self.seed + self.seeds - 1 > MAX_SEED:
-            return (f"the seeds {self.seed}..{self.seed + self.seeds - 1} pass the largest "
-                    f"seed, {MAX_SEED}: lower seed or seeds")
-        if (self.iterations is None) == (self.epochs is None):
-            return (f"give iterations or epochs, one of them (got iterations={self.iterations}, "
-                    f"epochs={self.epochs})")
-        return None
+        return seeds_problem(self.seed, self.seeds) or length_problem(self.iterations,
+                                                                      self.epochs)
 
 
 @dataclass
@@ -165,14 +160,10 @@ def run_regularize(*, progress: bool = False, jobs: int | None = 1,
     activation, in every variant. ``dtype``: float32 (default, as ``compare`` and
     ``normalize`` train) or float64. ``iterations`` replace the epochs.
 
-    ``jobs``: train in this many processes (the same numbers; see
-    :func:`initlab.experiments.replicas.processes`).
+    ``jobs``: train the variants in this many processes, each variant whole in one of them
+    (the same numbers; see :func:`initlab.experiments.replicas.processes`).
     """
-    if config is None:
-        config = RegularizeConfig.from_dict(options, source="run_regularize")
-    elif options:
-        raise InitlabError("give run_regularize a config or keyword options, not both")
-    return _run(config, progress, jobs)
+    return _run(config_of(RegularizeConfig, config, options, "run_regularize"), progress, jobs)
 
 
 def _run(c: RegularizeConfig, progress: bool, jobs: int | None) -> RegularizeResult:

@@ -18,6 +18,7 @@ import pytest
 from initlab import progress
 from initlab.atomic import write_atomic
 from initlab.cli import main
+from initlab.experiments import replicas
 from initlab.progress import Progress
 from initlab.verdict import judge
 
@@ -245,6 +246,7 @@ def test_workers_that_cannot_start_are_an_error(error, tmp_path, capsys, monkeyp
         raise error
 
     monkeypatch.setattr(multiprocessing.context.SpawnProcess, "start", fail)
+    monkeypatch.setattr(replicas, "PROCESS_WORK", 0)  # so small a run stays in one process
     argv = ["normalize", "--train-size", "40", "--layers", "3", "--epochs", "1", "--seeds", "1",
             "--scales", "1,0.1", "--jobs", "2", "-q"]
     assert main(argv) == 1
@@ -269,6 +271,7 @@ def test_an_interpreter_that_cannot_run_is_named(tmp_path, capsys, monkeypatch):
     exe.write_text("")
     exe.chmod(0o644)
     monkeypatch.setattr(multiprocessing.spawn, "get_executable", lambda: str(exe))
+    monkeypatch.setattr(replicas, "PROCESS_WORK", 0)  # so small a run stays in one process
     assert main(["normalize", "--train-size", "40", "--layers", "3", "--epochs", "1",
                  "--seeds", "1", "--scales", "1,0.1", "--jobs", "2", "-q"]) == 1
     line = one_line(capsys.readouterr().err)
@@ -282,6 +285,7 @@ def test_a_worker_that_exits_at_once_is_an_error(tmp_path):
     exe.write_text("#!/bin/sh\nexit 1\n")
     exe.chmod(0o755)
     code = ("import multiprocessing, sys; multiprocessing.set_executable(sys.argv[1]); "
+            "from initlab.experiments import replicas; replicas.PROCESS_WORK = 0; "
             "from initlab.cli import main; sys.exit(main(sys.argv[2:]))")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [SRC, *filter(None, [os.environ.get("PYTHONPATH")])])}

@@ -7,7 +7,7 @@ import pytest
 
 from initlab.cli import main
 from initlab.errors import InitlabError
-from initlab.experiments import compare
+from initlab.experiments import replicas
 from initlab.experiments.compare import CompareResult, run_compare, summarize
 
 
@@ -49,7 +49,7 @@ def test_seed_s_of_every_init_is_its_own_run():
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_parallel_chunks_give_the_same_result(monkeypatch, dtype):
-    monkeypatch.setattr(compare, "PROCESS_WORK", 0)  # a run this small would stay in-process
+    monkeypatch.setattr(replicas, "PROCESS_WORK", 0)  # a run this small would stay in-process
     kw = dict(dataset="moons", layers=[6], seeds=3, iterations=150, dtype=dtype)
     one = run_compare(["zeros", "he"], jobs=1, **kw)
     two = run_compare(["zeros", "he"], jobs=2, **kw)
@@ -66,18 +66,18 @@ def test_short_runs_train_in_one_process_long_ones_in_jobs(monkeypatch):
         started.append(jobs)
         return enumerate(fn(*task) for task in work)
 
-    monkeypatch.setattr(compare, "run_tasks", run_tasks)
+    monkeypatch.setattr(replicas, "run_tasks", run_tasks)
     kw = dict(dataset="moons", layers=[6], seeds=3, iterations=150, jobs=2)
     n = run_compare(["zeros", "he"], **kw).config["n_train"]
-    work = compare.run_work([2, 6, 1], 6, n, {"iterations": 150, "epochs": None,
+    work = replicas.run_work([2, 6, 1], 6, n, {"iterations": 150, "epochs": None,
                                               "batch_size": None, "replace": False})
-    assert work == 150 * 6 * n * (2 * 6 + 60 + 6 + 10) < compare.PROCESS_WORK
-    monkeypatch.setattr(compare, "PROCESS_WORK", work)  # as long as the limit: two processes
-    monkeypatch.setattr(compare, "free_cores", lambda: 1)  # asked for: two, however busy
+    assert work == 150 * 6 * n * (2 * 6 + 60 + 6 + 10) < replicas.PROCESS_WORK
+    monkeypatch.setattr(replicas, "PROCESS_WORK", work)  # as long as the limit: two processes
+    monkeypatch.setattr(replicas, "free_cores", lambda: 1)  # asked for: two, however busy
     run_compare(["zeros", "he"], **kw)
-    monkeypatch.setattr(compare, "free_cores", lambda: 2)  # automatic: two on idle cores
+    monkeypatch.setattr(replicas, "free_cores", lambda: 2)  # automatic: two on idle cores
     run_compare(["zeros", "he"], **{**kw, "jobs": None})
-    monkeypatch.setattr(compare, "free_cores", lambda: 1)  # another task holds a core: one
+    monkeypatch.setattr(replicas, "free_cores", lambda: 1)  # another task holds a core: one
     config = run_compare(["zeros", "he"], **{**kw, "jobs": None}).config
     assert started == [1, 2, 2, 1]
     assert config["jobs"] is None and config["processes"] == 1

@@ -69,7 +69,10 @@ def test_json_round_trip_and_figures_from_the_saved_file(study, tmp_path):
     assert "matplotlib.pyplot" not in sys.modules
 
 
-def test_layer_norm_joins_and_processes_change_nothing():
+def test_layer_norm_joins_and_processes_change_nothing(monkeypatch):
+    from initlab.experiments import replicas
+
+    monkeypatch.setattr(replicas, "PROCESS_WORK", 0)  # a run this small would stay in-process
     kw = {**SMALL, "epochs": 2, "scales": [0.3, 0.01]}
     one = run_normalize(norms="batch,layer", jobs=1, **kw)
     two = run_normalize(norms=["layer", "batch", "none"], jobs=2, **kw)
@@ -84,8 +87,8 @@ def test_layer_norm_joins_and_processes_change_nothing():
 @pytest.mark.parametrize("kwargs, message", [
     ({"norms": "nosuch"}, "unknown norm 'nosuch'"), ({"momentum": -1}, "momentum"),
     ({"eps": 0}, "eps must be"), ({"batch": 1}, "at least 2 examples"),
-    ({"scales": [0.1, 0]}, "weight scales must be"), ({"threshold": 2}, "threshold"),
-    ({"dtype": "float16"}, "dtype must be float32 or float64, got 'float16'")])
+    ({"scales": [0.1, 0]}, "'scales' must be a finite number > 0"), ({"threshold": 2}, "threshold"),
+    ({"dtype": "float16"}, "'dtype' must be one of float32, float64, got 'float16'")])
 def test_bad_input(kwargs, message):
     with pytest.raises(InitlabError, match=message):
         run_normalize(epochs=1, seeds=1, **{"scales": [0.1], **kwargs})
@@ -120,7 +123,7 @@ def test_cli_table_verdicts_and_files(tmp_path, capsys):
     (["--momentum", "1.5"], "momentum must be a number in [0, 1], got 1.5"),
     (["--eps", "0"], "eps must be a finite number > 0, got 0.0"),
     (["--batch", "1"], "needs at least 2 examples per batch"),
-    (["--scales", "1,-2"], "expected comma-separated numbers > 0")])
+    (["--scales", "1,-2"], "--scales: must be a finite number > 0, got [1.0, -2.0]")])
 def test_cli_bad_input_is_one_line_and_exit_2(argv, message, capsys):
     try:
         code = main(["normalize", *CLI_SMALL, *argv])

@@ -182,7 +182,7 @@ def test_ctrl_c_gives_the_points_in_flight_back(tmp_path):
      "point 2 (lr=-1): 'lr' must be a finite number > 0, got -1.0"),
     ('experiment = "compare"\n[grid]\n', "the grid is empty"),
     ('experiment = "regularize"\n[fixed]\ndropout_mode = "x"\n[grid]\nseeds = [1]\n',
-     "argument --dropout-mode: invalid choice: 'x'"),
+     "point 1 (seeds=1): 'dropout_mode' must be one of inverted, scaled_at_test, got 'x'"),
 ])
 def test_bad_sweep_files_write_nothing(tmp_path, capsys, sweep_text, message):
     sweep = tmp_path / "bad.toml"

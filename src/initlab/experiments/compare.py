@@ -18,8 +18,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from initlab.budget import free_cores
-from initlab.errors import MAX_SEED, InitlabError, check_float_dtype, check_positive_int
+from initlab.errors import check_float_dtype
 from initlab.experiments.boundary import Boundary, compute_boundary
 from initlab.experiments.common import (  # noqa: F401  (Stat, summarize: public here too)
     ACCURACY_CI,
@@ -36,25 +35,28 @@ from initlab.experiments.config import (
     Config,
     activation_option,
     at_least,
+    config_of,
     data_path_option,
     dataset_option,
     dtype_option,
     in_range,
     inits_option,
+    length_problem,
     norm_option,
+    one_length,
     optimizer_option,
     option,
     positive,
     seed_check,
+    seeds_problem,
 )
 from initlab.experiments.registry import Experiment
+from initlab.experiments.replicas import Group, Recipe, summarize_group, train_groups
 from initlab.init import get_initializer
-from initlab.lsuv import LsuvResult, lsuv_from_inits
-from initlab.nn.model import mlp
+from initlab.lsuv import LsuvResult
 from initlab.nn.norm import check_norm
 from initlab.results import Result, detail
-from initlab.train import accuracy, check_batch_norm_batches, fit, schedule
-from initlab.workers import run_tasks
+from initlab.train import check_batch_norm_batches
 
 COMPARE_PRESETS = {
     # the deep-learning course's "Initialization" assignment (deeplearning.ai, "Improving Deep
@@ -127,20 +129,11 @@ class CompareConfig(Config):
         (both None) means the default iterations."""
         if "data" in given and "dataset" not in given and not merged.get("classic"):
             merged["dataset"] = "mnist"
-        if "epochs" in given and "iterations" not in given:
-            merged["iterations"] = None
-        if merged.get("iterations") is None and merged.get("epochs") is None:
-            merged["iterations"] = cls.__dataclass_fields__["iterations"].default
-        return merged
+        return one_length(cls, given, merged, "iterations")
 
     def check(self) -> str | None:
-        if self.seed + self.seeds - 1 > MAX_SEED:
-            return (f"the seeds {self.seed}..{self.seed + self.seeds - 1} pass the largest "
-                    f"seed, {MAX_SEED}: lower seed or seeds")
-        if (self.iterations is None) == (self.epochs is None):
-            return (f"give iterations or epochs, one of them (got iterations={self.iterations}, "
-                    f"epochs={self.epochs})")
-        return None
+        return seeds_problem(self.seed, self.seeds) or length_problem(self.iterations,
+                                                                      self.epochs)
 
 
 @dataclass
@@ -200,109 +193,6 @@ class CompareResult(Result):
         return ACCURACY_CI
 
 
-def replica_seeds(seed: int, n_seeds: int, n_inits: int, legacy: bool) -> list:
-    """Seeds of the replicas (init-major): seed + s for every init, as ints or legacy
-    ``RandomState`` streams (the course's reseeding)."""
-    if legacy:
-        return [np.random.RandomState(seed + s) for _ in range(n_inits) for s in range(n_seeds)]
-    return [seed + s for _ in range(n_inits) for s in range(n_seeds)]
-
-
-def _train_chunk(inits, seeds, sizes, activation, output, dropout, norm, dtype, ds,
-                 fit_kw):
-    """Build and train the replicas ``inits``/``seeds``; return the model, history, the
-    final train and test accuracies and what LSUV did (run in a worker process when the
-    replicas are split). LSUV replicas are rescaled on the first ``batch`` training examples
-    (all of them for full-batch training)."""
-    model = mlp(sizes, activation=activation, init=inits, output=output, dropout=dropout,
-                replicas=len(inits), seed=seeds, dtype=dtype, norm=norm)
-    X, Xt = ds.X_train.astype(dtype), ds.X_test.astype(dtype)
-    done = lsuv_from_inits(model, X[:fit_kw["batch_size"] or len(X)])
-    history = fit(model, X, ds.y_train, X_test=Xt, y_test=ds.y_test, **fit_kw)
-    return (model, history, accuracy(model, X, ds.y_train), accuracy(model, Xt, ds.y_test),
-            done)
-
-
-#: Work of a whole run below which :func:`run_compare` trains every replica in its own process
-#: whatever ``jobs`` says: multiply-adds plus ten per activation value (the elementwise
-#: passes), per example, layer, step and replica. A worker process spends about 0.3 s
-#: starting and importing before it trains, so a second one pays off from about half a second
-#: of training: on the 2-core machine this was measured on, 60 [2, 10, 5, 1] nets on 300
-#: examples took 0.75 s in one process and 0.77 s in two for 500 steps (2.1e9), 1.2 s and
-#: 1.0 s for 1000 steps, 2.7 s and 1.9 s for 3000.
-PROCESS_WORK = 3e9
-#: Processes that ``jobs=None`` (the command line's default) trains in, when as many cores
-#: are free.
-AUTO_JOBS = 2
-
-
-def run_work(sizes, replicas: int, n_train: int, fit_kw: dict) -> float:
-    """The work of a run in :data:`PROCESS_WORK`'s units."""
-    steps, batch = schedule(n_train, fit_kw["iterations"], fit_kw["epochs"],
-                            fit_kw["batch_size"], fit_kw["replace"])
-    per_example = sum(a * b + 10 * b for a, b in zip(sizes, sizes[1:], strict=False))
-    return float(steps) * replicas * (batch or n_train) * per_example
-
-
-def _train(inits, seeds, jobs: int | None, progress: bool, *args):
-    """Train all replicas, split into ``jobs`` contiguous chunks trained in parallel processes
-    (one process for a run under :data:`PROCESS_WORK`; ``None``: two, or as many cores as
-    :func:`~initlab.budget.free_cores` finds idle if fewer).
-
-    Replicas are independent, so the split changes nothing but the time. Returns the per-chunk
-    models with their replica offsets, and the merged loss, test curves, diverged_at and
-    accuracies.
-    """
-    R = len(inits)
-    sizes, ds, fit_kw = args[0], args[6], args[-1]
-    if run_work(sizes, R, ds.n_train, fit_kw) < PROCESS_WORK:
-        jobs = 1
-    elif jobs is None:  # processes beyond the cores other tasks leave free would only wait
-        jobs = min(AUTO_JOBS, free_cores())
-    n_chunks = max(1, min(jobs, R // 2))  # a chunk of one replica is not worth a process
-    bounds = np.linspace(0, R, n_chunks + 1).astype(int)
-    work = [(inits[a:b], seeds[a:b], *args[:-1], {**args[-1], "progress": progress and k == 0})
-            for k, (a, b) in enumerate(zip(bounds, bounds[1:], strict=False))]
-    outs = [None] * n_chunks
-    for k, out in run_tasks(_train_chunk, work, n_chunks):
-        outs[k] = out
-    history = outs[0][1]
-    merged = {
-        "loss": np.concatenate([np.asarray(o[1].loss, dtype=float) for o in outs]),
-        "test_curves": None if history.test_accuracy is None else np.concatenate(
-            [np.asarray(o[1].test_accuracy, dtype=float) for o in outs]),
-        "diverged_at": [d for o in outs for d in o[1].diverged_at],
-        "final_loss": np.concatenate([o[1].final_loss for o in outs]),
-        "train": np.concatenate([o[2] for o in outs]),
-        "test": np.concatenate([o[3] for o in outs]),
-        "iterations": list(history.iterations),
-        "lsuv": [(o[4], int(a)) for o, a in zip(outs, bounds, strict=False) if o[4] is not None],
-        "processes": n_chunks,
-    }
-    return [(o[0], int(a)) for o, a in zip(outs, bounds, strict=False)], merged
-
-
-def _lsuv_of(parts, lo: int, hi: int, seed: int) -> LsuvResult | None:
-    """The LSUV columns of global replicas lo..hi-1 (one init), labelled by their seeds."""
-    picked = [(p, [k for k, r in enumerate(p.replicas) if lo <= r + start < hi], start)
-              for p, start in parts]
-    picked = [(p.columns(k), start) for p, k, start in picked if k]
-    if not picked:
-        return None
-    return LsuvResult([seed + r + start - lo for p, start in picked for r in p.replicas],
-                      np.concatenate([p.iterations for p, _ in picked], axis=1),
-                      np.concatenate([p.variance for p, _ in picked], axis=1))
-
-
-def _select(chunks, replicas: list[int]):
-    """One-replica models of the given global replica indices, from the trained chunks."""
-    picked = []
-    for g in replicas:
-        model, start = next((m, s) for m, s in reversed(chunks) if s <= g)
-        picked.append(model.select([g - start]))
-    return picked
-
-
 def run_compare(inits=None, *, progress: bool = False, jobs: int | None = 1,
                 config: CompareConfig | None = None, **options) -> CompareResult:
     """Train every init in ``inits`` from ``seeds`` seeds and summarize them over seeds.
@@ -321,81 +211,72 @@ def run_compare(inits=None, *, progress: bool = False, jobs: int | None = 1,
       float64 (the course's exact recipe).
     - ``norm``: None, "batch" or "layer" between each hidden linear layer and its activation.
 
-    ``jobs``: train the replicas in this many parallel processes (same results, less time for
-    many replicas; each process costs about 0.3 s to start, so a run under
-    :data:`PROCESS_WORK` stays in this process). None: :data:`AUTO_JOBS`, or as many as
-    :func:`~initlab.budget.free_cores` finds cores no other task is using.
+    ``jobs``: train the replicas in this many parallel processes, each a contiguous chunk of
+    them (less time for many replicas; a short run stays in this process). The results agree
+    up to the last bit of float rounding: see :mod:`initlab.experiments.replicas`. None: as
+    many as cores are free, up to two (:func:`initlab.experiments.replicas.processes`).
     """
-    if config is None:
-        if inits is not None:
-            options["init"] = [inits] if isinstance(inits, str) else list(inits)
-        config = CompareConfig.from_dict(options, source="run_compare")
-    elif options or inits is not None:
-        raise InitlabError("give run_compare a config or keyword options, not both")
-    return _run(config, progress, jobs)
+    if inits is not None:
+        options["init"] = [inits] if isinstance(inits, str) else list(inits)
+    return _run(config_of(CompareConfig, config, options, "run_compare"), progress, jobs)
 
 
 def _run(c: CompareConfig, progress: bool, jobs: int | None) -> CompareResult:
-    """:func:`run_compare` for one checked Config."""
+    """:func:`run_compare` for one checked Config: one group of seeds per init."""
     inits = [get_initializer(s).spec for s in c.init]
-    n_seeds, seed, data_seed, batch, replace = c.seeds, c.seed, c.data_seed, c.batch, c.replace
-    data_kw = {"n_samples": c.n_samples, "noise": c.noise, "data": c.data,
-               "train_size": c.train_size}
-    ds = get_dataset(c.dataset, classic=c.classic, seed=data_seed, **data_kw)
+    ds = get_dataset(c.dataset, classic=c.classic, seed=c.data_seed, n_samples=c.n_samples,
+                     noise=c.noise, data=c.data, train_size=c.train_size)
     units, output = output_layer(ds.n_classes)
     sizes = [ds.n_features, *c.layers, units]
     dt = check_float_dtype(c.dtype).type
-    every = c.record_every or default_every(ds.n_train, c.iterations, c.epochs, batch, 50,
-                                            replace)
+    every = c.record_every or default_every(ds.n_train, c.iterations, c.epochs, c.batch, 50,
+                                            c.replace)
     norm = check_norm(c.norm)
     if norm == "batch":  # refuse a batch of 1 here, not in a worker process
-        check_batch_norm_batches(ds.n_train, batch if batch and batch < ds.n_train else None,
-                                 replace)
+        check_batch_norm_batches(ds.n_train, c.batch if c.batch and c.batch < ds.n_train
+                                 else None, c.replace)
     fit_kw = {"optimizer": c.optimizer, "lr": c.lr, "iterations": c.iterations,
-              "epochs": c.epochs, "batch_size": batch, "replace": replace, "l2": c.l2,
-              "record_every": every, "seed": data_seed,
-              "record_accuracy": "test"}  # only test curves are kept
-    chunks, out = _train([s for s in inits for _ in range(n_seeds)],
-                         replica_seeds(seed, n_seeds, len(inits), c.legacy_seeds),
-                         None if jobs is None else check_positive_int(jobs, "jobs"), progress,
-                         sizes, c.activation, output, c.dropout, norm, dt, ds, fit_kw)
-    loss, test_curves, train, test = out["loss"], out["test_curves"], out["train"], out["test"]
-    rows, medians = [], []
-    for i, spec in enumerate(inits):
-        idx = slice(i * n_seeds, (i + 1) * n_seeds)
-        diverged = [d is not None for d in out["diverged_at"][idx]]
-        final = np.where(diverged, np.nan, out["final_loss"][idx])
-        order = np.argsort(test[idx], kind="stable")
-        median = int(order[(n_seeds - 1) // 2])
-        medians.append(i * n_seeds + median)
-        rows.append(CompareRow(
-            init=spec, seeds=n_seeds, train_accuracy=summarize_accuracy(train[idx]),
-            test_accuracy=summarize_accuracy(test[idx]),
-            final_loss=LossStat(summarize(final).mean, summarize(final).std),
-            diverged=int(sum(diverged)), loss_curves=loss[idx],
-            test_curves=None if test_curves is None else test_curves[idx],
-            train_per_seed=train[idx], test_per_seed=test[idx], median_seed=seed + median,
-            diverged_per_seed=diverged, lsuv=_lsuv_of(out["lsuv"], idx.start, idx.stop, seed)))
+              "epochs": c.epochs, "batch_size": c.batch, "replace": c.replace,
+              "record_every": every, "seed": c.data_seed}
+    seeds = range(c.seed, c.seed + c.seeds)
+    groups = [Group(spec, seeds, norm=norm, dropout=c.dropout, l2=c.l2, legacy=c.legacy_seeds)
+              for spec in inits]
+    recipe = Recipe(sizes, c.activation, output, dt, fit_kw, curves="test")  # test curves only
+    trained = train_groups(groups, recipe, (ds.X_train, ds.y_train, ds.X_test, ds.y_test),
+                           jobs=jobs, progress=progress, keep_models=ds.is_2d)
+    rows = [_row(spec, trained.group(g), c.seed) for g, spec in enumerate(inits)]
     boundary = None
-    if ds.is_2d:
+    if ds.is_2d:  # the median seed of each init
+        medians = [trained.bounds(g).start + r.median_seed - c.seed for g, r in enumerate(rows)]
         parts = [compute_boundary(m, ds.X_train, ds.y_train, ds.bounds())
-                 for m in _select(chunks, medians)]
+                 for m in trained.select(medians)]
         boundary = parts[0]
         boundary.classes = np.concatenate([np.asarray(b.classes) for b in parts])
     # the data set's own parameters first: its "seed" is data_seed, not the weights' seed
     config = {**ds.params, "dataset": ds.name, "n_train": ds.n_train, "n_test": ds.n_test,
               "sizes": sizes, "activation": c.activation, "output": output, "inits": inits,
-              "seeds": n_seeds, "seed": seed, "data_seed": data_seed,
+              "seeds": c.seeds, "seed": c.seed, "data_seed": c.data_seed,
               "legacy_seeds": c.legacy_seeds,
               "optimizer": c.optimizer, "lr": c.lr, "iterations": c.iterations,
-              "epochs": c.epochs, "batch": batch, "replace": replace, "l2": c.l2,
+              "epochs": c.epochs, "batch": c.batch, "replace": c.replace, "l2": c.l2,
               "dropout": c.dropout, "norm": norm,
-              "jobs": jobs, "processes": out["processes"],  # asked for (None: auto), used
+              "jobs": jobs, "processes": trained.processes,  # asked for (None: auto), used
               "dtype": np.dtype(dt).name, "record_every": every,
               # the data's own "seed" is data_seed above; "seed" stays the first weight seed
               **{k: v for k, v in ds.params.items() if k != "seed"}}
-    return CompareResult(rows=rows, config=config, iterations=out["iterations"],
+    return CompareResult(rows=rows, config=config, iterations=trained.iterations,
                          boundary=boundary)
+
+
+def _row(spec: str, part, seed: int) -> CompareRow:
+    """One init's row from its replicas (``part``: :class:`~initlab.experiments.replicas.
+    Replicas`, in the order of the seeds ``seed``, ``seed + 1``, ...)."""
+    order = np.argsort(part.test, kind="stable")
+    return CompareRow(init=spec, seeds=len(part.test), **summarize_group(part),
+                      loss_curves=part.loss, test_curves=part.test_curves,
+                      train_per_seed=part.train, test_per_seed=part.test,
+                      median_seed=seed + int(order[(len(part.test) - 1) // 2]),
+                      diverged_per_seed=[bool(d) for d in part.diverged], lsuv=part.lsuv)
 
 
 def estimate(config: CompareConfig):

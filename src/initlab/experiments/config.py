@@ -378,3 +378,46 @@ __all__ = ["EXPERIMENT_KEY", "Config", "activation_option", "at_least", "coerce"
            "data_path_option", "dataset_option", "dtype_option", "field_type", "in_range",
            "inits_option", "nonempty", "norm_option", "optimizer_option", "option",
            "parse_text", "plain_value", "positive", "seed_check", "valid"]
+
+
+# ---- rules and steps that several experiments share ------------------------------------------
+
+def config_of(cls, config, options: dict, source: str):
+    """The ``cls`` Config a run function was given: ``config`` as it is, or one made from the
+    keyword ``options`` (checked, errors naming ``source``); both at once raise."""
+    if config is None:
+        return cls.from_dict(options, source=source)
+    if options:
+        raise InitlabError(f"give {source} a config or keyword options, not both")
+    return config
+
+
+def seeds_problem(seed: int, seeds: int) -> str | None:
+    """The rule of ``seeds`` seeds ``seed``, ``seed + 1``, ...: the last is a seed too."""
+    if seed + seeds - 1 > MAX_SEED:
+        return (f"the seeds {seed}..{seed + seeds - 1} pass the largest seed, {MAX_SEED}: "
+                "lower seed or seeds")
+    return None
+
+
+def one_length(cls, given: dict, merged: dict, default: str) -> dict:
+    """For :meth:`Config.adjust`: ``iterations`` or ``epochs`` given alone replaces the other
+    (a preset's too); neither (both None) means the ``default`` one (``"iterations"`` or
+    ``"epochs"``) with its default value."""
+    other = "epochs" if default == "iterations" else "iterations"
+    if other in given and default not in given:
+        merged[default] = None
+    if merged.get("iterations") is None and merged.get("epochs") is None:
+        merged[default] = {f.name: f.default for f in dataclasses.fields(cls)}[default]
+    return merged
+
+
+def length_problem(iterations: int | None, epochs: int | None) -> str | None:
+    """A training length is ``iterations`` or ``epochs``, exactly one of them."""
+    if (iterations is None) == (epochs is None):
+        return (f"give iterations or epochs, one of them (got iterations={iterations}, "
+                f"epochs={epochs})")
+    return None
+
+
+__all__ += ["config_of", "length_problem", "one_length", "seeds_problem"]

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from initlab.errors import InitlabError, check_float_dtype, check_positive_int
+from initlab.errors import InitlabError, check_float_dtype
 from initlab.experiments.common import (
     ACCURACY_CI,
     LossStat,
@@ -33,17 +34,81 @@ from initlab.experiments.common import (
     format_interval,
     get_dataset,
     output_layer,
-    summarize,
-    summarize_accuracy,
 )
-from initlab.nn.model import mlp
+from initlab.experiments.config import (
+    Config,
+    activation_option,
+    at_least,
+    config_of,
+    data_path_option,
+    dataset_option,
+    dtype_option,
+    in_range,
+    nonempty,
+    optimizer_option,
+    option,
+    positive,
+    seed_check,
+    seeds_problem,
+    valid,
+)
+from initlab.experiments.registry import Experiment
+from initlab.experiments.replicas import Group, Recipe, summarize_group, train_groups
 from initlab.nn.norm import check_eps, check_momentum, check_norm
 from initlab.results import Result, detail
-from initlab.train import accuracy, check_batch_norm_batches, fit
-from initlab.workers import run_tasks
+from initlab.train import check_batch_norm_batches
 
 #: The book's 16 weight scales: np.logspace(0, -4, num=16).
 SCALES = [float(s) for s in np.logspace(0, -4, num=16)]
+
+
+_DATA, _NET = "data", "network and training"
+
+
+@dataclass(frozen=True)
+class NormalizeConfig(Config):
+    """Every option of ``initlab normalize`` (and of :func:`run_normalize`)."""
+
+    dataset: str = dataset_option("digits", group=_DATA)
+    data: Path | None = data_path_option(group=_DATA)
+    train_size: int | None = option(1000, "training examples", check=at_least(1), group=_DATA)
+    data_seed: int = option(0, "seed of the data subset and the minibatch order",
+                            check=seed_check, group=_DATA)
+    norm: tuple[str, ...] = option(("batch",), "normalized variants trained beside 'none': "
+                                   "batch, layer, or batch,layer",
+                                   check=lambda v: nonempty(v) or valid(check_norm)(v),
+                                   group=_NET, metavar="NORM[,NORM]")
+    scales: tuple[float, ...] | None = option(None, "weight stds (default: the book's 16 "
+                                              "values from 1 down to 1e-4)", check=positive,
+                                              group=_NET, metavar="S1,S2,...")
+    layers: tuple[int, ...] = option((100, 100, 100, 100, 100), "hidden layer sizes",
+                                     check=at_least(1), group=_NET, metavar="N1,N2,...")
+    activation: str = activation_option("relu", group=_NET)
+    seeds: int = option(3, "seeds per scale", check=at_least(1), group=_NET)
+    seed: int = option(0, "first weight seed; the seeds are seed, seed+1, ...",
+                       check=seed_check, group=_NET)
+    optimizer: str = optimizer_option(group=_NET)
+    lr: float = option(0.01, "learning rate", check=positive, group=_NET)
+    batch: int = option(100, "minibatch size", check=at_least(1), group=_NET)
+    epochs: int = option(20, "passes over the data", check=at_least(1), group=_NET)
+    momentum: float = option(0.1, "BatchNorm's running-statistics momentum, in [0, 1]",
+                             check=valid(check_momentum), group=_NET)
+    eps: float = option(1e-5, "the normalizations' eps, > 0", check=valid(check_eps),
+                        group=_NET)
+    threshold: float | None = option(None, "mean final train accuracy from which a scale "
+                                     "trains (default: halfway from chance to 1)",
+                                     check=in_range(0, 1), group=_NET)
+    dtype: str = dtype_option(group=_NET)
+
+    @classmethod
+    def adjust(cls, given: dict, merged: dict) -> dict:
+        """``data`` with the digits data set means MNIST files (as ``--data`` always has)."""
+        if merged.get("data") is not None and merged.get("dataset") == "digits":
+            merged["dataset"] = "mnist"
+        return merged
+
+    def check(self) -> str | None:
+        return seeds_problem(self.seed, self.seeds)
 
 
 @dataclass
@@ -93,113 +158,119 @@ class NormalizeResult(Result):
                          r.test_accuracy.mean, format_interval(r.test_accuracy), r.final_loss.mean,
                          r.diverged] for r in self.rows]
 
+    def verdict(self) -> list[str]:
+        """One line per variant: how many scales train, and which."""
+        n, lines = len(self.config["scales"]), []
+        for norm in self.norms:
+            ok = self.training_scales(norm)
+            which = ", ".join(f"{s:.3g}" for s in ok) if ok else "none"
+            lines.append(f"{norm}: {len(ok)} of {n} scales train (mean train accuracy >= "
+                         f"{self.config['threshold']:.2f}): {which}")
+        return lines
+
     def footnote(self) -> str:
-        return ACCURACY_CI
+        return ACCURACY_CI + "\n\n" + "\n".join(self.verdict())
 
 
 def _norms(norms) -> list[str]:
     """The variants to train: always ``none`` first, then each requested norm once."""
-    items = [norms] if isinstance(norms, str) else list(norms)
-    if isinstance(norms, str) and "," in norms:
-        items = [s.strip() for s in norms.split(",")]
     out = ["none"]
-    for n in items:
+    for n in norms:
         name = check_norm(n) or "none"
         if name not in out:
             out.append(name)
     return out
 
 
-def _scales(scales) -> list[float]:
-    values = SCALES if scales is None else [float(s) for s in scales]
-    if not values or not all(np.isfinite(v) and v > 0 for v in values):
-        raise InitlabError(f"weight scales must be finite numbers > 0, got {scales!r}")
-    return values
-
-
-def _train_variant(variant, sizes, activation, inits, output, seeds, dtype, momentum, eps,
-                   X, y, X_test, y_test, fit_kw):
-    """Train one variant's (scale, seed) replicas; return final train and test accuracy (R,),
-    train accuracy curves (R, epochs + 1), diverged flags (R,) and the final training loss
-    (R,) (run in a worker process when ``jobs`` > 1)."""
-    model = mlp(sizes, activation=activation, init=inits, output=output, seed=seeds,
-                dtype=dtype, norm=None if variant == "none" else variant, momentum=momentum,
-                eps=eps)
-    history = fit(model, X, y, **fit_kw)
-    train, test = accuracy(model, X, y), accuracy(model, X_test, y_test)
-    diverged = np.array([d is not None for d in history.diverged_at])
-    # fit's final loss: the whole training set in evaluation mode, NaN where diverged
-    return train, test, history.train_accuracy, diverged, history.final_loss
-
-
-def run_normalize(*, dataset: str = "digits", data=None, train_size: int | None = 1000,
-                  layers=(100, 100, 100, 100, 100), activation: str = "relu", scales=None,
-                  norms=("batch",), seeds: int = 3, seed: int = 0, data_seed: int = 0,
-                  optimizer: str = "sgd", lr: float = 0.01, batch: int = 100,
-                  epochs: int = 20, momentum: float = 0.1, eps: float = 1e-5,
-                  threshold: float | None = None, dtype: str = "float32", jobs: int = 1,
-                  progress: bool = False) -> NormalizeResult:
+def run_normalize(*, progress: bool = False, jobs: int | None = 1,
+                  config: NormalizeConfig | None = None, **options) -> NormalizeResult:
     """Train every weight scale with and without normalization from ``seeds`` seeds each.
 
-    Args:
-        dataset, data, train_size: the data (digits by default; ``mnist`` with ``data``, the
-            path of its files) and the training subset's size (1000, as the book).
-        layers, activation: hidden sizes and activation (5 x 100 ReLU).
-        scales: weight stds (default :data:`SCALES`, 1 down to 1e-4); norms: the normalized
-            variants beside ``none``: ``batch``, ``layer`` or both.
-        seeds, seed: replica k of every scale is drawn from seed ``seed + k``.
-        optimizer, lr, batch, epochs: training (SGD 0.01, batches of 100, 20 epochs).
-        momentum, eps: BatchNorm's running-statistics momentum and both norms' eps.
-        threshold: mean final train accuracy from which a scale counts as training.
-        dtype: float32 (default) or float64.
-        jobs: train the variants in this many parallel processes (same results).
+    The options are :class:`NormalizeConfig`'s fields, with its defaults (give ``config`` or
+    keywords, not both; ``norms`` is a name for ``norm``), e.g.
+    ``run_normalize(seeds=3, norms="batch,layer")``:
+
+    - ``dataset``, ``data``, ``train_size``: the data (digits by default; ``mnist`` with
+      ``data``, the path of its files) and the training subset's size (1000, as the book).
+    - ``layers``, ``activation``: hidden sizes and activation (5 x 100 ReLU).
+    - ``scales``: weight stds (default :data:`SCALES`, 1 down to 1e-4); ``norm``: the
+      normalized variants beside ``none``: ``batch``, ``layer`` or both.
+    - ``seeds``, ``seed``: replica k of every scale is drawn from seed ``seed + k``.
+    - ``optimizer``, ``lr``, ``batch``, ``epochs``: training (SGD 0.01, batches of 100, 20
+      epochs); ``momentum``, ``eps``: BatchNorm's running-statistics momentum and both
+      norms' eps.
+    - ``threshold``: mean final train accuracy from which a scale counts as training.
+
+    ``jobs``: train the variants in this many processes, each variant whole in one of them
+    (the same numbers; see :func:`initlab.experiments.replicas.processes`).
     """
-    variants, grid = _norms(norms), _scales(scales)
-    n_seeds = check_positive_int(seeds, "seeds")
-    check_positive_int(epochs, "epochs")
-    check_positive_int(batch, "batch")
-    momentum, eps = check_momentum(momentum), check_eps(eps)
-    dt = check_float_dtype(dtype)
-    ds = get_dataset(dataset, seed=data_seed, data=data, train_size=train_size)
+    if "norms" in options:
+        options["norm"] = options.pop("norms")
+    return _run(config_of(NormalizeConfig, config, options, "run_normalize"), progress, jobs)
+
+
+def _run(c: NormalizeConfig, progress: bool, jobs: int | None) -> NormalizeResult:
+    """:func:`run_normalize` for one checked Config: one group per (variant, scale)."""
+    variants, grid = _norms(c.norm), list(c.scales or SCALES)
+    dt = check_float_dtype(c.dtype)
+    ds = get_dataset(c.dataset, seed=c.data_seed, data=c.data, train_size=c.train_size)
     units, output = output_layer(ds.n_classes)
     chance = 1.0 / ds.n_classes
-    if threshold is None:
-        threshold = (1.0 + chance) / 2
-    elif not 0 <= threshold <= 1:
-        raise InitlabError(f"threshold must lie in [0, 1], got {threshold!r}")
-    sizes = [ds.n_features, *layers, units]
+    threshold = (1.0 + chance) / 2 if c.threshold is None else c.threshold
+    sizes = [ds.n_features, *c.layers, units]
     if "batch" in variants:  # refuse a batch of 1 here, not in a worker process
-        check_batch_norm_batches(ds.n_train, batch if batch < ds.n_train else None, False)
-    X, Xt = ds.X_train.astype(dt), ds.X_test.astype(dt)
-    inits = [f"normal({s!r})" for s in grid for _ in range(n_seeds)]
-    replica_seeds = [seed + k for _ in grid for k in range(n_seeds)]
+        check_batch_norm_batches(ds.n_train, c.batch if c.batch < ds.n_train else None, False)
     start = time.perf_counter()
-    work = [(variant, sizes, activation, inits, output, replica_seeds, dt.type, momentum, eps,
-             X, ds.y_train, Xt, ds.y_test,
-             {"optimizer": optimizer, "lr": lr, "epochs": epochs, "batch_size": batch,
-              "record_every": -(-ds.n_train // batch), "seed": data_seed,
-              "progress": progress and k == 0}) for k, variant in enumerate(variants)]
-    n_jobs = min(check_positive_int(jobs, "jobs"), len(work))
-    outs = [None] * len(work)
-    for k, out in run_tasks(_train_variant, work, n_jobs):
-        outs[k] = out
+    fit_kw = {"optimizer": c.optimizer, "lr": c.lr, "epochs": c.epochs, "batch_size": c.batch,
+              "record_every": -(-ds.n_train // c.batch), "seed": c.data_seed}
+    seeds = range(c.seed, c.seed + c.seeds)
+    groups = [Group(f"normal({s!r})", seeds, norm=None if v == "none" else v)
+              for v in variants for s in grid]
+    recipe = Recipe(sizes, c.activation, output, dt.type, fit_kw, curves="train",
+                    model={"momentum": c.momentum, "eps": c.eps})
+    trained = train_groups(groups, recipe, (ds.X_train, ds.y_train, ds.X_test, ds.y_test),
+                           jobs=jobs, progress=progress)
     rows = []
-    for variant, (train, test, train_curves, diverged, loss) in zip(
-            variants, outs, strict=True):
-        for i, scale in enumerate(grid):
-            idx = slice(i * n_seeds, (i + 1) * n_seeds)
-            final = summarize(loss[idx])
-            rows.append(NormRow(
-                scale=scale, norm=variant, seeds=n_seeds,
-                train_accuracy=summarize_accuracy(train[idx]),
-                test_accuracy=summarize_accuracy(test[idx]),
-                final_loss=LossStat(final.mean, final.std),
-                diverged=int(diverged[idx].sum()), train_curves=train_curves[idx]))
+    for g, group in enumerate(groups):
+        part = trained.group(g)
+        rows.append(NormRow(scale=grid[g % len(grid)], norm=group.norm or "none",
+                            seeds=c.seeds, **summarize_group(part),
+                            train_curves=part.train_curves))
     config = {"dataset": ds.name, "n_train": ds.n_train, "n_test": ds.n_test, "sizes": sizes,
-              "activation": activation, "output": output, "scales": grid, "norms": variants,
-              "seeds": n_seeds, "seed": seed, "data_seed": data_seed, "optimizer": optimizer,
-              "lr": lr, "batch": batch, "epochs": epochs, "momentum": momentum, "eps": eps,
-              "bias": "zeros", "dtype": dt.name, "jobs": jobs, "chance": chance,
-              "threshold": threshold,
+              "activation": c.activation, "output": output, "scales": grid, "norms": variants,
+              "seeds": c.seeds, "seed": c.seed, "data_seed": c.data_seed,
+              "optimizer": c.optimizer, "lr": c.lr, "batch": c.batch, "epochs": c.epochs,
+              "momentum": c.momentum, "eps": c.eps, "bias": "zeros", "dtype": dt.name,
+              "jobs": jobs, "chance": chance, "threshold": threshold,
               "seconds": round(time.perf_counter() - start, 2), **ds.params}
-    return NormalizeResult(rows=rows, config=config, epochs=list(range(epochs + 1)))
+    return NormalizeResult(rows=rows, config=config, epochs=list(range(c.epochs + 1)))
+
+
+def estimate(config: NormalizeConfig):
+    """Memory and time of training every (scale, seed) of every variant, from the sizes."""
+    from initlab.budget import Estimate, mlp_training, steps_of
+    from initlab.data import expected_size
+
+    c = config
+    n_train, n_test, features, classes = expected_size(c.dataset, None, c.train_size)
+    sizes = [features, *c.layers, classes]
+    variants = len(_norms(c.norm))
+    replicas = len(c.scales or SCALES) * c.seeds
+    steps = steps_of(n_train, None, c.epochs, c.batch)
+    one = mlp_training(sizes, replicas, n_train, n_test, c.batch, steps, c.epochs + 1,
+                       itemsize=np.dtype(c.dtype).itemsize)
+    return Estimate(one.memory, variants * one.seconds,
+                    f"training {variants} x {replicas} nets of sizes {sizes} for {steps} steps")
+
+
+def figures(result: NormalizeResult) -> dict:
+    """The train accuracy curves per scale and the final accuracies against the scale."""
+    from initlab.plots.normalize import figures as make_figures
+
+    return make_figures(result)
+
+
+EXPERIMENT = Experiment(name="normalize", config=NormalizeConfig,
+                        run=lambda config, progress=False, jobs=1: run_normalize(
+                            config=config, progress=progress, jobs=jobs),
+                        figures=figures, estimate=estimate, jobs=True)

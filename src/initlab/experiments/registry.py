@@ -23,6 +23,8 @@ MODULES = {
     "compare": "initlab.experiments.compare",
     "activations": "initlab.experiments.activations",
     "propagate": "initlab.experiments.propagate",
+    "regularize": "initlab.experiments.regularize",
+    "normalize": "initlab.experiments.normalize",
     "reproduce": "initlab.experiments.classic",
 }
 

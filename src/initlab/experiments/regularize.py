@@ -10,12 +10,12 @@ Regularization works when it narrows the gap.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from initlab.errors import InitlabError, check_float_dtype, check_positive_int, check_seed
+from initlab.errors import check_float_dtype
 from initlab.experiments.common import (
     ACCURACY_CI,
     Stat,
@@ -23,13 +23,89 @@ from initlab.experiments.common import (
     output_layer,
     record_every,
     summarize,
-    summarize_accuracy,
 )
-from initlab.lsuv import LsuvResult, lsuv_from_inits
-from initlab.nn.model import mlp
+from initlab.experiments.config import (
+    Config,
+    activation_option,
+    at_least,
+    config_of,
+    data_path_option,
+    dataset_option,
+    dtype_option,
+    length_problem,
+    norm_option,
+    one_length,
+    optimizer_option,
+    option,
+    positive,
+    seed_check,
+    seeds_problem,
+    valid,
+)
+from initlab.experiments.registry import Experiment
+from initlab.experiments.replicas import Group, Recipe, summarize_group, train_groups
+from initlab.init import get_initializer
+from initlab.lsuv import LsuvResult
 from initlab.nn.norm import check_norm
 from initlab.results import Result, detail
-from initlab.train import accuracy, fit
+
+_DATA, _NET = "data", "network and training"
+
+
+def _open_unit(value) -> str | None:
+    return None if 0 < value < 1 else "must lie in (0, 1)"
+
+
+@dataclass(frozen=True)
+class RegularizeConfig(Config):
+    """Every option of ``initlab regularize`` (and of :func:`run_regularize`)."""
+
+    dataset: str = dataset_option("digits", group=_DATA)
+    data: Path | None = data_path_option(group=_DATA)
+    train_size: int | None = option(300, "training examples (the subset the net overfits)",
+                                    check=at_least(1), group=_DATA)
+    n_samples: int | None = option(None, "examples of a generated data set (train and test)",
+                                   check=at_least(1), group=_DATA)
+    noise: float | None = option(None, "noise of a generated 2-D data set", check=at_least(0),
+                                 group=_DATA)
+    data_seed: int = option(0, "seed of the data subset and the minibatch order",
+                            check=seed_check, group=_DATA)
+    layers: tuple[int, ...] = option((100, 100, 100, 100, 100), "hidden layer sizes",
+                                     check=at_least(1), group=_NET, metavar="N1,N2,...")
+    activation: str = activation_option("relu", group=_NET)
+    init: str = option("he", "init spec of every variant", check=valid(get_initializer),
+                       group=_NET, metavar="SPEC")
+    l2: float = option(0.01, "L2 weight decay lambda of the l2 and both variants",
+                       check=positive, group=_NET)
+    dropout: float = option(0.2, "dropout rate after each hidden layer of the dropout and "
+                            "both variants", check=_open_unit, group=_NET)
+    dropout_mode: str = option("inverted", "inverted, or the non-inverted form that scales "
+                               "at test time", choices=("inverted", "scaled_at_test"),
+                               group=_NET)
+    norm: str | None = norm_option(group=_NET)
+    seeds: int = option(5, "seeds per variant", check=at_least(1), group=_NET)
+    seed: int = option(0, "first weight seed; the seeds are seed, seed+1, ...",
+                       check=seed_check, group=_NET)
+    optimizer: str = optimizer_option(group=_NET)
+    lr: float = option(0.1, "learning rate", check=positive, group=_NET)
+    batch: int | None = option(128, "minibatch size", check=at_least(1), group=_NET)
+    epochs: int | None = option(200, "passes over the data", check=at_least(1), group=_NET)
+    iterations: int | None = option(None, "training steps, instead of --epochs",
+                                    check=at_least(1), group=_NET)
+    dtype: str = dtype_option(group=_NET)
+
+    @classmethod
+    def adjust(cls, given: dict, merged: dict) -> dict:
+        """``data`` with the digits data set means MNIST files (as ``--data`` always has);
+        ``iterations`` alone replace the epochs; neither (both None) means the default
+        epochs."""
+        if merged.get("data") is not None and merged.get("dataset") == "digits":
+            merged["dataset"] = "mnist"
+        return one_length(cls, given, merged, "epochs")
+
+    def check(self) -> str | None:
+        return seeds_problem(self.seed, self.seeds) or length_problem(self.iterations,
+                                                                      self.epochs)
 
 
 @dataclass
@@ -69,69 +145,88 @@ class RegularizeResult(Result):
 
 def variants(l2: float, dropout: float) -> list[tuple[str, float, float]]:
     """(name, l2, dropout) of the four variants."""
-    if not (l2 > 0 and math.isfinite(l2)):
-        raise InitlabError(f"l2 must be a finite number > 0, got {l2}")
-    if not 0 < dropout < 1:
-        raise InitlabError(f"dropout must lie in (0, 1), got {dropout}")
     return [("none", 0.0, 0.0), (f"l2({l2:g})", l2, 0.0), (f"dropout({dropout:g})", 0.0, dropout),
             ("both", l2, dropout)]
 
 
-def run_regularize(*, dataset: str = "digits", train_size: int | None = 300,
-                   layers=(100, 100, 100, 100, 100), activation: str = "relu", init: str = "he",
-                   l2: float = 0.01, dropout: float = 0.2, seeds: int = 5, seed: int = 0,
-                   data_seed: int = 0,
-                   optimizer: str = "sgd", lr: float = 0.1, batch: int | None = 128,
-                   epochs: int | None = 200, iterations: int | None = None,
-                   n_samples: int | None = None, noise: float | None = None, data=None,
-                   dropout_mode: str = "inverted", norm: str | None = None,
-                   dtype: str = "float32", progress: bool = False) -> RegularizeResult:
+def run_regularize(*, progress: bool = False, jobs: int | None = 1,
+                   config: RegularizeConfig | None = None, **options) -> RegularizeResult:
     """Train the four variants from ``seeds`` seeds each on a ``train_size`` subset.
 
-    Dropout follows each hidden activation; L2 adds (lambda / 2) sum W^2 over the weights
-    (not over normalization parameters). norm: None, "batch" or "layer" between each hidden
-    linear layer and its activation, in every variant. dtype: float32 (default, as ``compare``
-    and ``normalize`` train) or float64.
+    The options are :class:`RegularizeConfig`'s fields, with its defaults (give ``config`` or
+    keywords, not both), e.g. ``run_regularize(seeds=3, epochs=50)``. Dropout follows each
+    hidden activation; L2 adds (lambda / 2) sum W^2 over the weights (not over normalization
+    parameters). ``norm``: None, "batch" or "layer" between each hidden linear layer and its
+    activation, in every variant. ``dtype``: float32 (default, as ``compare`` and
+    ``normalize`` train) or float64. ``iterations`` replace the epochs.
+
+    ``jobs``: train the variants in this many processes, each variant whole in one of them
+    (the same numbers; see :func:`initlab.experiments.replicas.processes`).
     """
-    n_seeds = check_positive_int(seeds, "seeds")
-    check_seed(seed, "seed", n_seeds)
-    check_seed(data_seed, "data_seed")
-    plan = variants(l2, dropout)
-    dt = check_float_dtype(dtype)
-    ds = get_dataset(dataset, seed=data_seed, n_samples=n_samples, noise=noise, data=data,
-                     train_size=train_size)
+    return _run(config_of(RegularizeConfig, config, options, "run_regularize"), progress, jobs)
+
+
+def _run(c: RegularizeConfig, progress: bool, jobs: int | None) -> RegularizeResult:
+    """:func:`run_regularize` for one checked Config: one group of seeds per variant."""
+    plan = variants(c.l2, c.dropout)
+    dt = check_float_dtype(c.dtype)
+    ds = get_dataset(c.dataset, seed=c.data_seed, n_samples=c.n_samples, noise=c.noise,
+                     data=c.data, train_size=c.train_size)
     units, output = output_layer(ds.n_classes)
-    sizes = [ds.n_features, *layers, units]
-    if iterations is not None:
-        epochs = None
-    every = record_every(ds.n_train, iterations, epochs, batch, 40)
-    X, Xt = ds.X_train.astype(dt), ds.X_test.astype(dt)
-    rows, steps = [], None
-    for name, lam, rate in plan:
-        model = mlp(sizes, activation=activation, init=init, output=output, dropout=rate,
-                    dropout_mode=dropout_mode, replicas=n_seeds, norm=norm,
-                    seed=[seed + s for s in range(n_seeds)], dtype=dt)
-        done = lsuv_from_inits(model, X[:batch or ds.n_train],
-                               names=[seed + s for s in range(n_seeds)])
-        history = fit(model, X, ds.y_train, optimizer=optimizer, lr=lr,
-                      iterations=iterations, epochs=epochs, batch_size=batch, l2=lam,
-                      record_every=every, X_test=Xt, y_test=ds.y_test, seed=data_seed,
-                      progress=progress, record_accuracy=True)
-        train = accuracy(model, X, ds.y_train)
-        test = accuracy(model, Xt, ds.y_test)
-        steps = list(history.iterations)
+    sizes = [ds.n_features, *c.layers, units]
+    every = record_every(ds.n_train, c.iterations, c.epochs, c.batch, 40)
+    fit_kw = {"optimizer": c.optimizer, "lr": c.lr, "iterations": c.iterations,
+              "epochs": c.epochs, "batch_size": c.batch, "record_every": every,
+              "seed": c.data_seed}
+    seeds = range(c.seed, c.seed + c.seeds)
+    groups = [Group(c.init, seeds, norm=c.norm, dropout=rate, l2=lam) for _, lam, rate in plan]
+    recipe = Recipe(sizes, c.activation, output, dt.type, fit_kw,
+                    model={"dropout_mode": c.dropout_mode})
+    trained = train_groups(groups, recipe, (ds.X_train, ds.y_train, ds.X_test, ds.y_test),
+                           jobs=jobs, progress=progress)
+    rows = []
+    for g, (name, lam, rate) in enumerate(plan):
+        part = trained.group(g)
+        stats = summarize_group(part)
         rows.append(VariantRow(
-            variant=name, l2=lam, dropout=rate, seeds=n_seeds,
-            train_accuracy=summarize_accuracy(train), test_accuracy=summarize_accuracy(test),
-            gap=summarize(train - test),
-            train_curves=np.asarray(history.train_accuracy, dtype=float),
-            test_curves=np.asarray(history.test_accuracy, dtype=float), lsuv=done))
+            variant=name, l2=lam, dropout=rate, seeds=c.seeds,
+            train_accuracy=stats["train_accuracy"], test_accuracy=stats["test_accuracy"],
+            gap=summarize(part.train - part.test), train_curves=part.train_curves,
+            test_curves=part.test_curves, lsuv=part.lsuv))
     config = {"dataset": ds.name, "n_train": ds.n_train, "n_test": ds.n_test, "sizes": sizes,
-              "activation": activation, "init": init, "output": output, "l2": l2,
-              "dropout": dropout, "dropout_mode": dropout_mode, "norm": check_norm(norm),
+              "activation": c.activation, "init": c.init, "output": output, "l2": c.l2,
+              "dropout": c.dropout, "dropout_mode": c.dropout_mode, "norm": check_norm(c.norm),
               "dtype": dt.name,
-              "seeds": n_seeds, "seed": seed,
-              "data_seed": data_seed,
-              "optimizer": optimizer, "lr": lr, "batch": batch, "epochs": epochs,
-              "iterations": iterations, "record_every": every}
-    return RegularizeResult(rows=rows, config=config, iterations=steps)
+              "seeds": c.seeds, "seed": c.seed,
+              "data_seed": c.data_seed,
+              "optimizer": c.optimizer, "lr": c.lr, "batch": c.batch, "epochs": c.epochs,
+              "iterations": c.iterations, "record_every": every}
+    return RegularizeResult(rows=rows, config=config, iterations=trained.iterations)
+
+
+def estimate(config: RegularizeConfig):
+    """Memory and time of the four variants' training, from the sizes."""
+    from initlab.budget import Estimate, mlp_training, steps_of
+    from initlab.data import expected_size
+
+    c = config
+    n_train, n_test, features, classes = expected_size(c.dataset, c.n_samples, c.train_size)
+    sizes = [features, *c.layers, 1 if classes == 2 else classes]
+    steps = steps_of(n_train, c.iterations, c.epochs, c.batch)
+    one = mlp_training(sizes, c.seeds, n_train, n_test, c.batch, steps, 40,
+                       itemsize=np.dtype(c.dtype).itemsize)
+    return Estimate(one.memory, 4 * one.seconds,
+                    f"training 4 x {c.seeds} nets of sizes {sizes} for {steps} steps")
+
+
+def figures(result: RegularizeResult) -> dict:
+    """The train and test accuracy curves of every variant."""
+    from initlab.plots.regularize import curves_figure
+
+    return {"curves": curves_figure(result)}
+
+
+EXPERIMENT = Experiment(name="regularize", config=RegularizeConfig,
+                        run=lambda config, progress=False, jobs=1: run_regularize(
+                            config=config, progress=progress, jobs=jobs),
+                        figures=figures, estimate=estimate, jobs=True)

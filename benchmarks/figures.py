@@ -59,12 +59,12 @@ FIGURES = {
 
 def compute(cache: Path) -> None:
     """Run the quick report's steps once and save each result (with its type) to ``cache``."""
-    from initlab.report.sections import STEPS, Settings
+    from initlab.report.sections import SECTIONS, Settings, run_section
 
     saved = {}
-    for sid, _, step in STEPS:
-        start = time.perf_counter()
-        _, result = step(Settings(quick=True))
+    for section in SECTIONS:
+        sid, start = section.id, time.perf_counter()
+        _, result = run_section(section, Settings(quick=True))
         kind = type(result)
         saved[sid] = {"type": f"{kind.__module__}:{kind.__qualname__}",
                       "result": result.to_dict(detail=True)}

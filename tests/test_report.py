@@ -9,7 +9,7 @@ import pytest
 
 from initlab.cli import main
 from initlab.report import Section, render
-from initlab.report.sections import STEPS
+from initlab.report.sections import SECTIONS, ReportSection, Settings
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +25,12 @@ def test_quick_report_writes_every_section(quick_report):
     out, proc = quick_report
     assert "all ok" in proc.stdout and "Traceback" not in proc.stderr
     results = json.loads((out / "results.json").read_text())
-    assert list(results["sections"]) == [sid for sid, _, _ in STEPS]
+    assert list(results["sections"]) == [section.id for section in SECTIONS]
     assert all(s["status"] == "ok" for s in results["sections"].values())
     circles = results["sections"]["classic-circles"]["result"]
     assert [r["train_accuracy"] for r in circles["rows"]] == [0.5, 0.83, 0.9933333333333333]
     pngs = sorted(out.glob("*.png"))
-    assert len(pngs) >= len(STEPS) and all(p.stat().st_size > 5000 for p in pngs)
+    assert len(pngs) >= len(SECTIONS) and all(p.stat().st_size > 5000 for p in pngs)
 
 
 def test_report_html_is_self_contained(quick_report):
@@ -39,8 +39,9 @@ def test_report_html_is_self_contained(quick_report):
     # the interactive explorer is written beside the report and linked from its top
     assert (quick_report[0] / "explore.html").stat().st_size > 100_000
     assert page.index('href="explore.html"') < page.index("<nav>")
-    assert page.count('src="data:image/png;base64,') >= len(STEPS)
-    for _, title, _ in STEPS:  # titles end with measured details, so check their start
+    assert page.count('src="data:image/png;base64,') >= len(SECTIONS)
+    for section in SECTIONS:  # titles end with measured details, so check their start
+        title = section.heading(Settings(quick=True))
         assert f"<h2>{' '.join(title.split()[:4])}" in page
     assert "initlab 0" in page or "initlab " in page  # the version line
 
@@ -75,24 +76,30 @@ def test_report_in_headless_chromium(quick_report):
         page.screenshot(path=str(out / "screenshot.png"), full_page=False)
         browser.close()
     assert not errors, errors
-    assert len(widths) >= len(STEPS) and all(w > 0 for w in widths), widths
-    assert len(headings) == len(STEPS)
-    for (_, title, _), heading in zip(STEPS, headings, strict=True):
+    assert len(widths) >= len(SECTIONS) and all(w > 0 for w in widths), widths
+    assert len(headings) == len(SECTIONS)
+    titles = [section.heading(Settings(quick=True)) for section in SECTIONS]
+    for title, heading in zip(titles, headings, strict=True):
         assert heading.split()[:4] == title.split()[:4]
     assert (out / "screenshot.png").stat().st_size > 10000
 
 
+def _section(sid: str, title: str, text) -> ReportSection:
+    """A tiny compare run as a report section, with ``text(result)`` for its text."""
+    return ReportSection(id=sid, experiment="compare",
+                         values=lambda s: {"n_samples": 40, "iterations": 5, "seeds": 1,
+                                           "init": ["he"]},
+                         title=lambda c: title, text=text, tables=lambda r: [],
+                         captions=lambda r, stems: {})
+
+
 def test_a_failed_section_is_marked_and_the_exit_code_says_so(tmp_path, monkeypatch, capsys):
-    def broken(settings):
+    def broken(result):
         raise RuntimeError("the data went missing")
 
-    def fine(settings):
-        from initlab.experiments.compare import Stat
-
-        return Section(id="fine", title="A fine section", text="All good."), Stat(1.0, 0.0, None)
-
-    monkeypatch.setattr("initlab.report.sections.STEPS", [("broken", "A broken section", broken),
-                                                ("fine", "A fine section", fine)])
+    monkeypatch.setattr("initlab.report.sections.SECTIONS", [
+        _section("broken", "A broken section", broken),
+        _section("fine", "A fine section", lambda r: "All good.")])
     assert main(["report", "--out", str(tmp_path), "--jobs", "1", "-q", "--no-explore"]) == 1
     assert "1 section(s) failed: A broken section" in capsys.readouterr().out
     page = (tmp_path / "report.html").read_text()
@@ -106,15 +113,11 @@ def test_a_failed_section_is_marked_and_the_exit_code_says_so(tmp_path, monkeypa
 
 def test_a_failed_explorer_is_reported_and_the_sections_still_come_out(tmp_path, monkeypatch,
                                                                         capsys):
-    def fine(settings):
-        from initlab.experiments.compare import Stat
-
-        return Section(id="fine", title="A fine section", text="All good."), Stat(1.0, 0.0, None)
-
     def broken(kind, args, kwargs):
         raise RuntimeError("no room for the page")
 
-    monkeypatch.setattr("initlab.report.sections.STEPS", [("fine", "A fine section", fine)])
+    monkeypatch.setattr("initlab.report.sections.SECTIONS",
+                        [_section("fine", "A fine section", lambda r: "All good.")])
     monkeypatch.setattr("initlab.explore.build.run_task", broken)
     assert main(["report", "--out", str(tmp_path), "--jobs", "1", "-q"]) == 1
     captured = capsys.readouterr()
@@ -142,23 +145,59 @@ def test_report_help_lists_examples(capsys):
     assert "initlab report --quick" in capsys.readouterr().out
 
 
-def test_exact_configuration_is_runnable_toml_of_what_ran(quick_report):
-    """Each section's configuration is the TOML 'initlab run' takes, with the values it ran."""
-    import tomllib
-
-    from initlab.cli import command_parser
-    from initlab.cli.config import COMMAND_KEY, to_argv
-
+def test_every_sections_configuration_reruns_to_its_numbers(quick_report, tmp_path, capsys):
+    """The report's "exact configuration" of each section is the TOML of the Config that ran:
+    'initlab run' on it gives the section's result again."""
     results = json.loads((quick_report[0] / "results.json").read_text())
     for sid, entry in results["sections"].items():
-        doc = tomllib.loads(entry["config_toml"])
-        command = doc.pop(COMMAND_KEY)
-        parser = command_parser(command)
-        parser.parse_args(to_argv(doc, parser, sid))  # parses: no unknown key, no bad value
-        ran = entry["result"].get("config") or {}
-        for key in ("seeds", "iterations", "epochs", "width", "batch"):
-            if key in doc and key in ran:
-                assert doc[key] == ran[key], (sid, key)
-        if "sizes" in ran and "width" in doc:
-            assert ran["sizes"][1] == doc["width"], sid
+        assert _differences(_rerun(entry["config_toml"], tmp_path / sid, capsys),
+                            _numbers(entry["result"])) == [], sid
     assert "Exact configuration" in (quick_report[0] / "report.html").read_text()
+
+
+def test_a_full_sections_configuration_reruns_to_its_numbers(tmp_path, capsys):
+    """One section at the full report's size: the 10-layer study at width 4096."""
+    from initlab.report.sections import run_section
+
+    deep = next(s for s in SECTIONS if s.id == "deep")
+    section, result = run_section(deep, Settings(quick=False))
+    assert result.config["sizes"][1] == 4096
+    assert _differences(_rerun(section.config_toml, tmp_path, capsys),
+                        _numbers(result.to_dict())) == []
+
+
+#: what may differ between two runs of one Config: how it ran, not what it computed
+HOW = {"seconds", "jobs", "processes"}
+
+
+def _rerun(toml: str, folder, capsys) -> list:
+    """The numbers of 'initlab run --json' on a section's configuration file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "c.toml").write_text(toml)
+    capsys.readouterr()
+    assert main(["run", str(folder / "c.toml"), "--json", "-q"]) == 0
+    return _numbers(json.loads(capsys.readouterr().out))
+
+
+def _numbers(value) -> list:
+    """Every value of a result's JSON in order, flattened (how-it-ran keys left out)."""
+    if isinstance(value, dict):
+        return [x for k, v in value.items() if k not in HOW for x in _numbers(v)]
+    if isinstance(value, list):
+        return [x for v in value for x in _numbers(v)]
+    return [value]
+
+
+def _differences(a: list, b: list) -> list:
+    """The places where two flattened results differ: numbers beyond 1e-6 relative, anything
+    else at all (a length mismatch is one difference)."""
+    if len(a) != len(b):
+        return [("lengths", len(a), len(b))]
+    out = []
+    for k, (x, y) in enumerate(zip(a, b, strict=True)):
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (x, y))
+        if numbers and abs(x - y) > 1e-6 * max(1.0, abs(x), abs(y)):
+            out.append((k, x, y))
+        elif not numbers and x != y:
+            out.append((k, x, y))
+    return out

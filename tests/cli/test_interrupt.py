@@ -76,14 +76,14 @@ def test_interrupt_ends_cleanly(how, code):
 def test_interrupted_report_keeps_finished_sections(tmp_path):
     """Ctrl-C after the first section: the report holds it, marked incomplete, whole files."""
     out = tmp_path / "report"
-    from initlab.report.sections import STEPS
+    from initlab.report.sections import SECTIONS
 
     proc = subprocess.Popen([sys.executable, "-m", "initlab.cli", "report", "--quick", "--jobs",
                              "1", "--seeds", "1", "--out", str(out)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     first = proc.stderr.readline()  # the progress line of the first finished section
     # the sections and the explorer
-    assert f"1/{len(STEPS) + 1} parts" in first, first + proc.stderr.read()
+    assert f"1/{len(SECTIONS) + 1} parts" in first, first + proc.stderr.read()
     os.killpg(proc.pid, signal.SIGINT)
     out_text, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, err

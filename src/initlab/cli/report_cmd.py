@@ -54,11 +54,6 @@ def add_arguments(parser) -> None:
 
 #: The explorer's index among the report's parts (the story's steps are 0, 1, ...).
 EXPLORER = -1
-#: CPU seconds of each step (quick, full), as measured on a 2-core machine (2026-11); used
-#: only to start the longest work first, so that the workers finish together.
-COST = {"classic-circles": (2.6, 2.6), "classic-moons": (2.6, 2.6), "classic-seeds": (5, 13),
-        "saito": (1.8, 1.8), "deep": (1.2, 6), "digits": (2.8, 26), "regularize": (1.9, 14),
-        "normalize": (2.2, 21), "depth": (4.5, 38)}
 #: CPU seconds of one explorer task of each kind (quick, full), measured likewise.
 EXPLORER_COST = {"training": (0.85, 4.4), "phase": (0.6, 2.5), "atinit": (0.27, 0.8)}
 
@@ -69,25 +64,25 @@ def _one_line(exc: BaseException) -> str:
 
 
 def run_step(index: int, settings) -> dict:
-    """Run step ``index`` of the story; return its section (figures as PNG bytes) and summary.
-
-    Never raises: a failure becomes a section marked failed, with the error shown.
+    """Run section ``index`` of :data:`~initlab.report.sections.SECTIONS`; return it (figures
+    as PNG bytes) and its summary. Never raises: a failure becomes a section marked failed,
+    with the error shown.
     """
     from initlab.report import Section, png_bytes
-    from initlab.report.sections import STEPS, as_table
+    from initlab.report.sections import SECTIONS, as_table, run_section
 
-    sid, title, step = STEPS[index]
+    spec = SECTIONS[index]
     start = time.perf_counter()
     try:
-        section, result = step(settings)
+        section, result = run_section(spec, settings)
         section.figures = [(caption, png_bytes(fig, dpi=settings.dpi))
                            for caption, fig in section.figures]
         entry = {"title": section.title, "status": "ok", "result": result.to_dict(),
-                 "table": as_table(result)}
+                 "table": as_table(result), "config_toml": section.config_toml}
     except Exception as exc:  # noqa: BLE001 - a failed section is reported, not fatal
         message = _one_line(exc)
-        section = Section(id=sid, title=title, error=message)
-        entry = {"title": title, "status": "failed", "error": message,
+        section = Section(id=spec.id, title=spec.heading(settings), error=message)
+        entry = {"title": section.title, "status": "failed", "error": message,
                  "traceback": traceback.format_exc()}
     section.seconds = entry["seconds"] = round(time.perf_counter() - start, 2)
     return {"index": index, "section": section, "entry": entry}
@@ -143,13 +138,12 @@ def _results(settings, jobs: int, out: Path, explore: bool):
     """Yield each step's outcome as it finishes (in worker processes when jobs > 1), and,
     when ``explore``, the explorer's once its last task has finished: the explorer's tasks
     run in the same pool, small ones that keep both workers busy to the end. The work is
-    started longest first (:data:`COST`)."""
-    from initlab.report.sections import STEPS
+    started longest first (each section's ``cost``)."""
+    from initlab.report.sections import SECTIONS
     from initlab.workers import run_tasks
 
     which = 0 if settings.quick else 1
-    work = [(COST.get(sid, (1, 1))[which], ("step", i, None, settings))
-            for i, (sid, _, _) in enumerate(STEPS)]
+    work = [(spec.cost[which], ("step", i, None, settings)) for i, spec in enumerate(SECTIONS)]
     p, parts, error = _explorer_plan(settings.quick) if explore else (None, [], None)
     if error is not None:
         yield {"index": EXPLORER, "path": None, "error": error}
@@ -169,76 +163,36 @@ def _results(settings, jobs: int, out: Path, explore: bool):
                    {"index": EXPLORER, "path": None, "error": failed})
 
 
-def section_argv(sid: str, settings) -> list[str] | None:
-    """The command line that runs what section ``sid`` runs (its 'exact configuration')."""
-    quick = settings.quick
-    return {
-        "classic-circles": ["reproduce", "coursera", "--dataset", "circles"],
-        "classic-moons": ["reproduce", "coursera", "--dataset", "moons"],
-        "classic-seeds": ["compare", "--preset", "coursera",
-                          f"--seeds={settings.n_seeds(10, 3)}", "--jobs=1"],
-        "saito": ["activations", "--preset", "saito"],
-        "deep": ["activations", "--preset", "cs231n", "--seeds=1", *(["--width=512"] * quick)],
-        "digits": ["compare", "--preset", "saito", f"--seeds={settings.n_seeds(5, 2)}",
-                   "--dtype=float32", "--jobs=1",
-                   f"--iterations={settings.length('digits_iterations')}"],
-        "regularize": ["regularize", f"--seeds={settings.n_seeds(5, 2)}",
-                       f"--epochs={settings.length('regularize_epochs')}"],
-        "normalize": _normalize_argv(settings),
-        "depth": _depth_argv(quick),
-    }.get(sid)
-
-
-def _values(values) -> str:
-    """A list of numbers as the comma list the range options take (exact, repr digits)."""
-    return ",".join(repr(float(v)) for v in values)
-
-
-def _normalize_argv(settings) -> list[str]:
-    from initlab.report.sections import normalize_scales
-
-    scales = normalize_scales(settings)
-    return ["normalize", f"--seeds={settings.n_seeds(3, 2)}", f"--scales={_values(scales)}",
-            f"--epochs={settings.length('normalize_epochs')}"]
-
-
-def _depth_argv(quick: bool) -> list[str]:
-    from initlab.report.text_depth import study_sizes
-
-    s = study_sizes(quick)
-    train = [f"--{k.replace('_', '-')}={v}" for k, v in s["train"].items()]
-    return ["propagate", "--activation=tanh", f"--sigma-w2={_values(s['sigma_w2'])}",
-            "--sigma-b2=0.05", f"--depth={s['depth']}", f"--width={s['width']}",
-            f"--seeds={s['seeds']}", "--jacobian", f"--jacobian-width={s['jacobian_width']}",
-            "--trainability", f"--depths={_values(s['depths'])}",
-            f"--train-sigma-w2={_values(s['train_sigma_w2'])}", *train]
-
-
-def section_toml(argv: list[str]) -> str:
-    """The runnable TOML of a command line, as ``initlab COMMAND ... --dump-config`` prints."""
-    from initlab.cli import command_parser
-    from initlab.cli.config import dump
-
-    parser = command_parser(argv[0])
-    args = parser.parse_args(argv[1:])
-    args.command = argv[0]
-    return dump(argv[0], parser, args, args._module)
-
-
 def run(args) -> int:
-    from initlab import __version__
-    from initlab.atomic import write_atomic
-    from initlab.cli.guard import check_output, finish_output
-    from initlab.progress import Progress
-    from initlab.report import Section, render
-    from initlab.report.sections import INTRO, STEPS, Settings
+    from initlab.cli.guard import check_output
+    from initlab.report.sections import SECTIONS, Settings
 
     out = check_output(args.out)
     settings = Settings(quick=args.quick, seeds=args.seeds, dpi=args.dpi)
     start = time.perf_counter()
+    done, explorer, stopped = _collect(settings, args, out)
+    sections, summary = _sections(done, settings)
+    failed, written = _write(out, args, sections, summary, explorer, stopped, len(done))
+    if stopped is not None:
+        print(f"wrote the {len(done)} finished section(s) of {len(SECTIONS)} to "
+              f"{out / 'report.html'} (marked incomplete)", file=sys.stderr)
+        raise stopped
+    status = f"{len(failed)} section(s) failed: {', '.join(failed)}" if failed else "all ok"
+    print(f"wrote {out / 'report.html'}, results.json and "
+          f"{sum(name.endswith('.png') for name in written)} figures "
+          f"({len(sections)} sections in {time.perf_counter() - start:.0f} s, {status})")
+    return 1 if failed else 0
+
+
+def _collect(settings, args, out: Path):
+    """Run the sections and the explorer with progress: (finished sections by index, the
+    explorer's outcome or None, the interruption or None; what finished is kept)."""
+    from initlab.progress import Progress
+    from initlab.report.sections import SECTIONS
+
     done, explorer, stopped = {}, None, None
     explore = not args.no_explore
-    with Progress(len(STEPS) + explore, "initlab report", "part", every=0,
+    with Progress(len(SECTIONS) + explore, "initlab report", "part", every=0,
                   enabled=show_progress(args)) as bar:
         try:
             for outcome in _results(settings, args.jobs, out, explore):
@@ -251,20 +205,39 @@ def run(args) -> int:
                 bar.update()
         except (KeyboardInterrupt, guard.Interrupted) as exc:
             stopped = exc  # keep what finished, write it, then end as interrupted
+    return done, explorer, stopped
+
+
+def _sections(done: dict, settings) -> tuple[list, dict]:
+    """Every section in reading order (one that did not finish marked so) and the summary
+    of each for results.json."""
+    from initlab.report import Section
+    from initlab.report.sections import SECTIONS
+
     sections, summary = [], {}
-    for i, (sid, title, _) in enumerate(STEPS):
+    for i, spec in enumerate(SECTIONS):
         if i in done:
             section, entry = done[i]["section"], done[i]["entry"]
         else:
-            section = Section(id=sid, title=title, error="not run: the report was interrupted "
-                              "before this section finished")
-            entry = {"title": title, "status": "not run"}
-        argv = section_argv(sid, settings)
-        if argv is not None:
-            section.config_toml = section_toml(argv)
-            entry["config_toml"] = section.config_toml
+            section = Section(id=spec.id, title=spec.heading(settings),
+                              error="not run: the report was interrupted before this section "
+                              "finished", config_toml=spec.toml(settings))
+            entry = {"title": section.title, "status": "not run",
+                     "config_toml": section.config_toml}
         sections.append(section)
-        summary[sid] = entry
+        summary[spec.id] = entry
+    return sections, summary
+
+
+def _write(out: Path, args, sections, summary, explorer, stopped, finished: int):
+    """Write the figures, report.html and results.json; return the failed parts' titles
+    and the files written."""
+    from initlab import __version__
+    from initlab.atomic import write_atomic
+    from initlab.cli.guard import finish_output
+    from initlab.report import render
+    from initlab.report.sections import INTRO
+
     written = []
     for s in sections:
         for k, (_, png) in enumerate(s.figures, 1):
@@ -272,10 +245,10 @@ def run(args) -> int:
             written.append(f"{s.id}-{k}.png")
     failed = [s.title for s in sections if s.error is not None]
     meta = {"quick": args.quick, "seeds": args.seeds, "jobs": args.jobs}
-    note, links = None, []
-    if stopped is not None:
-        note = (f"This report is incomplete: it was interrupted after {len(done)} of "
-                f"{len(STEPS)} sections.")
+    note = None if stopped is None else (
+        f"This report is incomplete: it was interrupted after {finished} of {len(sections)} "
+        "sections.")
+    links = []
     if explorer is not None and explorer["error"] is not None:
         print(f"initlab report: the explorer failed: {explorer['error']}", file=sys.stderr)
         failed.append("the interactive explorer")
@@ -290,12 +263,4 @@ def run(args) -> int:
         {"initlab": __version__, "settings": meta, "complete": stopped is None,
          "sections": summary}, indent=1, allow_nan=False))
     finish_output(out, ["report.html", "results.json", *written], "report")
-    if stopped is not None:
-        print(f"wrote the {len(done)} finished section(s) of {len(STEPS)} to "
-              f"{out / 'report.html'} (marked incomplete)", file=sys.stderr)
-        raise stopped
-    status = f"{len(failed)} section(s) failed: {', '.join(failed)}" if failed else "all ok"
-    print(f"wrote {out / 'report.html'}, results.json and "
-          f"{sum(name.endswith('.png') for name in written)} figures "
-          f"({len(sections)} sections in {time.perf_counter() - start:.0f} s, {status})")
-    return 1 if failed else 0
+    return failed, written

@@ -1,19 +1,25 @@
-"""The report's story: which experiments ``initlab report`` runs, and what it says about them.
+"""The report's sections: which experiment each runs, with which Config, and what it shows.
 
-Each step runs one experiment on built-in data, draws its figures and writes its explanation,
-with the conclusions filled in from the numbers it measured. :data:`STEPS` lists them in
-reading order; a step is a function ``step(settings) -> (Section, result)``.
+A section is one registered experiment (:mod:`initlab.experiments.registry`) run with the
+values :meth:`ReportSection.values` gives at the report's size, plus what the report writes
+about it: a title, a text and tables computed from the result, and captions for the
+experiment's own figures. The section's "exact configuration" is the TOML of the Config that
+ran (``initlab run`` reruns it), so it is true by construction. :data:`SECTIONS` lists them in
+reading order.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from initlab.errors import InitlabError
 from initlab.report.text_activations import deep_text, saito_text
-from initlab.report.text_depth import depth_study
+from initlab.report.text_depth import depth_text
 from initlab.report.text_training import (
+    classic_tables,
     classic_text,
     digits_text,
     normalization_text,
@@ -21,10 +27,6 @@ from initlab.report.text_training import (
     regularization_text,
     seeds_text,
 )
-
-#: The course's published circles table (train, test accuracy), shown beside initlab's numbers.
-PUBLISHED_CIRCLES = {"zeros": (0.5, 0.5), "random": (0.83, 0.86), "he": (0.9933333333333333, 0.96)}
-
 
 #: Training lengths (full, quick) of the sections that --quick shortens: the quick report is
 #: a fast look (each checked to tell the same story at these lengths); the exact
@@ -49,65 +51,179 @@ class Settings:
         return LENGTHS[name][self.quick]
 
 
-def classic(dataset: str):
-    """The course's experiment reproduced exactly on one of its data sets."""
+@dataclass(frozen=True)
+class ReportSection:
+    """One section: ``values(settings)`` are the Config values of experiment ``experiment`` at
+    the report's size; ``title(config)``, ``text(result)``, ``tables(result)`` (a list of
+    (caption, header, rows)) and ``captions(result, stems)`` (the experiment's figure stems ->
+    their captions, in the order shown; a stem left out is not shown) are what the report
+    writes."""
 
-    def step(settings: Settings):
-        from initlab.experiments.classic import INITS, run_classic
-        from initlab.plots.classic import boundary_figure, cost_figure
-        from initlab.report import Section
+    id: str
+    experiment: str
+    values: Callable
+    title: Callable
+    text: Callable
+    tables: Callable
+    captions: Callable
+    #: CPU seconds of the run (quick, full), measured on a 2-core machine (2026-11): used only
+    #: to start the longest work first, so that the report's workers finish together
+    cost: tuple[float, float] = (1.0, 1.0)
 
-        result = run_classic(dataset)
-        rows = {r.init: r for r in result.rows}
-        # the course published its run on circles only: moons has nothing to compare with
-        published = dataset == "circles"
-        text = classic_text(result, published=published)
-        tables = []
-        if published:
-            match = all((rows[k].train_accuracy, rows[k].test_accuracy) == v
-                        for k, v in PUBLISHED_CIRCLES.items())
-            text += ("\n\ninitlab's table equals the published one exactly." if match else
-                     "\n\ninitlab's table differs from the published one (see the table).")
-            tables.append(("initlab beside the published table", [
-                "init", "spec", "train (initlab)", "train (published)", "test (initlab)",
-                "test (published)"], [[k, INITS[k], rows[k].train_accuracy, v[0],
-                                       rows[k].test_accuracy, v[1]]
-                                      for k, v in PUBLISHED_CIRCLES.items()]))
-        else:
-            tables.append(("Accuracy and cost", *result.table()))
-        section = Section(
-            id=f"classic-{dataset}", title=f"The classic three-layer experiment: {dataset}",
-            text=text, tables=tables, config=result.config,
-            figures=[("Training cost every 1000 iterations (log scale).", cost_figure(result)),
-                     ("Decision boundaries after training, over every train and test point "
-                      "(x1 from {:.2f} to {:.2f}, x2 from {:.2f} to {:.2f}).".format(
-                          *result.boundary.extent), boundary_figure(result))])
-        return section, result
+    def config(self, settings: Settings):
+        """The Config this section runs at ``settings``' size (checked as any Config is)."""
+        from initlab.experiments import registry
 
-    return step
+        cls = registry.get(self.experiment).config
+        return cls.from_dict(self.values(settings), source=f"report section {self.id!r}")
 
+    def toml(self, settings: Settings) -> str:
+        """The section's exact configuration: a file for ``initlab run``."""
+        return self.config(settings).to_toml(self.experiment)
 
-def classic_seeds(settings: Settings):
-    """The classic experiment over many seeds, with error bars."""
-    from initlab.experiments.compare import COMPARE_PRESETS, run_compare
-    from initlab.plots.compare import accuracy_figure, boundary_figure, loss_figure
-    from initlab.report import Section
-
-    options = dict(COMPARE_PRESETS["coursera"])
-    seeds = settings.n_seeds(10, 3)
-    result = run_compare(seeds=seeds, **options)
-    text = seeds_text(result)
-    section = Section(
-        id="classic-seeds", title=f"The classic experiment over {seeds} seeds", text=text,
-        tables=[("Accuracy over seeds (mean and 95% interval)", *result.table())],
-        config=result.config,
-        figures=[("Training loss: median over seeds and 10-90% band.", loss_figure(result)),
-                 ("Accuracy by init with 95% intervals.", accuracy_figure(result)),
-                 ("Decision boundary of each init's median seed.", boundary_figure(result))])
-    return section, result
+    def heading(self, settings: Settings) -> str:
+        """The title, also for a section that failed or did not run (then its Config may be
+        what failed: the id stands in)."""
+        try:
+            return self.title(self.config(settings))
+        except Exception:  # noqa: BLE001 - the section is shown as failed with its error
+            return self.id
 
 
-def _activation_table(result):
+def _table(caption: str):
+    """A section's tables: the result's own table under ``caption``."""
+    return lambda result: [(caption, *result.table())]
+
+
+def _classic(dataset: str) -> ReportSection:
+    def captions(result, stems):
+        extent = "x1 from {:.2f} to {:.2f}, x2 from {:.2f} to {:.2f}".format(
+            *result.boundary.extent)
+        return {"costs": "Training cost every 1000 iterations (log scale).",
+                "boundaries": "Decision boundaries after training, over every train and test "
+                              f"point ({extent})."}
+
+    published = dataset == "circles"  # the course published its run on circles only
+    return ReportSection(
+        id=f"classic-{dataset}", cost=(2.6, 2.6), experiment="reproduce",
+        values=lambda s: {"study": "coursera", "dataset": dataset},
+        title=lambda c: f"The classic three-layer experiment: {dataset}",
+        text=lambda r: classic_text(r, published=published),
+        tables=lambda r: classic_tables(r, published=published), captions=captions)
+
+
+def _activation_captions(histograms: str, std: str):
+    """Captions of the activation study's figures: one histogram grid per activation (its
+    stem ``histograms_<activation>``), then the std-versus-depth plot."""
+    def captions(result, stems):
+        return {stem: histograms.format(activation=stem.split("_", 1)[1])
+                if stem.startswith("histograms") else std for stem in stems}
+    return captions
+
+
+def _depth_values(settings: Settings) -> dict:
+    """The depth study's sizes (``--quick``: the smaller ones)."""
+    if settings.quick:
+        return {"activation": "tanh", "sigma_w2": list(np.linspace(0.5, 4, 12)),
+                "sigma_b2": 0.05, "depth": 60, "width": 200, "seeds": 2, "jacobian": True,
+                "jacobian_width": 100, "trainability": True,
+                "depths": list(np.linspace(5, 45, 3)),
+                "train_sigma_w2": list(np.linspace(1, 4, 4)), "steps": 100, "train_size": 500}
+    # Trainability depths 5-60: in 300 steps no net of depth 52, 76 or 100 left chance
+    # (accuracy 0.09-0.19 at every sigma_w^2, measured 2026-11-23), so a grid to 100 spent
+    # 87% of its time on rows that all read "untrained"; up to 60 the edge of the trained
+    # region lies inside the grid (depths 27 and 38 train near criticality only), in 72% of
+    # the time.
+    return {"activation": "tanh", "sigma_w2": list(np.linspace(0.5, 4, 24)), "sigma_b2": 0.05,
+            "depth": 100, "width": 400, "seeds": 3, "jacobian": True, "jacobian_width": 200,
+            "trainability": True, "depths": list(np.linspace(5, 60, 6)),
+            "train_sigma_w2": list(np.linspace(1, 4, 7)), "steps": 300}
+
+
+def _normalize_scales(settings: Settings) -> list[float]:
+    """The normalization study's weight stds: every third of its 16 with --quick."""
+    from initlab.experiments.normalize import SCALES
+
+    return list(SCALES[::3] if settings.quick else SCALES)
+
+
+SECTIONS = [
+    _classic("circles"),
+    _classic("moons"),
+    ReportSection(
+        id="classic-seeds", cost=(5, 13), experiment="compare",
+        values=lambda s: {"preset": "coursera", "seeds": s.n_seeds(10, 3)},
+        title=lambda c: f"The classic experiment over {c.seeds} seeds", text=seeds_text,
+        tables=_table("Accuracy over seeds (mean and 95% interval)"),
+        captions=lambda r, stems: {"loss": "Training loss: median over seeds and 10-90% band.",
+                            "accuracy": "Accuracy by init with 95% intervals.",
+                            "boundaries": "Decision boundary of each init's median seed."}),
+    ReportSection(
+        id="saito", cost=(1.8, 1.8), experiment="activations",
+        values=lambda s: {"preset": "saito"},
+        title=lambda c: "Activations at initialization: 5 layers of 100 units", text=saito_text,
+        tables=lambda r: [("Per-run summary", *activation_table(r))],
+        captions=_activation_captions(
+            "Histograms of the activations per layer ({activation}).",
+            "Std of activations and gradients versus depth: theory (lines) and measurements "
+            "(markers).")),
+    ReportSection(
+        id="deep", cost=(1.2, 6), experiment="activations",
+        # at this width the nets of different seeds barely differ: one seed
+        values=lambda s: {"preset": "cs231n", "seeds": 1, **({"width": 512} if s.quick else {})},
+        title=lambda c: f"The 10-layer tanh/ReLU study (width {c.width})", text=deep_text,
+        tables=lambda r: [("Per-run summary", *activation_table(r))],
+        captions=_activation_captions(
+            "Histograms per layer ({activation}), 40 bins on (-1, 1).",
+            "Std versus depth of the activations (left), their gradients (middle) and the "
+            "weight gradients (right): theory as lines, each net as faint markers.")),
+    ReportSection(
+        id="digits", cost=(2.8, 26), experiment="compare",
+        # float32 halves the time of these matmuls; the comparison does not need float64
+        values=lambda s: {"preset": "saito", "seeds": s.n_seeds(5, 2), "dtype": "float32",
+                          "iterations": s.length("digits_iterations")},
+        title=lambda c: "Which init lets a deeper net learn? (digits)", text=digits_text,
+        tables=_table("Accuracy over seeds (mean and 95% interval)"),
+        captions=lambda r, stems: {"loss": "Training loss: median over seeds and 10-90% band.",
+                            "accuracy": "Accuracy by init with 95% intervals."}),
+    ReportSection(
+        id="regularize", cost=(1.9, 14), experiment="regularize",
+        values=lambda s: {"seeds": s.n_seeds(5, 2), "epochs": s.length("regularize_epochs")},
+        title=lambda c: "Overfitting and what L2 and dropout do", text=regularization_text,
+        tables=lambda r: [("Train/test accuracy and gap per variant; differs: from none's, "
+                           "only where the two 95% intervals do not overlap",
+                           *regularization_table(r))],
+        captions=lambda r, stems: {"curves": "Mean train (dashed) and test (solid) accuracy, "
+                                             "band of one std over seeds."}),
+    ReportSection(
+        id="normalize", cost=(2.2, 21), experiment="normalize",
+        values=lambda s: {"seeds": s.n_seeds(3, 2), "scales": _normalize_scales(s),
+                          "epochs": s.length("normalize_epochs")},
+        title=lambda c: "Normalization forgives a bad scale", text=normalization_text,
+        tables=_table("Final accuracy per weight scale, with and without BatchNorm (mean and "
+                      "95% interval over seeds)"),
+        captions=lambda r, stems: {
+            "curves": "Train accuracy after every epoch, one panel per weight std: without "
+                    "normalization (dashed) and with BatchNorm (solid); faint lines are seeds.",
+            "scales": "Final train and test accuracy against the weight std (log scale), "
+                       "with 95% bands over seeds."}),
+    ReportSection(
+        id="depth", cost=(4.5, 38), experiment="propagate", values=_depth_values,
+        title=lambda c: "How deep can it go? Correlations and the edge of chaos",
+        text=depth_text, tables=_table("Per sigma_w^2: theory and the last layer"),
+        captions=lambda r, stems: {
+            "propagation": "Length q_l and correlation c_l of the pre-activations against "
+                           "depth: the maps' iterates (lines) and the measured nets (circles).",
+            "phase": "ln chi_1 over (sigma_w^2, sigma_b^2) with the critical line chi_1 = 1; "
+                     "the run's points coloured by their measured last-layer correlation.",
+            "jacobian": "Singular values of the input-output Jacobian at criticality.",
+            "trainability": "Training accuracy after training over (sigma_w^2, depth), with "
+                            "the theory's 6 xi_c on top."}),
+]
+
+
+def activation_table(result):
+    """The activation studies' table: per run, the first and last layer, theory, verdict."""
     header = ["activation", "init", "std layer 1", f"std layer {len(result.runs[0].layers)}",
               "theory (last layer)", "grad std layer 1", "verdict"]
     rows = []
@@ -118,137 +234,35 @@ def _activation_table(result):
     return header, rows
 
 
-def _activation_figures(figs: dict, histogram_caption: str, std_caption: str) -> list:
-    """(caption, figure) pairs for the histogram grids and the std-versus-depth plot."""
-    return [(histogram_caption.format(activation=name.split("_", 1)[1]), fig)
-            if name.startswith("histograms") else (std_caption, fig)
-            for name, fig in figs.items()]
+def run_section(section: ReportSection, settings: Settings):
+    """Run ``section`` at ``settings``' size: its :class:`~initlab.report.html.Section` (figures
+    still as matplotlib Figures) and the result."""
+    from initlab.experiments import registry
+    from initlab.report.html import Section
+
+    exp = registry.get(section.experiment)
+    config = section.config(settings)
+    result = exp.run(config, progress=False, **({"jobs": 1} if exp.jobs else {}))
+    figures = exp.figures(result)
+    captions = section.captions(result, list(figures))
+    missing = [stem for stem in captions if stem not in figures]
+    if missing:  # a caption without its figure is a mistake here, not a figure to drop
+        raise InitlabError(f"report section {section.id!r} captions figures "
+                           f"{', '.join(missing)}, which {exp.name} does not draw (it draws "
+                           f"{', '.join(figures) or 'none'})")
+    return Section(
+        id=section.id, title=section.title(config), text=section.text(result),
+        tables=section.tables(result), config=getattr(result, "config", {}),
+        config_toml=config.to_toml(exp.name),
+        figures=[(caption, figures[stem]) for stem, caption in captions.items()]), result
 
 
-def _activation_section(id: str, title: str, options: dict, text_of, histogram_caption: str,
-                        std_caption: str):
-    """Run the activation study with ``options`` and make its section (text from
-    ``text_of(result)``, the per-run table with verdicts, histograms and std-vs-depth)."""
-    from initlab.experiments.activations import run_activations
-    from initlab.plots.activations import figures
-    from initlab.report import Section
+def as_table(result) -> list:
+    """A result's table as plain rows (for results.json summaries)."""
+    header, rows = result.table()
+    return [header, [[None if isinstance(c, float) and not np.isfinite(c) else c for c in r]
+                     for r in rows]]
 
-    result = run_activations(**options)
-    section = Section(
-        id=id, title=title, text=text_of(result),
-        tables=[("Per-run summary", *_activation_table(result))], config=result.config,
-        figures=_activation_figures(figures(result), histogram_caption, std_caption))
-    return section, result
-
-
-def saito_activations(settings: Settings):
-    """Deep Learning from Scratch 6.2: histograms of 5 layers of 100 units."""
-    from initlab.experiments.activations import preset
-
-    return _activation_section(
-        "saito", "Activations at initialization: 5 layers of 100 units", preset("saito"),
-        saito_text, "Histograms of the activations per layer ({activation}).",
-        "Std of activations and gradients versus depth: theory (lines) and measurements "
-        "(markers).")
-
-
-def deep_study(settings: Settings):
-    """The 10-layer tanh/ReLU study, with gradients and theory."""
-    from initlab.experiments.activations import preset
-
-    options = preset("cs231n")
-    if settings.quick:
-        options["width"] = 512
-    options["seeds"] = 1  # at this width the nets of different seeds barely differ
-    return _activation_section(
-        "deep", f"The 10-layer tanh/ReLU study (width {options['width']})", options, deep_text,
-        "Histograms per layer ({activation}), 40 bins on (-1, 1).",
-        "Std versus depth of the activations (left), their gradients (middle) and the "
-        "weight gradients (right): theory as lines, each net as faint markers.")
-
-
-def digits_compare(settings: Settings):
-    """Deep Learning from Scratch's init comparison on the digits data."""
-    from initlab.experiments.compare import COMPARE_PRESETS, run_compare
-    from initlab.plots.compare import accuracy_figure, loss_figure
-    from initlab.report import Section
-
-    options = dict(COMPARE_PRESETS["saito"])
-    seeds = settings.n_seeds(5, 2)
-    options["iterations"] = settings.length("digits_iterations")
-    # float32 halves the time of these matmuls; the comparison does not need float64
-    result = run_compare(seeds=seeds, dtype="float32", **options)
-    text = digits_text(result)
-    section = Section(
-        id="digits", title="Which init lets a deeper net learn? (digits)", text=text,
-        tables=[("Accuracy over seeds (mean and 95% interval)", *result.table())],
-        config=result.config,
-        figures=[("Training loss: median over seeds and 10-90% band.", loss_figure(result)),
-                 ("Accuracy by init with 95% intervals.", accuracy_figure(result))])
-    return section, result
-
-
-def regularization(settings: Settings):
-    """The overfitting study on a 300-example subset."""
-    from initlab.experiments.regularize import run_regularize
-    from initlab.plots.regularize import curves_figure
-    from initlab.report import Section
-
-    seeds = settings.n_seeds(5, 2)
-    result = run_regularize(seeds=seeds, epochs=settings.length("regularize_epochs"))
-    text = regularization_text(result)
-    section = Section(
-        id="regularize", title="Overfitting and what L2 and dropout do", text=text,
-        tables=[("Train/test accuracy and gap per variant; differs: from none's, only where "
-                 "the two 95% intervals do not overlap", *regularization_table(result))],
-        config=result.config,
-        figures=[("Mean train (dashed) and test (solid) accuracy, band of one std over seeds.",
-                  curves_figure(result))])
-    return section, result
-
-
-def normalize_scales(settings: Settings) -> list[float]:
-    """The normalization study's weight stds: every third of its 16 with --quick."""
-    from initlab.experiments.normalize import SCALES
-
-    return SCALES[::3] if settings.quick else SCALES
-
-
-def normalization(settings: Settings):
-    """Deep Learning from Scratch's BatchNorm experiment: a grid of weight scales."""
-    from initlab.experiments.normalize import run_normalize
-    from initlab.plots.normalize import grid_figure, summary_figure
-    from initlab.report import Section
-
-    seeds = settings.n_seeds(3, 2)
-    result = run_normalize(seeds=seeds, scales=normalize_scales(settings),
-                           epochs=settings.length("normalize_epochs"))
-    text = normalization_text(result, seeds)
-    section = Section(
-        id="normalize", title="Normalization forgives a bad scale", text=text,
-        tables=[("Final accuracy per weight scale, with and without BatchNorm (mean and 95% "
-                 "interval over seeds)", *result.table())],
-        config=result.config,
-        figures=[("Train accuracy after every epoch, one panel per weight std: without "
-                  "normalization (dashed) and with BatchNorm (solid); faint lines are seeds.",
-                  grid_figure(result)),
-                 ("Final train and test accuracy against the weight std (log scale), with 95% "
-                  "bands over seeds.", summary_figure(result))])
-    return section, result
-
-
-#: (id, title, step) in reading order.
-STEPS = [
-    ("classic-circles", "The classic three-layer experiment: circles", classic("circles")),
-    ("classic-moons", "The classic three-layer experiment: moons", classic("moons")),
-    ("classic-seeds", "The classic experiment over many seeds", classic_seeds),
-    ("saito", "Activations at initialization: 5 layers of 100 units", saito_activations),
-    ("deep", "The 10-layer tanh/ReLU study", deep_study),
-    ("digits", "Which init lets a deeper net learn? (digits)", digits_compare),
-    ("regularize", "Overfitting and what L2 and dropout do", regularization),
-    ("normalize", "Normalization forgives a bad scale", normalization),
-    ("depth", "How deep can it go? Correlations and the edge of chaos", depth_study),
-]
 
 INTRO = """
 Why initialization matters, told by the classic experiments, rerun here on built-in data.
@@ -258,10 +272,3 @@ number was computed by initlab for this report, and two results are called diffe
 when their 95% intervals say so; where a published value exists, it is shown beside
 initlab's.
 """
-
-
-def as_table(result) -> list:
-    """A result's table as plain rows (for results.json summaries)."""
-    header, rows = result.table()
-    return [header, [[None if isinstance(c, float) and not np.isfinite(c) else c for c in r]
-                     for r in rows]]

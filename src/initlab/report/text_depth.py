@@ -11,23 +11,6 @@ import numpy as np
 TRAINED = 0.5
 
 
-def study_sizes(quick: bool) -> dict:
-    """The sizes of the report's runs (``quick``: the smaller ones); also its exact TOML."""
-    if quick:
-        return {"sigma_w2": np.linspace(0.5, 4, 12), "depth": 60, "width": 200, "seeds": 2,
-                "jacobian_width": 100, "depths": np.linspace(5, 45, 3),
-                "train_sigma_w2": np.linspace(1, 4, 4),
-                "train": {"steps": 100, "train_size": 500}}
-    # Trainability depths 5-60: in 300 steps no net of depth 52, 76 or 100 left chance
-    # (accuracy 0.09-0.19 at every sigma_w^2, measured 2026-11-23), so a grid to 100 spent
-    # 87% of its time on rows that all read "untrained"; up to 60 the edge of the trained
-    # region lies inside the grid (depths 27 and 38 train near criticality only), in 72% of
-    # the time.
-    return {"sigma_w2": np.linspace(0.5, 4, 24), "depth": 100, "width": 400, "seeds": 3,
-            "jacobian_width": 200, "depths": np.linspace(5, 60, 6),
-            "train_sigma_w2": np.linspace(1, 4, 7), "train": {"steps": 300}}
-
-
 def trainability_counts(result, threshold: float = TRAINED) -> dict:
     """How many grid points below / above the 6 xi_c curve trained past ``threshold``."""
     curve = {round(p.sigma_w2, 12): p.depth for p in result.six_xi_c}
@@ -120,34 +103,3 @@ def depth_text(result) -> str:
         work, not a promise that a short run gets there.
         """
     return text
-
-
-def depth_study(settings):
-    """The report step: run, draw, explain (``settings.quick`` shrinks the runs)."""
-    from initlab.experiments.propagate import run_propagate
-    from initlab.plots.propagate import figures
-    from initlab.report import Section
-
-    s = study_sizes(settings.quick)
-    result = run_propagate(activation="tanh", sigma_w2=s["sigma_w2"], sigma_b2=0.05,
-                           depth=s["depth"], width=s["width"], seeds=s["seeds"],
-                           jacobian=True, jacobian_width=s["jacobian_width"],
-                           trainability=True, depths=s["depths"],
-                           train_sigma_w2=s["train_sigma_w2"], train_options=s["train"])
-    figs = figures(result)
-    captions = {
-        "propagation": "Length q_l and correlation c_l of the pre-activations against depth: "
-                       "the maps' iterates (lines) and the measured nets (circles).",
-        "phase": "ln chi_1 over (sigma_w^2, sigma_b^2) with the critical line chi_1 = 1; "
-                 "the run's points coloured by their measured last-layer correlation.",
-        "jacobian": "Singular values of the input-output Jacobian at criticality.",
-        "trainability": "Training accuracy after training over (sigma_w^2, depth), with the "
-                        "theory's 6 xi_c on top.",
-    }
-    header, rows = result.table()
-    section = Section(
-        id="depth", title="How deep can it go? Correlations and the edge of chaos",
-        text=depth_text(result), tables=[("Per sigma_w^2: theory and the last layer", header,
-                                          rows)],
-        config=result.config, figures=[(captions[k], fig) for k, fig in figs.items()])
-    return section, result

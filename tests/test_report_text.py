@@ -6,7 +6,6 @@ import pytest
 
 from initlab.experiments.activations import ActivationRun, ActivationsResult, judge_layers
 from initlab.experiments.classic import ClassicResult, ClassicRow
-from initlab.experiments.common import Stat, summarize
 from initlab.experiments.compare import CompareResult, CompareRow, LossStat
 from initlab.experiments.layer_stats import LayerStats
 from initlab.experiments.regularize import RegularizeResult, VariantRow
@@ -18,7 +17,8 @@ from initlab.report.text_training import (
     regularization_text,
     seeds_text,
 )
-from initlab.report.wording import compare_means, compare_spreads, f_test_p, spreads_differ
+from initlab.report.wording import compare_means, compare_spreads
+from initlab.statistics import Stat, f_test_p, spreads_differ, summarize
 
 
 def flat(text: str) -> str:
@@ -117,7 +117,7 @@ def test_spreads_differ_does_not_import_scipy_stats():
 
     import initlab
 
-    code = ("import sys; from initlab.report.wording import spreads_differ; "
+    code = ("import sys; from initlab.statistics import spreads_differ; "
             "assert spreads_differ([1.0, 2.0, 3.5], [0.1, 0.2, 0.25]) is not None; "
             "print('scipy.stats' in sys.modules)")
     src = str(Path(initlab.__file__).resolve().parents[1])

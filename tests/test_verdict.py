@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from initlab import verdict
+from initlab import statistics
 from initlab.errors import InitlabError
 from initlab.results import Result
 from initlab.verdict import judge, per_layer_factor
@@ -141,9 +141,9 @@ def test_saito_sigmoid_std_1_saturates_but_its_gradient_keeps_its_scale():
 def test_t975_is_scipys_t_quantile(dof):
     from scipy.stats import t
 
-    assert verdict.t975.__wrapped__(dof) == pytest.approx(t.ppf(0.975, dof), rel=1e-12, abs=0)
+    assert statistics.t975.__wrapped__(dof) == pytest.approx(t.ppf(0.975, dof), rel=1e-12, abs=0)
 
 
 def test_t975_rejects_no_degrees_of_freedom():
     with pytest.raises(InitlabError, match="degrees of freedom must be >= 1, got 0"):
-        verdict.t975(0)
+        statistics.t975(0)

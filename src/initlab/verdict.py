@@ -36,15 +36,14 @@ backward, from the last layer down to the first.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from initlab.errors import InitlabError
 from initlab.results import Result
+from initlab.statistics import t975
 
 FACTOR = 10.0  # a change of scale by this factor from the reference layer is vanishing/exploding
 HORIZON = 50  # a trend that would cross FACTOR within this many layers is reported
@@ -95,50 +94,6 @@ def per_layer_factor(stds: Sequence[float]) -> float | None:
     """exp of the least-squares slope of log std against layer index (None for < 2 layers)."""
     fit = _fit(stds)
     return None if fit is None else fit[0]
-
-
-@functools.cache
-def t975(dof: int) -> float:
-    """The two-sided 95% point of Student's t with ``dof`` (an int >= 1) degrees of freedom,
-    ``scipy.stats.t.ppf(0.975, dof)`` to within 1e-12 relative (tested), computed here because
-    importing scipy.special or scipy.stats costs a quarter to half a second of start-up of
-    every command that reports an interval. Cached: the explorer judges thousands of nets.
-
-    With theta = atan(t / sqrt(dof)), P(|T| < t) is a finite sum of powers of cos(theta)
-    (Abramowitz & Stegun 26.7.3-4) whose derivative in theta is 2 Gamma((dof+1)/2) /
-    (sqrt(pi) Gamma(dof/2)) cos(theta)^(dof-1): decreasing, so Newton's method in theta from
-    the normal quantile (always below t's) rises monotonically to the root.
-    """
-    dof = int(dof)
-    if dof < 1:
-        raise InitlabError(f"degrees of freedom must be >= 1, got {dof}")
-    scale = 2 * math.exp(math.lgamma((dof + 1) / 2) - math.lgamma(dof / 2)) / math.sqrt(math.pi)
-    theta = math.atan(1.959963984540054 / math.sqrt(dof))  # the normal's 97.5% point
-    for _ in range(100):
-        c = math.cos(theta)
-        step = (0.95 - _two_sided_t(theta, dof)) / (scale * c ** (dof - 1))
-        theta += step
-        if abs(step) <= 1e-16 * theta:
-            break
-    return math.sqrt(dof) * math.tan(theta)
-
-
-def _two_sided_t(theta: float, dof: int) -> float:
-    """P(|T| < sqrt(dof) tan(theta)) for Student's T with ``dof`` degrees of freedom."""
-    c2, s = math.cos(theta) ** 2, math.sin(theta)
-    terms, term = [], 1.0
-    if dof % 2:  # 2/pi (theta + sin cos (1 + 2/3 cos^2 + 2*4/(3*5) cos^4 + ...)), dof - 2 powers
-        for k in range(1, (dof - 1) // 2):
-            terms.append(term)
-            term *= c2 * (2 * k) / (2 * k + 1)
-        if dof > 1:
-            terms.append(term)
-        return 2 / math.pi * (theta + s * math.cos(theta) * math.fsum(terms))
-    for k in range(1, dof // 2):  # sin (1 + 1/2 cos^2 + 1*3/(2*4) cos^4 + ...), dof - 2 powers
-        terms.append(term)
-        term *= c2 * (2 * k - 1) / (2 * k)
-    terms.append(term)
-    return s * math.fsum(terms)
 
 
 def _fit(stds: Sequence[float]) -> tuple[float, bool] | None:

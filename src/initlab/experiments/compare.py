@@ -20,16 +20,7 @@ import numpy as np
 
 from initlab.errors import check_float_dtype
 from initlab.experiments.boundary import Boundary, compute_boundary
-from initlab.experiments.common import (  # noqa: F401  (Stat, summarize: public here too)
-    ACCURACY_CI,
-    LossStat,
-    Stat,
-    format_interval,
-    get_dataset,
-    output_layer,
-    summarize,
-    summarize_accuracy,
-)
+from initlab.experiments.common import get_dataset, output_layer
 from initlab.experiments.common import record_every as default_every
 from initlab.experiments.config import (
     Config,
@@ -56,6 +47,14 @@ from initlab.init import get_initializer
 from initlab.lsuv import LsuvResult
 from initlab.nn.norm import check_norm
 from initlab.results import Result, detail
+from initlab.statistics import (  # noqa: F401  (Stat, summarize: public here too)
+    ACCURACY_CI,
+    LossStat,
+    Stat,
+    format_interval,
+    summarize,
+    summarize_accuracy,
+)
 from initlab.train import check_batch_norm_batches
 
 COMPARE_PRESETS = {

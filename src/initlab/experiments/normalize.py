@@ -27,14 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from initlab.errors import InitlabError, check_float_dtype
-from initlab.experiments.common import (
-    ACCURACY_CI,
-    LossStat,
-    Stat,
-    format_interval,
-    get_dataset,
-    output_layer,
-)
+from initlab.experiments.common import get_dataset, output_layer
 from initlab.experiments.config import (
     Config,
     activation_option,
@@ -56,6 +49,7 @@ from initlab.experiments.registry import Experiment
 from initlab.experiments.replicas import Group, Recipe, summarize_group, train_groups
 from initlab.nn.norm import check_eps, check_momentum, check_norm
 from initlab.results import Result, detail
+from initlab.statistics import ACCURACY_CI, LossStat, Stat, format_interval
 from initlab.train import check_batch_norm_batches
 
 #: The book's 16 weight scales: np.logspace(0, -4, num=16).

@@ -16,14 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from initlab.errors import check_float_dtype
-from initlab.experiments.common import (
-    ACCURACY_CI,
-    Stat,
-    get_dataset,
-    output_layer,
-    record_every,
-    summarize,
-)
+from initlab.experiments.common import get_dataset, output_layer, record_every
 from initlab.experiments.config import (
     Config,
     activation_option,
@@ -48,6 +41,7 @@ from initlab.init import get_initializer
 from initlab.lsuv import LsuvResult
 from initlab.nn.norm import check_norm
 from initlab.results import Result, detail
+from initlab.statistics import ACCURACY_CI, Stat, summarize
 
 _DATA, _NET = "data", "network and training"
 

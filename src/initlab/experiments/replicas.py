@@ -29,9 +29,9 @@ import numpy as np
 
 from initlab.budget import free_cores
 from initlab.errors import check_positive_int
-from initlab.experiments.common import LossStat, summarize, summarize_accuracy
 from initlab.lsuv import LsuvResult, lsuv_from_inits
 from initlab.nn.model import mlp
+from initlab.statistics import LossStat, summarize, summarize_accuracy
 from initlab.train import accuracy, fit, schedule
 from initlab.workers import run_tasks
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import math
 
-from initlab.experiments.common import format_interval, format_stat, separated
 from initlab.report.wording import (
     compare_means,
     compare_spreads,
     differs,
 )
+from initlab.statistics import format_interval, format_stat, separated
 
 
 def _fmt(x: float | None, digits: int = 3) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from initlab.experiments.common import Stat, format_stat, separated
+from initlab.statistics import Stat, format_stat, separated, spreads_differ
 
 #: Verdict states in which a signal (or a gradient) loses its scale going through the net.
 FADES = ("vanishing", "shrinking", "no signal")
@@ -49,36 +49,6 @@ def compare_means(name_a: str, a: Stat, name_b: str, b: Stat, what: str,
                 f"do not overlap)")
     return (f"{name_a}'s and {name_b}'s mean {what} cannot be told apart ({nums}; the 95% "
             f"intervals overlap)")
-
-
-def spreads_differ(a, b, level: float = 0.05) -> bool | None:
-    """Two-sided F-test of equal variances of the finite values ``a`` and ``b`` (None when
-    either has fewer than 2 values or both have no spread)."""
-    a, b = (np.asarray(v, dtype=float) for v in (a, b))
-    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-    if a.size < 2 or b.size < 2:
-        return None
-    va, vb = a.var(ddof=1), b.var(ddof=1)
-    if va == vb:
-        return False
-    if va == 0 or vb == 0:
-        return True
-    return bool(f_test_p(va / vb, a.size - 1, b.size - 1) < level)
-
-
-def f_test_p(f: float, dfn: int, dfd: int) -> float:
-    """Two-sided p-value of the variance ratio ``f`` with (dfn, dfd) degrees of freedom:
-    2 min(P(F <= f), P(F >= f)) for Snedecor's F.
-
-    The two tails are scipy.special's ``fdtr`` and ``fdtrc``, what ``scipy.stats.f.cdf`` and
-    ``.sf`` compute with, without importing scipy.stats (half a second of start-up).
-
-    >>> round(f_test_p(1.0, 4, 4), 12)
-    1.0
-    """
-    from scipy.special import fdtr, fdtrc  # here, not at the top: start-up time counts
-
-    return float(2 * min(fdtr(dfn, dfd, f), fdtrc(dfn, dfd, f)))
 
 
 def compare_spreads(name_a: str, a, name_b: str, b, what: str, digits: int = 3) -> str:

@@ -38,3 +38,37 @@ def test_each_worker_gets_its_share_of_the_cores_even_for_blas_loaded_late(monke
         assert counts and set(counts.values()) == {share}, counts
         assert set(variables.values()) == {str(share)}
     assert dict(os.environ) == before  # the parent's environment is left as it was
+
+
+def exit_at_once(x):
+    os._exit(3)
+
+
+def test_a_worker_that_ends_without_its_result_is_an_error_not_a_busy_wait(monkeypatch):
+    """Its end of the pipe and its sentinel both ready at the next look (the parent looked
+    late): WorkerDied. The parent once spun for ever on it (seen as a hang of
+    tests/cli/test_newcomer_fixes.py's worker that exits at once, about 1 run in 3)."""
+    import signal
+    import time
+
+    import initlab.workers as workers
+
+    real = workers.wait
+
+    def late(objects, timeout=None):
+        real(objects, timeout)
+        time.sleep(0.5)  # by now the worker's exit has closed its pipe too
+        return real(objects, 0)
+
+    def give_up(signum, frame):
+        raise TimeoutError("run_tasks still waiting after 20 s")
+
+    monkeypatch.setattr(workers, "wait", late)
+    old = signal.signal(signal.SIGALRM, give_up)
+    signal.alarm(20)
+    try:
+        with pytest.raises(workers.WorkerDied, match="exit code 3"):
+            list(run_tasks(exit_at_once, [(1,), (2,)], jobs=2))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)

@@ -207,17 +207,13 @@ class Workers:
                 if item in sentinels:
                     proc, conn = sentinels[item]
                     if conn.poll():
-                        continue  # it answered before it ended: read the answer first
-                    proc.join()
-                    if proc.exitcode in (-signal.SIGINT, -signal.SIGTERM):
-                        raise KeyboardInterrupt
-                    raise WorkerDied(f"a worker process ended with exit code {proc.exitcode} "
-                                     "before it sent its result")
+                        continue  # an answer, or the end of its pipe: read it first
+                    _ended(proc)
             for conn in [c for c in ready if c in busy]:
                 try:
                     status, index, value, text = _pickler().loads(conn.recv_bytes())
-                except (EOFError, OSError):
-                    continue  # its sentinel says why, on the next round
+                except (EOFError, OSError):  # it ended without answering
+                    _ended(self.procs[self.conns.index(conn)])
                 del busy[conn]
                 if status == "error":
                     if text and isinstance(value, Exception) and hasattr(value, "add_note"):
@@ -264,6 +260,16 @@ class Workers:
         for conn in self.conns:
             conn.close()
         self.procs, self.conns = [], []
+
+
+def _ended(proc) -> None:
+    """Raise for a worker that ended before it sent its result: KeyboardInterrupt where a
+    signal interrupted it, else :class:`WorkerDied`."""
+    proc.join()
+    if proc.exitcode in (-signal.SIGINT, -signal.SIGTERM):
+        raise KeyboardInterrupt
+    raise WorkerDied(f"a worker process ended with exit code {proc.exitcode} before it sent "
+                     "its result")
 
 
 def run_tasks(fn: Callable, tasks: Sequence[tuple], jobs: int) -> Iterator[tuple[int, Any]]:

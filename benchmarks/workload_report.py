@@ -6,7 +6,7 @@ over at every run). There is no other contender: the goals are absolute times on
 machine. The rows run as a user's shell runs the command, without the harness's thread
 variables, twice: with nothing exported, and with ``OMP_NUM_THREADS=2`` exported (a common
 shell setting; the report's worker processes limit their BLAS threads to ``cpu_count //
-jobs`` through threadpoolctl, initlab.workers, and the row shows whether that holds). Both
+jobs`` through threadpoolctl, initlab.runtime.workers, and the row shows whether that holds). Both
 are judged. The full report runs only at the full size (minutes per run), and by default this
 workload counts 3 rounds without a warm-up (``--runs``/``--warmup`` override). At the
 ``tiny`` size (the smoke test) the rows only run ``initlab report --help``, which checks the

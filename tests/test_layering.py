@@ -23,6 +23,49 @@ def imports(path: Path) -> set[str]:
     return found
 
 
+#: The layers, lowest first (docs/architecture.md says what each knows): a module may import
+#: from its own layer and the layers below it, never from one above.
+LAYERS = [
+    ("runtime", {"errors", "runtime"}),
+    ("core", {"", "spec", "rng", "results", "statistics", "init", "nn", "optim", "train",
+              "lsuv", "theory", "verdict", "data"}),
+    ("plots", {"plots"}),
+    ("experiments", {"experiments"}),
+    ("report", {"report"}),
+    ("front ends", {"cli", "sweep", "explore", "torchbridge", "torch"}),
+]
+
+
+def layer(module: str) -> int:
+    """The index in :data:`LAYERS` of ``initlab.X...`` (its first part after ``initlab``); a
+    name imported from the package itself (``from initlab import fit``) is the package's."""
+    parts = module.split(".")
+    first = parts[1] if len(parts) > 1 else ""
+    if len(parts) == 2 and not any(first in names for _, names in LAYERS):
+        first = ""  # an attribute of initlab/__init__.py, not a module
+    return next(k for k, (_, names) in enumerate(LAYERS) if first in names)
+
+
+def _module(path: Path) -> str:
+    rel = path.relative_to(SRC.parent).with_suffix("")
+    return ".".join(p for p in rel.parts if p != "__init__")
+
+
+def test_every_module_has_a_layer():
+    for path in SRC.rglob("*.py"):
+        layer(_module(path))  # raises StopIteration for a module no layer names
+
+
+def test_every_import_points_down():
+    upward = []
+    for path in SRC.rglob("*.py"):
+        own = layer(_module(path))
+        for found in imports(path):
+            if layer(found) > own:
+                upward.append(f"{_module(path)} -> {found}")
+    assert not upward, upward
+
+
 def test_model_files_are_written_below_the_model():
     assert "initlab.nn.model" not in imports(SRC / "nn" / "serialize.py")
     assert "initlab.nn.serialize" in imports(SRC / "nn" / "model.py")

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from threadpoolctl import threadpool_limits
 
 from initlab.cli import main
 from initlab.report import Section, render
@@ -171,11 +172,21 @@ HOW = {"seconds", "jobs", "processes"}
 
 
 def _rerun(toml: str, folder, capsys) -> list:
-    """The numbers of 'initlab run --json' on a section's configuration file."""
+    """The numbers of 'initlab run --json' on a section's configuration file, run as the
+    report runs its sections: in one process (``jobs = 1``) with BLAS on one thread (splitting
+    one model's replicas over processes, or a product over threads, may round float32 sums
+    differently, and training amplifies that)."""
+    import tomllib
+
+    from initlab.experiments import registry
+
     folder.mkdir(parents=True, exist_ok=True)
+    if registry.get(tomllib.loads(toml)["experiment"]).jobs:
+        toml += "jobs = 1\n"
     (folder / "c.toml").write_text(toml)
     capsys.readouterr()
-    assert main(["run", str(folder / "c.toml"), "--json", "-q"]) == 0
+    with threadpool_limits(limits=1, user_api="blas"):  # as the report runs every section
+        assert main(["run", str(folder / "c.toml"), "--json", "-q"]) == 0
     return _numbers(json.loads(capsys.readouterr().out))
 
 

@@ -253,6 +253,11 @@ def test_small_products_train_on_one_blas_thread_large_ones_on_the_free_cores(mo
     assert blas_threads_seen(model, X, y, batch_size=10) == [1, 1, 2]
     monkeypatch.setattr(train, "free_cores", lambda: 1)  # another task holds a core
     assert blas_threads_seen(model, X, y) == [1, 1, 1]
+    monkeypatch.setattr(train, "free_cores", lambda: 2)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):  # a caller's pin (the report's) holds
+        assert blas_threads_seen(model, X, y) == [1, 1, 1]
 
 
 @pytest.mark.parametrize("loadavg, own, cores, free", [
@@ -264,7 +269,7 @@ def test_free_cores_are_the_cores_less_the_other_processes_runnable_tasks(
         monkeypatch, loadavg, own, cores, free):
     import io
 
-    from initlab import budget
+    from initlab.runtime import cores as budget
 
     def fake_open(path, *args):
         if path == "/proc/loadavg":

@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from initlab.budget import usable_cores
-from initlab.workers import THREAD_VARIABLES, run_tasks
+from initlab.runtime.cores import usable_cores
+from initlab.runtime.workers import THREAD_VARIABLES, run_tasks
 
 
 def square(x):
@@ -51,7 +51,7 @@ def test_a_worker_that_ends_without_its_result_is_an_error_not_a_busy_wait(monke
     import signal
     import time
 
-    import initlab.workers as workers
+    import initlab.runtime.workers as workers
 
     real = workers.wait
 

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from initlab.atomic import write_atomic
 from initlab.errors import InitlabError
+from initlab.runtime.atomic import write_atomic
 
 
 def detail(default: Any = None) -> Any:

@@ -36,12 +36,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from initlab.budget import free_cores, usable_cores
 from initlab.errors import InitlabError, check_positive_int
 from initlab.nn.losses import check_labels
 from initlab.optim import add_l2_grad, get_optimizer, l2_penalty, l2_terms
 from initlab.results import Result
 from initlab.rng import as_rng
+from initlab.runtime.cores import free_cores, usable_cores
 
 
 def _matrix(value) -> np.ndarray | None:
@@ -213,7 +213,9 @@ SMALL_PRODUCT = 1 << 22
 def blas_threads(model, X, batch: int) -> contextlib.AbstractContextManager:
     """A context running BLAS during training on one thread when every product of a step on
     ``batch`` examples of ``X`` is small (see :data:`SMALL_PRODUCT`), else on the cores other
-    tasks leave free; a no-op when that is all of them (BLAS keeps its threads)."""
+    tasks leave free; a no-op when that is all of them (BLAS keeps its threads). It only ever
+    lowers BLAS's threads: a caller that pinned them (the report pins one thread per section,
+    so that its float32 sums do not depend on the machine's load) keeps its pin."""
     largest = 0
     for i, layer in enumerate(model.dense_layers):
         size = layer.out_features * layer.in_features * batch
@@ -224,11 +226,13 @@ def blas_threads(model, X, batch: int) -> contextlib.AbstractContextManager:
     if threads >= usable_cores():
         return contextlib.nullcontext()
     try:  # the libraries loaded now (scipy's own BLAS may load late, with a lazy import)
-        from threadpoolctl import threadpool_limits
-
-        return threadpool_limits(limits=threads, user_api="blas")
+        from threadpoolctl import threadpool_info, threadpool_limits
     except ImportError:  # pragma: no cover - a dependency, but fit works without it
         return contextlib.nullcontext()
+    now = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+    if now and threads >= min(now):
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=threads, user_api="blas")
 
 
 def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | None = None,
@@ -369,7 +373,7 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
 
 
 def _bar(total: int):
-    from initlab.progress import Progress
+    from initlab.runtime.progress import Progress
 
     return Progress(total, "fit", "step", leave=False)
 

@@ -6,10 +6,10 @@ import time
 import numpy as np
 import pytest
 
-from initlab.budget import Estimate, check
 from initlab.cli import main
 from initlab.errors import InitlabError
-from initlab.progress import Progress
+from initlab.runtime.budget import Estimate, check
+from initlab.runtime.progress import Progress
 
 TINY = {
     "compare": ["--n-samples", "24", "--iterations", "2", "--seeds", "1", "--init", "he"],

@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from initlab import progress
-from initlab.atomic import write_atomic
 from initlab.cli import main
 from initlab.experiments import replicas
-from initlab.progress import Progress
+from initlab.runtime import progress
+from initlab.runtime.atomic import write_atomic
+from initlab.runtime.progress import Progress
 from initlab.verdict import judge
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
@@ -84,7 +84,7 @@ class FakeTerminal(io.StringIO):
 
 
 def test_a_long_title_is_kept_whole_or_cut_at_a_word():
-    from initlab.progress import fit_words
+    from initlab.runtime.progress import fit_words
 
     title = "done: Activations at initialization: 5 layers of 100 units"
     assert fit_words(title, 200) == title

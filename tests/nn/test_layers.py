@@ -250,3 +250,12 @@ def test_unknown_activation_lists_the_valid_ones():
 def test_dense_from_arrays_validates_shapes():
     with pytest.raises(InitlabError, match=r"Dense needs float weight \(R, out, in\)"):
         Dense.from_arrays(np.zeros((2, 3)), np.zeros(2))
+
+
+def test_last_input_and_output_are_what_the_last_forward_saw():
+    """The public view of a forward pass's cache (the explorer reads a layer's output)."""
+    dense, act = Dense(3, 2, init="he", rngs=replica_rngs(0, 2)), ActivationLayer("tanh")
+    assert dense.last_input is None and act.last_output is None
+    x = np.random.default_rng(0).standard_normal((2, 5, 3))
+    y = act.forward(dense.forward(x))
+    assert dense.last_input is x and np.array_equal(act.last_output, y)

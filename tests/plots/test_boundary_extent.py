@@ -73,9 +73,10 @@ def test_grid_cells_are_square_and_span_the_extent():
 
 def test_report_caption_quotes_the_plane_it_draws():
     """The report's moons section said "plot range [-1.5, 1.5]" whatever the plane was."""
-    from initlab.report.sections import Settings, classic
+    from initlab.report.sections import SECTIONS, Settings, run_section
 
-    section, result = classic("moons")(Settings(quick=True))
+    moons = next(s for s in SECTIONS if s.id == "classic-moons")
+    section, result = run_section(moons, Settings(quick=True))
     caption = next(c for c, _ in section.figures if c.startswith("Decision boundaries"))
     x0, x1, y0, y1 = result.boundary.extent
     assert f"x1 from {x0:.2f} to {x1:.2f}, x2 from {y0:.2f} to {y1:.2f}" in caption

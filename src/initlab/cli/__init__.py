@@ -4,7 +4,7 @@ Each subcommand module defines ``HELP`` (one line) and ``DESCRIPTION`` (with exa
 that runs a registered experiment names it (``EXPERIMENT = "compare"``) and gets everything
 else from the experiment's Config (:mod:`initlab.cli.experiment`); any other defines
 ``add_arguments(parser)`` and ``run(args) -> int``; optionally ``check_inputs(args)`` (cheap
-checks of its files and names), ``estimate(args)`` (an :class:`~initlab.budget.Estimate` of
+checks of its files and names), ``estimate(args)`` (an :class:`~initlab.runtime.budget.Estimate` of
 its memory and time: the command gets ``--force``) and ``settings(args)`` (the values it will
 run with, for ``--dump-config``). Every command goes through :func:`main` and
 :mod:`initlab.cli.guard`: the inputs are checked, then the output folder, then the budget
@@ -70,7 +70,7 @@ def build_parser(only: str | None = None) -> Parser:
         p = sub.add_parser(name, help=module.HELP.replace("%", "%%"),
                            description=module.DESCRIPTION,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
-        p.set_defaults(_module=module, _parser=p)
+        p.set_defaults(command_module=module, command_parser=p)
         parser.commands[name] = p
         if not only:
             continue
@@ -116,12 +116,12 @@ def main(argv: list[str] | None = None) -> int:
             if not getattr(args, "command", None):
                 parser.print_help()
                 return 2
-            command, module = f"initlab {args.command}", args._module
+            command, module = f"initlab {args.command}", args.command_module
             if getattr(args, "dump_config", False):
                 from initlab.cli import config
 
                 print(module.dump(args) if hasattr(module, "dump") else
-                      config.dump(args.command, args._parser, args, module), end="")
+                      config.dump(args.command, args.command_parser, args, module), end="")
                 return 0
             guard.prepare(args, module)
             return int(module.run(args) or 0)

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from initlab.atomic import write_atomic
 from initlab.errors import MAX_SEED, InitlabError, check_seed
+from initlab.runtime.atomic import write_atomic
 from initlab.spec import split_specs
 
 if TYPE_CHECKING:  # results imports NumPy, which `initlab --help` does without
@@ -251,14 +251,9 @@ def emit(result: Result, args, figures: dict | None = None) -> None:
     ``figures`` maps file stems to matplotlib Figures; each is saved as ``DIR/stem.FORMAT``
     (--format, at --dpi: :func:`figure_bytes`).
     Every file is written whole or not at all; files of an earlier run in DIR that this run
-    does not rewrite are removed (see :mod:`initlab.cli.guard`). A callable
-    ``args.result_sink`` (set by ``initlab sweep``) takes the result instead.
+    does not rewrite are removed (see :mod:`initlab.cli.guard`).
     """
 
-    sink = getattr(args, "result_sink", None)
-    if sink is not None:
-        sink(result)
-        return
     out = getattr(args, "out", None)
     if out is not None:
         from initlab.cli.guard import check_output, finish_output

@@ -16,7 +16,7 @@ from pathlib import Path
 import tomli_w
 
 from initlab.errors import InitlabError
-from initlab.tomlfile import read_toml
+from initlab.runtime.tomlfile import read_toml
 
 #: The key that names the command.
 COMMAND_KEY = "experiment"

@@ -16,7 +16,9 @@ from initlab.cli.common import add_output_options, emit, positive_int, show_prog
 
 JOBS_HELP = ("train in this many processes (default: 2, or as many cores as other tasks leave "
              "free if fewer; a run of under a second stays in one process, where starting "
-             "workers would cost more than it saves); the numbers are the same for any value")
+             "workers would cost more than it saves); the same seeds and data for any value, "
+             "though splitting one model's replicas may round float32 results differently in "
+             "the last digit")
 
 
 class ExperimentCommand:

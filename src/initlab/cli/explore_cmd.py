@@ -59,7 +59,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from initlab.explore import plan, write_explorer
     from initlab.explore.build import tasks
-    from initlab.progress import Progress
+    from initlab.runtime.progress import Progress
 
     p = plan(args.quick, args.widths, args.depth, args.per_decade)  # refuse before any work
     start = time.perf_counter()

@@ -20,9 +20,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from initlab.atomic import write_atomic
-from initlab.budget import check
 from initlab.errors import InitlabError
+from initlab.runtime.atomic import write_atomic
+from initlab.runtime.budget import check
 
 MANIFEST = ".initlab-files"
 CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -147,9 +147,9 @@ def stdout_closed() -> bool:
 
 
 def worker_failure(exc: BaseException) -> bool:
-    """Whether ``exc`` is :class:`initlab.workers.WorkerError` (workers that could not start
+    """Whether ``exc`` is :class:`initlab.runtime.workers.WorkerError` (workers that could not start
     or died), looked up without importing that module: it is loaded if it raised one."""
-    workers = sys.modules.get("initlab.workers")
+    workers = sys.modules.get("initlab.runtime.workers")
     return workers is not None and isinstance(exc, workers.WorkerError)
 
 

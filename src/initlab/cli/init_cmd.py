@@ -54,7 +54,7 @@ def estimate(args):
     """Memory and time of drawing the tensor (orthogonal: a QR of the flattened matrix)."""
     import numpy as np
 
-    from initlab.budget import tensor_draw
+    from initlab.runtime.budget import tensor_draw
 
     if args.list or args.spec is None or args.shape is None:
         return None

@@ -207,7 +207,7 @@ def check_inputs(args) -> None:
 def _save(model, path: Path) -> None:
     from safetensors.torch import save_model
 
-    from initlab.atomic import atomic_path
+    from initlab.runtime.atomic import atomic_path
 
     try:
         with atomic_path(path) as tmp:  # whole or not at all, with the umask's mode

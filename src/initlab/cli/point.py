@@ -1,47 +1,30 @@
 """One sweep point: a configuration for ``initlab run``, checked and run inside a worker.
 
 A point is exactly what a TOML file for ``initlab run`` holds: ``experiment`` plus that
-command's options. :func:`check_point` parses it with the experiment's own parser (so a sweep
-reports the same errors as the command line); :func:`run_point` runs it and returns an
-outcome dict for the store. Any experiment command that prints its result with ``--json``
-(through :func:`initlab.cli.common.emit`) can be swept, with no change here.
+experiment's Config values. :func:`check_point` makes the Config (the same checks and errors
+as the command line and ``initlab run``, no argparse in between); :func:`run_point` runs it
+and returns an outcome dict for the store. Every registered experiment can be swept, with no
+change here.
 """
 
 from __future__ import annotations
 
-import functools
 import socket
 import time
 
 from initlab import __version__
-from initlab.cli import config
 from initlab.errors import InitlabError
 from initlab.experiments import registry
 from initlab.experiments.config import Config
 
-NOT_SWEEPABLE = {"run", "init", "sweep", "report"}
-
 
 def sweepable() -> list[str]:
-    """The experiment commands a sweep can run."""
-    from initlab.cli import command_names
-
-    return [n for n in command_names() if n not in NOT_SWEEPABLE]
+    """The experiments a sweep can run: the registered ones."""
+    return registry.names()
 
 
-@functools.cache
-def experiment_parser(name: str):
-    """The argument parser of experiment command ``name`` (built once per process)."""
-    from initlab.cli import build_parser
-
-    top = build_parser(only=name)
-    return top._subparsers._group_actions[0].choices[name]
-
-
-def check_point(point: dict, source: str = "sweep point"):
-    """Check ``point``: for a registered experiment, its Config (made from the point's values
-    directly); for another command, the parsed options (its own parser, so a sweep reports
-    the same errors as the command line).
+def check_point(point: dict, source: str = "sweep point") -> Config:
+    """The Config of ``point`` (its experiment's, made from the point's values directly).
 
     Raises :class:`InitlabError` naming the point's source for an unknown experiment, an
     option the experiment does not have, or a value it rejects.
@@ -51,39 +34,15 @@ def check_point(point: dict, source: str = "sweep point"):
     valid = sweepable()
     if name not in valid:
         raise InitlabError(f"{source}: unknown experiment {name!r}; valid: {', '.join(valid)}")
-    if name in registry.names():
-        doc.pop("jobs", None)  # how to run, not what: every point runs in one process
-        return registry.get(name).config.from_dict(doc, source=source)
-    parser = experiment_parser(name)
-    argv = config.to_argv(doc, parser, source)
-    if "jobs" in {a.dest for a in parser._actions} and "jobs" not in doc:
-        argv.append("--jobs=1")  # the sweep runs points side by side: one process each
-
-    def fail(message: str):
-        raise InitlabError(f"{source}: {message}")
-
-    parser.error, saved = fail, parser.error
-    try:
-        args = parser.parse_args(argv)
-    finally:
-        parser.error = saved
-    args.json, args.quiet, args.out = True, True, None
-    return args
+    doc.pop("jobs", None)  # how to run, not what: every point runs in one process
+    return registry.get(name).config.from_dict(doc, source=source)
 
 
 def _result(point: dict):
-    """Run ``point`` and return its Result (a registered experiment: no argparse at all)."""
-    checked = check_point(point)
-    if isinstance(checked, Config):
-        exp = registry.get(point["experiment"])
-        return exp.run(checked, progress=False, **({"jobs": 1} if exp.jobs else {}))
-    caught = []
-    checked.result_sink = caught.append
-    code = checked._module.run(checked)
-    if not caught:
-        raise InitlabError(f"experiment {point.get('experiment')!r} produced no result "
-                           f"(exit code {code})")
-    return caught[0]
+    """Run ``point`` and return its Result (one process, no progress)."""
+    config = check_point(point)
+    exp = registry.get(point["experiment"])
+    return exp.run(config, progress=False, **({"jobs": 1} if exp.jobs else {}))
 
 
 def run_point(point: dict) -> dict:

@@ -68,13 +68,18 @@ def run_step(index: int, settings) -> dict:
     as PNG bytes) and its summary. Never raises: a failure becomes a section marked failed,
     with the error shown.
     """
+    from threadpoolctl import threadpool_limits
+
     from initlab.report import Section, png_bytes
     from initlab.report.sections import SECTIONS, as_table, run_section
 
     spec = SECTIONS[index]
     start = time.perf_counter()
     try:
-        section, result = run_section(spec, settings)
+        # BLAS on one thread: the numbers do not depend on how busy the machine is (a float32
+        # sum over 2 threads rounds differently), and the sections already run side by side
+        with threadpool_limits(limits=1, user_api="blas"):
+            section, result = run_section(spec, settings)
         section.figures = [(caption, png_bytes(fig, dpi=settings.dpi))
                            for caption, fig in section.figures]
         entry = {"title": section.title, "status": "ok", "result": result.to_dict(),
@@ -121,9 +126,9 @@ def _explorer_plan(quick: bool):
 
 def _write_explorer(out: Path, p: dict, parts: list, seconds: float) -> dict:
     """Put the explorer's finished tasks together and write ``out/explore.html``."""
-    from initlab.atomic import write_atomic
     from initlab.explore.build import assemble
     from initlab.explore.page import render
+    from initlab.runtime.atomic import write_atomic
 
     try:
         path = out / "explore.html"
@@ -140,7 +145,7 @@ def _results(settings, jobs: int, out: Path, explore: bool):
     run in the same pool, small ones that keep both workers busy to the end. The work is
     started longest first (each section's ``cost``)."""
     from initlab.report.sections import SECTIONS
-    from initlab.workers import run_tasks
+    from initlab.runtime.workers import run_tasks
 
     which = 0 if settings.quick else 1
     work = [(spec.cost[which], ("step", i, None, settings)) for i, spec in enumerate(SECTIONS)]
@@ -187,8 +192,8 @@ def run(args) -> int:
 def _collect(settings, args, out: Path):
     """Run the sections and the explorer with progress: (finished sections by index, the
     explorer's outcome or None, the interruption or None; what finished is kept)."""
-    from initlab.progress import Progress
     from initlab.report.sections import SECTIONS
+    from initlab.runtime.progress import Progress
 
     done, explorer, stopped = {}, None, None
     explore = not args.no_explore
@@ -233,10 +238,10 @@ def _write(out: Path, args, sections, summary, explorer, stopped, finished: int)
     """Write the figures, report.html and results.json; return the failed parts' titles
     and the files written."""
     from initlab import __version__
-    from initlab.atomic import write_atomic
     from initlab.cli.guard import finish_output
     from initlab.report import render
     from initlab.report.sections import INTRO
+    from initlab.runtime.atomic import write_atomic
 
     written = []
     for s in sections:

@@ -182,7 +182,7 @@ def _plan(args) -> int:
 def _run(args) -> int:
     from initlab.cli import guard
     from initlab.cli.point import run_point
-    from initlab.progress import Progress
+    from initlab.runtime.progress import Progress
     from initlab.sweep.schedulers import check_scheduler, drive, open_pool
     from initlab.sweep.store import Store
 

@@ -316,7 +316,7 @@ def _draw(inits, acts, sizes, seeds, cfg, accs, progress) -> tuple[Moments, list
     per init, per seed, what LSUV did."""
     inputs, lsuv_runs, bar = Moments(), [[] for _ in inits], None
     if progress:
-        from initlab.progress import Progress
+        from initlab.runtime.progress import Progress
         bar = Progress(len(inits) * len(seeds), "activations", "net")
     blas = threadpool_limits(1, "blas") if threadpool_limits else contextlib.nullcontext()
     with blas, np.errstate(over="ignore", invalid="ignore"):
@@ -370,7 +370,7 @@ def _results(inits, acts, sizes, accs, cfg, edges, theory, input_std, seed_list,
 
 def estimate(config: ActivationsConfig):
     """Memory and time of drawing and pushing a batch through every (init, seed) net."""
-    from initlab.budget import stats_at_init
+    from initlab.runtime.budget import stats_at_init
 
     c, grad = config, not config.no_grad
     sizes, n_acts, nets = c.layer_sizes, len(c.activation), len(c.init) * c.seeds

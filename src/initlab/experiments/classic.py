@@ -129,7 +129,7 @@ def _run(c: ClassicConfig, progress: bool) -> ClassicResult:
 
 def estimate(config: ClassicConfig):
     """Memory and time of training the three nets and of their boundaries' grid."""
-    from initlab.budget import FLOPS, Estimate, mlp_training
+    from initlab.runtime.budget import FLOPS, Estimate, mlp_training
 
     c = config
     replicas = len(INITS)

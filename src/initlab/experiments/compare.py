@@ -280,8 +280,8 @@ def _row(spec: str, part, seed: int) -> CompareRow:
 
 def estimate(config: CompareConfig):
     """Memory and time of training every (init, seed) replica, from the sizes."""
-    from initlab.budget import mlp_training, steps_of
     from initlab.data import expected_size
+    from initlab.runtime.budget import mlp_training, steps_of
 
     c = config
     n_train, n_test, features, classes = expected_size(c.dataset, c.n_samples, c.train_size,

@@ -242,8 +242,8 @@ def _run(c: NormalizeConfig, progress: bool, jobs: int | None) -> NormalizeResul
 
 def estimate(config: NormalizeConfig):
     """Memory and time of training every (scale, seed) of every variant, from the sizes."""
-    from initlab.budget import Estimate, mlp_training, steps_of
     from initlab.data import expected_size
+    from initlab.runtime.budget import Estimate, mlp_training, steps_of
 
     c = config
     n_train, n_test, features, classes = expected_size(c.dataset, None, c.train_size)

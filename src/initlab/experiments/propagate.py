@@ -332,7 +332,7 @@ def _runs(act, c: PropagateConfig) -> list[PropagateRun]:
 def estimate(config: PropagateConfig):
     """Memory and time of the nets drawn (and trained, with the trainability grid), from the
     sizes."""
-    from initlab.budget import Estimate, mlp_training
+    from initlab.runtime.budget import Estimate, mlp_training
 
     c, width, n_sigma = config, config.width, len(config.sigma_w2)
     # every layer draws one width x width matrix and multiplies (batch + 1) rows per sigma

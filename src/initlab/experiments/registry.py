@@ -34,9 +34,9 @@ class Experiment:
     """One experiment: its name, its options and the four steps every front end calls.
 
     ``run(config, progress)`` computes (``progress``: show progress on stderr), ``figures``
-    draws a result (no computing), ``estimate`` gives the :class:`initlab.budget.Estimate` of a
-    Config's run (None: too small to matter). ``jobs`` says whether ``run`` accepts
-    ``jobs=N`` (processes; the same numbers whatever N).
+    draws a result (no computing), ``estimate`` gives the
+    :class:`~initlab.runtime.budget.Estimate` of a Config's run (None: too small to matter).
+    ``jobs`` says whether ``run`` accepts ``jobs=N`` (processes; the same numbers whatever N).
     """
 
     name: str

@@ -200,8 +200,8 @@ def _run(c: RegularizeConfig, progress: bool, jobs: int | None) -> RegularizeRes
 
 def estimate(config: RegularizeConfig):
     """Memory and time of the four variants' training, from the sizes."""
-    from initlab.budget import Estimate, mlp_training, steps_of
     from initlab.data import expected_size
+    from initlab.runtime.budget import Estimate, mlp_training, steps_of
 
     c = config
     n_train, n_test, features, classes = expected_size(c.dataset, c.n_samples, c.train_size)

@@ -27,13 +27,13 @@ from itertools import pairwise
 
 import numpy as np
 
-from initlab.budget import free_cores
 from initlab.errors import check_positive_int
 from initlab.lsuv import LsuvResult, lsuv_from_inits
 from initlab.nn.model import mlp
+from initlab.runtime.cores import free_cores
+from initlab.runtime.workers import run_tasks
 from initlab.statistics import LossStat, summarize, summarize_accuracy
 from initlab.train import accuracy, fit, schedule
-from initlab.workers import run_tasks
 
 #: Work of a whole grid below which :func:`train_groups` trains every replica in its own
 #: process whatever ``jobs`` says: multiply-adds plus ten per activation value (the elementwise
@@ -160,7 +160,7 @@ def run_work(sizes, replicas: int, n_train: int, fit_kw: dict) -> float:
 def processes(jobs: int | None, work: float, replicas: int) -> int:
     """How many processes train a grid: one for a run under :data:`PROCESS_WORK`; else
     ``jobs`` (``None``: :data:`AUTO_JOBS`, or as many cores as
-    :func:`~initlab.budget.free_cores` finds idle if fewer: processes beyond those would
+    :func:`~initlab.runtime.cores.free_cores` finds idle if fewer: processes beyond those would
     only wait), at most one per two replicas (one replica is not worth a process)."""
     if work < PROCESS_WORK:
         return 1

@@ -19,9 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from initlab.budget import usable_cores
 from initlab.errors import InitlabError
 from initlab.init import get_initializer
+from initlab.runtime.cores import usable_cores
 
 BLOCK = 1 << 20  # entries per independently seeded row block of a weight matrix
 _BY_BLOCKS = ("normal", "uniform", "truncated_normal", "constant")  # elementwise i.i.d. laws

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from initlab.atomic import write_atomic
 from initlab.errors import InitlabError
 from initlab.explore.build import build_explorer, plan
 from initlab.explore.page import render
+from initlab.runtime.atomic import write_atomic
 
 
 def write_explorer(out, quick: bool = False, **options) -> Path:

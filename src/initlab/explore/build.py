@@ -6,7 +6,7 @@ engine and returns plain JSON types ready for :func:`initlab.explore.page.render
 
 The work is a list of independent tasks (:func:`tasks`: the training runs, the phase grids
 and the at-initialization grid's slices), each run by :func:`run_task` here or in
-:func:`initlab.workers.run_tasks`' worker processes, and put together by :func:`assemble` in
+:func:`initlab.runtime.workers.run_tasks`' worker processes, and put together by :func:`assemble` in
 the tasks' order, whatever order they finished in: the data are the same for any ``jobs``.
 """
 
@@ -89,9 +89,9 @@ def assemble(p: dict, outcomes: list, seconds: float = 0.0) -> dict:
 def build_explorer(quick: bool = False, widths=None, depth=None, per_decade=None,
                    jobs: int = 1, progress=None) -> dict:
     """Everything the page shows (:func:`assemble`), its tasks run in ``jobs`` worker
-    processes (:func:`initlab.workers.run_tasks`; 1: here). progress: None or a
+    processes (:func:`initlab.runtime.workers.run_tasks`; 1: here). progress: None or a
     callable(done, total) called as tasks finish."""
-    from initlab.workers import run_tasks
+    from initlab.runtime.workers import run_tasks
 
     p = plan(quick, widths, depth, per_decade)
     check_positive_int(jobs, "jobs")

@@ -63,7 +63,8 @@ def train_frames(name: str, iterations: int = 15000, every: int = 250, points: i
 
     def snapshot(step, m):
         dense = m.dense_layers
-        outputs = [m.layers[1]._y, m.layers[3]._y, dense[2].forward(dense[2]._x)]
+        outputs = [m.layers[1].last_output, m.layers[3].last_output,
+                   dense[2].forward(dense[2].last_input)]
         acts.append([o.reshape(len(INITS), -1).std(axis=1) for o in outputs])
         grads.append([d.weight.grad.reshape(len(INITS), -1).std(axis=1) for d in dense])
         # predicting on the grid runs a forward pass: after the statistics, never before

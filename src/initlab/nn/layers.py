@@ -151,6 +151,11 @@ class Dense:
         return self.weight.value.shape[2]
 
     @property
+    def last_input(self) -> np.ndarray | None:
+        """The input x of the last forward pass (None before one), as backward uses it."""
+        return self._x
+
+    @property
     def out_features(self) -> int:
         return self.weight.value.shape[1]
 
@@ -234,6 +239,11 @@ class ActivationLayer:
         self._relu = self.activation.name == "relu"
         self._x = self._y = self._zeros = None
         self._keep, self._kept = False, {}
+
+    @property
+    def last_output(self) -> np.ndarray | None:
+        """The output y of the last forward pass (None before one)."""
+        return self._y
 
     def parameters(self) -> list[Param]:
         return []

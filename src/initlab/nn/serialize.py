@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from initlab.atomic import atomic_path, write_atomic
 from initlab.errors import InitlabError
 from initlab.nn.layers import Dense, Dropout, layer_from_config, replica_rngs
 from initlab.nn.norm import BatchNorm, LayerNorm, norm_from_config
+from initlab.runtime.atomic import atomic_path, write_atomic
 
 FORMAT = "initlab.sequential"
 VERSION = 1

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from initlab.errors import InitlabError
-from initlab.tomlfile import read_toml
+from initlab.runtime.tomlfile import read_toml
 
 TOP_KEYS = ("experiment", "fixed", "grid")
 

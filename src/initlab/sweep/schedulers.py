@@ -41,7 +41,7 @@ class ProcessPool:
     def __init__(self, workers: int):
         from concurrent.futures.process import BrokenProcessPool
 
-        from initlab.workers import check_can_start, start_failed
+        from initlab.runtime.workers import check_can_start, start_failed
 
         check_can_start()
         self.workers = workers

@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import wait
 from typing import Any
 
-from initlab.budget import usable_cores
+from initlab.runtime.cores import usable_cores
 
 GRACE = 2.0  # seconds a terminated worker gets before it is killed
 #: Read by BLAS and OpenMP runtimes when they load: a worker gets them set to its share of the

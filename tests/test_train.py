@@ -254,10 +254,15 @@ def test_small_products_train_on_one_blas_thread_large_ones_on_the_free_cores(mo
     monkeypatch.setattr(train, "free_cores", lambda: 1)  # another task holds a core
     assert blas_threads_seen(model, X, y) == [1, 1, 1]
     monkeypatch.setattr(train, "free_cores", lambda: 2)
-    from threadpoolctl import threadpool_limits
+    monkeypatch.setattr(train, "usable_cores", lambda: 4)  # two of four cores free: 2 threads
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas():
+        return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
 
     with threadpool_limits(limits=1, user_api="blas"):  # a caller's pin (the report's) holds
-        assert blas_threads_seen(model, X, y) == [1, 1, 1]
+        with train.blas_threads(model, X, 50):
+            assert blas() == 1
 
 
 @pytest.mark.parametrize("loadavg, own, cores, free", [

@@ -241,6 +241,10 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
         progress: bool = False, record_accuracy: bool | str = True, on_record=None) -> History:
     """Train every replica of ``model`` in place; return the :class:`History`.
 
+    One long function on purpose: its step loop is the hot path that ``benchmarks/`` holds
+    to the time of a plain NumPy loop, and the per-step state (the replicas still active,
+    the record index) stays in locals rather than crossing calls at every step.
+
     X : (N, in) shared by the replicas, or (R, N, in); y : (N,) labels.
     optimizer: a spec (``sgd``, ``momentum(0.9)``, ``adam``) or an Optimizer; lr > 0.
     iterations: number of steps; or epochs: passes over the data (ceil(N / batch_size) steps

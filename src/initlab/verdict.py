@@ -116,7 +116,8 @@ def _fit(stds: Sequence[float]) -> tuple[float, bool] | None:
 
 
 def _scale(stds: Sequence[float], label: str, order: list[int]) -> dict:
-    """Judge the change of scale along ``order`` (0-based indices, reference first)."""
+    """Judge the change of scale along ``order`` (0-based indices, reference first). One
+    function: the vanishing, exploding and trend rules read the same few arrays in turn."""
     s = _finite(stds)
     seq = s[order]
     n = len(order)

@@ -31,7 +31,8 @@ def _share(d: dict) -> float:
 
 
 def depth_text(result) -> str:
-    """The section's explanation, its numbers taken from ``result``."""
+    """The section's explanation, its numbers taken from ``result``. Long because it is one
+    text: its paragraphs share the numbers computed at its top."""
     cfg = result.config
     sb = cfg["sigma_b2"]
     crit = dict(zip(result.critical.sigma_b2, result.critical.sigma_w2, strict=True))[sb]

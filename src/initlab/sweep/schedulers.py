@@ -67,7 +67,9 @@ class ProcessPool:
 
     def close(self, cancel: bool = False) -> None:
         if cancel:  # stop the points in flight too: they go back to pending anyway
-            for process in list((self.pool._processes or {}).values()):
+            # the pool's workers are this process's children (Python 3.11's pool has no
+            # public way to end them; this process starts no other children meanwhile)
+            for process in multiprocessing.active_children():
                 process.terminate()
         self.pool.shutdown(wait=not cancel, cancel_futures=True)
 

@@ -160,7 +160,8 @@ def _restore(model, snapshot) -> None:
 
 
 def _one_pass(model, inputs, loss, calls: list, seed: int) -> dict:
-    """Run forward and backward once with hooks; add the statistics to ``calls``.
+    """Run forward and backward once with hooks; add the statistics to ``calls``. (Long:
+    the hooks close over the state of the pass.)
 
     Returns {id(parameter): Moments of its gradient}.
     """

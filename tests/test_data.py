@@ -535,13 +535,3 @@ def test_expected_size_names_an_unknown_dataset():
     assert expected_size("moons", 400) == (300, 100, 2, 2)
     with pytest.raises(InitlabError, match=r"unknown dataset 'moonz'; valid: circles, digits"):
         expected_size("moonz")
-
-
-def test_random_state_none_leaves_numpys_global_stream_alone():
-    """scikit-learn's None draws from NumPy's global stream; initlab never touches it."""
-    from initlab.data.builtin import make_circles, make_moons
-
-    before = np.random.get_state()[1].copy()  # noqa: NPY002 - the global stream is the subject
-    for make in (make_moons, make_circles):
-        make(50, noise=0.1, random_state=None)
-    assert np.array_equal(np.random.get_state()[1], before)  # noqa: NPY002

@@ -6,8 +6,8 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "initlab"
 
 #: experiments that others build on; every other experiment is a leaf its siblings never import
-SHARED_EXPERIMENT_PARTS = {"common", "config", "registry", "boundary", "layer_stats",
-                           "weight_draws", "propagate_results", "replicas"}
+SHARED_EXPERIMENT_PARTS = {"common", "config", "shared_options", "registry", "boundary",
+                           "layer_stats", "weight_draws", "propagate_results", "replicas"}
 
 
 def imports(path: Path) -> set[str]:

@@ -13,14 +13,8 @@ from initlab.cli import command_parser, main
 from initlab.cli.point import check_point
 from initlab.errors import InitlabError
 from initlab.experiments import registry
-from initlab.experiments.config import (
-    Config,
-    at_least,
-    in_range,
-    inits_option,
-    option,
-    positive,
-)
+from initlab.experiments.config import Config, at_least, in_range, option, positive
+from initlab.experiments.shared_options import inits_option
 
 #: options that say how to run, not what: never a Config field
 RUN_OPTIONS = {"help", "json", "out", "quiet", "dump_config", "force", "format", "dpi", "jobs",

@@ -84,8 +84,8 @@ PLAYGROUND = {"xor": make_xor, "spiral": make_spiral, "gauss": make_gauss}
 def _shuffled_with_noise(x, y, n_out: int, n_in: int, noise, random_state):
     """The generators' common end: the outer part (label 0) then the inner one (label 1),
     shuffled by ``RandomState(random_state)`` and moved by its normal(0, noise) draws."""
-    if random_state is None:  # fresh entropy; scikit-learn would use NumPy's global stream,
-        rs = np.random.RandomState()  # which initlab never touches
+    if random_state is None:  # scikit-learn's check_random_state: the global legacy stream,
+        rs = np.random.random_sample.__self__  # the RandomState np.random.seed seeds
     elif isinstance(random_state, np.random.RandomState):
         rs = random_state
     else:
@@ -106,9 +106,8 @@ def make_circles(n_samples: int = 100, *, noise: float | None = None, random_sta
 
     n // 2 points on the unit circle (label 0) and the rest on the circle of radius
     ``factor`` (label 1), evenly spaced from angle 0, endpoint excluded; then shuffled and
-    moved by gaussian noise of std ``noise``. ``random_state``: an int or a ``RandomState`` (used
-    and advanced), as scikit-learn takes it; None draws from fresh entropy (scikit-learn's
-    None is NumPy's global stream, which initlab never touches).
+    moved by gaussian noise of std ``noise``. ``random_state``: an int, a ``RandomState`` (used
+    and advanced) or None for NumPy's global legacy stream, as scikit-learn takes it.
     """
     n_out = n_samples // 2
     n_in = n_samples - n_out

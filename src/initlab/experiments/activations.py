@@ -36,9 +36,7 @@ from initlab.errors import MAX_SEED, InitlabError, check_float_dtype, check_posi
 from initlab.experiments.config import (
     Config,
     at_least,
-    dtype_option,
     in_range,
-    inits_option,
     nonempty,
     option,
     seed_check,
@@ -62,6 +60,7 @@ from initlab.experiments.layer_stats import (  # noqa: F401  (public names of th
     weight_grad_moments,
 )
 from initlab.experiments.registry import Experiment
+from initlab.experiments.shared_options import dtype_option, inits_option
 from initlab.experiments.weight_draws import (  # noqa: F401  (public names of this experiment)
     BLOCK,
     LayerWeight,

@@ -22,27 +22,22 @@ from initlab.errors import check_float_dtype
 from initlab.experiments.boundary import Boundary, compute_boundary
 from initlab.experiments.common import get_dataset, output_layer
 from initlab.experiments.common import record_every as default_every
-from initlab.experiments.config import (
-    Config,
+from initlab.experiments.config import Config, at_least, in_range, option, positive, seed_check
+from initlab.experiments.registry import Experiment
+from initlab.experiments.replicas import Group, Recipe, summarize_group, train_groups
+from initlab.experiments.shared_options import (
     activation_option,
-    at_least,
     config_of,
     data_path_option,
     dataset_option,
     dtype_option,
-    in_range,
     inits_option,
     length_problem,
     norm_option,
     one_length,
     optimizer_option,
-    option,
-    positive,
-    seed_check,
     seeds_problem,
 )
-from initlab.experiments.registry import Experiment
-from initlab.experiments.replicas import Group, Recipe, summarize_group, train_groups
 from initlab.init import get_initializer
 from initlab.lsuv import LsuvResult
 from initlab.nn.norm import check_norm

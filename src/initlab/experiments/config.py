@@ -32,7 +32,7 @@ import typing
 from pathlib import Path
 from typing import ClassVar
 
-from initlab.errors import MAX_SEED, InitlabError, choose
+from initlab.errors import MAX_SEED, InitlabError
 from initlab.spec import split_specs
 
 #: The key of a TOML file or sweep point that names the experiment.
@@ -300,124 +300,5 @@ def plain_value(value):
     return value
 
 
-
-
-# ---- options that many experiments share (validators imported when a value is checked) ----
-
-def _init_spec(spec):
-    from initlab.init import get_initializer
-
-    get_initializer(spec)
-
-
-def _activation(spec):
-    from initlab.nn.activations import get_activation
-
-    get_activation(spec)
-
-
-def _optimizer(spec):
-    from initlab.optim import get_optimizer
-
-    get_optimizer(spec)
-
-
-def _norm(name):
-    from initlab.nn.norm import check_norm
-
-    check_norm(name)
-
-
-def _existing_path(path) -> None:
-    if not path.expanduser().exists():
-        raise InitlabError(f"file not found: {str(path.expanduser())!r}")
-
-
-def inits_option(default: tuple[str, ...], help: str = "comma-separated init specs",
-                 group: str | None = None):
-    """Init spec strings (``zeros,normal(10),he``), each looked up as the run will."""
-    return option(default, help, check=lambda v: nonempty(v) or valid(_init_spec)(v),
-                  group=group, metavar="SPECS")
-
-
-def activation_option(default: str, help: str = "hidden activation, e.g. relu, tanh, "
-                      "leaky_relu(0.1)", group: str | None = None):
-    return option(default, help, check=valid(_activation), group=group)
-
-
-def optimizer_option(default: str = "sgd", group: str | None = None):
-    return option(default, "sgd, momentum, nesterov, adagrad, rmsprop or adam (with "
-                  "arguments, e.g. adam(beta1=0.8))", check=valid(_optimizer), group=group)
-
-
-def norm_option(default: str | None = None, group: str | None = None):
-    return option(default, "batch or layer: a normalization between each hidden linear layer "
-                  "and its activation (default: none)", check=valid(_norm), group=group)
-
-
-def dtype_option(default: str = "float32", group: str | None = None):
-    return option(default, "floating-point type of the weights and the arithmetic",
-                  choices=("float32", "float64"), group=group)
-
-
-def data_path_option(group: str | None = None):
-    """``--data PATH``: MNIST-style files the user supplies (checked to exist)."""
-    return option(None, "MNIST-style files for --dataset mnist (an IDX folder or file, CSV "
-                  "or NPZ)", check=_existing_path, group=group, metavar="PATH")
-
-
-def dataset_option(default: str, group: str | None = None):
-    from initlab.data.builtin import DATASETS
-
-    return option(default, "data set: " + ", ".join(DATASETS),
-                  check=valid(lambda name: choose(name, DATASETS, "dataset")), group=group,
-                  metavar="NAME")
-
-
-__all__ = ["EXPERIMENT_KEY", "Config", "activation_option", "at_least", "coerce",
-           "data_path_option", "dataset_option", "dtype_option", "field_type", "in_range",
-           "inits_option", "nonempty", "norm_option", "optimizer_option", "option",
-           "parse_text", "plain_value", "positive", "seed_check", "valid"]
-
-
-# ---- rules and steps that several experiments share ------------------------------------------
-
-def config_of(cls, config, options: dict, source: str):
-    """The ``cls`` Config a run function was given: ``config`` as it is, or one made from the
-    keyword ``options`` (checked, errors naming ``source``); both at once raise."""
-    if config is None:
-        return cls.from_dict(options, source=source)
-    if options:
-        raise InitlabError(f"give {source} a config or keyword options, not both")
-    return config
-
-
-def seeds_problem(seed: int, seeds: int) -> str | None:
-    """The rule of ``seeds`` seeds ``seed``, ``seed + 1``, ...: the last is a seed too."""
-    if seed + seeds - 1 > MAX_SEED:
-        return (f"the seeds {seed}..{seed + seeds - 1} pass the largest seed, {MAX_SEED}: "
-                "lower seed or seeds")
-    return None
-
-
-def one_length(cls, given: dict, merged: dict, default: str) -> dict:
-    """For :meth:`Config.adjust`: ``iterations`` or ``epochs`` given alone replaces the other
-    (a preset's too); neither (both None) means the ``default`` one (``"iterations"`` or
-    ``"epochs"``) with its default value."""
-    other = "epochs" if default == "iterations" else "iterations"
-    if other in given and default not in given:
-        merged[default] = None
-    if merged.get("iterations") is None and merged.get("epochs") is None:
-        merged[default] = {f.name: f.default for f in dataclasses.fields(cls)}[default]
-    return merged
-
-
-def length_problem(iterations: int | None, epochs: int | None) -> str | None:
-    """A training length is ``iterations`` or ``epochs``, exactly one of them."""
-    if (iterations is None) == (epochs is None):
-        return (f"give iterations or epochs, one of them (got iterations={iterations}, "
-                f"epochs={epochs})")
-    return None
-
-
-__all__ += ["config_of", "length_problem", "one_length", "seeds_problem"]
+__all__ = ["EXPERIMENT_KEY", "Config", "at_least", "coerce", "field_type", "in_range",
+           "nonempty", "option", "parse_text", "plain_value", "positive", "seed_check", "valid"]

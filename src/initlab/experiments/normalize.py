@@ -30,23 +30,25 @@ from initlab.errors import InitlabError, check_float_dtype
 from initlab.experiments.common import get_dataset, output_layer
 from initlab.experiments.config import (
     Config,
-    activation_option,
     at_least,
-    config_of,
-    data_path_option,
-    dataset_option,
-    dtype_option,
     in_range,
     nonempty,
-    optimizer_option,
     option,
     positive,
     seed_check,
-    seeds_problem,
     valid,
 )
 from initlab.experiments.registry import Experiment
 from initlab.experiments.replicas import Group, Recipe, summarize_group, train_groups
+from initlab.experiments.shared_options import (
+    activation_option,
+    config_of,
+    data_path_option,
+    dataset_option,
+    dtype_option,
+    optimizer_option,
+    seeds_problem,
+)
 from initlab.nn.norm import check_eps, check_momentum, check_norm
 from initlab.results import Result, detail
 from initlab.statistics import ACCURACY_CI, LossStat, Stat, format_interval

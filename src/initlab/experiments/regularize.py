@@ -17,10 +17,11 @@ import numpy as np
 
 from initlab.errors import check_float_dtype
 from initlab.experiments.common import get_dataset, output_layer, record_every
-from initlab.experiments.config import (
-    Config,
+from initlab.experiments.config import Config, at_least, option, positive, seed_check, valid
+from initlab.experiments.registry import Experiment
+from initlab.experiments.replicas import Group, Recipe, summarize_group, train_groups
+from initlab.experiments.shared_options import (
     activation_option,
-    at_least,
     config_of,
     data_path_option,
     dataset_option,
@@ -29,14 +30,8 @@ from initlab.experiments.config import (
     norm_option,
     one_length,
     optimizer_option,
-    option,
-    positive,
-    seed_check,
     seeds_problem,
-    valid,
 )
-from initlab.experiments.registry import Experiment
-from initlab.experiments.replicas import Group, Recipe, summarize_group, train_groups
 from initlab.init import get_initializer
 from initlab.lsuv import LsuvResult
 from initlab.nn.norm import check_norm

@@ -1,13 +1,12 @@
-"""TOML configuration files: the same names as the command-line options, parsed the same way.
+"""TOML files for the commands that are not registered experiments (init, inspect, explore,
+report): the same names as their command-line options, parsed by their own parser.
 
-``initlab compare ... --dump-config`` prints the options as TOML with ``experiment =
-"compare"``, each with the value the run will use (a preset's values written out);
-``initlab run config.toml`` turns the file back into that command's arguments and runs it,
-so every value is checked by the same parser as on the command line. Keys may be written with
-``_`` or ``-``; an unknown key is an error naming it. ``experiment`` is reserved for the
-command's name: no command has an option of that name.
+``initlab init he --shape 3,3 --dump-config`` prints the options as TOML with ``experiment =
+"init"``; ``initlab run config.toml`` turns the file back into that command's arguments and
+runs it, so every value is checked by the same parser as on the command line. Keys may be
+written with ``_`` or ``-``; an unknown key is an error naming it. (A registered experiment's
+file is its Config, read by :meth:`initlab.experiments.config.Config.from_dict` instead.)
 """
-
 from __future__ import annotations
 
 import argparse
@@ -16,10 +15,11 @@ from pathlib import Path
 import tomli_w
 
 from initlab.errors import InitlabError
+from initlab.experiments.config import EXPERIMENT_KEY
 from initlab.runtime.tomlfile import read_toml
 
-#: The key that names the command.
-COMMAND_KEY = "experiment"
+#: The key that names the command: the same as an experiment's Config files have.
+COMMAND_KEY = EXPERIMENT_KEY
 #: Options that say how to run, not what to run: never written to a config file ('initlab
 #: run' takes them; a figure's --format and --dpi say how its files are written).
 RUN_OPTIONS = {"help", "json", "out", "quiet", "dump_config", "version", "force", "format",

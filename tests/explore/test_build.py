@@ -9,7 +9,7 @@ from initlab.cli import main
 from initlab.errors import InitlabError
 from initlab.experiments.activations import run_activations
 from initlab.explore import plan, render
-from initlab.explore.atinit import axes, batch_for, build_atinit, slider_stds
+from initlab.explore.atinit import axes, batch_for, build_atinit, slice_config, slider_stds
 from initlab.explore.encode import bar_heights, decode, encode, encoded_bytes
 
 
@@ -49,7 +49,7 @@ def test_grid_is_complete_and_equals_run_activations(small_data):
     DEPTH = g["depth"]
     fwd, grad, verdicts = decode(g["fwd"]), decode(g["grad"]), decode(g["verdict"])
     names = [n for n, _ in g["axes"]]
-    assert names == ["activations", "inits", "width", "norm"]
+    assert names == ["activation", "init", "width", "norm"]
     acts, inits, widths, norms = (v for _, v in g["axes"])
     assert norms == ["none", "batch"]
     tri = DEPTH * (DEPTH + 1) // 2
@@ -78,10 +78,45 @@ def test_grid_is_complete_and_equals_run_activations(small_data):
     assert fwd[bn, -1, 0] > 10 * fwd[small, -1, 0]
 
 
+def test_the_pages_command_is_the_activations_experiments_own(small_data):
+    """The page writes its command from the data's flags (the activations Config's own
+    options): that command, parsed by ``initlab activations``' parser, is the Config the
+    cell's slice ran (its activation and init alone, at the shown depth)."""
+    import shlex
+
+    from initlab.cli import build_parser
+    from initlab.cli.options import config_from_args
+    from initlab.experiments import registry
+
+    g = small_data["atinit"]
+    flags = g["flags"]
+    setting = {"activation": "relu", "init": "normal(0.01)", "width": 32, "norm": "batch"}
+    depth = 3
+    words = [flags["activation"], setting["activation"], flags["init"],
+             shlex.quote(setting["init"]), flags["depth"], str(depth), flags["width"],
+             str(setting["width"]), flags["batch"], str(g["batch"]["32"]), flags["norm"],
+             setting["norm"], "--json"]  # as page.js joins them
+    args = build_parser("activations").parse_args(["activations", *shlex.split(" ".join(words))])
+    shown = config_from_args(args, registry.get("activations").config)
+    ran = slice_config(32, {"norm": "batch"}, g["depth"], ["relu"], ["normal(0.01)"])
+    assert shown == ran.replace(depth=depth)
+
+
+def test_explore_options_are_its_configs_fields():
+    from initlab.cli import command_parser
+    from initlab.explore.build import ExploreConfig
+
+    dests = {a.dest for a in command_parser("explore").options}
+    run_options = {"help", "out", "jobs", "quiet", "dump_config"}
+    assert dests - run_options == set(ExploreConfig.field_names())
+    with pytest.raises(InitlabError, match="widths"):
+        plan(widths=[16, -1])
+
+
 def test_a_further_axis_is_a_run_activations_keyword():
     grid = axes(["relu"], [0.1], [8], norms=["none"]) + [("bias", [0.0, 0.5])]
     g = build_atinit(grid, depth=2)
-    assert g["axes"][4] == ["bias", [0.0, 0.5]]
+    assert g["axes"][4] == ["bias", [0.0, 0.5]] and g["flags"]["bias"] == "--bias"
     fwd = decode(g["fwd"])  # cells: (init, bias) for normal(0.1), lecun, ... x bias 0, 0.5
     assert fwd.shape == (5 * 2, 2, 2)
     for b, bias in enumerate([0.0, 0.5]):

@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from initlab.cli.common import int_list, positive_int, show_progress
+from initlab.cli.common import positive_int, show_progress
 
 HELP = "write an interactive page: drag the init's std, depth and width; watch nets train"
 DESCRIPTION = """\
@@ -42,34 +42,32 @@ examples:
 
 
 def add_arguments(parser) -> None:
+    from initlab.cli.options import add_config_arguments
+    from initlab.explore.build import ExploreConfig
+
     parser.add_argument("--out", metavar="DIR", type=Path, default=Path("."),
                         help="output folder (default: the current one)")
-    parser.add_argument("--quick", action="store_true", help="a smaller grid, shorter training")
-    parser.add_argument("--widths", type=int_list, metavar="W1,W2,...",
-                        help="widths offered (default 16,64,256; quick 16,64)")
-    parser.add_argument("--depth", type=positive_int,
-                        help="deepest net offered (default 20; quick 10)")
-    parser.add_argument("--stops", type=positive_int, metavar="N", dest="per_decade",
-                        help="std slider stops per decade (default 2; quick 1)")
+    add_config_arguments(parser, ExploreConfig)
     parser.add_argument("-j", "--jobs", type=positive_int, default=min(2, os.cpu_count() or 1),
                         help="worker processes for the runs (default: 2 or the CPUs if fewer)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
 def run(args) -> int:
+    from initlab.cli.options import config_from_args
     from initlab.explore import plan, write_explorer
-    from initlab.explore.build import tasks
+    from initlab.explore.build import ExploreConfig, tasks
     from initlab.runtime.progress import Progress
 
-    p = plan(args.quick, args.widths, args.depth, args.per_decade)  # refuse before any work
+    options = config_from_args(args, ExploreConfig).to_dict()
+    p = plan(**options)  # refuse before any work
     start = time.perf_counter()
     with Progress(len(tasks(p)), "initlab explore", "run",
                   enabled=show_progress(args)) as bar:
         def progress(done, total):
             bar.update(done - bar.n)
 
-        path = write_explorer(args.out, args.quick, widths=args.widths, depth=args.depth,
-                              per_decade=args.per_decade, jobs=args.jobs, progress=progress)
+        path = write_explorer(args.out, jobs=args.jobs, progress=progress, **options)
     size = path.stat().st_size
     print(f"wrote {path} ({size / 1e6:.1f} MB in {time.perf_counter() - start:.0f} s)")
     return 0

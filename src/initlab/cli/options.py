@@ -30,13 +30,13 @@ def add_config_arguments(parser, cls: type[Config]) -> None:
         if name and name not in groups:
             groups[name] = parser.add_argument_group(name)
         target = groups.get(name, parser)
-        target.add_argument(*_flags(f), **_argument(cls, f))
+        target.add_argument(*_flags(cls, f), **_argument(cls, f))
 
 
-def _flags(f: dataclasses.Field) -> list[str]:
+def _flags(cls, f: dataclasses.Field) -> list[str]:
     if f.metadata.get("positional"):
         return [f.name]
-    flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+    flag = cls.flag(f.name)
     return [f.metadata["short"], flag] if f.metadata.get("short") else [flag]
 
 
@@ -47,7 +47,7 @@ def _argument(cls, f: dataclasses.Field) -> dict:
         kwargs.pop("dest")
         kwargs["nargs"] = argparse.OPTIONAL
     if base is bool:  # --name/--no-name; a switch named --no-x (default off) only turns on
-        kwargs["action"] = ("store_true" if _flags(f)[-1].startswith("--no-")
+        kwargs["action"] = ("store_true" if _flags(cls, f)[-1].startswith("--no-")
                             else argparse.BooleanOptionalAction)
         return kwargs
     kwargs["type"] = _parser_of(cls, f)

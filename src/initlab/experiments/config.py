@@ -161,6 +161,16 @@ class Config:
     def field_names(cls) -> list[str]:
         return [f.name for f in dataclasses.fields(cls)]
 
+    @classmethod
+    def flag(cls, name: str) -> str:
+        """The command-line option of field ``name``: ``--field-name``, or the field's own
+        ``flag`` (e.g. ``--range`` for ``hist_range``); an unknown name raises."""
+        for f in dataclasses.fields(cls):
+            if f.name == name:
+                return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+        raise InitlabError(f"{cls.__name__} has no option {name!r}; valid: "
+                           f"{', '.join(cls.field_names())}")
+
     def to_dict(self) -> dict:
         """The values as plain data (tuples as lists, paths as text), None values included."""
         return {f.name: plain_value(getattr(self, f.name)) for f in dataclasses.fields(self)}

@@ -1,7 +1,10 @@
 """The "At initialization" grid: every (activation, init, width, depth) run of the engine.
 
-Each cell is exactly what :func:`initlab.experiments.activations.run_activations` returns for
-``--activation A --init I --width W --depth d --batch batch_for(W)`` (seed 0, one net), so the
+Each cell is exactly what the registered experiment ``activations`` returns for the
+:class:`~initlab.experiments.activations.ActivationsConfig` ``activation=A, init=I, width=W,
+depth=d, batch=batch_for(W)`` (seed 0, one net): :func:`slice_config` makes that Config
+through the registry, so every axis is one of its fields, checked as the command line checks
+it, and the page writes the command from the Config's own flags (the data's ``flags``). So the
 page shows the numbers ``initlab activations --json`` prints for the same setting (to float32
 rounding: one run holds all activations, and BLAS may round their stacked products
 differently in the last bit). All depths of a setting come from one run of
@@ -11,8 +14,9 @@ backward pass per depth). The forward statistics of layers 1..d do not depend on
 fed in at the top layer d, are stored for every d, in a triangle: depth d's layer l sits at
 row d (d - 1) / 2 + l - 1.
 
-The grid's axes are a list (:func:`axes`); each axis after the first three names a keyword
-of ``run_activations`` (``norm``: "none" or "batch") and becomes one more control on the page.
+The grid's axes are a list (:func:`axes`) of (field of ``ActivationsConfig``, values); each axis
+after the first three (``norm``: "none" or "batch", ``bias``, ...) becomes one more control on
+the page.
 The arrays and the verdicts are stored deflated (see :mod:`initlab.explore.encode`).
 """
 
@@ -24,6 +28,7 @@ from itertools import product
 import numpy as np
 
 from initlab.errors import InitlabError, check_positive_int
+from initlab.experiments import registry
 from initlab.experiments.activations import GRAD_EDGES, histogram_edges, run_activations_by_depth
 from initlab.explore.encode import bar_heights, encode, encoded_bytes
 from initlab.init import get_initializer
@@ -31,7 +36,7 @@ from initlab.nn.activations import get_activation
 
 ACTIVATIONS = ["tanh", "relu", "leaky_relu", "sigmoid", "selu", "linear"]
 NAMED_INITS = ["lecun", "xavier", "he", "orthogonal"]
-NORMS = ["none", "batch"]  # run_activations(norm=...): "none" is no normalization
+NORMS = ["none", "batch"]  # ActivationsConfig.norm: "none" is no normalization
 WIDTHS = [16, 64, 256]  # 1024 on request (--widths): each depth redraws ~1M weights a layer
 VALUES_PER_LAYER = 4096  # batch x width: every histogram pools at least this many values
 
@@ -53,11 +58,26 @@ def batch_for(width: int) -> int:
 
 
 def axes(activations=None, stds=None, widths=None, norms=None) -> list[tuple[str, list]]:
-    """The grid's axes in storage order: (``run_activations`` keyword, values)."""
+    """The grid's axes in storage order: (field of ``ActivationsConfig``, values)."""
     inits = [f"normal({s:g})" for s in (slider_stds() if stds is None else stds)] + NAMED_INITS
-    return [("activations", list(ACTIVATIONS if activations is None else activations)),
-            ("inits", inits), ("width", list(WIDTHS if widths is None else widths)),
+    return [("activation", list(ACTIVATIONS if activations is None else activations)),
+            ("init", inits), ("width", list(WIDTHS if widths is None else widths)),
             ("norm", list(NORMS if norms is None else norms))]
+
+
+def slice_config(width: int, extra: dict, depth: int, acts, inits):
+    """The ``activations`` experiment's Config of one slice of the grid (its activations and
+    inits side by side, the deepest net), made and checked through the registry."""
+    values = {"activation": list(acts), "init": list(inits), "width": width, "depth": depth,
+              "batch": batch_for(width), **extra}
+    return registry.get("activations").config.from_dict(values, source="the explorer's grid")
+
+
+def command_flags(names) -> dict[str, str]:
+    """The ``initlab activations`` option of each axis and of depth and batch (what the page
+    writes its command with)."""
+    cls = registry.get("activations").config
+    return {name: cls.flag(name) for name in [*names, "depth", "batch"]}
 
 
 #: deflated / raw size, measured on the default grid (2026-11): stds 0.55, histograms 0.31,
@@ -84,8 +104,8 @@ def run_slice(job) -> tuple:
     (A, P, depth (depth + 1) / 2, ...); verdict: [A][P][depth]), small to send between
     processes."""
     width, extra, depth, acts, inits = job
-    results = run_activations_by_depth(inits, acts, depth=depth, width=width,
-                                       batch=batch_for(width), threads=1, **extra)
+    results = run_activations_by_depth(config=slice_config(width, extra, depth, acts, inits),
+                                       threads=1)
     a, p = len(acts), len(inits)
     tri, bins = depth * (depth + 1) // 2, len(GRAD_EDGES) - 1
     act_bins = max(len(histogram_edges(get_activation(act), None, None)) - 1 for act in acts)
@@ -119,8 +139,8 @@ def _parts(inits: list) -> list[list]:
 def _values(grid_axes) -> tuple[list[str], list[list]]:
     """The axes' names and values, activations and inits as their canonical specs."""
     names = [n for n, _ in grid_axes]
-    if names[:3] != ["activations", "inits", "width"]:
-        raise InitlabError(f"the grid's first axes must be activations, inits, width; got {names}")
+    if names[:3] != ["activation", "init", "width"]:
+        raise InitlabError(f"the grid's first axes must be activation, init, width; got {names}")
     values = [list(v) for _, v in grid_axes]
     values[0] = [get_activation(a).spec or a for a in values[0]]
     values[1] = [get_initializer(i).spec for i in values[1]]
@@ -154,8 +174,8 @@ def assemble_atinit(grid_axes, depth: int, outcomes) -> dict:
     """The grid encoded from the outcomes of :func:`run_slice` for every job of
     :func:`slices` (in any order): see the module docstring for the layout.
 
-    grid_axes: from :func:`axes`; axes after the third are passed to ``run_activations``
-    as keywords. depth: the deepest net (the page offers 1..depth).
+    grid_axes: from :func:`axes`; axes after the third are further fields of the slices'
+    Configs. depth: the deepest net (the page offers 1..depth).
     Arrays are (cells, rows, ...), cell = the axes' indices in mixed radix, axes in order.
     """
     check_positive_int(depth, "depth")
@@ -180,6 +200,7 @@ def assemble_atinit(grid_axes, depth: int, outcomes) -> dict:
              for a in acts for e in [histogram_edges(get_activation(a), None, None)]}
     return {
         "axes": [[n, v] for n, v in zip(names, values, strict=True)],
+        "flags": command_flags(names),
         "depth": depth, "batch": {str(w): batch_for(w) for w in widths},
         "act_edges": edges, "grad_edges": [float(GRAD_EDGES[0]), float(GRAD_EDGES[-1]), bins],
         "fwd": encode(fwd, "f8", True), "grad": encode(grad, "f8", True),

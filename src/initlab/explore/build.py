@@ -13,9 +13,11 @@ the tasks' order, whatever order they finished in: the data are the same for any
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from initlab import __version__
 from initlab.errors import InitlabError, check_positive_int
+from initlab.experiments.config import Config, at_least, option
 from initlab.explore.atinit import (
     assemble_atinit,
     axes,
@@ -34,13 +36,32 @@ QUICK = {"widths": [16, 64], "depth": 10, "per_decade": 1}
 FULL = {"widths": None, "depth": 20, "per_decade": 2}
 
 
+@dataclass(frozen=True)
+class ExploreConfig(Config):
+    """Every option of the explorer's grid (``initlab explore``'s options, generated from it);
+    None: the default of a full or a quick page (:data:`FULL`, :data:`QUICK`)."""
+
+    quick: bool = option(False, "a smaller grid, shorter training")
+    widths: tuple[int, ...] | None = option(
+        None, "widths offered (default 16,64,256; quick 16,64)", check=at_least(1),
+        metavar="W1,W2,...")
+    depth: int | None = option(None, "deepest net offered (default 20; quick 10)",
+                               check=at_least(1))
+    per_decade: int | None = option(None, "std slider stops per decade (default 2; quick 1)",
+                                    check=at_least(1), flag="--stops", metavar="N")
+
+
 def plan(quick: bool = False, widths=None, depth=None, per_decade=None,
          budget: int = BUDGET) -> dict:
-    """The grid to build (axes and depth) and its size estimate; raises when over budget."""
-    base = QUICK if quick else FULL
-    depth = check_positive_int(depth or base["depth"], "depth")
-    stds = slider_stds(per_decade or base["per_decade"])
-    grid = axes(stds=stds, widths=widths or base["widths"])
+    """The grid to build (axes and depth) and its size estimate; raises when over budget.
+    The arguments are :class:`ExploreConfig`'s fields, checked as the command line checks
+    them."""
+    c = ExploreConfig.from_dict({"quick": quick, "widths": widths, "depth": depth,
+                                 "per_decade": per_decade}, source="")
+    base = QUICK if c.quick else FULL
+    depth = c.depth or base["depth"]
+    stds = slider_stds(c.per_decade or base["per_decade"])
+    grid = axes(stds=stds, widths=list(c.widths or base["widths"] or []) or None)
     size = estimate_bytes(grid, depth) + FIXED
     if size > budget:
         cells = " x ".join(f"{len(v)} {n}" for n, v in grid)

@@ -64,9 +64,9 @@ const [FWD, GRAD, AH, GH, VERDICT] = await Promise.all(
   [G.fwd, G.grad, G.act_hist, G.grad_hist, G.verdict].map(inflate));
 const ABINS = G.act_hist.shape[2], GBINS = G.grad_hist.shape[2], TRI = DMAX * (DMAX + 1) / 2;
 const axis = Object.fromEntries(AX.map(([n, v]) => [n, v]));
-const normals = axis.inits.filter((s) => s.startsWith("normal("));
-const named = axis.inits.filter((s) => !s.startsWith("normal("));
-for (const a of axis.activations) option($("act"), a, a);
+const normals = axis.init.filter((s) => s.startsWith("normal("));
+const named = axis.init.filter((s) => !s.startsWith("normal("));
+for (const a of axis.activation) option($("act"), a, a);
 for (const w of axis.width) option($("width"), w, w);
 for (const k of ["normal", ...named]) {
   const id = "init-" + k, lab = document.createElement("label"), r = document.createElement("input");
@@ -81,12 +81,12 @@ for (const [name, values] of extraAxes) {
 }
 $("std").max = normals.length - 1; $("std").value = normals.indexOf("normal(1)") >= 0 ? normals.indexOf("normal(1)") : 0;
 $("depth").max = DMAX; $("depth").value = Math.min(10, DMAX);
-$("act").value = axis.activations.includes("tanh") ? "tanh" : axis.activations[0];
+$("act").value = axis.activation.includes("tanh") ? "tanh" : axis.activation[0];
 
 function setting() {
   const kind = document.querySelector("input[name=initkind]:checked").value;
   const init = kind === "normal" ? normals[+$("std").value] : kind;
-  const s = { activations: $("act").value, inits: init, width: +$("width").value, depth: +$("depth").value };
+  const s = { activation: $("act").value, init: init, width: +$("width").value, depth: +$("depth").value };
   for (const [name] of extraAxes) s[name] = $("axis-" + name).value;
   return s;
 }
@@ -134,7 +134,7 @@ const log10 = (v) => (v > 0 && Number.isFinite(v) ? Math.log10(v) : null);
 function drawAtInit() {
   const s = setting(), d = s.depth, cell = cellIndex(s), top = d * (d - 1) / 2;
   const std = normals[+$("std").value].slice(7, -1);
-  $("stdout").textContent = s.inits.startsWith("normal(") ? std : `${std} (for normal)`;
+  $("stdout").textContent = s.init.startsWith("normal(") ? std : `${std} (for normal)`;
   $("depthout").textContent = d;
   const layers = [], act = [], actT = [], grad = [], gradT = [];
   for (let l = 0; l < d; l++) {
@@ -142,7 +142,7 @@ function drawAtInit() {
     act.push(FWD[(cell * DMAX + l) * 2]); actT.push(FWD[(cell * DMAX + l) * 2 + 1]);
     grad.push(GRAD[(cell * TRI + top + l) * 2]); gradT.push(GRAD[(cell * TRI + top + l) * 2 + 1]);
   }
-  const [alo, ahi, abins] = G.act_edges[s.activations], [glo, ghi] = G.grad_edges;
+  const [alo, ahi, abins] = G.act_edges[s.activation], [glo, ghi] = G.grad_edges;
   shownDepth = d;
   actPlot.setData(histData(AH, cell, d, 0, abins));
   gradPlot.setData(histData(GH, cell, d, top, GBINS));
@@ -164,9 +164,10 @@ function drawAtInit() {
     ratioText = ` From layer 1 to layer ${d} the activation std ${word} ${fmt(whole > 1 ? whole : 1 / whole)}x.`;
   }
   $("verdict").textContent = VERDICT[cell * DMAX + d - 1] + "." + ratioText;
-  const extra = extraAxes.map(([n]) => ` --${n} ${s[n]}`).join("");
-  $("same").innerHTML = `Same numbers: <code>initlab activations --activation ${s.activations} --init "${s.inits}" ` +
-    `--depth ${d} --width ${s.width} --batch ${G.batch[s.width]}${extra} --json</code>`;
+  // the options are the activations experiment's own (G.flags, from its Config)
+  const F = G.flags, extra = extraAxes.map(([n]) => ` ${F[n]} ${s[n]}`).join("");
+  $("same").innerHTML = `Same numbers: <code>initlab activations ${F.activation} ${s.activation} ${F.init} "${s.init}" ` +
+    `${F.depth} ${d} ${F.width} ${s.width} ${F.batch} ${G.batch[s.width]}${extra} --json</code>`;
 }
 for (const id of ["act", "std", "depth", "width"]) $(id).addEventListener("input", drawAtInit);
 $("initkind").addEventListener("change", drawAtInit);

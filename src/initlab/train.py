@@ -205,8 +205,7 @@ def _batches(X, T, size: int, replace: bool, rng):
 #: Multiply-adds of the largest matrix product of a step up to which :func:`fit` runs BLAS on
 #: one thread. A second thread gains little on smaller products even on idle cores, and since
 #: OpenBLAS's threads wait on each other at every product, one process running alongside makes
-#: them many times slower (2 cores, a CPU-bound neighbour: a (100, 100) @ (100, 128) float32
-#: product took 2.1 ms on 2 threads against 31 us on one).
+#: them many times slower (benchmarks/README.md, "Measurements behind constants").
 SMALL_PRODUCT = 1 << 22
 
 

@@ -37,11 +37,9 @@ from initlab.train import accuracy, fit, schedule
 
 #: Work of a whole grid below which :func:`train_groups` trains every replica in its own
 #: process whatever ``jobs`` says: multiply-adds plus ten per activation value (the elementwise
-#: passes), per example, layer, step and replica. A worker process spends about 0.3 s
-#: starting and importing before it trains, so a second one pays off from about half a second
-#: of training: on the 2-core machine this was measured on, 60 [2, 10, 5, 1] nets on 300
-#: examples took 0.75 s in one process and 0.77 s in two for 500 steps (2.1e9), 1.2 s and
-#: 1.0 s for 1000 steps, 2.7 s and 1.9 s for 3000.
+#: passes), per example, layer, step and replica. A worker process spends a fixed time starting
+#: and importing before it trains, so a second process pays off only past about this much
+#: work (the measurements: benchmarks/README.md, "Measurements behind constants").
 PROCESS_WORK = 3e9
 #: Processes that ``jobs=None`` (the command line's default) trains in, when as many cores
 #: are free.

@@ -199,7 +199,8 @@ class Dense:
                 dw[...] = (g2 @ x).reshape(dw.shape)
         else:
             np.matmul(gt, x, out=self.weight.grad)
-        # db = g^T 1: a matrix-vector product, up to 3x faster than a sum along short rows
+        # db = g^T 1: a matrix-vector product (BLAS) rather than a reduction along short rows,
+        # which NumPy does slowly (benchmarks/README.md, "Measurements behind constants")
         ones = self._ones
         if ones is None or ones.shape[0] != gt.shape[-1] or ones.dtype != gt.dtype:
             ones = self._ones = np.ones(gt.shape[-1], gt.dtype)
@@ -252,8 +253,8 @@ class ActivationLayer:
         self._x = x
         self._keep = train and x.nbytes >= KEEP_BYTES
         if self._relu and train:
-            # max(x, 0) against an array of zeros laid out as x: NumPy's vectorized loop, 2-3x
-            # faster than against the scalar 0 (NumPy 2.4, AVX2); zeros and result are kept
+            # max(x, 0) against an array of zeros laid out as x: two arrays of one layout take
+            # NumPy's vectorized loop, which the scalar 0 does not; zeros and result are kept
             # for the next training step, not made for every evaluation set passed through
             zeros = self._zeros
             if zeros is None or zeros.shape != x.shape or zeros.dtype != x.dtype:

@@ -129,11 +129,9 @@ def _depth_values(settings: Settings) -> dict:
                 "jacobian_width": 100, "trainability": True,
                 "depths": list(np.linspace(5, 45, 3)),
                 "train_sigma_w2": list(np.linspace(1, 4, 4)), "steps": 100, "train_size": 500}
-    # Trainability depths 5-60: in 300 steps no net of depth 52, 76 or 100 left chance
-    # (accuracy 0.09-0.19 at every sigma_w^2, measured 2026-11-23), so a grid to 100 spent
-    # 87% of its time on rows that all read "untrained"; up to 60 the edge of the trained
-    # region lies inside the grid (depths 27 and 38 train near criticality only), in 72% of
-    # the time.
+    # Trainability depths 5-60: deeper nets leave chance at no sigma_w^2 in 300 steps, so
+    # deeper rows would all read "untrained"; up to 60 the edge of the trained region lies
+    # inside the grid (benchmarks/README.md, "Measurements behind constants").
     return {"activation": "tanh", "sigma_w2": list(np.linspace(0.5, 4, 24)), "sigma_b2": 0.05,
             "depth": 100, "width": 400, "seeds": 3, "jacobian": True, "jacobian_width": 200,
             "trainability": True, "depths": list(np.linspace(5, 60, 6)),

@@ -125,7 +125,7 @@ def bivariate_expectation(f: Callable[[np.ndarray], np.ndarray],
 
 
 #: Quadrature values that :func:`bivariate_expectation` works on at once (128 KiB of floats:
-#: measured fastest, in the cache).
+#: a chunk that stays in the CPU's cache).
 CHUNK = 1 << 14
 
 

@@ -24,7 +24,14 @@ from initlab.experiments.common import get_dataset, output_layer
 from initlab.experiments.common import record_every as default_every
 from initlab.experiments.config import Config, at_least, in_range, option, positive, seed_check
 from initlab.experiments.registry import Experiment
-from initlab.experiments.replicas import Group, Recipe, summarize_group, train_groups
+from initlab.experiments.replicas import (
+    SUMMARY_HEADER,
+    Group,
+    Recipe,
+    summarize_group,
+    summary_cells,
+    train_groups,
+)
 from initlab.experiments.shared_options import (
     activation_option,
     config_of,
@@ -177,11 +184,8 @@ class CompareResult(Result):
         return out
 
     def table(self):
-        header = ["init", "seeds", "train acc", "95% CI", "test acc", "95% CI", "final loss",
-                  "diverged"]
-        return header, [[r.init, r.seeds, r.train_accuracy.mean, format_interval(r.train_accuracy),
-                         r.test_accuracy.mean, format_interval(r.test_accuracy), r.final_loss.mean,
-                         r.diverged] for r in self.rows]
+        return (["init", "seeds", *SUMMARY_HEADER],
+                [[r.init, r.seeds, *summary_cells(r)] for r in self.rows])
 
     def footnote(self) -> str:
         return ACCURACY_CI

@@ -39,7 +39,14 @@ from initlab.experiments.config import (
     valid,
 )
 from initlab.experiments.registry import Experiment
-from initlab.experiments.replicas import Group, Recipe, summarize_group, train_groups
+from initlab.experiments.replicas import (
+    SUMMARY_HEADER,
+    Group,
+    Recipe,
+    summarize_group,
+    summary_cells,
+    train_groups,
+)
 from initlab.experiments.shared_options import (
     activation_option,
     config_of,
@@ -51,7 +58,7 @@ from initlab.experiments.shared_options import (
 )
 from initlab.nn.norm import check_eps, check_momentum, check_norm
 from initlab.results import Result, detail
-from initlab.statistics import ACCURACY_CI, LossStat, Stat, format_interval
+from initlab.statistics import ACCURACY_CI, LossStat, Stat
 from initlab.train import check_batch_norm_batches
 
 #: The book's 16 weight scales: np.logspace(0, -4, num=16).
@@ -148,11 +155,8 @@ class NormalizeResult(Result):
                 if r.train_accuracy.mean is not None and r.train_accuracy.mean >= limit]
 
     def table(self):
-        header = ["scale", "norm", "train acc", "95% CI", "test acc", "95% CI", "final loss",
-                  "diverged"]
-        return header, [[r.scale, r.norm, r.train_accuracy.mean, format_interval(r.train_accuracy),
-                         r.test_accuracy.mean, format_interval(r.test_accuracy), r.final_loss.mean,
-                         r.diverged] for r in self.rows]
+        return (["scale", "norm", *SUMMARY_HEADER],
+                [[r.scale, r.norm, *summary_cells(r)] for r in self.rows])
 
     def verdict(self) -> list[str]:
         """One line per variant: how many scales train, and which."""

@@ -32,7 +32,7 @@ from initlab.lsuv import LsuvResult, lsuv_from_inits
 from initlab.nn.model import mlp
 from initlab.runtime.cores import free_cores
 from initlab.runtime.workers import run_tasks
-from initlab.statistics import LossStat, summarize, summarize_accuracy
+from initlab.statistics import LossStat, format_interval, summarize, summarize_accuracy
 from initlab.train import accuracy, fit, schedule
 
 #: Work of a whole grid below which :func:`train_groups` trains every replica in its own
@@ -145,6 +145,18 @@ def summarize_group(part: Replicas) -> dict:
     return {"train_accuracy": summarize_accuracy(part.train),
             "test_accuracy": summarize_accuracy(part.test),
             "final_loss": LossStat(final.mean, final.std), "diverged": int(part.diverged.sum())}
+
+
+#: The table columns of :func:`summarize_group`'s statistics (:func:`summary_cells`).
+SUMMARY_HEADER = ["train acc", "95% CI", "test acc", "95% CI", "final loss", "diverged"]
+
+
+def summary_cells(row) -> list:
+    """A result row's :func:`summarize_group` statistics as the cells of
+    :data:`SUMMARY_HEADER`."""
+    return [row.train_accuracy.mean, format_interval(row.train_accuracy),
+            row.test_accuracy.mean, format_interval(row.test_accuracy), row.final_loss.mean,
+            row.diverged]
 
 
 def run_work(sizes, replicas: int, n_train: int, fit_kw: dict) -> float:

@@ -29,6 +29,7 @@ import numpy as np
 from initlab.errors import InitlabError, check_float_dtype
 from initlab.experiments.common import get_dataset, output_layer
 from initlab.experiments.config import Config, at_least, nonempty, option, positive, seed_check
+from initlab.experiments.propagate_results import one_blas_thread
 from initlab.experiments.registry import Experiment
 from initlab.experiments.replicas import Group, Recipe, train_groups
 from initlab.experiments.shared_options import (
@@ -234,8 +235,14 @@ def run_residual(*, progress: bool = False, jobs: int | None = 1,
     The options are :class:`ResidualConfig`'s fields, with its defaults (give ``config`` or
     keywords, not both), e.g. ``run_residual(depths=[4, 64], schemes=["he", "fixup"])``.
     ``jobs``: processes per training call (:func:`initlab.experiments.replicas.train_groups`).
+    BLAS runs on one thread in this process: every product is a stack of width x width
+    matrices, which a second thread barely speeds up and, on cores shared with other work,
+    slows down many times (its evaluation passes over the data run outside ``fit``'s own
+    thread limit).
     """
-    return _run(config_of(ResidualConfig, config, options, "run_residual"), progress, jobs)
+    c = config_of(ResidualConfig, config, options, "run_residual")
+    with one_blas_thread():
+        return _run(c, progress, jobs)
 
 
 def standardized(ds) -> tuple[np.ndarray, np.ndarray]:

@@ -115,6 +115,8 @@ class Residual:
         self.alpha, self.learn = (None, None) if alpha is None else _scalars(
             alpha, learn, w.shape[0], w.dtype, "alpha")
         self._out = None
+        # a Dense layer last hands out an array nothing else holds: the sum may go into it
+        self._fresh = isinstance(self.branch[-1], Dense)
 
     @property
     def features(self) -> int:
@@ -140,10 +142,15 @@ class Residual:
         h = x
         for layer in self.branch:
             h = layer.forward(h, train)
-        if self.alpha is None:
+        if self.alpha is not None:
+            self._out = h
+            h = h * self.alpha.value[:, :, None]
+        elif not self._fresh or h.shape != np.broadcast_shapes(h.shape, x.shape):
             return x + h
-        self._out = h
-        return x + h * self.alpha.value[:, :, None]
+        # h is an array the branch's last Dense layer made for this call (kept from step to
+        # step in training) or the product above: the sum goes into it, saving an allocation
+        h += x
+        return h
 
     def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         g = grad
@@ -155,7 +162,10 @@ class Residual:
             g = self.branch[i].backward(g, input_grad or i > 0)
         if not input_grad:
             return None
-        return g + grad
+        # g is an array the branch made for this call (a layer's input gradient; the first
+        # layer of a branch is never one that passes its gradient through unchanged)
+        g += grad
+        return g
 
     def select(self, idx, rngs=None) -> Residual:
         alpha = None if self.alpha is None else self.alpha.value[idx, 0]

@@ -13,6 +13,7 @@ optimizer can update the whole model with a few array operations; see :meth:`fla
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import numbers
 from itertools import pairwise
@@ -272,11 +273,11 @@ def mlp(sizes, activation="relu", init="he", output: str = "sigmoid", dropout=0.
     if residual:
         if any(rates):
             raise InitlabError("a residual MLP takes no dropout; give dropout=0")
-        def norm_layer():  # noqa: E306 - one norm layer per call
-            return make_norm(norm, sizes[1], replicas, dtype, momentum, eps)
+        norm_layer = (functools.partial(make_norm, norm, sizes[1], replicas, dtype, momentum,
+                                        eps) if norm else None)  # one new layer per call
         return Sequential(residual_layers(sizes, blocks, branch, inits, rngs, dtype, activation,
-                                          order, norm_layer if norm else None, norm, alpha,
-                                          learn_alpha, bias_init), output, rngs)
+                                          order, norm_layer, norm, alpha, learn_alpha,
+                                          bias_init), output, rngs)
     scheme = next((s for s in inits if is_residual_scheme(s)), None)
     if scheme is not None:
         raise InitlabError(f"{scheme!r} is an initializer for residual nets: build the model "

@@ -101,3 +101,21 @@ def test_reinit_of_a_pytorch_cnn_by_name():
     with torch.no_grad():
         y = torch.nn.functional.conv2d(x, net[0].weight, padding=1)
     assert float(y.norm()) == pytest.approx(float(x.norm()), rel=1e-5)
+
+
+@pytest.mark.parametrize("kernel", [(3, 3), (4, 4), (2,)])
+def test_delta_orthogonal_matches_tensorflows_own_initializer(kernel):
+    # TensorFlow draws from its own generator: compare what the semantics fix, the tap that
+    # holds the matrix (even kernels included), its Gram matrix, and zeros everywhere else
+    tf = pytest.importorskip("tensorflow", reason="tensorflow is not installed")
+    from tensorflow.python.ops import init_ops
+
+    n_out, n_in, gain = 6, 4, 1.3
+    theirs = init_ops.ConvolutionDeltaOrthogonal(gain=gain, seed=1)(
+        (*kernel, n_in, n_out), dtype=tf.float64).numpy()
+    ours = get_initializer(f"delta_orthogonal({gain})")((n_out, n_in, *kernel), 1)
+    ours_tf_layout = np.moveaxis(ours, (0, 1), (-1, -2))
+    np.testing.assert_array_equal(theirs != 0, ours_tf_layout != 0)
+    centre = tuple((k - 1) // 2 for k in kernel)
+    for w in (theirs[centre], ours_tf_layout[centre]):
+        np.testing.assert_allclose(w @ w.T, gain**2 * np.eye(n_in), atol=1e-12)

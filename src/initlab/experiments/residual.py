@@ -371,10 +371,17 @@ def best_rows(runs: list[ResidualRun]) -> list[BestRow]:
     return out
 
 
+#: How much faster than :func:`~initlab.runtime.budget.mlp_training`'s model this study's
+#: training runs: its products are stacks of width x width matrices over R replicas, which
+#: run near ten times the FLOPS the model assumes (benchmarks/README.md, "Residual nets").
+SPEED = 10.0
+
+
 def estimate(config: ResidualConfig):
     """Memory and time of the grid, from the sizes: every training call is ``mlp_training``
-    of the net's weights (as a chain of its Dense layers), and an evaluation pass keeps every
-    layer's input until the next pass (about 5 arrays per block)."""
+    of the net's weights (as a chain of its Dense layers, whose activations it counts: an
+    evaluation pass keeps every layer's input until the next pass), its time over
+    :data:`SPEED`."""
     from initlab.data import expected_size
     from initlab.runtime.budget import Estimate, mlp_training
 
@@ -388,9 +395,8 @@ def estimate(config: ResidualConfig):
         chain = [features, *[c.width] * (depth * c.branch + 1), classes]
         one = mlp_training(chain, replicas, n_train, n_test, c.batch, c.iterations, 2,
                            itemsize)
-        seconds += lrs * one.seconds
-        kept = 5 * depth * replicas * max(n_train, c.probe) * c.width * itemsize
-        memory = max(memory, one.memory + kept)
+        seconds += lrs * one.seconds / SPEED
+        memory = max(memory, one.memory)
     return Estimate(memory, seconds, f"training {replicas} residual nets of width {c.width} "
                     f"at depths {list(c.depths)} x {lrs} learning rates for {c.iterations} "
                     "steps")

@@ -13,7 +13,7 @@ time (initlab's) over the row's, beside the goal and PASS/FAIL. The same goes to
 ``benchmarks/results.json``. Every BLAS / OpenMP runtime and ``torch.set_num_threads`` get the
 same thread count (default: NumPy's BLAS thread count). ``--neighbour`` also runs every
 contender beside a busy process and reports its slowdown. ``--quick`` shrinks every workload
-for a fast look; ``--tiny`` is the smoke test's size.
+for a fast look; ``--tiny`` is the smoke test's size. Issue 30 adds the workload residual.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ import workload_deep_stats  # noqa: E402
 import workload_mlp  # noqa: E402
 import workload_propagate  # noqa: E402
 import workload_report  # noqa: E402
+import workload_residual  # noqa: E402
 import workload_seeds  # noqa: E402
 import workload_startup  # noqa: E402
 from harness import HERE, ROOT, child_env, compile_sources, measure  # noqa: E402
@@ -47,7 +48,7 @@ from neighbour import Neighbour  # noqa: E402
 from summary import format_table, goal_counts  # noqa: E402
 
 WORKLOADS = ("classic", "seeds", "deep-stats", "mlp", "batchnorm", "report", "propagate",
-             "startup")
+             "startup", "residual")
 MIN_RUNS = 5
 
 
@@ -135,6 +136,8 @@ def build(names, size: str, skip: str | None, tmp: Path) -> list:
             made.append(workload_propagate.workload(size, skip))
         elif name == "startup":
             made.append(workload_startup.workload(size, skip))
+        elif name == "residual":
+            made.append(workload_residual.workload(size, skip, tmp))
     return made
 
 

@@ -95,6 +95,15 @@ OPTIONS = {
                                 ["--demo", "mlp", "--dump-config"], ["--input-shape", "0,3"]]),
     "sweep": st.sampled_from([["plan", "missing.toml"], ["show", "--store", "missing.db"],
                               ["run", "missing.toml", "--store", "x.db"], ["nope"]]),
+    "residual": argv(
+        st.just(["--train-size", "40", "--width", "8", "--iterations", "2", "--probe", "8",
+                 "--batch", "8", "--sgd-lr", "0.01", "--adam-lr", "0.001"]),
+        opt("--depths", st.sampled_from(["2", "3,1", "0"])),
+        opt("--schemes", st.sampled_from(["he,fixup", "skipinit,scaled2", "he+batchnorm",
+                                          "nope", "zero_init"])),
+        opt("--optimizer", st.sampled_from(["sgd", "adam", "sgd,adam", "rmsprop"])),
+        opt("--seeds", st.one_of(st.integers(1, 2), BAD)), opt("--seed", SEED),
+        opt("--alpha", st.sampled_from(["0.5", "nan"])), flag("--json")),
 }
 #: Commands whose successful runs are not re-run from a dumped configuration.
 NO_RERUN = ("run", "reproduce", "report", "explore", "inspect", "sweep")

@@ -20,7 +20,7 @@ SPECS = {
 }
 CASES = [(name, shape) for name in sorted(INITIALIZERS) for shape in (WIDE, TALL, CONV)
          if not (name in ("eye", "identity", "sparse") and len(shape) != 2)
-         and not (name == "dirac" and len(shape) == 2)]
+         and not (name in ("dirac", "delta_orthogonal") and len(shape) == 2)]
 
 
 def test_every_registered_initializer_is_covered():
@@ -41,7 +41,7 @@ def test_described_std_equals_theory_and_the_sample(name, shape):
     n = w.size
     mean, var = info["mean"], info["std"] ** 2
     assert abs(w.mean() - mean) <= 5 * math.sqrt(var / n) + 1e-12
-    if name in ("orthogonal", "eye", "identity", "dirac") or var == 0:
+    if name in ("orthogonal", "eye", "identity", "dirac", "delta_orthogonal") or var == 0:
         # deterministic mean square: Frobenius norm^2 = gain^2 min(rows, cols), or the ones
         assert np.mean(w**2) == pytest.approx(var + mean**2, rel=1e-10, abs=1e-15)
     else:

@@ -151,6 +151,9 @@ class ActivationsConfig(Config):
     hist_range: tuple[float, ...] | None = option(
         None, "histogram range (default: 0,1 for sigmoid, else -1,1; write --range=-2,2)",
         check=_range, group=_RUN, flag="--range", metavar="LO,HI")
+    residual: bool = option(False, "a residual MLP of --depth Dense-act-Dense blocks (--norm "
+                            "in the branch; inits may be fixup, skipinit, ...): the stream "
+                            "after each block beside theory, no gradients", group=_NET)
 
     @classmethod
     def adjust(cls, given: dict, merged: dict) -> dict:
@@ -169,7 +172,9 @@ class ActivationsConfig(Config):
                     f"seed, {MAX_SEED}: lower seed or seeds")
         if check_norm(self.norm) == "batch" and self.batch < 2:
             return f"BatchNorm over the batch needs a batch of at least 2, got {self.batch}"
-        return None
+        from initlab.experiments.residual_activations import residual_problem
+
+        return residual_problem(self)
 
     @property
     def layer_sizes(self) -> list[int]:
@@ -281,6 +286,10 @@ def run_activations_by_depth(inits=None, activations=None, *, progress: bool = F
 
 def _measure(c: ActivationsConfig, tops, threads, progress) -> list[ActivationsResult]:
     """The results of the nets ``sizes[:d + 1]`` for each top layer d in ``tops``."""
+    if c.residual:  # a residual net: its own path (experiments/residual_activations.py)
+        from initlab.experiments.residual_activations import run_residual_activations
+
+        return run_residual_activations(c, tops)
     inits = [get_initializer(s) for s in c.init]
     acts = [get_activation(s) for s in c.activation]
     sizes, seeds = c.layer_sizes, [c.seed + s for s in range(c.seeds)]

@@ -26,6 +26,7 @@ MODULES = {
     "regularize": "initlab.experiments.regularize",
     "normalize": "initlab.experiments.normalize",
     "reproduce": "initlab.experiments.classic",
+    "residual": "initlab.experiments.residual",
 }
 
 

@@ -127,7 +127,7 @@ class Initializer:
 
 
 def _check(init: Initializer) -> Initializer:
-    if init.canonical not in ("eye", "dirac"):  # shape-specific; checked when drawn
+    if init.canonical not in ("eye", "dirac", "delta_orthogonal"):  # shape-specific: when drawn
         init.law((4, 3))
     return init
 

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import math
 import numbers
+from dataclasses import dataclass
+
+import numpy as np
 
 from initlab.errors import InitlabError, check_number, check_positive_int, choose
 from initlab.init.fans import calculate_gain, check_mode, fan, fans
 from initlab.init.laws import KERAS_TRUNCATION, Law
 from initlab.init.registry import INITIALIZERS, alias, initializer
+from initlab.rng import as_rng
 
 DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
 
@@ -231,6 +235,43 @@ def lsuv(shape, base: str = "orthogonal", tol: float = 0.1, max_tries: int = 10)
     return INITIALIZERS[base.lower()].law(shape)
 
 
+@dataclass(frozen=True)
+class DeltaOrthogonalLaw(Law):
+    """The law of :func:`delta_orthogonal`: one orthogonal matrix at the kernel's centre tap.
+
+    Entries: the centre holds ``in`` orthonormal rows of length ``out`` times the gain, so the
+    mean square is gain^2 in / (out in prod(kernel)); every other tap is 0."""
+
+    def moments(self, shape) -> tuple[float, float]:
+        return 0.0, self.gain**2 * shape[1] / math.prod(shape)
+
+    def sample(self, shape, rng, dtype=np.float64) -> np.ndarray:
+        n_out, n_in = shape[0], shape[1]
+        q, r = np.linalg.qr(as_rng(rng).standard_normal((n_out, n_out)))
+        q *= np.sign(np.diag(r))  # Haar-uniform, as TensorFlow's q *= sign(diag(r))
+        w = np.zeros(shape, dtype=dtype)
+        centre = tuple((k - 1) // 2 for k in shape[2:])
+        w[(slice(None), slice(None), *centre)] = self.gain * q[:n_in, :].T
+        return w
+
+
+@initializer
+def delta_orthogonal(shape, gain: float = 1.0) -> Law:
+    """Delta-orthogonal convolution kernel (Xiao et al. 2018, "Dynamical isometry and a mean
+    field theory of CNNs", algorithm 2), as TensorFlow's ``ConvolutionDeltaOrthogonal`` in
+    PyTorch's (out, in, *kernel) layout: 3-, 4- or 5-D, in <= out. Formula: w[:, :, centre] =
+    gain * Q[:in, :]^T with Q an out x out Haar orthogonal matrix, centre = (k - 1) // 2 per
+    spatial axis, every other tap 0."""
+    if len(shape) not in (3, 4, 5):
+        raise InitlabError(f"delta_orthogonal needs a 3-, 4- or 5-D convolution kernel "
+                           f"(out, in, *kernel), got {shape}")
+    if shape[1] > shape[0]:
+        raise InitlabError(f"delta_orthogonal needs in_channels <= out_channels (the centre "
+                           f"tap is in orthonormal rows of an out x out matrix), got out="
+                           f"{shape[0]}, in={shape[1]}")
+    return DeltaOrthogonalLaw("delta_orthogonal", std=None, gain=check_number(gain, "gain"))
+
+
 alias("xavier", "xavier_normal")
 alias("glorot", "xavier_normal")
 alias("glorot_normal", "xavier_normal")
@@ -238,3 +279,70 @@ alias("glorot_uniform", "xavier_uniform")
 alias("kaiming", "kaiming_normal")
 alias("lecun", "lecun_normal")
 alias("identity", "eye")
+
+
+# ----------------------------------------------------------------------------- residual nets
+# Schemes for residual networks (initlab.nn.residual): they set a whole net, not one tensor,
+# since what they draw depends on the number of blocks L and the branch's depth m. Each is
+# registered here so that spec strings, ``init --list`` and every command know it; drawn on a
+# single tensor it draws its ``base``. Inside ``mlp(..., residual=True)`` the model applies the
+# rule :func:`initlab.init.residual.residual_rule` reads from the spec.
+
+
+def _residual_base(base, shape) -> Law:
+    """The law of a residual scheme's ``base``: a per-tensor initializer's name."""
+    name = base.lower() if isinstance(base, str) else base
+    if name not in INITIALIZERS or name in RESIDUAL_SCHEMES or name == "lsuv":
+        valid = ", ".join(sorted(n for n in INITIALIZERS
+                                 if n not in RESIDUAL_SCHEMES and n != "lsuv"))
+        raise InitlabError(f"a residual scheme's base must be an initializer name, got "
+                           f"{base!r}; valid: {valid}")
+    return INITIALIZERS[name].law(shape)
+
+
+@initializer
+def fixup(shape, base: str = "he") -> Law:
+    """Fixup (Zhang, Dauphin & Ma 2019, "Fixup initialization: residual learning without
+    normalization", rules 1-3), for L blocks of m >= 2 Dense layers. Formula: branch layers
+    1..m-1 ~ base * L^(-1/(2m-2)); the last branch layer and the readout W = 0, b = 0; a scalar
+    bias (0) before every branch Dense and activation, a scalar multiplier (1) per branch."""
+    return _residual_base(base, shape)
+
+
+@initializer
+def skipinit(shape, base: str = "he") -> Law:
+    """SkipInit (De & Smith 2020, "Batch normalization biases residual blocks towards the
+    identity function in deep networks"): a learnable scalar at the end of each branch,
+    starting at 0. Formula: x <- x + alpha B(x), alpha = 0 (learned), every layer ~ base."""
+    return _residual_base(base, shape)
+
+
+@initializer
+def rezero(shape, base: str = "he") -> Law:
+    """ReZero (Bachlechner et al. 2020, "ReZero is all you need"): x <- x + alpha F(x) with a
+    learnable alpha per block starting at 0 -- in these blocks the same net as skipinit.
+    Formula: alpha = 0 (learned), every layer ~ base."""
+    return _residual_base(base, shape)
+
+
+@initializer
+def scaled_residual(shape, base: str = "he", factor: float = 1.0) -> Law:
+    """The last layer of each branch scaled down with depth: factor 1 keeps the stream's
+    variance bounded (Var_L <= e^g Var_0 for a branch gain g), factor 2 is GPT-2's 1/sqrt(N)
+    with N = 2L residual layers (Radford et al. 2019, section 2.3). Formula: the last branch
+    layer ~ base / sqrt(factor * L), every other layer ~ base."""
+    check_number(factor, "scaled_residual factor", 0.0, low_open=True)
+    return _residual_base(base, shape)
+
+
+@initializer
+def zero_init_residual(shape, base: str = "he") -> Law:
+    """The last normalization layer of each branch starts with weight 0, so each block starts
+    as the identity (Goyal et al. 2017, "Accurate, large minibatch SGD", section 5.1;
+    torchvision's ``zero_init_residual``); needs a norm in the branch. Formula: gamma_last = 0,
+    every layer ~ base."""
+    return _residual_base(base, shape)
+
+
+#: The residual schemes above: model-level rules, applied by ``mlp(..., residual=True)``.
+RESIDUAL_SCHEMES = ("fixup", "skipinit", "rezero", "scaled_residual", "zero_init_residual")

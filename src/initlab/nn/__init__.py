@@ -10,11 +10,12 @@ from initlab.nn.losses import (
 )
 from initlab.nn.model import Sequential, load, mlp
 from initlab.nn.norm import BatchNorm, LayerNorm
+from initlab.nn.residual import Residual, ScalarBias
 from initlab.nn.serialize import save, state_dict, to_torch
 
 __all__ = [
     "ACTIVATIONS", "Activation", "ActivationLayer", "BatchNorm", "BinaryCrossEntropy", "Dense",
     "Dropout", "LayerNorm", "Param", "Sequential", "SoftmaxCrossEntropy", "binary_cross_entropy",
     "get_activation", "load", "mlp", "replica_rngs", "save", "softmax_cross_entropy",
-    "state_dict", "to_torch",
+    "state_dict", "to_torch", "Residual", "ScalarBias",
 ]

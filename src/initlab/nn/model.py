@@ -13,6 +13,7 @@ optimizer can update the whole model with a few array operations; see :meth:`fla
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import numbers
 from itertools import pairwise
@@ -20,10 +21,12 @@ from itertools import pairwise
 import numpy as np
 
 from initlab.errors import InitlabError, check_float_dtype, check_positive_int
+from initlab.init.residual import is_residual_scheme
 from initlab.nn import serialize
 from initlab.nn.layers import ActivationLayer, Dense, Dropout, Param, replica_rngs
 from initlab.nn.losses import get_loss
 from initlab.nn.norm import BatchNorm, check_norm, make_norm
+from initlab.nn.residual import residual_layers
 
 
 class Sequential:
@@ -94,12 +97,15 @@ class Sequential:
 
     @property
     def has_dropout(self) -> bool:
-        return any(isinstance(la, Dropout) and la.rate > 0 for la in self.layers)
+        return any(isinstance(la, Dropout) and la.rate > 0 or getattr(la, "has_dropout", False)
+                   for la in self.layers)
 
     @property
     def has_batch_norm(self) -> bool:
-        """True when training mode normalizes with batch statistics (BatchNorm layers)."""
-        return any(isinstance(la, BatchNorm) for la in self.layers)
+        """True when training mode normalizes with batch statistics (BatchNorm layers, also
+        inside residual blocks)."""
+        return any(isinstance(la, BatchNorm) or getattr(la, "has_batch_norm", False)
+                   for la in self.layers)
 
     @property
     def n_params(self) -> int:
@@ -219,7 +225,9 @@ def _dropout_rates(dropout, hidden: int) -> list[float]:
 def mlp(sizes, activation="relu", init="he", output: str = "sigmoid", dropout=0.0,
         replicas: int = 1, seed=0, dtype=np.float64, bias_init="zeros",
         dropout_mode: str = "inverted", norm: str | None = None, momentum: float = 0.1,
-        eps: float = 1e-5) -> Sequential:
+        eps: float = 1e-5, residual: bool = False, blocks: int = 1, branch: int = 2,
+        order: str = "post", alpha: float | None = None,
+        learn_alpha: bool = False) -> Sequential:
     """A feed-forward net: Dense [-> norm] -> activation [-> Dropout] -> ... -> Dense (logits).
 
     sizes: [in, h1, ..., out]. init: one spec, or one per replica (``["zeros", "he"]``).
@@ -231,6 +239,14 @@ def mlp(sizes, activation="relu", init="he", output: str = "sigmoid", dropout=0.
     dropout: a rate after every hidden activation, or one rate per hidden layer (0: none);
     dropout_mode: ``inverted`` or ``scaled_at_test``. Layer indices match PyTorch's
     ``nn.Sequential(nn.Linear, act, [nn.Dropout,] nn.Linear, ...)``.
+
+    residual=True: a residual MLP of sizes [in, width, out] instead (no dropout): Dense(in ->
+    width), ``blocks`` blocks x <- x + alpha B(x) of ``branch`` Dense layers each (``order``
+    ``post``: Dense [norm] act ... Dense [norm]; ``pre``: [norm] act Dense ...; ``norm`` goes
+    in the branch), Dense(width -> out); ``alpha``/``learn_alpha`` a multiplier per block, and
+    an init may be a residual scheme (``fixup``, ``skipinit``, ``rezero``,
+    ``scaled_residual``, ``zero_init_residual``); see
+    :func:`initlab.nn.residual.residual_layers`.
 
     >>> mlp([2, 4, 1], replicas=3)
     Sequential(replicas=3, params=17 per replica, dtype=float64
@@ -253,6 +269,19 @@ def mlp(sizes, activation="relu", init="he", output: str = "sigmoid", dropout=0.
     rngs = replica_rngs(seed, replicas)
     rates = _dropout_rates(dropout, len(sizes) - 2)
     norm = check_norm(norm)
+    inits = init if isinstance(init, (list, tuple)) else [init] * replicas
+    if residual:
+        if any(rates):
+            raise InitlabError("a residual MLP takes no dropout; give dropout=0")
+        norm_layer = (functools.partial(make_norm, norm, sizes[1], replicas, dtype, momentum,
+                                        eps) if norm else None)  # one new layer per call
+        return Sequential(residual_layers(sizes, blocks, branch, inits, rngs, dtype, activation,
+                                          order, norm_layer, norm, alpha, learn_alpha,
+                                          bias_init), output, rngs)
+    scheme = next((s for s in inits if is_residual_scheme(s)), None)
+    if scheme is not None:
+        raise InitlabError(f"{scheme!r} is an initializer for residual nets: build the model "
+                           f"with residual=True (--residual on the command line)")
     layers = []
     for i, (n_in, n_out) in enumerate(pairwise(sizes)):
         layers.append(Dense(n_in, n_out, init, rngs, dtype, bias_init))

@@ -6,6 +6,9 @@ The file holds the weights under PyTorch ``state_dict`` names and shapes, and th
 - one replica: ``"0.weight"`` (out, in), ``"0.bias"`` (out,), ``"2.weight"``, ... -- the keys of
   ``nn.Sequential(nn.Linear, act, nn.Linear, ...)``, loadable as is (no reshaping);
 - R > 1 replicas: ``"r.i.weight"`` -- the keys of an ``nn.ModuleList`` of R such Sequentials;
+- a residual block i (:mod:`initlab.nn.residual`) adds its branch's arrays as
+  ``"i.branch.j.weight"``, ... and its multiplier as ``"i.alpha"`` (1,): the names of a module
+  holding ``branch`` (an ``nn.Sequential``) and ``alpha``;
 - a BatchNorm layer i adds ``"i.weight"``, ``"i.bias"``, ``"i.running_mean"``,
   ``"i.running_var"`` (F,) and ``"i.num_batches_tracked"`` (0-d int64), as
   ``nn.BatchNorm1d``; a LayerNorm ``"i.weight"`` and ``"i.bias"``, as ``nn.LayerNorm``.
@@ -29,6 +32,7 @@ import numpy as np
 from initlab.errors import InitlabError
 from initlab.nn.layers import Dense, Dropout, layer_from_config, replica_rngs
 from initlab.nn.norm import BatchNorm, LayerNorm, norm_from_config
+from initlab.nn.residual import Residual, residual_arrays, residual_from_config
 from initlab.runtime.atomic import atomic_path, write_atomic
 
 FORMAT = "initlab.sequential"
@@ -58,6 +62,8 @@ def state_dict(model, replica: int | None = None) -> dict[str, np.ndarray]:
             out[f"{i}.bias"] = np.ascontiguousarray(layer.bias.value[r])
         elif isinstance(layer, (BatchNorm, LayerNorm)):
             out.update({f"{i}.{k}": v for k, v in _norm_state(layer, r).items()})
+        elif isinstance(layer, Residual):
+            out.update({f"{i}.{k}": v for k, v in residual_arrays(layer, r).items()})
     return out
 
 
@@ -150,6 +156,9 @@ def _build(meta: dict, arrays: dict, seed) -> tuple[list, str, list]:
     layers, used = [], set()
     prefixes = [""] if replicas == 1 else [f"{r}." for r in range(replicas)]
     for i, cfg in enumerate(meta["layers"]):
+        if cfg.get("type") == "residual":
+            layers.append(_residual(cfg, arrays, i, prefixes, dtype, rngs, used))
+            continue
         if cfg.get("type") in ("batch_norm", "layer_norm"):
             names = (BatchNorm if cfg["type"] == "batch_norm" else LayerNorm).state_names
             try:
@@ -186,6 +195,28 @@ def _build(meta: dict, arrays: dict, seed) -> tuple[list, str, list]:
     return layers, meta["output"], rngs
 
 
+def _residual(cfg: dict, arrays: dict, i: int, prefixes: list, dtype, rngs, used: set):
+    """Residual block ``i``: its arrays stacked over the replicas, checked, rebuilt."""
+    head = f"{prefixes[0]}{i}."
+    names = [k[len(head):] for k in arrays if k.startswith(head)]
+    try:
+        parts = {n: np.stack([arrays[f"{p}{i}.{n}"] for p in prefixes]) for n in names}
+    except KeyError as exc:
+        raise InitlabError(f"missing array {exc.args[0]!r}") from None
+    except ValueError as exc:
+        raise InitlabError(f"layer {i}: replicas have different shapes ({exc})") from None
+    for n, a in parts.items():
+        if n.endswith("num_batches_tracked"):
+            continue
+        if a.dtype != dtype:
+            raise InitlabError(f"layer {i} holds {a.dtype} arrays, the architecture says {dtype}")
+    used.update(f"{p}{i}.{n}" for p in prefixes for n in names)
+    try:
+        return residual_from_config(cfg, parts, dtype, rngs)
+    except KeyError as exc:
+        raise InitlabError(f"missing array {head}{exc.args[0]!r}") from None
+
+
 _TORCH_ACTIVATIONS = {
     "identity": lambda nn, p: nn.Identity(), "sigmoid": lambda nn, p: nn.Sigmoid(),
     "tanh": lambda nn, p: nn.Tanh(), "relu": lambda nn, p: nn.ReLU(),
@@ -207,6 +238,10 @@ def to_torch(model, replica: int = 0):
 
     modules = []
     for layer in model.layers:
+        if isinstance(layer, Residual):
+            raise InitlabError("to_torch builds an nn.Sequential of plain layers and PyTorch has "
+                               "no residual block module; state_dict(model) gives a residual "
+                               "net's arrays under the names its module would use")
         if isinstance(layer, Dense):
             modules.append(nn.Linear(layer.in_features, layer.out_features))
         elif isinstance(layer, BatchNorm):

@@ -18,6 +18,7 @@ import numpy as np
 from initlab.errors import InitlabError
 from initlab.report.text_activations import deep_text, saito_text
 from initlab.report.text_depth import depth_text
+from initlab.report.text_residual import residual_table, residual_text
 from initlab.report.text_training import (
     classic_tables,
     classic_text,
@@ -217,6 +218,23 @@ SECTIONS = [
             "jacobian": "Singular values of the input-output Jacobian at criticality.",
             "trainability": "Training accuracy after training over (sigma_w^2, depth), with "
                             "the theory's 6 xi_c on top."}),
+    ReportSection(
+        id="residual", cost=(1.5, 25), experiment="residual",
+        # the study's default grid takes minutes: the report runs one learning rate per
+        # optimizer, to 128 blocks (--quick: 16), in fewer steps
+        values=lambda s: {"depths": [4, 16] if s.quick else [4, 16, 64, 128],
+                          "seeds": s.n_seeds(2, 2), "sgd_lr": [0.01], "adam_lr": [0.003],
+                          "iterations": 15 if s.quick else 30,
+                          **({"train_size": 200, "probe": 64} if s.quick else {})},
+        title=lambda c: f"Residual nets without normalization: up to {max(c.depths)} blocks",
+        text=residual_text,
+        tables=lambda r: [("At the deepest depth: best learning rate per scheme and optimizer",
+                           *residual_table(r))],
+        captions=lambda r, stems: {
+            "stream": "The stream's std entering each block at init (log scale): each seed "
+                      "solid, the theory dashed.",
+            "loss": "Final training loss against depth at each optimizer's best learning "
+                    "rate, with 95% intervals over seeds."}),
 ]
 
 

@@ -9,6 +9,7 @@
 - :mod:`~initlab.theory.jacobian`: what the maps predict for the input-output Jacobian.
 - :mod:`~initlab.theory.norm`: the variance recursions with BatchNorm or LayerNorm before
   every activation.
+- :mod:`~initlab.theory.residual`: the residual stream's variance block by block, per scheme.
 """
 
 from initlab.theory.gaussian import (
@@ -34,6 +35,11 @@ from initlab.theory.meanfield import (
     q_star,
 )
 from initlab.theory.norm import predict_normalized, predict_normalized_tops
+from initlab.theory.residual import (
+    branch_second_moment,
+    scheme_stream_variance,
+    stream_variance,
+)
 from initlab.theory.variance import (
     NONE,
     Prediction,
@@ -50,4 +56,5 @@ __all__ = [
     "expectation", "gaussian_expectation", "gaussian_moments", "iterate", "law_moments",
     "length_map", "mean_field", "mean_fields", "predict", "predict_normalized",
     "predict_normalized_tops", "predict_tops", "q_star", "variance_map",
+    "branch_second_moment", "scheme_stream_variance", "stream_variance",
 ]

@@ -60,7 +60,7 @@ from initlab.experiments.layer_stats import (  # noqa: F401  (public names of th
     weight_grad_moments,
 )
 from initlab.experiments.registry import Experiment
-from initlab.experiments.shared_options import dtype_option, inits_option
+from initlab.experiments.shared_options import dtype_option, inits_option, residual_option
 from initlab.experiments.weight_draws import (  # noqa: F401  (public names of this experiment)
     BLOCK,
     LayerWeight,
@@ -151,9 +151,10 @@ class ActivationsConfig(Config):
     hist_range: tuple[float, ...] | None = option(
         None, "histogram range (default: 0,1 for sigmoid, else -1,1; write --range=-2,2)",
         check=_range, group=_RUN, flag="--range", metavar="LO,HI")
-    residual: bool = option(False, "a residual MLP of --depth Dense-act-Dense blocks (--norm "
-                            "in the branch; inits may be fixup, skipinit, ...): the stream "
-                            "after each block beside theory, no gradients", group=_NET)
+    residual: bool = residual_option("a residual MLP of --depth Dense-act-Dense blocks (--norm "
+                                     "in the branch; inits may be fixup, skipinit, ...): the "
+                                     "stream after each block beside theory, no gradients",
+                                     group=_NET)
 
     @classmethod
     def adjust(cls, given: dict, merged: dict) -> dict:

@@ -12,6 +12,7 @@ with whatever their frozen weights predict, and are counted in ``diverged``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -43,6 +44,8 @@ from initlab.experiments.shared_options import (
     norm_option,
     one_length,
     optimizer_option,
+    residual_option,
+    residual_scheme_problem,
     seeds_problem,
 )
 from initlab.init import get_initializer
@@ -123,6 +126,12 @@ class CompareConfig(Config):
     record_every: int | None = option(None, "steps between recorded points of the curves "
                                       "(default: about 50 points)", check=at_least(1),
                                       group=_NET)
+    residual: bool = residual_option("residual MLPs: Dense(in -> W), --blocks blocks x <- x + "
+                                     "B(x) of Dense-act-Dense (--norm in the branch), Dense(W "
+                                     "-> out), W the one --layers size (default: the first); "
+                                     "inits may be fixup, skipinit, scaled_residual, ...",
+                                     group=_NET)
+    blocks: int = option(4, "residual blocks, with --residual", check=at_least(1), group=_NET)
 
     @classmethod
     def adjust(cls, given: dict, merged: dict) -> dict:
@@ -130,11 +139,28 @@ class CompareConfig(Config):
         (both None) means the default iterations."""
         if "data" in given and "dataset" not in given and not merged.get("classic"):
             merged["dataset"] = "mnist"
+        if merged.get("residual") and "layers" not in given:  # a preset's or the default's
+            default = {f.name: f.default for f in dataclasses.fields(cls)}["layers"]
+            merged["layers"] = tuple(merged.get("layers", default))[:1]
         return one_length(cls, given, merged, "iterations")
 
     def check(self) -> str | None:
-        return seeds_problem(self.seed, self.seeds) or length_problem(self.iterations,
-                                                                      self.epochs)
+        return (seeds_problem(self.seed, self.seeds)
+                or length_problem(self.iterations, self.epochs)
+                or residual_scheme_problem(self.init, self.residual) or self._residual_problem())
+
+    def _residual_problem(self) -> str | None:
+        """What --residual cannot go with (None: nothing)."""
+        if not self.residual:
+            return None
+        if len(self.layers) != 1:
+            return (f"--residual takes one --layers size, the stream's width (got "
+                    f"{','.join(map(str, self.layers))}); the depth is --blocks")
+        if self.dropout:
+            return "a residual MLP takes no dropout: leave out --dropout"
+        if any(get_initializer(s).lsuv for s in self.init):
+            return "--residual does not take lsuv (it rescales plain chains of layers)"
+        return None
 
 
 @dataclass
@@ -226,6 +252,7 @@ def _run(c: CompareConfig, progress: bool, jobs: int | None) -> CompareResult:
                      noise=c.noise, data=c.data, train_size=c.train_size)
     units, output = output_layer(ds.n_classes)
     sizes = [ds.n_features, *c.layers, units]
+    model_kw = {"residual": True, "blocks": c.blocks} if c.residual else {}
     dt = check_float_dtype(c.dtype).type
     every = c.record_every or default_every(ds.n_train, c.iterations, c.epochs, c.batch, 50,
                                             c.replace)
@@ -239,7 +266,8 @@ def _run(c: CompareConfig, progress: bool, jobs: int | None) -> CompareResult:
     seeds = range(c.seed, c.seed + c.seeds)
     groups = [Group(spec, seeds, norm=norm, dropout=c.dropout, l2=c.l2, legacy=c.legacy_seeds)
               for spec in inits]
-    recipe = Recipe(sizes, c.activation, output, dt, fit_kw, curves="test")  # test curves only
+    recipe = Recipe(sizes, c.activation, output, dt, fit_kw, curves="test",  # test curves only
+                    model=model_kw)
     trained = train_groups(groups, recipe, (ds.X_train, ds.y_train, ds.X_test, ds.y_test),
                            jobs=jobs, progress=progress, keep_models=ds.is_2d)
     rows = [_row(spec, trained.group(g), c.seed) for g, spec in enumerate(inits)]
@@ -258,6 +286,7 @@ def _run(c: CompareConfig, progress: bool, jobs: int | None) -> CompareResult:
               "optimizer": c.optimizer, "lr": c.lr, "iterations": c.iterations,
               "epochs": c.epochs, "batch": c.batch, "replace": c.replace, "l2": c.l2,
               "dropout": c.dropout, "norm": norm,
+              "residual": c.residual, "blocks": c.blocks if c.residual else None,
               "jobs": jobs, "processes": trained.processes,  # asked for (None: auto), used
               "dtype": np.dtype(dt).name, "record_every": every,
               # the data's own "seed" is data_seed above; "seed" stays the first weight seed
@@ -287,7 +316,8 @@ def estimate(config: CompareConfig):
                                                        c.data)
     if c.classic:
         n_train, n_test = 300, 100
-    sizes = [features, *c.layers, 1 if classes == 2 else classes]
+    hidden = [c.layers[0]] * (2 * c.blocks + 1) if c.residual else list(c.layers)
+    sizes = [features, *hidden, 1 if classes == 2 else classes]  # every Dense layer's width
     steps = steps_of(n_train, c.iterations, c.epochs, c.batch)
     replicas = len(c.init) * c.seeds
     itemsize = np.dtype(c.dtype).itemsize

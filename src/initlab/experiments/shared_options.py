@@ -82,6 +82,11 @@ def dataset_option(default: str, group: str | None = None):
                   metavar="NAME")
 
 
+def residual_option(help: str, group: str | None = None):
+    """``--residual``: the nets are residual MLPs (``mlp(..., residual=True)``), whose inits
+    may be residual schemes (fixup, skipinit, ...); ``help`` says what the command then
+    measures."""
+    return option(False, help, group=group)
 
 
 # ---- rules and steps that several experiments share ------------------------------------------
@@ -116,6 +121,18 @@ def one_length(cls, given: dict, merged: dict, default: str) -> dict:
     return merged
 
 
+def residual_scheme_problem(inits, residual: bool) -> str | None:
+    """A residual scheme (fixup, skipinit, ...) sets a whole residual net: without
+    ``--residual`` there is none to set."""
+    from initlab.init.residual import is_residual_scheme
+
+    scheme = None if residual else next((s for s in inits if is_residual_scheme(s)), None)
+    if scheme is None:
+        return None
+    return (f"init {scheme!r} is a scheme for residual nets: add --residual, or give a plain "
+            "init (he, lecun, ...)")
+
+
 def length_problem(iterations: int | None, epochs: int | None) -> str | None:
     """A training length is ``iterations`` or ``epochs``, exactly one of them."""
     if (iterations is None) == (epochs is None):
@@ -126,4 +143,4 @@ def length_problem(iterations: int | None, epochs: int | None) -> str | None:
 
 __all__ = ["activation_option", "config_of", "data_path_option", "dataset_option",
            "dtype_option", "inits_option", "length_problem", "norm_option", "one_length",
-           "optimizer_option", "seeds_problem"]
+           "optimizer_option", "residual_option", "residual_scheme_problem", "seeds_problem"]

@@ -45,7 +45,8 @@ def test_compare_residual_cli_runs(capsys):
 
 def test_residual_takes_the_first_default_width():
     assert CompareConfig.from_dict({"residual": True}).layers == (10,)
-    assert CompareConfig.from_dict({"residual": True, "preset": "saito", "init": ["he"]}).layers == (100,)
+    saito = CompareConfig.from_dict({"residual": True, "preset": "saito", "init": ["he"]})
+    assert saito.layers == (100,)
 
 
 @pytest.mark.parametrize("argv, message", [

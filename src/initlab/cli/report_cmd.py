@@ -24,8 +24,10 @@ Sections: the course's three-layer experiment on circles and moons (exact reprod
 same over many seeds with error bars, Deep Learning from Scratch's activation histograms (5 x
 100), the 10-layer tanh/ReLU study with gradients and theory, the init comparison on digits,
 the regularization study, the normalization study (weight scales with and without
-BatchNorm) and "How deep can it go?" (correlations, the edge of chaos, Jacobian spectra and
-trainability beside mean-field theory). Sections run in parallel processes (--jobs). If one
+BatchNorm), "How deep can it go?" (correlations, the edge of chaos, Jacobian spectra and
+trainability beside mean-field theory) and residual nets without normalization (He, Fixup,
+SkipInit, scaled residuals and BatchNorm in the branch, by depth: the stream at init beside
+theory, the final loss). Sections run in parallel processes (--jobs). If one
 section fails, the report still comes out with that section marked failed, and the exit code
 is 1.
 

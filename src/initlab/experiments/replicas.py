@@ -33,7 +33,7 @@ from initlab.nn.model import mlp
 from initlab.runtime.cores import free_cores
 from initlab.runtime.workers import run_tasks
 from initlab.statistics import LossStat, format_interval, summarize, summarize_accuracy
-from initlab.train import accuracy, fit, schedule
+from initlab.train import accuracy, blas_threads, fit, schedule
 
 #: Work of a whole grid below which :func:`train_groups` trains every replica in its own
 #: process whatever ``jobs`` says: multiply-adds plus ten per activation value (the elementwise
@@ -220,8 +220,11 @@ def train_piece(piece: Piece, recipe: Recipe, data: tuple, progress: bool, keep:
     history = fit(model, X, y, l2=g.l2, progress=progress,
                   record_accuracy="test" if recipe.curves == "test" else True,
                   **tests, **recipe.fit)
-    return (model if keep else None, history, accuracy(model, X, y),
-            accuracy(model, X_test, y_test), done)
+    # the final accuracies under fit's BLAS rule too: small products on one thread, which on
+    # shared cores run many times faster than on two (benchmarks/README.md)
+    with blas_threads(model, X, max(len(X), len(X_test))):
+        train_acc, test_acc = accuracy(model, X, y), accuracy(model, X_test, y_test)
+    return model if keep else None, history, train_acc, test_acc, done
 
 
 def train_groups(groups: list[Group], recipe: Recipe, data: tuple, *, jobs: int | None = 1,

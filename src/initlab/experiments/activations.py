@@ -153,8 +153,7 @@ class ActivationsConfig(Config):
         check=_range, group=_RUN, flag="--range", metavar="LO,HI")
     residual: bool = residual_option("a residual MLP of --depth Dense-act-Dense blocks (--norm "
                                      "in the branch; inits may be fixup, skipinit, ...): the "
-                                     "stream after each block beside theory, no gradients",
-                                     group=_NET)
+                                     "stream per block beside theory, no gradients", group=_NET)
 
     @classmethod
     def adjust(cls, given: dict, merged: dict) -> dict:

@@ -47,6 +47,7 @@ from initlab.experiments.propagate_results import (  # noqa: F401  (public names
     one_blas_thread,
 )
 from initlab.experiments.registry import Experiment
+from initlab.experiments.shared_options import residual_option
 from initlab.nn.activations import get_activation
 from initlab.theory.meanfield import (
     check_activation,
@@ -142,6 +143,10 @@ class PropagateConfig(Config):
     seed: int = option(0, "first seed", check=seed_check)
     quick: bool = option(False, "smaller runs: the options that list a --quick value take it "
                           "where not given")
+    residual: bool = residual_option("residual nets instead: --depth blocks x <- x + W2 phi(W1 "
+                                     "x), both weights N(0, sigma_w^2 / width), no biases; the "
+                                     "stream's q and c after each block beside "
+                                     "initlab.theory.residual")
     jacobian: bool = option(False, "add the Jacobian spectra", group=_JAC)
     jacobian_depths: tuple[int, ...] = option(
         (32, 128), "depths of the Jacobians", check=lambda v: nonempty(v) or at_least(1)(v),
@@ -168,6 +173,24 @@ class PropagateConfig(Config):
     train_batch: int = option(32, "minibatch size", check=at_least(1), group=_TRAIN)
     train_size: int = option(1000, "training examples of digits", check=at_least(1),
                              group=_TRAIN)
+
+    @classmethod
+    def adjust(cls, given: dict, merged: dict) -> dict:
+        """``residual`` nets have no biases: sigma_b^2 is 0 unless given (and then must be)."""
+        if merged.get("residual") and "sigma_b2" not in given:
+            merged["sigma_b2"] = 0.0
+        return merged
+
+    def check(self) -> str | None:
+        if not self.residual:
+            return None
+        if self.sigma_b2 != 0:
+            return (f"--residual nets have no biases: leave out --sigma-b2 (got "
+                    f"{self.sigma_b2:g})")
+        if self.jacobian or self.trainability:
+            return ("--residual measures the residual stream alone: run --jacobian and "
+                    "--trainability (plain nets) without it")
+        return None
 
     def __post_init__(self):
         quick = bool(self.quick)
@@ -278,12 +301,17 @@ def _run(c: PropagateConfig, progress: bool) -> PropagateResult:
     parts asked for."""
     act = check_activation(get_activation(c.activation))
     name, sws, sb = act.spec or act.name, list(c.sigma_w2), c.sigma_b2
+    config = {"activation": name, "sigma_w2": sws, "sigma_b2": sb, "depth": c.depth,
+              "width": c.width, "seeds": c.seeds, "q0": c.q0, "c0": c.c0, "batch": c.batch,
+              "seed": c.seed, "quick": c.quick, "residual": c.residual}
+    if c.residual:  # the plain nets' phase diagram and critical line do not apply
+        from initlab.experiments.propagate_residual import residual_runs
+
+        return PropagateResult(critical=Critical([], []), config=config,
+                               runs=residual_runs(act, c, _streams(c), input_batch))
     phase = phase_diagram(act, sws, [sb])
     critical = Critical(sigma_b2=phase["sigma_b2"],
                         sigma_w2=[_finite(v) for v in phase["critical"]])
-    config = {"activation": name, "sigma_w2": sws, "sigma_b2": sb, "depth": c.depth,
-              "width": c.width, "seeds": c.seeds, "q0": c.q0, "c0": c.c0, "batch": c.batch,
-              "seed": c.seed, "quick": c.quick}
     result = PropagateResult(critical=critical, runs=_runs(act, c), phase=phase, config=config)
     if c.jacobian:
         from initlab.experiments.jacobian import run_jacobian
@@ -307,7 +335,7 @@ def _runs(act, c: PropagateConfig) -> list[PropagateRun]:
     """Every sigma_w^2: the nets measured (mean over seeds) beside the maps' iterates, the
     fixed points and depth scales, and chi_1 measured over the second half of the net."""
     sws, sb, depth = list(c.sigma_w2), c.sigma_b2, c.depth
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(c.seed).spawn(c.seeds)]
+    streams = _streams(c)
     with one_blas_thread():
         parts = [measure(act, sws, sb, depth, c.width, rng, c.q0, c.c0, c.batch)
                  for rng in streams]
@@ -329,6 +357,11 @@ def _runs(act, c: PropagateConfig) -> list[PropagateRun]:
     return runs
 
 
+def _streams(c: PropagateConfig) -> list:
+    """One random stream per seed."""
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(c.seed).spawn(c.seeds)]
+
+
 def estimate(config: PropagateConfig):
     """Memory and time of the nets drawn (and trained, with the trainability grid), from the
     sizes."""
@@ -336,8 +369,9 @@ def estimate(config: PropagateConfig):
 
     c, width, n_sigma = config, config.width, len(config.sigma_w2)
     # every layer draws one width x width matrix and multiplies (batch + 1) rows per sigma
-    draws = c.seeds * c.depth * width * width
-    flops = 2 * c.seeds * c.depth * n_sigma * (c.batch + 1) * width * width
+    per_layer = 2 if c.residual else 1  # a residual block draws and multiplies two matrices
+    draws = per_layer * c.seeds * c.depth * width * width
+    flops = per_layer * 2 * c.seeds * c.depth * n_sigma * (c.batch + 1) * width * width
     seconds, memory = draws * 1e-8 + flops / 2e9, 8 * width * (width + 4 * n_sigma * c.batch)
     what = f"{c.seeds} x {n_sigma} nets of {c.depth} layers of {width}"
     if c.jacobian:

@@ -143,6 +143,12 @@ class PropagateResult(Result):
         return rows
 
     def table(self):
+        if (self.config or {}).get("residual"):  # a residual stream: no fixed points, no chi_1
+            return (["sigma_w2", "blocks", "q_L", "q_L theory", "q_L / theory", "c_L",
+                     "c_L theory"],
+                    [[r.sigma_w2, len(r.layers), r.layers[-1].q, r.layers[-1].q_predicted,
+                      _ratio(r.layers[-1].q, r.layers[-1].q_predicted), r.layers[-1].c,
+                      r.layers[-1].c_predicted] for r in self.runs])
         header = ["sigma_w2", "sigma_b2", "q*", "c*", "chi_1", "xi_c", "q_L", "q_L theory",
                   "c_L", "c_L theory"]
         rows = []
@@ -195,6 +201,10 @@ class PropagateResult(Result):
             parts.append(f"trainability: training accuracy{how}, by sigma_w2 and depth:\n"
                          + format_table(*self.trainability_table()))
         return "\n\n".join(parts)
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
 
 
 def one_blas_thread():

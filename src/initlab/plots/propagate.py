@@ -22,28 +22,34 @@ def _column(run, name: str) -> np.ndarray:
 
 
 def propagation_figure(result):
-    """q_l and c_l against depth: measured (markers) beside the maps' iterates (lines)."""
+    """q_l and c_l against depth: measured (markers) beside the maps' iterates (lines); for
+    residual nets, the stream after each block beside :mod:`initlab.theory.residual`."""
+    cfg = result.config or {}
+    residual = bool(cfg.get("residual"))
     fig = figure(11, 4)
     ax_q, ax_c = fig.subplots(1, 2)
     for i, run in enumerate(_pick(result.runs)):
         idx = np.array([la.index for la in run.layers])
-        label = f"$\\sigma_w^2$ = {run.sigma_w2:.2f} ($\\chi_1$ = {run.chi_1:.2f})"
+        label = f"$\\sigma_w^2$ = {run.sigma_w2:.2f}" + (
+            "" if run.chi_1 is None else f" ($\\chi_1$ = {run.chi_1:.2f})")
         step = max(1, len(idx) // 25)
         for ax, name in ((ax_q, "q"), (ax_c, "c")):
             ax.plot(idx, _column(run, f"{name}_predicted"), color=color(i), lw=1.5,
                     label=label if ax is ax_q else None)
             ax.plot(idx[::step], _column(run, name)[::step], "o", color=color(i), ms=3.5,
                     mfc="none")
-    ax_q.set(xlabel="layer l", ylabel="$q_l$ (length of the pre-activations)", yscale="log",
+    where, what = (("block l", "the stream after the block") if residual
+                   else ("layer l", "the pre-activations"))
+    ax_q.set(xlabel=where, ylabel=f"$q_l$ (length of {what})", yscale="log",
              title="Length: theory (lines), measured (circles)")
-    ax_c.set(xlabel="layer l", ylabel="$c_l$ (correlation of the pair)", ylim=(-0.05, 1.05),
+    ax_c.set(xlabel=where, ylabel="$c_l$ (correlation of the pair)", ylim=(-0.05, 1.05),
              title="Correlation: theory (lines), measured (circles)")
     for ax in (ax_q, ax_c):
         ax.grid(alpha=0.3)
     ax_q.legend(fontsize=8)
-    cfg = result.config or {}
-    fig.suptitle(f"{cfg.get('activation', '')}, $\\sigma_b^2$ = {cfg.get('sigma_b2', '')}, "
-                 f"width {cfg.get('width', '')}, {cfg.get('seeds', '')} nets per "
+    net = (f"residual nets x + W2 {cfg.get('activation', '')}(W1 x), no biases" if residual
+           else f"{cfg.get('activation', '')}, $\\sigma_b^2$ = {cfg.get('sigma_b2', '')}")
+    fig.suptitle(f"{net}, width {cfg.get('width', '')}, {cfg.get('seeds', '')} nets per "
                  f"$\\sigma_w^2$")
     return fit(fig)
 
@@ -129,7 +135,9 @@ def trainability_figure(result):
 
 def figures(result) -> dict:
     """Every figure the result has data for, by file stem."""
-    out = {"propagation": propagation_figure(result), "phase": phase_figure(result)}
+    out = {"propagation": propagation_figure(result)}
+    if result.phase:  # plain nets only
+        out["phase"] = phase_figure(result)
     if result.jacobian:
         out["jacobian"] = jacobian_figure(result)
     if result.trainability:

@@ -234,6 +234,9 @@ def run_compare(inits=None, *, progress: bool = False, jobs: int | None = 1,
     - ``dtype``: float32 (3x faster on small layers, and safe for these comparisons) or
       float64 (the course's exact recipe).
     - ``norm``: None, "batch" or "layer" between each hidden linear layer and its activation.
+    - ``residual``: residual MLPs instead (``mlp(..., residual=True, blocks=blocks)``: Dense(in
+      -> W), ``blocks`` Dense-act-Dense blocks, readout; ``layers`` is ``[W]``), whose inits may
+      be residual schemes (``fixup``, ``skipinit``, ...; refused without ``residual``).
 
     ``jobs``: train the replicas in this many parallel processes, each a contiguous chunk of
     them (less time for many replicas; a short run stays in this process). The results agree

@@ -147,7 +147,7 @@ def test_bad_parametrizations_say_what_is_allowed(kwargs, message):
 
 
 def test_bad_per_replica_rates():
-    with pytest.raises(InitlabError, match=r"learning rate must be a number in \(0.0, inf\), got -0.1"):
+    with pytest.raises(InitlabError, match=r"must be a number in \(0.0, inf\), got -0.1"):
         get_optimizer("sgd", [0.1, -0.1])
     model = mlp([5, 4, 3], output="softmax", replicas=2)
     with pytest.raises(InitlabError, match="got 3 learning rates for 2 replicas"):

@@ -26,6 +26,8 @@ MODULES = {
     "regularize": "initlab.experiments.regularize",
     "normalize": "initlab.experiments.normalize",
     "reproduce": "initlab.experiments.classic",
+    "width-coordcheck": "initlab.experiments.width_coordcheck",
+    "width-transfer": "initlab.experiments.width_transfer",
 }
 
 

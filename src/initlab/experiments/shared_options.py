@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 from initlab.errors import MAX_SEED, InitlabError, choose
-from initlab.experiments.config import nonempty, option, valid
+from initlab.experiments.config import at_least, nonempty, option, valid
 
 # ---- options that many experiments share (validators imported when a value is checked) ----
 
@@ -124,6 +124,32 @@ def length_problem(iterations: int | None, epochs: int | None) -> str | None:
     return None
 
 
-__all__ = ["activation_option", "config_of", "data_path_option", "dataset_option",
-           "dtype_option", "inits_option", "length_problem", "norm_option", "one_length",
-           "optimizer_option", "seeds_problem"]
+# ---- width studies: parametrizations and widths ----------------------------------------------
+
+def params_option(default: tuple[str, ...], group: str | None = None):
+    """Width parametrizations (:mod:`initlab.nn.parametrization`): sp, ntk, mup."""
+    from initlab.nn.parametrization import PARAMETRIZATIONS
+
+    return option(default, "width parametrizations: " + ", ".join(PARAMETRIZATIONS) + " (SP: "
+                  "the init as given and one learning rate; NTK; muP, Tensor Programs V)",
+                  choices=PARAMETRIZATIONS, check=nonempty, group=group, metavar="P1,P2")
+
+
+def base_width_option(group: str | None = None):
+    return option(None, "base width n0 of the parametrizations: the width at which every one "
+                  "is SP (default: the smallest width)", check=at_least(1), group=group)
+
+
+def widths_problem(widths: tuple[int, ...], base_width: int | None) -> str | None:
+    """Widths of a width study: at least two, distinct, none below the base width."""
+    if len(set(widths)) < 2 or len(set(widths)) != len(widths):
+        return f"widths must be at least two distinct values, got {list(widths)}"
+    if base_width is not None and base_width > min(widths):
+        return (f"base width {base_width} is larger than width {min(widths)}; the base width "
+                "must be at most every width")
+    return None
+
+
+__all__ = ["activation_option", "base_width_option", "config_of", "data_path_option",
+           "dataset_option", "dtype_option", "inits_option", "length_problem", "norm_option", "one_length",
+           "optimizer_option", "params_option", "seeds_problem", "widths_problem"]

@@ -244,7 +244,8 @@ def verdict_of(slopes: list[SlopeRow], band: float) -> str:
         how = ("is not finite" if not np.isfinite(s.slope) else
                f"{'blows up' if s.slope > 0 else 'vanishes'} as width^{s.slope:+.2f}")
         parts.append(f"{s.layer} {how} from step {s.step}")
-    more = f" (and {len(worst) - 3} more layers)" if len(worst) > 3 else ""
+    extra = len(worst) - 3
+    more = f" (and {extra} more layer{'s' if extra > 1 else ''})" if extra > 0 else ""
     return f"not stable (band +-{band:g}): " + "; ".join(parts) + more
 
 

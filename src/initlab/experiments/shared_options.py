@@ -151,5 +151,5 @@ def widths_problem(widths: tuple[int, ...], base_width: int | None) -> str | Non
 
 
 __all__ = ["activation_option", "base_width_option", "config_of", "data_path_option",
-           "dataset_option", "dtype_option", "inits_option", "length_problem", "norm_option", "one_length",
-           "optimizer_option", "params_option", "seeds_problem", "widths_problem"]
+           "dataset_option", "dtype_option", "inits_option", "length_problem", "norm_option",
+           "one_length", "optimizer_option", "params_option", "seeds_problem", "widths_problem"]

@@ -258,8 +258,8 @@ def estimate(config: CoordCheckConfig):
     _, _, features, classes = expected_size(c.dataset, None, None)
     total = Estimate(0.0, 0.0, "")
     for w in c.widths:
-        one = mlp_training([features, *[w] * c.depth, classes], c.seeds, c.batch, 0, c.batch, c.steps + 1,
-                           0, itemsize=np.dtype(c.dtype).itemsize)
+        one = mlp_training([features, *[w] * c.depth, classes], c.seeds, c.batch, 0, c.batch,
+                           c.steps + 1, 0, itemsize=np.dtype(c.dtype).itemsize)
         total = Estimate(max(total.memory, one.memory), total.seconds + one.seconds, "")
     return Estimate(total.memory, total.seconds * len(c.params),
                     f"the coordinate check of {len(c.params)} x {len(c.widths)} nets")

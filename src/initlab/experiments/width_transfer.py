@@ -67,7 +67,7 @@ class TransferConfig(Config):
                        check=valid(get_initializer), group=_NET, metavar="SPEC")
     optimizers: tuple[str, ...] = option(OPTIMIZERS, "adam, sgd or both", choices=OPTIMIZERS,
                                          group=_TRAIN, metavar="O1,O2")
-    adam_lrs: tuple[float, ...] = option(tuple(2.0**k for k in range(-13, -5)),
+    adam_lrs: tuple[float, ...] = option(tuple(2.0**k for k in range(-15, -5)),
                                          "Adam's learning-rate grid", check=positive,
                                          group=_TRAIN, metavar="LR1,LR2,...")
     sgd_lrs: tuple[float, ...] = option(tuple(2.0**k for k in range(-6, 2)),
@@ -108,7 +108,8 @@ class RunRow(Result):
 class OptimumRow(Result):
     """The best rate at one width: argmin of the mean loss over seeds (``lr``), the range of
     the seeds' own argmins (``lr_low``, ``lr_high``), the mean loss there, and the threshold
-    rate (geometric mean over seeds; None where no rate reached the threshold)."""
+    rate (geometric mean over seeds; None where it is off the grid for a seed: see
+    :func:`threshold_rate`)."""
 
     param: str
     optimizer: str
@@ -197,13 +198,14 @@ def run_transfer(*, progress: bool = False, jobs: int | None = 1,
 
 def threshold_rate(lrs: np.ndarray, loss: np.ndarray, threshold: float) -> float | None:
     """The smallest rate of ascending ``lrs`` at which ``loss`` (NaN: diverged) falls below
-    ``threshold``, interpolated linearly in (log lr, log loss) from the rate before it (the
-    first grid rate itself when it already does); None when none does."""
+    ``threshold``, interpolated linearly in (log lr, log loss) from the rate before it; None
+    when it is not on the grid: no rate reaches the threshold, or already the smallest does
+    (then the rate lies somewhere below the grid)."""
     below = np.flatnonzero(np.nan_to_num(loss, nan=np.inf) < threshold)
-    if below.size == 0:
+    if below.size == 0 or below[0] == 0:
         return None
     i = int(below[0])
-    if i == 0 or not np.isfinite(loss[i - 1]):
+    if not np.isfinite(loss[i - 1]):
         return float(lrs[i])
     a, b = math.log(loss[i - 1]), math.log(loss[i])
     frac = (a - math.log(threshold)) / (a - b)

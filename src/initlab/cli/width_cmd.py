@@ -13,6 +13,7 @@ import argparse
 from types import SimpleNamespace
 
 from initlab.cli.common import Parser
+from initlab.errors import InitlabError
 
 HELP = "width and parametrization (SP, NTK, muP): coordinate checks and learning-rate transfer"
 DESCRIPTION = """\
@@ -115,9 +116,15 @@ def _run_coordcheck(command, args) -> int:
     if config.factory is None:
         return type(command).run(command, args)
     from initlab.cli.common import emit, show_progress
+    from initlab.cli.inspect_cmd import load_factory
     from initlab.torchbridge.width import coordcheck
 
-    result = coordcheck(config, progress=show_progress(args))
+    try:
+        import torch  # noqa: F401 - only to say so in one line when it is missing
+    except ImportError:
+        raise InitlabError("a PyTorch factory needs PyTorch; install it with: pip install "
+                           "torch") from None
+    result = coordcheck(load_factory(config.factory), config, progress=show_progress(args))
     emit(result, args, command.experiment.figures(result) if getattr(args, "out", None)
          else None)
     return 0

@@ -99,13 +99,15 @@ def layer_rules(param: str, sizes, base_width: int | None) -> list[LayerRule]:
     for k in range(len(sizes) - 1):
         m_in, m_out = mult[k], mult[k + 1]
         inf_in, inf_out = not finite[k], not finite[k + 1]
-        rules.append(_mup(m_in, m_out, inf_in, inf_out) if param == "mup"
-                     else _ntk(m_in, inf_in))
+        rules.append(mup_rule(m_in, m_out, inf_in, inf_out) if param == "mup"
+                     else ntk_rule(m_in, inf_in))
     return rules
 
 
-def _mup(m_in: float, m_out: float, inf_in: bool, inf_out: bool) -> LayerRule:
-    """Table 8 of Tensor Programs V, as mup's set_base_shapes / MuAdam / MuSGD apply it."""
+def mup_rule(m_in: float, m_out: float, inf_in: bool, inf_out: bool) -> LayerRule:
+    """The muP rule of a layer whose fan-in and fan-out have width multipliers ``m_in`` and
+    ``m_out`` (``inf_*``: whether each is a width): Table 8 of Tensor Programs V, as mup's
+    set_base_shapes / MuAdam / MuSGD apply it."""
     readout = inf_in and not inf_out
     if inf_in and inf_out:
         sgd_w = m_out / m_in
@@ -119,8 +121,9 @@ def _mup(m_in: float, m_out: float, inf_in: bool, inf_out: bool) -> LayerRule:
             "adam": (1.0 / m_in if inf_in and inf_out else 1.0, 1.0)})
 
 
-def _ntk(m_in: float, inf_in: bool) -> LayerRule:
-    """W = w / sqrt(fan_in), w trained at a constant rate, in SP's variables."""
+def ntk_rule(m_in: float, inf_in: bool) -> LayerRule:
+    """The NTK rule of a layer with fan-in multiplier ``m_in`` (``inf_in``: a width):
+    W = w / sqrt(fan_in), w trained at a constant rate, in SP's variables."""
     m = m_in if inf_in else 1.0
     return LayerRule(lr={"sgd": (1.0 / m, 1.0), "adam": (1.0 / math.sqrt(m), 1.0)})
 
@@ -146,4 +149,4 @@ def apply(layers, param: str, sizes, base_width: int | None) -> None:
 
 
 __all__ = ["KINDS", "PARAMETRIZATIONS", "LayerRule", "apply", "check_base_width", "check_param",
-           "layer_rules"]
+           "layer_rules", "mup_rule", "ntk_rule"]

@@ -138,7 +138,8 @@ def _steps(model, mults, param: str, c: CoordCheckConfig, X, y):
     for s in range(c.steps + 1):
         seen = {}
         handles = [m.register_forward_hook(
-            lambda _, __, o, k=k: seen.__setitem__(k, first_tensor(o).detach().abs().mean()))
+            lambda _, __, o, k=k, seen=seen: seen.__setitem__(
+                k, first_tensor(o).detach().abs().mean()))
             for k, (_, m) in enumerate(leaves)]
         logits = model(X)
         for h in handles:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import numpy as np
+from matplotlib import colormaps
 
 from initlab.plots.common import color, figure, fit
 
@@ -68,9 +69,8 @@ def transfer_figure(result):
             lrs = sorted({r.lr for r in runs})
             loss = [np.mean([np.nan if r.diverged or r.final_loss is None else r.final_loss
                              for r in runs if r.lr == lr]) for lr in lrs]
-            shade = 0.25 + 0.75 * k / max(1, len(widths) - 1)
-            line = ax.plot(lrs, loss, "-", color=(0.1, 0.2 + 0.3 * (1 - shade), shade),
-                           label=str(w))[0]
+            shade = 0.85 - 0.8 * k / max(1, len(widths) - 1)  # viridis: wider is darker
+            line = ax.plot(lrs, loss, "-", color=colormaps["viridis"](shade), label=str(w))[0]
             best = opt.get((p, o, w))
             if best is not None and best.loss is not None:
                 ax.plot([best.lr], [best.loss], "*", ms=9, color=line.get_color())

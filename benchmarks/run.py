@@ -41,13 +41,14 @@ import workload_propagate  # noqa: E402
 import workload_report  # noqa: E402
 import workload_seeds  # noqa: E402
 import workload_startup  # noqa: E402
+import workload_width  # noqa: E402
 from harness import HERE, ROOT, child_env, compile_sources, measure  # noqa: E402
 from neighbour import KINDS as NEIGHBOURS  # noqa: E402
 from neighbour import Neighbour  # noqa: E402
 from summary import format_table, goal_counts  # noqa: E402
 
 WORKLOADS = ("classic", "seeds", "deep-stats", "mlp", "batchnorm", "report", "propagate",
-             "startup")
+             "startup", "width-coordcheck", "width-transfer")
 MIN_RUNS = 5
 
 
@@ -135,6 +136,8 @@ def build(names, size: str, skip: str | None, tmp: Path) -> list:
             made.append(workload_propagate.workload(size, skip))
         elif name == "startup":
             made.append(workload_startup.workload(size, skip))
+        elif name.startswith("width-"):
+            made += [w for w in workload_width.workloads(size, skip) if w.name == name]
     return made
 
 

@@ -121,3 +121,21 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
     assert main(["width", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_example_sweep_plans_and_a_tiny_width_sweep_runs(tmp_path, capsys):
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "sweep_width.toml"
+    assert main(["sweep", "plan", str(example)]) == 0
+    assert "4 points (2 x 2) of width-transfer" in capsys.readouterr().out
+    tiny = tmp_path / "w.toml"
+    tiny.write_text('experiment = "width-coordcheck"\n[fixed]\nwidths = [8, 16]\ndepth = 1\n'
+                    'steps = 1\nbatch = 8\nseeds = 1\n[grid]\noptimizer = ["adam", "sgd"]\n')
+    store = tmp_path / "w.db"
+    assert main(["sweep", "run", str(tiny), "--store", str(store), "--workers", "1", "-q"]) == 0
+    capsys.readouterr()
+    assert main(["sweep", "show", "--store", str(store), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["optimizer"] for r in rows} == {"adam", "sgd"}
+    assert all(r["verdict.mup"] for r in rows)

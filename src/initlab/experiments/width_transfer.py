@@ -67,10 +67,10 @@ class TransferConfig(Config):
                        check=valid(get_initializer), group=_NET, metavar="SPEC")
     optimizers: tuple[str, ...] = option(OPTIMIZERS, "adam, sgd or both", choices=OPTIMIZERS,
                                          group=_TRAIN, metavar="O1,O2")
-    adam_lrs: tuple[float, ...] = option(tuple(2.0**k for k in range(-15, -3)),
+    adam_lrs: tuple[float, ...] = option(tuple(2.0**k for k in range(-14, -3)),
                                          "Adam's learning-rate grid", check=positive,
                                          group=_TRAIN, metavar="LR1,LR2,...")
-    sgd_lrs: tuple[float, ...] = option(tuple(2.0**k for k in range(-8, 2)),
+    sgd_lrs: tuple[float, ...] = option(tuple(2.0**k for k in range(-7, 2)),
                                         "SGD's learning-rate grid", check=positive,
                                         group=_TRAIN, metavar="LR1,LR2,...")
     steps: int = option(100, "training steps", check=at_least(1), group=_TRAIN)
@@ -79,7 +79,7 @@ class TransferConfig(Config):
     seed: int = option(0, "first seed (weights); the minibatch order uses data_seed",
                        check=seed_check, group=_TRAIN)
     data_seed: int = option(0, "seed of the minibatch order", check=seed_check, group=_TRAIN)
-    threshold: float = option(1.0, "training loss that the threshold rate must reach",
+    threshold: float = option(0.3, "training loss that the threshold rate must reach",
                               check=positive, group=_TRAIN)
     dtype: str = dtype_option(group=_TRAIN)
 

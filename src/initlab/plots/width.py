@@ -56,8 +56,8 @@ def coordcheck_figure(result, max_steps: int = 6):
 
 def transfer_figure(result):
     """One panel per (parametrization, optimizer): final training loss (mean over seeds)
-    against learning rate, one curve per width (darker = wider), the optimum of each marked;
-    diverged runs left out."""
+    against learning rate, one curve per width (darker = wider), the optimum of each marked,
+    the threshold loss dotted; diverged runs left out."""
     combos = list(dict.fromkeys((d.param, d.optimizer) for d in result.drift))
     widths = sorted({r.width for r in result.runs})
     fig = figure(3.4 * len(combos) + 1.2, 3.4)
@@ -74,6 +74,7 @@ def transfer_figure(result):
             best = opt.get((p, o, w))
             if best is not None and best.loss is not None:
                 ax.plot([best.lr], [best.loss], "*", ms=9, color=line.get_color())
+        ax.axhline(result.config["threshold"], ls=":", lw=1, color="0.4")
         drift = next(d for d in result.drift if (d.param, d.optimizer) == (p, o))
         ax.set(xscale="log", yscale="log", xlabel="learning rate",
                title=f"{p}, {o}: optimum x{drift.factor:.3g}")

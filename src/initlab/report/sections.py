@@ -241,7 +241,7 @@ SECTIONS = [
                                           "final loss; seed range: the seeds' own argmins)"),
         captions=lambda r, stems: {"transfer": "Final training loss against learning rate, "
                                    "one curve per width (darker: wider); stars: the optimum "
-                                   "of each width."}),
+                                   "of each width; dotted: the threshold loss."}),
 ]
 
 

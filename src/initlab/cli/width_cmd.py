@@ -115,7 +115,7 @@ def _run_coordcheck(command, args) -> int:
     config = args.run_config
     if config.factory is None:
         return type(command).run(command, args)
-    from initlab.cli.common import emit, show_progress
+    from initlab.cli.common import emit
     from initlab.cli.inspect_cmd import load_factory
     from initlab.torchbridge.width import coordcheck
 
@@ -124,7 +124,7 @@ def _run_coordcheck(command, args) -> int:
     except ImportError:
         raise InitlabError("a PyTorch factory needs PyTorch; install it with: pip install "
                            "torch") from None
-    result = coordcheck(load_factory(config.factory), config, progress=show_progress(args))
+    result = coordcheck(load_factory(config.factory), config)
     emit(result, args, command.experiment.figures(result) if getattr(args, "out", None)
          else None)
     return 0

@@ -184,7 +184,8 @@ def run_coordcheck(*, progress: bool = False, jobs: int | None = 1,
                    config: CoordCheckConfig | None = None, **options) -> CoordCheckResult:
     """The coordinate check of an MLP (:class:`CoordCheckConfig`'s fields as keywords, or
     ``config``): per parametrization and width one model of ``seeds`` replicas; ``jobs``
-    processes share the (param, width) nets."""
+    processes share the (param, width) nets. It takes seconds, so ``progress`` shows
+    nothing (it is accepted as every experiment's run accepts it)."""
     c = config_of(CoordCheckConfig, config, options, "run_coordcheck")
     if c.factory is not None:
         raise InitlabError("a PyTorch factory runs through the command line: initlab width "

@@ -99,7 +99,7 @@ def _other_scale(m: list, param: str, kind: str) -> float:
     return 1.0 / fan_in if kind == "adam" else fan_out / fan_in
 
 
-def coordcheck(make, config: CoordCheckConfig, progress: bool = False) -> CoordCheckResult:
+def coordcheck(make, config: CoordCheckConfig) -> CoordCheckResult:
     """The coordinate check of the model ``make`` builds (see the module docstring)."""
     torch = require_torch()
     c = config

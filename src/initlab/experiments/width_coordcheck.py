@@ -28,6 +28,7 @@ from initlab.errors import InitlabError, check_float_dtype
 from initlab.experiments.common import get_dataset, output_layer
 from initlab.experiments.config import Config, at_least, option, positive, seed_check, valid
 from initlab.experiments.registry import Experiment
+from initlab.experiments.replicas import processes, run_work
 from initlab.experiments.shared_options import (
     activation_option,
     base_width_option,
@@ -82,6 +83,13 @@ class CoordCheckConfig(Config):
                          "lies within +-band (0.2: at most 2x over a 32x wider net)",
                          check=positive, group=_TRAIN)
     dtype: str = dtype_option(group=_TRAIN)
+
+    @classmethod
+    def adjust(cls, given: dict, merged: dict) -> dict:
+        """``data`` with the digits data set means MNIST files (as ``--data`` always has)."""
+        if merged.get("data") is not None and merged.get("dataset") == "digits":
+            merged["dataset"] = "mnist"
+        return merged
 
     def check(self) -> str | None:
         return seeds_problem(self.seed, self.seeds) or widths_problem(self.widths,
@@ -196,7 +204,9 @@ def run_coordcheck(*, progress: bool = False, jobs: int | None = 1,
     data = (ds.X_train[:c.batch].astype(dt), ds.y_train[:c.batch], ds.n_features, units, output)
     tasks = [(c, p, w, data) for p in c.params for w in c.widths]
     found = [None] * len(tasks)
-    for k, out in run_tasks(_one_net, tasks, min(jobs or 2, len(tasks))):
+    work = sum(run_work([ds.n_features, *[w] * c.depth, units], c.seeds, c.batch,
+                        {"iterations": c.steps + 1}) for w in c.widths) * len(c.params)
+    for k, out in run_tasks(_one_net, tasks, processes(jobs, work, 2 * len(tasks))):
         found[k] = out
     stats = {(p, w): found[k][0] for k, (_, p, w, _) in enumerate(tasks)}
     return summarize(c, stats, found[0][1], {"dataset": ds.name, "batch": len(data[0]),

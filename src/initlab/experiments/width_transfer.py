@@ -27,6 +27,7 @@ from initlab.errors import check_float_dtype
 from initlab.experiments.common import get_dataset, output_layer
 from initlab.experiments.config import Config, at_least, option, positive, seed_check, valid
 from initlab.experiments.registry import Experiment
+from initlab.experiments.replicas import processes, run_work
 from initlab.experiments.shared_options import (
     activation_option,
     base_width_option,
@@ -82,6 +83,13 @@ class TransferConfig(Config):
     threshold: float = option(0.3, "training loss that the threshold rate must reach",
                               check=positive, group=_TRAIN)
     dtype: str = dtype_option(group=_TRAIN)
+
+    @classmethod
+    def adjust(cls, given: dict, merged: dict) -> dict:
+        """``data`` with the digits data set means MNIST files (as ``--data`` always has)."""
+        if merged.get("data") is not None and merged.get("dataset") == "digits":
+            merged["dataset"] = "mnist"
+        return merged
 
     def check(self) -> str | None:
         for name in ("adam_lrs", "sgd_lrs"):
@@ -183,7 +191,11 @@ def run_transfer(*, progress: bool = False, jobs: int | None = 1,
             for w in sorted(c.widths, reverse=True)]  # the widest first: they take longest
     tasks = [(c, p, o, w, data, progress and k == 0) for k, (p, o, w) in enumerate(keys)]
     losses = {}
-    for k, out in run_tasks(_train, tasks, min(jobs or 2, len(tasks))):
+    work = sum(run_work([ds.n_features, *[w] * c.depth, units],
+                        len(getattr(c, f"{o}_lrs")) * c.seeds, ds.n_train,
+                        {"iterations": c.steps, "batch_size": c.batch})
+               for _, o, w in keys)
+    for k, out in run_tasks(_train, tasks, processes(jobs, work, 2 * len(tasks))):
         losses[keys[k]] = out
     runs = [RunRow(p, o, w, lr, seed, float(losses[p, o, w][i, j]),
                    not math.isfinite(losses[p, o, w][i, j]))

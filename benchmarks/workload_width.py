@@ -184,7 +184,7 @@ def workloads(size: str, torch_skip: str | None) -> list[Workload]:
                       script("workload_width", "transfer_torch", **t), goal=0.6, inner=True,
                       skip=torch_skip)]
     if size == "full":
-        rows.append(Contender("initlab, the default study (5 widths, 2 x 2 x 66 nets)",
+        rows.append(Contender("initlab, the default study (5 widths, sp+mup, 10+7 rates)",
                               script("workload_width", "transfer_default"), inner=True,
                               goal_seconds=180.0, ratio_of=None, kind="initlab"))
     transfer = Workload(

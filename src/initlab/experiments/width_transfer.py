@@ -68,10 +68,10 @@ class TransferConfig(Config):
                        check=valid(get_initializer), group=_NET, metavar="SPEC")
     optimizers: tuple[str, ...] = option(OPTIMIZERS, "adam, sgd or both", choices=OPTIMIZERS,
                                          group=_TRAIN, metavar="O1,O2")
-    adam_lrs: tuple[float, ...] = option(tuple(2.0**k for k in range(-14, -3)),
+    adam_lrs: tuple[float, ...] = option(tuple(2.0**k for k in range(-14, -4)),
                                          "Adam's learning-rate grid", check=positive,
                                          group=_TRAIN, metavar="LR1,LR2,...")
-    sgd_lrs: tuple[float, ...] = option(tuple(2.0**k for k in range(-7, 2)),
+    sgd_lrs: tuple[float, ...] = option(tuple(2.0**k for k in range(-6, 1)),
                                         "SGD's learning-rate grid", check=positive,
                                         group=_TRAIN, metavar="LR1,LR2,...")
     steps: int = option(100, "training steps", check=at_least(1), group=_TRAIN)

@@ -48,7 +48,7 @@ def synthetic(losses, factor, within, thr):
 @pytest.mark.parametrize("losses, expect", [
     ((0.5, 0.4, 0.3), "Wider is better: the loss at the optimum falls at every width, from "
                       "0.5 at width 64 to 0.3 at 1024."),
-    ((0.5, 0.6, 0.3), "lower overall but not at every step"),
+    ((0.5, 0.6, 0.3), "lower overall but not at every wider width"),
     ((0.5, 0.4, 0.7), "not lower"),
     ((0.5, None, 0.7), "Some width has no finite loss at its optimum."),
 ])

@@ -221,7 +221,7 @@ SECTIONS = [
             "trainability": "Training accuracy after training over (sigma_w^2, depth), with "
                             "the theory's 6 xi_c on top."}),
     ReportSection(
-        id="width-coordcheck", cost=(1.0, 6), experiment="width-coordcheck",
+        id="width-coordcheck", cost=(1.0, 3), experiment="width-coordcheck",
         values=lambda s: {"widths": [64, 256, 1024], "depth": 2, "steps": 2,
                           "seeds": s.n_seeds(3, 2), "params": ["sp", "mup"]} if s.quick else
         {"widths": [64, 128, 256, 512, 1024], "steps": 4, "seeds": s.n_seeds(3, 2)},
@@ -231,11 +231,11 @@ SECTIONS = [
                                    "width (log-log), one panel per step, one row per "
                                    "parametrization."}),
     ReportSection(
-        id="width-transfer", cost=(2.0, 30), experiment="width-transfer",
+        id="width-transfer", cost=(1.0, 8), experiment="width-transfer",
         values=lambda s: {"widths": [64, 256], "seeds": s.n_seeds(2, 2), "steps": 40,
                           "optimizers": ["adam"], "train_size": 300,
                           "adam_lrs": [2.0**k for k in range(-13, -4, 2)]} if s.quick else
-        {"widths": [64, 128, 256, 512], "seeds": s.n_seeds(2, 2)},
+        {"widths": [64, 128, 256], "seeds": s.n_seeds(2, 2)},
         title=lambda c: "Does it transfer to a wider net? The learning rate",
         text=transfer_text, tables=_table("Best learning rate per width (argmin of the mean "
                                           "final loss; seed range: the seeds' own argmins)"),

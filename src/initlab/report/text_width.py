@@ -95,4 +95,4 @@ def _wider(result, p: str, o: str) -> str:
         return f"Wider is better: the loss at the optimum falls at every width, from {span}."
     better = losses[-1] < losses[0]
     return (f"The loss at the optimum goes from {span}, "
-            f"{'lower overall but not at every step' if better else 'not lower'}.")
+            f"{'lower overall but not at every wider width' if better else 'not lower'}.")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from initlab.cli import main
+from initlab.errors import InitlabError
 from initlab.experiments.width_coordcheck import SlopeRow, run_coordcheck, verdict_of
 from initlab.experiments.width_transfer import run_transfer, threshold_rate
 
@@ -139,3 +140,25 @@ def test_the_example_sweep_plans_and_a_tiny_width_sweep_runs(tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert {r["optimizer"] for r in rows} == {"adam", "sgd"}
     assert all(r["verdict.mup"] for r in rows)
+
+
+@pytest.mark.parametrize("name", ["compare", "regularize", "normalize"])
+def test_training_commands_take_param_and_base_width(name):
+    from initlab.experiments import registry
+
+    exp = registry.get(name)
+    small = {"compare": {"dataset": "moons", "layers": (16, 16), "iterations": 20, "seeds": 1,
+                         "init": ("he",),
+                         "optimizer": "adam"},
+             "regularize": {"layers": (16, 16), "epochs": 1, "seeds": 1, "train_size": 60},
+             "normalize": {"layers": (16, 16), "epochs": 1, "seeds": 1, "train_size": 60,
+                           "scales": (0.1,)}}[name]
+    key = {"compare": lambda r: r.rows[0].final_loss.mean,
+           "regularize": lambda r: r.rows[0].train_accuracy.mean,
+           "normalize": lambda r: r.to_json()}[name]
+    sp = key(exp.run(exp.config.from_dict(small)))
+    at_base = key(exp.run(exp.config.from_dict({**small, "param": "mup", "base_width": 16})))
+    narrower = key(exp.run(exp.config.from_dict({**small, "param": "mup", "base_width": 4})))
+    assert at_base == sp and narrower != sp  # muP at its base width is SP, bit for bit
+    with pytest.raises(InitlabError, match="--param mup needs --base-width"):
+        exp.config.from_dict({**small, "param": "mup"})

@@ -27,6 +27,7 @@ from initlab.experiments.registry import Experiment
 from initlab.experiments.replicas import Group, Recipe, summarize_group, train_groups
 from initlab.experiments.shared_options import (
     activation_option,
+    base_width_option,
     config_of,
     data_path_option,
     dataset_option,
@@ -36,6 +37,8 @@ from initlab.experiments.shared_options import (
     norm_option,
     one_length,
     optimizer_option,
+    param_option,
+    param_problem,
     seeds_problem,
 )
 from initlab.init import get_initializer
@@ -113,6 +116,8 @@ class CompareConfig(Config):
                             check=in_range(0, 1, high_open=True), group=_NET)
     norm: str | None = norm_option(group=_NET)
     dtype: str = dtype_option(group=_NET)
+    param: str = param_option(group=_NET)
+    base_width: int | None = base_width_option(group=_NET)
     record_every: int | None = option(None, "steps between recorded points of the curves "
                                       "(default: about 50 points)", check=at_least(1),
                                       group=_NET)
@@ -126,8 +131,9 @@ class CompareConfig(Config):
         return one_length(cls, given, merged, "iterations")
 
     def check(self) -> str | None:
-        return seeds_problem(self.seed, self.seeds) or length_problem(self.iterations,
-                                                                      self.epochs)
+        return seeds_problem(self.seed, self.seeds) or length_problem(
+            self.iterations, self.epochs) or param_problem(self.param, self.base_width,
+                                                           self.layers)
 
 
 @dataclass
@@ -235,7 +241,8 @@ def _run(c: CompareConfig, progress: bool, jobs: int | None) -> CompareResult:
     seeds = range(c.seed, c.seed + c.seeds)
     groups = [Group(spec, seeds, norm=norm, dropout=c.dropout, l2=c.l2, legacy=c.legacy_seeds)
               for spec in inits]
-    recipe = Recipe(sizes, c.activation, output, dt, fit_kw, curves="test")  # test curves only
+    recipe = Recipe(sizes, c.activation, output, dt, fit_kw, curves="test",  # test curves only
+                    model={"param": c.param, "base_width": c.base_width})
     trained = train_groups(groups, recipe, (ds.X_train, ds.y_train, ds.X_test, ds.y_test),
                            jobs=jobs, progress=progress, keep_models=ds.is_2d)
     rows = [_row(spec, trained.group(g), c.seed) for g, spec in enumerate(inits)]

@@ -140,6 +140,27 @@ def base_width_option(group: str | None = None):
                   "is SP (default: the smallest width)", check=at_least(1), group=group)
 
 
+def param_option(group: str | None = None):
+    """``--param``: the width parametrization of a training command's net."""
+    from initlab.nn.parametrization import PARAMETRIZATIONS
+
+    return option("sp", "width parametrization: sp (the init as given, one learning rate), "
+                  "ntk or mup (Tensor Programs V), relative to --base-width",
+                  choices=PARAMETRIZATIONS, group=group)
+
+
+def param_problem(param: str, base_width: int | None, layers: tuple[int, ...]) -> str | None:
+    """NTK and muP need a base width no larger than any hidden layer."""
+    if param == "sp":
+        return None
+    if base_width is None:
+        return f"--param {param} needs --base-width (the width at which it equals sp)"
+    if layers and base_width > min(layers):
+        return (f"base width {base_width} is larger than width {min(layers)}; the base width "
+                "must be at most every hidden layer size")
+    return None
+
+
 def widths_problem(widths: tuple[int, ...], base_width: int | None) -> str | None:
     """Widths of a width study: at least two, distinct, none below the base width."""
     if len(set(widths)) < 2 or len(set(widths)) != len(widths):
@@ -152,4 +173,5 @@ def widths_problem(widths: tuple[int, ...], base_width: int | None) -> str | Non
 
 __all__ = ["activation_option", "base_width_option", "config_of", "data_path_option",
            "dataset_option", "dtype_option", "inits_option", "length_problem", "norm_option",
-           "one_length", "optimizer_option", "params_option", "seeds_problem", "widths_problem"]
+           "one_length", "optimizer_option", "param_option", "param_problem", "params_option",
+           "seeds_problem", "widths_problem"]

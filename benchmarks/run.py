@@ -42,13 +42,14 @@ import workload_report  # noqa: E402
 import workload_residual  # noqa: E402
 import workload_seeds  # noqa: E402
 import workload_startup  # noqa: E402
+import workload_width  # noqa: E402
 from harness import HERE, ROOT, child_env, compile_sources, measure  # noqa: E402
 from neighbour import KINDS as NEIGHBOURS  # noqa: E402
 from neighbour import Neighbour  # noqa: E402
 from summary import format_table, goal_counts  # noqa: E402
 
 WORKLOADS = ("classic", "seeds", "deep-stats", "mlp", "batchnorm", "report", "propagate",
-             "startup", "residual")
+             "startup", "residual", "width-coordcheck", "width-transfer")
 MIN_RUNS = 5
 
 
@@ -138,6 +139,8 @@ def build(names, size: str, skip: str | None, tmp: Path) -> list:
             made.append(workload_startup.workload(size, skip))
         elif name == "residual":
             made.append(workload_residual.workload(size, skip, tmp))
+        elif name.startswith("width-"):
+            made += [w for w in workload_width.workloads(size, skip) if w.name == name]
     return made
 
 

@@ -171,7 +171,7 @@ def test_torch_contenders_skip_with_a_note(run_module, tmp_path, monkeypatch):
     workloads = tiny_workloads(run_module, tmp_path, reason)
     torch_rows = [c for w in workloads.values() for c in w.contenders
                   if c.name.startswith("pytorch")]
-    assert len(torch_rows) == 4 and all(c.skip == reason for c in torch_rows)
+    assert len(torch_rows) == 6 and all(c.skip == reason for c in torch_rows)
 
 
 def test_summary_ratios_goals_and_table(run_module):

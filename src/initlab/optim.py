@@ -7,6 +7,12 @@ optimizer trains R replicas at once; ``step(params, active)`` leaves the replica
 weight decay inside the optimizer; L2 is added to the gradient by :func:`add_l2_grad`).
 Names are spec strings: ``sgd``, ``momentum(0.9)``, ``adam(beta1=0.9, beta2=0.999, eps=1e-8)``.
 
+The learning rate is one number, or one per replica (an (R,) array: a learning-rate sweep
+trains as one model). A parameter whose ``lr_scale`` a width parametrization has set
+(:mod:`initlab.nn.parametrization`) steps at ``lr`` times its multiplier for the optimizer's
+``kind``: ``sgd`` for steps proportional to the gradient (SGD, momentum, Nesterov), ``adam`` for
+entrywise-normalized ones (Adam, RMSProp, AdaGrad), the split mup's ``MuSGD``/``MuAdam`` make.
+
 >>> opt = get_optimizer("momentum(0.5)", lr=0.1)
 >>> opt
 Momentum(lr=0.1, momentum=0.5)
@@ -23,13 +29,30 @@ from initlab.errors import InitlabError, check_number
 from initlab.spec import bind, lookup, parse_spec
 
 
+def check_lr(lr) -> float | np.ndarray:
+    """``lr`` as a float, or a 1-D array of one learning rate per replica; each finite, > 0."""
+    if isinstance(lr, (list, tuple, np.ndarray)):
+        rates = np.asarray(lr, dtype=float)
+        if rates.ndim != 1 or rates.size == 0:
+            raise InitlabError(f"per-replica learning rates must be a non-empty 1-D list, got "
+                               f"shape {rates.shape}")
+        for r in rates:
+            check_number(float(r), "learning rate", 0.0, low_open=True, high_open=True)
+        return rates
+    return check_number(lr, "learning rate", 0.0, low_open=True, high_open=True)
+
+
 class Optimizer:
     """Base class: holds ``lr``, the step count ``t`` and per-parameter state dicts."""
 
-    def __init__(self, lr: float):
-        self.lr = check_number(lr, "learning rate", 0.0, low_open=True, high_open=True)
+    #: how a parametrization scales this optimizer's per-layer learning rates
+    kind = "sgd"
+
+    def __init__(self, lr: float | np.ndarray):
+        self.lr = check_lr(lr)
         self.t = 0
         self.state: list[dict] | None = None
+        self._rates: list | None = None
 
     def step(self, params, active: np.ndarray | None = None) -> None:
         """Update every ``p.value`` (R, ...) in place from ``p.grad``.
@@ -38,16 +61,32 @@ class Optimizer:
         """
         if self.state is None:
             self.state = [{} for _ in params]
+            self._rates = [self.rate(p) for p in params]
         self.t += 1
         frozen = None if active is None or active.all() else ~np.asarray(active)
         saved = [p.value[frozen] for p in params] if frozen is not None else None
-        for p, state in zip(params, self.state, strict=True):
-            self.update(p.value, p.grad, state)
+        for p, state, lr in zip(params, self.state, self._rates, strict=True):
+            self.update(p.value, p.grad, state, lr)
         if saved is not None:
             for p, keep in zip(params, saved, strict=True):
                 p.value[frozen] = keep
 
-    def update(self, w: np.ndarray, g: np.ndarray, state: dict) -> None:
+    def rate(self, p) -> float | np.ndarray:
+        """The learning rate of parameter ``p`` (R, ...): ``lr``, along the replica axis when
+        there is one per replica, times ``p``'s multipliers for :attr:`kind` where it has them.
+        Plain ``lr`` (the same float, so the same bits) otherwise."""
+        lr = self.lr
+        if isinstance(lr, np.ndarray):
+            if lr.size != p.value.shape[0]:
+                raise InitlabError(f"got {lr.size} learning rates for {p.value.shape[0]} "
+                                   "replicas")
+            lr = lr.reshape(-1, *[1] * (p.value.ndim - 1)).astype(p.value.dtype)
+        scale = None if p.lr_scale is None else p.lr_scale.get(self.kind)
+        return lr if scale is None else lr * scale
+
+    def update(self, w: np.ndarray, g: np.ndarray, state: dict, lr) -> None:
+        """One step of ``w`` from ``g`` at learning rate ``lr`` (a float or an array that
+        broadcasts against ``w``)."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -58,12 +97,12 @@ class Optimizer:
 class SGD(Optimizer):
     """Plain gradient descent: w <- w - lr g."""
 
-    def update(self, w, g, state):
+    def update(self, w, g, state, lr):
         # A kept scratch buffer: a fresh temporary each step costs page faults on large nets.
         buf = state.get("buf")
         if buf is None:
             buf = state["buf"] = np.empty_like(g)
-        np.multiply(g, self.lr, out=buf)
+        np.multiply(g, lr, out=buf)
         w -= buf
 
 
@@ -77,14 +116,14 @@ class Momentum(Optimizer):
         super().__init__(lr)
         self.momentum = check_number(momentum, "momentum", 0.0, 1.0, high_open=True)
 
-    def update(self, w, g, state):
+    def update(self, w, g, state, lr):
         if not state:
             state["v"] = np.zeros_like(w)
             state["buf"] = np.empty_like(w)
         v, buf = state["v"], state["buf"]
         v *= self.momentum
         v += g
-        np.multiply(v, self.lr, out=buf)
+        np.multiply(v, lr, out=buf)
         w -= buf
 
 
@@ -92,7 +131,7 @@ class Nesterov(Momentum):
     """Nesterov momentum (torch.optim.SGD(nesterov=True) form): v <- mu v + g;
     w <- w - lr (g + mu v)."""
 
-    def update(self, w, g, state):
+    def update(self, w, g, state, lr):
         if not state:
             state["v"] = np.zeros_like(w)
             state["buf"] = np.empty_like(w)
@@ -101,7 +140,7 @@ class Nesterov(Momentum):
         v += g
         np.multiply(v, self.momentum, out=buf)  # buf = lr (g + mu v), without temporaries
         buf += g
-        buf *= self.lr
+        buf *= lr
         w -= buf
 
 
@@ -112,12 +151,14 @@ class AdaGrad(Optimizer):
         super().__init__(lr)
         self.eps = check_number(eps, "eps", 0.0, low_open=True, high_open=True)
 
-    def update(self, w, g, state):
+    kind = "adam"
+
+    def update(self, w, g, state, lr):
         if not state:
             state["h"] = np.zeros_like(w)
         h = state["h"]
         h += g * g
-        w -= self.lr * g / (np.sqrt(h) + self.eps)
+        w -= lr * g / (np.sqrt(h) + self.eps)
 
 
 class RMSProp(Optimizer):
@@ -128,13 +169,15 @@ class RMSProp(Optimizer):
         self.rho = check_number(rho, "rho", 0.0, 1.0, high_open=True)
         self.eps = check_number(eps, "eps", 0.0, low_open=True, high_open=True)
 
-    def update(self, w, g, state):
+    kind = "adam"
+
+    def update(self, w, g, state, lr):
         if not state:
             state["s"] = np.zeros_like(w)
         s = state["s"]
         s *= self.rho
         s += (1.0 - self.rho) * g * g
-        w -= self.lr * g / (np.sqrt(s) + self.eps)
+        w -= lr * g / (np.sqrt(s) + self.eps)
 
 
 class Adam(Optimizer):
@@ -147,7 +190,9 @@ class Adam(Optimizer):
         self.beta2 = check_number(beta2, "beta2", 0.0, 1.0, high_open=True)
         self.eps = check_number(eps, "eps", 0.0, low_open=True, high_open=True)
 
-    def update(self, w, g, state):
+    kind = "adam"
+
+    def update(self, w, g, state, lr):
         if not state:
             state["m"], state["v"] = np.zeros_like(w), np.zeros_like(w)
         m, v = state["m"], state["v"]
@@ -158,7 +203,7 @@ class Adam(Optimizer):
         denom = np.sqrt(v)
         denom /= math.sqrt(1.0 - self.beta2**self.t)
         denom += self.eps
-        w -= (self.lr / (1.0 - self.beta1**self.t)) * (m / denom)
+        w -= (lr / (1.0 - self.beta1**self.t)) * (m / denom)
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {

@@ -93,6 +93,17 @@ OPTIONS = {
                                 ["--quick", "--dump-config"], ["--stops", "nope"]]),
     "inspect": st.sampled_from([["--demo", "nope"], ["nosuch.module:f", "--input-shape", "2,3"],
                                 ["--demo", "mlp", "--dump-config"], ["--input-shape", "0,3"]]),
+    "width": st.one_of(
+        argv(st.just(["coordcheck", "--depth", "1", "--steps", "1", "--batch", "4"]),
+             opt("--widths", st.sampled_from(["4,8", "8", "0,4", "4,4"])),
+             opt("--base-width", st.sampled_from(["2", "8", "0"])),
+             opt("--params", st.sampled_from(["sp,mup", "ntk", "nope"])),
+             opt("--seeds", st.one_of(st.integers(1, 2), BAD)), flag("--json")),
+        argv(st.just(["transfer", "--depth", "1", "--steps", "2", "--train-size", "20"]),
+             opt("--widths", st.sampled_from(["4,8", "8"])),
+             opt("--adam-lrs", st.sampled_from(["0.01,0.1", "0.1", "-1,1"])),
+             opt("--optimizers", st.sampled_from(["adam", "sgd", "nope"])),
+             opt("--seeds", st.one_of(st.integers(1, 2), BAD)), flag("--json"))),
     "sweep": st.sampled_from([["plan", "missing.toml"], ["show", "--store", "missing.db"],
                               ["run", "missing.toml", "--store", "x.db"], ["nope"]]),
     "residual": argv(

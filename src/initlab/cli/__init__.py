@@ -87,8 +87,13 @@ def build_parser(only: str | None = None) -> Parser:
 
 def command_module(name: str):
     """The module of subcommand ``name``, or for one that names a registered experiment
-    (``EXPERIMENT``) the :class:`~initlab.cli.experiment.ExperimentCommand` made from it."""
-    module = importlib.import_module(f"initlab.cli.{name}_cmd")
+    (``EXPERIMENT``) the :class:`~initlab.cli.experiment.ExperimentCommand` made from it; an
+    experiment named ``COMMAND-ACTION`` is the action of a command with actions
+    (``width-transfer``: ``initlab width transfer``, from its module's ``action_command``)."""
+    command, _, action = name.partition("-")
+    module = importlib.import_module(f"initlab.cli.{command}_cmd")
+    if action:
+        return module.action_command(action)
     if not hasattr(module, "EXPERIMENT"):
         return module
     from initlab.cli.experiment import ExperimentCommand

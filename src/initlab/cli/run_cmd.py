@@ -38,7 +38,8 @@ def run(args) -> int:
 
     doc = config.read(args.config)
     command = doc.pop(config.COMMAND_KEY, None)
-    runnable = [n for n in command_names() if n != "run"]
+    runnable = [n for n in command_names() if n != "run"] + [
+        n for n in registry.names() if "-" in n]  # actions: width-coordcheck, width-transfer
     if command not in runnable:
         raise InitlabError(f"{args.config}: {config.COMMAND_KEY!r} must be one of "
                            f"{', '.join(runnable)}, got {command!r}")

@@ -35,6 +35,7 @@ from initlab.experiments.replicas import (
 )
 from initlab.experiments.shared_options import (
     activation_option,
+    base_width_option,
     config_of,
     data_path_option,
     dataset_option,
@@ -44,6 +45,8 @@ from initlab.experiments.shared_options import (
     norm_option,
     one_length,
     optimizer_option,
+    param_option,
+    param_problem,
     residual_option,
     residual_scheme_problem,
     seeds_problem,
@@ -123,6 +126,8 @@ class CompareConfig(Config):
                             check=in_range(0, 1, high_open=True), group=_NET)
     norm: str | None = norm_option(group=_NET)
     dtype: str = dtype_option(group=_NET)
+    param: str = param_option(group=_NET)
+    base_width: int | None = base_width_option(group=_NET)
     record_every: int | None = option(None, "steps between recorded points of the curves "
                                       "(default: about 50 points)", check=at_least(1),
                                       group=_NET)
@@ -147,7 +152,8 @@ class CompareConfig(Config):
     def check(self) -> str | None:
         return (seeds_problem(self.seed, self.seeds)
                 or length_problem(self.iterations, self.epochs)
-                or residual_scheme_problem(self.init, self.residual) or self._residual_problem())
+                or residual_scheme_problem(self.init, self.residual) or self._residual_problem()
+                or param_problem(self.param, self.base_width, self.layers))
 
     def _residual_problem(self) -> str | None:
         """What --residual cannot go with (None: nothing)."""
@@ -158,6 +164,8 @@ class CompareConfig(Config):
                     f"{','.join(map(str, self.layers))}); the depth is --blocks")
         if self.dropout:
             return "a residual MLP takes no dropout: leave out --dropout"
+        if self.param != "sp":
+            return f"--residual takes --param sp only (got --param {self.param})"
         if any(get_initializer(s).lsuv for s in self.init):
             return "--residual does not take lsuv (it rescales plain chains of layers)"
         return None
@@ -270,7 +278,7 @@ def _run(c: CompareConfig, progress: bool, jobs: int | None) -> CompareResult:
     groups = [Group(spec, seeds, norm=norm, dropout=c.dropout, l2=c.l2, legacy=c.legacy_seeds)
               for spec in inits]
     recipe = Recipe(sizes, c.activation, output, dt, fit_kw, curves="test",  # test curves only
-                    model=model_kw)
+                    model={**model_kw, "param": c.param, "base_width": c.base_width})
     trained = train_groups(groups, recipe, (ds.X_train, ds.y_train, ds.X_test, ds.y_test),
                            jobs=jobs, progress=progress, keep_models=ds.is_2d)
     rows = [_row(spec, trained.group(g), c.seed) for g, spec in enumerate(inits)]

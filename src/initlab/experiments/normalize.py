@@ -49,11 +49,14 @@ from initlab.experiments.replicas import (
 )
 from initlab.experiments.shared_options import (
     activation_option,
+    base_width_option,
     config_of,
     data_path_option,
     dataset_option,
     dtype_option,
     optimizer_option,
+    param_option,
+    param_problem,
     seeds_problem,
 )
 from initlab.nn.norm import check_eps, check_momentum, check_norm
@@ -102,6 +105,8 @@ class NormalizeConfig(Config):
                                      "trains (default: halfway from chance to 1)",
                                      check=in_range(0, 1), group=_NET)
     dtype: str = dtype_option(group=_NET)
+    param: str = param_option(group=_NET)
+    base_width: int | None = base_width_option(group=_NET)
 
     @classmethod
     def adjust(cls, given: dict, merged: dict) -> dict:
@@ -111,7 +116,8 @@ class NormalizeConfig(Config):
         return merged
 
     def check(self) -> str | None:
-        return seeds_problem(self.seed, self.seeds)
+        return seeds_problem(self.seed, self.seeds) or param_problem(self.param,
+                                                                     self.base_width, self.layers)
 
 
 @dataclass
@@ -227,7 +233,8 @@ def _run(c: NormalizeConfig, progress: bool, jobs: int | None) -> NormalizeResul
     groups = [Group(f"normal({s!r})", seeds, norm=None if v == "none" else v)
               for v in variants for s in grid]
     recipe = Recipe(sizes, c.activation, output, dt.type, fit_kw, curves="train",
-                    model={"momentum": c.momentum, "eps": c.eps})
+                    model={"momentum": c.momentum, "eps": c.eps, "param": c.param,
+                           "base_width": c.base_width})
     trained = train_groups(groups, recipe, (ds.X_train, ds.y_train, ds.X_test, ds.y_test),
                            jobs=jobs, progress=progress)
     rows = []

@@ -27,6 +27,8 @@ MODULES = {
     "normalize": "initlab.experiments.normalize",
     "reproduce": "initlab.experiments.classic",
     "residual": "initlab.experiments.residual",
+    "width-coordcheck": "initlab.experiments.width_coordcheck",
+    "width-transfer": "initlab.experiments.width_transfer",
 }
 
 

@@ -22,6 +22,7 @@ from initlab.experiments.registry import Experiment
 from initlab.experiments.replicas import Group, Recipe, summarize_group, train_groups
 from initlab.experiments.shared_options import (
     activation_option,
+    base_width_option,
     config_of,
     data_path_option,
     dataset_option,
@@ -30,6 +31,8 @@ from initlab.experiments.shared_options import (
     norm_option,
     one_length,
     optimizer_option,
+    param_option,
+    param_problem,
     seeds_problem,
 )
 from initlab.init import get_initializer
@@ -82,6 +85,8 @@ class RegularizeConfig(Config):
     iterations: int | None = option(None, "training steps, instead of --epochs",
                                     check=at_least(1), group=_NET)
     dtype: str = dtype_option(group=_NET)
+    param: str = param_option(group=_NET)
+    base_width: int | None = base_width_option(group=_NET)
 
     @classmethod
     def adjust(cls, given: dict, merged: dict) -> dict:
@@ -93,8 +98,9 @@ class RegularizeConfig(Config):
         return one_length(cls, given, merged, "epochs")
 
     def check(self) -> str | None:
-        return seeds_problem(self.seed, self.seeds) or length_problem(self.iterations,
-                                                                      self.epochs)
+        return seeds_problem(self.seed, self.seeds) or length_problem(
+            self.iterations, self.epochs) or param_problem(self.param, self.base_width,
+                                                           self.layers)
 
 
 @dataclass
@@ -170,7 +176,8 @@ def _run(c: RegularizeConfig, progress: bool, jobs: int | None) -> RegularizeRes
     seeds = range(c.seed, c.seed + c.seeds)
     groups = [Group(c.init, seeds, norm=c.norm, dropout=rate, l2=lam) for _, lam, rate in plan]
     recipe = Recipe(sizes, c.activation, output, dt.type, fit_kw,
-                    model={"dropout_mode": c.dropout_mode})
+                    model={"dropout_mode": c.dropout_mode, "param": c.param,
+                           "base_width": c.base_width})
     trained = train_groups(groups, recipe, (ds.X_train, ds.y_train, ds.X_test, ds.y_test),
                            jobs=jobs, progress=progress)
     rows = []

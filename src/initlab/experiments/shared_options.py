@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 from initlab.errors import MAX_SEED, InitlabError, choose
-from initlab.experiments.config import nonempty, option, valid
+from initlab.experiments.config import at_least, nonempty, option, valid
 
 # ---- options that many experiments share (validators imported when a value is checked) ----
 
@@ -141,6 +141,54 @@ def length_problem(iterations: int | None, epochs: int | None) -> str | None:
     return None
 
 
-__all__ = ["activation_option", "config_of", "data_path_option", "dataset_option",
-           "dtype_option", "inits_option", "length_problem", "norm_option", "one_length",
-           "optimizer_option", "residual_option", "residual_scheme_problem", "seeds_problem"]
+# ---- width studies: parametrizations and widths ----------------------------------------------
+
+def params_option(default: tuple[str, ...], group: str | None = None):
+    """Width parametrizations (:mod:`initlab.nn.parametrization`): sp, ntk, mup."""
+    from initlab.nn.parametrization import PARAMETRIZATIONS
+
+    return option(default, "width parametrizations: " + ", ".join(PARAMETRIZATIONS) + " (SP: "
+                  "the init as given and one learning rate; NTK; muP, Tensor Programs V)",
+                  choices=PARAMETRIZATIONS, check=nonempty, group=group, metavar="P1,P2")
+
+
+def base_width_option(group: str | None = None):
+    return option(None, "base width n0 of the parametrizations: the width at which every one "
+                  "is SP (default: the smallest width)", check=at_least(1), group=group)
+
+
+def param_option(group: str | None = None):
+    """``--param``: the width parametrization of a training command's net."""
+    from initlab.nn.parametrization import PARAMETRIZATIONS
+
+    return option("sp", "width parametrization: sp (the init as given, one learning rate), "
+                  "ntk or mup (Tensor Programs V), relative to --base-width",
+                  choices=PARAMETRIZATIONS, group=group)
+
+
+def param_problem(param: str, base_width: int | None, layers: tuple[int, ...]) -> str | None:
+    """NTK and muP need a base width no larger than any hidden layer."""
+    if param == "sp":
+        return None
+    if base_width is None:
+        return f"--param {param} needs --base-width (the width at which it equals sp)"
+    if layers and base_width > min(layers):
+        return (f"base width {base_width} is larger than width {min(layers)}; the base width "
+                "must be at most every hidden layer size")
+    return None
+
+
+def widths_problem(widths: tuple[int, ...], base_width: int | None) -> str | None:
+    """Widths of a width study: at least two, distinct, none below the base width."""
+    if len(set(widths)) < 2 or len(set(widths)) != len(widths):
+        return f"widths must be at least two distinct values, got {list(widths)}"
+    if base_width is not None and base_width > min(widths):
+        return (f"base width {base_width} is larger than width {min(widths)}; the base width "
+                "must be at most every width")
+    return None
+
+
+__all__ = ["activation_option", "base_width_option", "config_of", "data_path_option",
+           "dataset_option", "dtype_option", "inits_option", "length_problem", "norm_option",
+           "one_length", "optimizer_option", "param_option", "param_problem", "params_option",
+           "residual_option", "residual_scheme_problem", "seeds_problem", "widths_problem"]

@@ -37,16 +37,20 @@ class Param:
 
     value : (R, ...) -- owned by its model; assigning ``.value`` writes into the existing array
     (so optimizers and views into a model's flat buffer stay attached). grad : same shape.
-    ``decay`` marks weights (True) as opposed to biases for L2 regularization.
+    ``decay`` marks weights (True) as opposed to biases for L2 regularization. ``lr_scale``:
+    None, or per optimizer kind the multiplier of its learning rate (a float, or one per
+    value along the last axes), which a width parametrization sets
+    (:mod:`initlab.nn.parametrization`).
     """
 
-    __slots__ = ("_value", "grad", "name", "decay")
+    __slots__ = ("_value", "grad", "name", "decay", "lr_scale")
 
     def __init__(self, value: np.ndarray, name: str, decay: bool):
         self._value = value
         self.grad = np.zeros_like(value)
         self.name = name
         self.decay = decay
+        self.lr_scale = None
 
     @property
     def value(self) -> np.ndarray:
@@ -143,6 +147,8 @@ class Dense:
         self.weight = Param(weight, "weight", decay=True)
         self.bias = Param(bias, "bias", decay=False)
         self.inits, self.bias_init = inits, bias_init
+        # y = (multiplier x) W^T + b: the muP readout's 1/width multiplier (mup's MuReadout)
+        self.multiplier = 1.0
         self._x = self._ones = None
         self._keep, self._kept = False, {}
 
@@ -163,6 +169,8 @@ class Dense:
         return [self.weight, self.bias]
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        if self.multiplier != 1.0:
+            x = x * self.multiplier
         self._x = x
         # Computed as y^T = W x^T + b: the result is stored (R, out, N), so the bias add and the
         # bias-gradient sum run along the long N axis; a transposed view is returned. In
@@ -212,17 +220,25 @@ class Dense:
         op = np.multiply if w.shape[1] == 1 else np.matmul
         if self._keep and gt.dtype == w.dtype:
             out = _kept(self._kept, "dx", (w.shape[0], w.shape[2], gt.shape[-1]), w.dtype)
-            return op(wt, gt, out=out).swapaxes(-1, -2)
-        return op(wt, gt).swapaxes(-1, -2)
+            dx = op(wt, gt, out=out)
+        else:
+            dx = op(wt, gt)
+        if self.multiplier != 1.0:
+            dx *= self.multiplier
+        return dx.swapaxes(-1, -2)
 
     def select(self, idx, rngs=None) -> Dense:
-        return Dense.from_arrays(self.weight.value[idx], self.bias.value[idx],
-                                 [self.inits[i] for i in idx], self.bias_init)
+        layer = Dense.from_arrays(self.weight.value[idx], self.bias.value[idx],
+                                  [self.inits[i] for i in idx], self.bias_init)
+        layer.multiplier = self.multiplier
+        layer.weight.lr_scale, layer.bias.lr_scale = self.weight.lr_scale, self.bias.lr_scale
+        return layer
 
     def config(self) -> dict:
+        extra = {} if self.multiplier == 1.0 else {"multiplier": self.multiplier}
         return {"type": "dense", "in_features": self.in_features,
                 "out_features": self.out_features, "init": list(self.inits),
-                "bias_init": self.bias_init}
+                "bias_init": self.bias_init, **extra}
 
     def __repr__(self) -> str:
         shown = self.inits[0] if len(set(self.inits)) == 1 else self.inits
@@ -354,7 +370,9 @@ def layer_from_config(cfg: dict, weight=None, bias=None, rngs=None):
         if weight is None or bias is None or weight.shape[1:] != shape:
             got = None if weight is None else weight.shape
             raise InitlabError(f"dense layer {shape} does not match the weight array {got}")
-        return Dense.from_arrays(weight, bias, cfg["init"], cfg.get("bias_init", "zeros"))
+        layer = Dense.from_arrays(weight, bias, cfg["init"], cfg.get("bias_init", "zeros"))
+        layer.multiplier = float(cfg.get("multiplier", 1.0))
+        return layer
     if kind == "activation":
         return ActivationLayer(cfg["spec"])
     if kind == "dropout":

@@ -22,7 +22,7 @@ import numpy as np
 
 from initlab.errors import InitlabError, check_float_dtype, check_positive_int
 from initlab.init.residual import is_residual_scheme
-from initlab.nn import serialize
+from initlab.nn import parametrization, serialize
 from initlab.nn.layers import ActivationLayer, Dense, Dropout, Param, replica_rngs
 from initlab.nn.losses import get_loss
 from initlab.nn.norm import BatchNorm, check_norm, make_norm
@@ -81,6 +81,7 @@ class Sequential:
             offset += size
         self._flat = Param(flat, "all", decay=False)
         self._flat.grad = grad
+        self._flat.lr_scale = _flat_lr_scale(params, sizes, self.dtype)
 
     # ------------------------------------------------------------------ structure
     @property
@@ -215,6 +216,17 @@ class Sequential:
         return "\n".join([head, *lines, tail, ")"])
 
 
+def _flat_lr_scale(params, sizes, dtype) -> dict | None:
+    """The parameters' learning-rate multipliers (a parametrization's) laid out as the flat
+    buffer: {optimizer kind: (P,)}; None when no parameter has any."""
+    if all(p.lr_scale is None for p in params):
+        return None
+    kinds = {k for p in params if p.lr_scale for k in p.lr_scale}
+    return {k: np.concatenate([np.full(size, 1.0 if p.lr_scale is None else p.lr_scale[k])
+                               for p, size in zip(params, sizes, strict=True)]).astype(dtype)
+            for k in kinds}
+
+
 def _dropout_rates(dropout, hidden: int) -> list[float]:
     rates = list(dropout) if isinstance(dropout, (list, tuple)) else [dropout] * hidden
     if len(rates) != hidden:
@@ -226,8 +238,8 @@ def mlp(sizes, activation="relu", init="he", output: str = "sigmoid", dropout=0.
         replicas: int = 1, seed=0, dtype=np.float64, bias_init="zeros",
         dropout_mode: str = "inverted", norm: str | None = None, momentum: float = 0.1,
         eps: float = 1e-5, residual: bool = False, blocks: int = 1, branch: int = 2,
-        order: str = "post", alpha: float | None = None,
-        learn_alpha: bool = False) -> Sequential:
+        order: str = "post", alpha: float | None = None, learn_alpha: bool = False,
+        param: str = "sp", base_width: int | None = None) -> Sequential:
     """A feed-forward net: Dense [-> norm] -> activation [-> Dropout] -> ... -> Dense (logits).
 
     sizes: [in, h1, ..., out]. init: one spec, or one per replica (``["zeros", "he"]``).
@@ -239,6 +251,9 @@ def mlp(sizes, activation="relu", init="he", output: str = "sigmoid", dropout=0.
     dropout: a rate after every hidden activation, or one rate per hidden layer (0: none);
     dropout_mode: ``inverted`` or ``scaled_at_test``. Layer indices match PyTorch's
     ``nn.Sequential(nn.Linear, act, [nn.Dropout,] nn.Linear, ...)``.
+    param: the width parametrization, ``sp`` (the init as given, one learning rate), ``ntk``
+    or ``mup``, relative to ``base_width`` (see :mod:`initlab.nn.parametrization`): the
+    weights are drawn as under SP, then rescaled, and the layers get their multipliers.
 
     residual=True: a residual MLP of sizes [in, width, out] instead (no dropout): Dense(in ->
     width), ``blocks`` blocks x <- x + alpha B(x) of ``branch`` Dense layers each (``order``
@@ -273,6 +288,8 @@ def mlp(sizes, activation="relu", init="he", output: str = "sigmoid", dropout=0.
     if residual:
         if any(rates):
             raise InitlabError("a residual MLP takes no dropout; give dropout=0")
+        if param != "sp":  # the width rules are written for plain chains of Dense layers
+            raise InitlabError(f"a residual MLP takes param='sp' only, got {param!r}")
         norm_layer = (functools.partial(make_norm, norm, sizes[1], replicas, dtype, momentum,
                                         eps) if norm else None)  # one new layer per call
         return Sequential(residual_layers(sizes, blocks, branch, inits, rngs, dtype, activation,
@@ -291,6 +308,7 @@ def mlp(sizes, activation="relu", init="he", output: str = "sigmoid", dropout=0.
             layers.append(ActivationLayer(activation))
             if rates[i]:
                 layers.append(Dropout(rates[i], dropout_mode))
+    parametrization.apply(layers, param, sizes, base_width)
     return Sequential(layers, output, rngs)
 
 

@@ -28,6 +28,7 @@ from initlab.report.text_training import (
     regularization_text,
     seeds_text,
 )
+from initlab.report.text_width import coordcheck_text, transfer_text
 
 #: Training lengths (full, quick) of the sections that --quick shortens: the quick report is
 #: a fast look (each checked to tell the same story at these lengths); the exact
@@ -235,6 +236,28 @@ SECTIONS = [
                       "solid, the theory dashed.",
             "loss": "Final training loss against depth at each optimizer's best learning "
                     "rate, with 95% intervals over seeds."}),
+    ReportSection(
+        id="width-coordcheck", cost=(1.0, 3), experiment="width-coordcheck",
+        values=lambda s: {"widths": [64, 256, 1024], "depth": 2, "steps": 2,
+                          "seeds": s.n_seeds(3, 2), "params": ["sp", "mup"]} if s.quick else
+        {"widths": [64, 128, 256, 512, 1024], "steps": 4, "seeds": s.n_seeds(3, 2)},
+        title=lambda c: "Does it transfer to a wider net? The coordinate check",
+        text=coordcheck_text, tables=_table("Slope of log2 mean |x| against log2 width"),
+        captions=lambda r, stems: {"coordcheck": "Mean |x| of every layer's output against "
+                                   "width (log-log), one panel per step, one row per "
+                                   "parametrization."}),
+    ReportSection(
+        id="width-transfer", cost=(1.0, 8), experiment="width-transfer",
+        values=lambda s: {"widths": [64, 256], "seeds": s.n_seeds(2, 2), "steps": 40,
+                          "optimizers": ["adam"], "train_size": 300,
+                          "adam_lrs": [2.0**k for k in range(-13, -4, 2)]} if s.quick else
+        {"widths": [64, 128, 256], "seeds": s.n_seeds(2, 2)},
+        title=lambda c: "Does it transfer to a wider net? The learning rate",
+        text=transfer_text, tables=_table("Best learning rate per width (argmin of the mean "
+                                          "final loss; seed range: the seeds' own argmins)"),
+        captions=lambda r, stems: {"transfer": "Final training loss against learning rate, "
+                                   "one curve per width (darker: wider); stars: the optimum "
+                                   "of each width; dotted: the threshold loss."}),
 ]
 
 

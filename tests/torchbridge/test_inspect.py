@@ -15,7 +15,7 @@ from initlab.torchbridge import InspectResult, ReinitResult, demo_cnn, demo_mlp,
 
 KEYS = ["name", "type", "output_shape", "mean", "std", "zero_fraction", "saturated_fraction",
         "grad_std", "weight_std", "weight_grad_std", "fan_in", "fan_out", "init_match",
-        "predicted_std"]
+        "predicted_std", "grad_weight_ratio", "update_ratio", "note"]
 
 
 def small():
@@ -26,7 +26,7 @@ def small():
 
 def test_statistics_equal_a_direct_torch_computation():
     model, x = small(), torch.randn(64, 20) * 3
-    r = inspect(model, x)
+    r = inspect(model, x, loss="sumsq", optimizer="sgd", lr=0.1)
     outs, h = [], x.clone().requires_grad_(True)
     for m in model:
         h = m(h)
@@ -45,6 +45,9 @@ def test_statistics_equal_a_direct_torch_computation():
         if isinstance(m, nn.Linear):
             assert row.weight_std == pytest.approx(float(m.weight.detach().std()), rel=1e-5)
             assert row.weight_grad_std == pytest.approx(float(m.weight.grad.std()), rel=1e-5)
+            ratio = float(m.weight.grad.norm() / m.weight.detach().norm())
+            assert row.grad_weight_ratio == pytest.approx(ratio, rel=1e-5)
+            assert row.update_ratio == pytest.approx(0.1 * ratio, rel=1e-5)  # SGD: lr dW
             assert (row.fan_in, row.fan_out) == tuple(m.weight.shape[::-1])
     tanh, sigm = r.layers[1], r.layers[5]
     saturated = float((outs[1].detach().abs() > 0.99).float().mean())
@@ -237,9 +240,12 @@ def test_json_contract_and_round_trip():
     torch.manual_seed(0)
     r = inspect(small(), torch.randn(16, 20))
     d = json.loads(r.to_json())
-    assert list(d) == ["model", "input_shape", "layers", "verdict"]
+    assert list(d) == ["model", "input_shape", "layers", "verdict", "blocks", "attention",
+                       "loss"]
     assert list(d["layers"][0]) == KEYS
-    assert list(d["verdict"]) == ["vanishes_at", "explodes_at", "dead_units", "suggestion"]
+    assert list(d["verdict"]) == ["vanishes_at", "explodes_at", "dead_units", "suggestion",
+                                  "text", "state", "problems"]
+    assert d["blocks"] == d["attention"] == [] and d["loss"] == "ce"
     back = InspectResult.from_dict(r.to_dict(detail=True))
     assert back == r
     both = ReinitResult(before=r, after=r, init="he")

@@ -71,7 +71,7 @@ def test_factory_file_kwargs_reinit_save_and_out(net_file, tmp_path, capsys):
             str(out), "--json"]
     assert main(argv) == 0
     info = json.loads(capsys.readouterr().out)
-    assert list(info) == ["before", "after"]
+    assert list(info) == ["before", "after", "warning"] and info["warning"] is None
     assert len(info["after"]["layers"]) == 8
     assert all(r["init_match"] == "he" for r in info["after"]["layers"] if r["type"] == "Linear")
     state = load_file(saved)

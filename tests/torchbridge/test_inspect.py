@@ -249,7 +249,7 @@ def test_json_contract_and_round_trip():
     back = InspectResult.from_dict(r.to_dict(detail=True))
     assert back == r
     both = ReinitResult(before=r, after=r, init="he")
-    assert list(json.loads(both.to_json())) == ["before", "after"]
+    assert list(json.loads(both.to_json())) == ["before", "after", "warning"]
     assert ReinitResult.from_dict(both.to_dict(detail=True)) == both
     assert np.isfinite(r.layers[0].std)
 

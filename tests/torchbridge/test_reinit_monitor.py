@@ -102,3 +102,73 @@ def test_overhead_benchmark_runs(monkeypatch):
     monkeypatch.syspath_prepend(str(__import__("pathlib").Path(__file__).parents[2] / "benchmarks"))
     out = __import__("monitor_overhead").main(["--rounds", "1", "--steps", "3", "--width", "8"])
     assert set(out) == {"plain", "every=1000", "every=10", "every=1"} and out["plain"]["ratio"] == 1
+
+
+def test_reinit_uses_the_true_fans_of_every_layout():
+    torch.manual_seed(0)
+    mha = nn.MultiheadAttention(64, 4)
+    bil = nn.Bilinear(16, 32, 8)
+    reinit(mha, "he")
+    reinit(bil, "he")
+    for part in mha.in_proj_weight.detach().chunk(3):  # q, k, v: each (64, 64), fan_in 64
+        assert float(part.std()) == pytest.approx((2 / 64) ** 0.5, rel=0.1)
+    assert float(bil.weight.detach().std()) == pytest.approx((2 / (16 * 32)) ** 0.5, rel=0.1)
+
+
+def test_reinit_he_on_gpt2_conv1d_is_in_out_and_leaves_embeddings_and_norms():
+    from arch_panel import gpt2
+
+    torch.manual_seed(0)
+    model, x = gpt2()
+    wte, wpe = model.transformer.wte.weight.clone(), model.transformer.wpe.weight.clone()
+    norms = {n: m.weight.clone() for n, m in model.named_modules() if "ln" in n}
+    reinit(model, "he")
+    conv1d = [m for m in model.modules() if type(m).__name__ == "Conv1D"]
+    assert len(conv1d) == 16
+    for m in conv1d:  # Conv1D stores (in, out): fan_in is the first dim
+        assert float(m.weight.detach().std()) == pytest.approx((2 / m.weight.shape[0]) ** 0.5,
+                                                               rel=0.1)
+    assert torch.equal(model.transformer.wte.weight, wte)  # lm_head is tied to it
+    assert torch.equal(model.lm_head.weight, wte) and torch.equal(model.transformer.wpe.weight,
+                                                                  wpe)
+    for n, m in model.named_modules():
+        if n in norms:
+            assert torch.equal(m.weight, norms[n]), n
+
+
+def test_gpt2_recipe_scales_residual_projections_and_he_is_warned_about():
+    from arch_panel import gpt2
+
+    from initlab.torchbridge import inspect
+    from initlab.torchbridge.diagnosis import stream_warning
+
+    torch.manual_seed(0)
+    model, x = gpt2(layers=8)
+    reinit(model, "gpt2", example_input=x)
+    for n, m in model.named_modules():
+        if type(m).__name__ == "Conv1D":
+            std = 0.02 / 16 ** 0.5 if n.endswith("c_proj") else 0.02  # 2 L = 16 adds
+            assert float(m.weight.detach().std()) == pytest.approx(std, rel=0.1), n
+    before = inspect(model, x)
+    reinit(model, "he")
+    after = inspect(model, x)
+    warning = stream_warning(before, after, "he")
+    assert warning is not None and "grows" in warning
+    assert stream_warning(before, before, "gpt2") is None
+
+
+def test_resnet_recipe_zeroes_the_last_norm_of_each_branch():
+    from arch_panel import resnet
+
+    from initlab.torchbridge import inspect
+
+    torch.manual_seed(0)
+    model, x = resnet()
+    reinit(model, "resnet", example_input=x)
+    r = inspect(model, x)
+    assert len(r.blocks) == 6
+    assert all(b.branch_std == 0 and b.note.startswith("intended: zero-init") for b in r.blocks)
+    assert not {p.kind for p in r.verdict.problems}
+    zeroed = [n for n, m in model.named_modules() if isinstance(m, nn.BatchNorm2d)
+              and not m.weight.any()]
+    assert len(zeroed) == 6 and all(n.endswith("layer.2.normalization") for n in zeroed)

@@ -73,8 +73,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--lr", type=float, default=1e-3, help="its learning rate (1e-3)")
     parser.add_argument("--kwargs", metavar="JSON", help="keyword arguments for the factory")
     parser.add_argument("--reinit", metavar="SPEC",
-                        help="re-initialize with an initlab spec (he, xavier, orthogonal, ...) "
-                        "or lsuv, and show before and after")
+                        help="re-initialize with an initlab spec (he, xavier, orthogonal, ...), "
+                        "lsuv, or a recipe (gpt2: normal(0.02), residual projections "
+                        "0.02/sqrt(2L); resnet: he fan_out, last norm of each branch zero), and "
+                        "show before and after")
     parser.add_argument("--save", metavar="FILE.safetensors", type=Path,
                         help="write the model's state_dict (after --reinit) to this file")
     parser.add_argument("--seed", type=int, default=None,
@@ -249,7 +251,12 @@ def run(args) -> int:
         it.reinit(model, args.reinit, example_input=x, seed=seed)
         after = _inspect(it, model, x, args, seed)
         after.model = label
-        result = it.ReinitResult(before=before, after=after, init=args.reinit)
+        from initlab.torchbridge.diagnosis import stream_warning
+
+        result = it.ReinitResult(before=before, after=after, init=args.reinit,
+                                 warning=stream_warning(before, after, args.reinit))
+        if result.warning:
+            print(f"initlab inspect: warning: {result.warning}", file=sys.stderr)
     if args.save is not None:
         _save(model, args.save)
     figures = {}

@@ -180,6 +180,22 @@ def _stream(blocks) -> tuple[list[Problem], str]:
     return problems, text
 
 
+def stream_growth(blocks) -> float | None:
+    """The largest std growth of the stream over one run (last add / first add)."""
+    runs = [r for r in _segments(blocks) if blocks[r[0]].std]
+    return max((blocks[r[-1]].std or 0.0) / blocks[r[0]].std for r in runs) if runs else None
+
+
+def stream_warning(before, after, init: str, limit: float = 1.5) -> str | None:
+    """A sentence when the stream grows more than ``limit`` times as much after a
+    re-initialization as before (None otherwise)."""
+    a, b = stream_growth(before.blocks), stream_growth(after.blocks)
+    if a is None or b is None or b <= limit * a:
+        return None
+    return (f"after --reinit {init} the residual stream grows x{b:.3g} over its longest run, "
+            f"against x{a:.3g} before: the init no longer keeps the stream's scale")
+
+
 def _norm_regime(rows, calls) -> list[Problem]:
     problems = []
     for r, c in zip(rows, calls, strict=True):

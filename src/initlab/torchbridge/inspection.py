@@ -88,6 +88,7 @@ class BlockRow(Result):
     note: str | None = None
     shape: list[int] | None = detail()
     continues: bool = detail(False)  # the skip is the previous add's output (same stream)
+    branch_end: str | None = detail()  # the module with parameters that ends the branch
 
 
 @dataclass
@@ -160,11 +161,13 @@ class InspectResult(Result):
 
 @dataclass
 class ReinitResult(Result):
-    """The same model inspected before and after ``reinit``."""
+    """The same model inspected before and after ``reinit``; ``warning`` says when the residual
+    stream grows more after it (:func:`initlab.torchbridge.diagnosis.stream_warning`)."""
 
     before: InspectResult
     after: InspectResult
     init: str = detail("")
+    warning: str | None = None
 
     def table(self):
         header, before = self.before.table()
@@ -198,7 +201,7 @@ class _Call:
             self.dead.append(dead)
 
 
-def _as_inputs(example_input) -> tuple[tuple, dict]:
+def as_inputs(example_input) -> tuple[tuple, dict]:
     """(positional tensors, keyword tensors) of ``model(*args, **kwargs)``."""
     if isinstance(example_input, torch.Tensor):
         return (example_input,), {}
@@ -438,7 +441,7 @@ def inspect(model, example_input, loss=None, seeds: int = 1, seed: int = 0,
     check_positive_int(seeds, "seeds")
     check_optimizer(optimizer, lr)
     models = _models(model, seeds, seed)
-    inputs = _as_inputs(example_input)
+    inputs = as_inputs(example_input)
     calls: list[_Call] = []
     wgrads: dict = {}
     first = models[0]
@@ -463,7 +466,7 @@ def inspect(model, example_input, loss=None, seeds: int = 1, seed: int = 0,
         if counts[c.name] > 1:
             c.name = f"{c.name} (call {counts[c.name]})"
     rows, note = _rows(calls, wgrads)
-    blocks, attention = _stream_rows(tracer), _attention_rows(tracer)
+    blocks, attention = _stream_rows(tracer, calls), _attention_rows(tracer)
     shapes = [list(t.shape) for t in inputs[0]] + [list(t.shape) for t in inputs[1].values()]
     verdict = diagnose(rows, blocks, attention, calls, tracer, (optimizer, lr))
     return InspectResult(model=type(first).__name__,
@@ -472,7 +475,7 @@ def inspect(model, example_input, loss=None, seeds: int = 1, seed: int = 0,
                          loss=tracer.loss, seeds=seeds, prediction_note=note)
 
 
-def _stream_rows(tracer) -> list[BlockRow]:
+def _stream_rows(tracer, calls) -> list[BlockRow]:
     per_module: dict = {}
     for a in tracer.adds:
         per_module[a.name] = per_module.get(a.name, 0) + 1
@@ -484,7 +487,9 @@ def _stream_rows(tracer) -> list[BlockRow]:
         rows.append(BlockRow(name=name, std=a.out.std, branch_std=a.branch.std,
                              skip_std=a.skip.std, growth=(a.out.std / a.skip.std
                                                           if a.skip.std else None),
-                             grad_std=a.grad.std, shape=a.shape, continues=a.continues))
+                             grad_std=a.grad.std, shape=a.shape, continues=a.continues,
+                             branch_end=(calls[max(a.branch_rows)].name.split(" (call")[0]
+                                         if a.branch_rows else None)))
     return rows
 
 

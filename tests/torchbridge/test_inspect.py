@@ -263,3 +263,19 @@ def test_saturated_tanh_net_gets_glorot_with_the_tanh_gain():
     assert "flat ends at row 2 (Tanh 1)" in v.text
     assert 'xavier_normal_(m.weight, gain=nn.init.calculate_gain("tanh"))' in v.suggestion
     assert "['0', '2']" in v.suggestion
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_update_ratio_equals_one_step_of_torch_optim(optimizer):
+    from initlab.torchbridge.losses import update_ratio
+
+    torch.manual_seed(0)
+    w = torch.randn(30, 20) * 0.1
+    g = torch.randn(30, 20) * torch.rand(30, 20) ** 4  # a spread of magnitudes
+    g[0, 0] = 0.0
+    p = w.clone().requires_grad_(True)
+    p.grad = g.clone()
+    (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)([p], lr=3e-3).step()
+    expected = float((p.detach() - w).norm() / w.norm())
+    assert update_ratio(w, g, optimizer, 3e-3) == pytest.approx(expected, rel=1e-5)
+    assert update_ratio(torch.zeros(3, 3), g[:3, :3], optimizer, 1e-3) is None

@@ -21,6 +21,7 @@ from initlab.results import Result, detail
 from initlab.torchbridge.advice import InspectVerdict
 from initlab.torchbridge.diagnosis import diagnose
 from initlab.torchbridge.hooks import (
+    RECTIFIERS,
     SATURATION,
     Moments,
     dead_fraction,
@@ -192,12 +193,12 @@ class _Call:
     def forward(self, y) -> None:
         y = y.detach()
         self.out.add(y)
-        self.zero += int((y == 0).sum())
+        self.zero += y.numel() - int(torch.count_nonzero(y))
         test = next((f for t, f in SATURATION.items() if isinstance(self.module, t)), None)
         if test is not None:
             self.saturated += int(test(y).sum())
-        dead = dead_fraction(y)
-        if dead is not None:
+        dead = dead_fraction(y) if isinstance(self.module, RECTIFIERS) else None
+        if dead is not None:  # only a rectifier's zero output means a dead unit
             self.dead.append(dead)
 
 
@@ -296,7 +297,7 @@ class _Pass:
 
 
 def _merge(into: Moments, new: Moments) -> None:
-    into.n, into.s, into.s2 = into.n + new.n, into.s + new.s, into.s2 + new.s2
+    into.merge(new)
 
 
 def _one_pass(model, inputs, loss, calls: list, tracer: Tracer, seed: int, step) -> dict:
@@ -339,7 +340,7 @@ def _one_pass(model, inputs, loss, calls: list, tracer: Tracer, seed: int, step)
             m = Moments()
             m.add(g)
             ratio = update_ratio(p, g, *step) if step else None
-            found[id(p)] = (m, float(g.detach().double().norm()), ratio)
+            found[id(p)] = (m, float(torch.linalg.vector_norm(g.detach())), ratio)
     return found
 
 
@@ -358,12 +359,12 @@ def _rows(calls, wgrads) -> tuple[list[LayerRow], str | None]:
             fan_in, fan_out = fans(tuple(w.shape))
         w_std = b_std = None
         if w is not None and w.numel() > 1:
-            w_std = float(w.detach().double().std())
+            w_std = float(w.detach().float().std())
         if isinstance(bias, torch.Tensor) and bias.numel() > 1:
-            b_std = float(bias.detach().double().std())
+            b_std = float(bias.detach().float().std())
         wg, gnorm, step = wgrads.get(id(w), (None, None, None)) if w is not None else \
             (None, None, None)
-        wnorm = float(w.detach().double().norm()) if w is not None else 0.0
+        wnorm = float(torch.linalg.vector_norm(w.detach())) if w is not None else 0.0
         predicted = (None, None)
         if note is None:
             try:

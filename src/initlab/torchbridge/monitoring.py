@@ -274,8 +274,8 @@ class monitor:  # noqa: N801 - used as a function: ``with monitor(model) as mon`
             if self._recording and layer is not None and layer.steps and \
                     layer.steps[-1] == self._step:
                 with torch.no_grad():
-                    norm = float(module.weight.detach().double().norm())
-                    layer.grad_ratio[-1] = (float(grad.detach().double().norm()) / norm
+                    norm = float(torch.linalg.vector_norm(module.weight.detach()))
+                    layer.grad_ratio[-1] = (float(torch.linalg.vector_norm(grad.detach())) / norm
                                             if norm > 0 else None)
             return None
         return hook
@@ -290,10 +290,10 @@ class monitor:  # noqa: N801 - used as a function: ``with monitor(model) as mon`
             if layer is None or step not in layer.steps:
                 continue
             with torch.no_grad():
-                norm = float(w0.double().norm())
+                norm = float(torch.linalg.vector_norm(w0))
                 if norm == 0:
                     continue
-                ratio = float((module.weight.detach().double() - w0.double()).norm()) / norm
+                ratio = float(torch.linalg.vector_norm(module.weight.detach() - w0)) / norm
             layer.update_ratio[layer.steps.index(step)] = ratio
             if not low <= ratio <= high:
                 self._alert(step, "update ratio", layer.name, ratio, (

@@ -234,8 +234,8 @@ class Tracer(torch.overrides.TorchFunctionMode):
         add.rows.update(range(self._start.get(module, self.rows_done), self.rows_done))
         self._start[module] = self.rows_done
         self._last_add = id(out)
-        for mine, new in ((add.skip, skip), (add.branch, branch)):
-            mine.n, mine.s, mine.s2 = mine.n + new.n, mine.s + new.s, mine.s2 + new.s2
+        add.skip.merge(skip)
+        add.branch.merge(branch)
         if producer is not None:
             add.branch_rows.add(producer)
         add.out.add(out)

@@ -166,13 +166,15 @@ def main(argv=None) -> dict:
 
 
 def _print(name: str, res: dict) -> None:
+    """One line per contender; inspect's ratios to plain, the monitors' to train."""
     for mode, r in res.items():
-        ref = res.get("train" if mode.startswith("monitor") else "plain")
-        ratio = f"x{r['seconds'] / ref['seconds']:.2f} time" if ref and ref is not r else ""
-        mem = (f", x{r['peak_mb'] / ref['peak_mb']:.2f} memory" if ref and ref is not r
-               and ref["peak_mb"] > 0 and mode == "inspect" else "")
-        print(f"{name:9s} {mode:10s} {r['seconds']:8.3f} s  peak +{r['peak_mb']:7.0f} MB  "
-              f"{ratio}{mem}")
+        ref = res.get({"inspect": "plain", "monitor10": "train", "monitor1": "train"}.get(mode))
+        ratio = ""
+        if ref:
+            ratio = f"x{r['seconds'] / ref['seconds']:.2f} time"
+            if mode == "inspect" and ref["peak_mb"] > 0:
+                ratio += f", x{r['peak_mb'] / ref['peak_mb']:.2f} peak memory"
+        print(f"{name:9s} {mode:10s} {r['seconds']:8.3f} s  peak +{r['peak_mb']:7.0f} MB  {ratio}")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,29 @@ def test_default_init_panel_gets_no_scale_problem(name):
             assert a.entropy == pytest.approx(a.max_entropy, rel=0.02)
 
 
+@pytest.mark.parametrize("name", sorted(PANEL))
+def test_panel_rows_equal_plain_torch_hooks(name):
+    torch.manual_seed(0)
+    model, x = PANEL[name]()
+    model.eval()  # no dropout: the same values in both passes
+    r = inspect(model, x)
+    stds, handles = [], []
+
+    def hook(module, args, output):
+        y = output[0] if isinstance(output, tuple) else output
+        if isinstance(y, torch.Tensor) and y.is_floating_point():
+            stds.append(float(y.detach().double().std()))
+
+    for m in model.modules():
+        if next(m.children(), None) is None:
+            handles.append(m.register_forward_hook(hook))
+    with torch.no_grad():
+        model(**x)
+    for h in handles:
+        h.remove()
+    assert [row.std for row in r.layers] == pytest.approx(stds, rel=1e-4)
+
+
 def test_gpt2_stream_equals_the_hidden_states_and_projections_are_intended():
     torch.manual_seed(0)
     model, x = gpt2()

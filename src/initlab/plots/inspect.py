@@ -32,19 +32,36 @@ def _panel(ax, result, key: str, label: str, i: int, predicted: bool) -> None:
                     label=f"{label} predicted")
 
 
+def _stream_panel(ax, result, label: str, i: int) -> None:
+    """The residual stream's std after each add, and the branch std added there."""
+    adds = np.arange(1, len(result.blocks) + 1)
+    ax.plot(adds, _values([b.std for b in result.blocks]), "o-", ms=3, lw=1.2, color=color(i),
+            label=f"{label} stream".strip())
+    ax.plot(adds, _values([b.branch_std for b in result.blocks]), "x", ms=4, color=color(i),
+            alpha=0.7, label=f"{label} branch".strip())
+    ax.set_yscale("log")
+    ax.set(xlabel="residual add (in order)", title="residual stream std after each add")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+
+
 def inspect_figure(result):
-    """Std of each row's output and of dLoss/d(output): measured and predicted (one Figure).
+    """Std of each row's output and of dLoss/d(output): measured and predicted, and for a
+    model with residual adds the stream after each add (one Figure).
 
     result: an ``InspectResult``, or a ``ReinitResult`` (before and after in two colors).
     """
     pairs = [("before", result.before), (f"after {result.init}".strip(), result.after)] \
         if hasattr(result, "before") else [("", result)]
     first = pairs[0][1]
-    fig = figure(11, 4.2)
-    axes = fig.subplots(1, 2)
+    stream = any(res.blocks for _, res in pairs)
+    fig = figure(16 if stream else 11, 4.2)
+    axes = fig.subplots(1, 3 if stream else 2)
     for i, (label, res) in enumerate(pairs):
         _panel(axes[0], res, "std", label, i, predicted=True)
         _panel(axes[1], res, "grad_std", label, i, predicted=False)
+        if stream:
+            _stream_panel(axes[2], res, label, i)
         at = res.verdict.vanishes_at or res.verdict.explodes_at
         if at:
             word = "vanishes" if res.verdict.vanishes_at else "explodes"
@@ -54,8 +71,8 @@ def inspect_figure(result):
                              color=color(i))
     n = len(first.layers)
     weighted = [k for k, r in enumerate(first.layers, 1) if r.fan_in is not None]
-    for ax, title in zip(axes, ["output std per row", "gradient std per row (dLoss/d output)"],
-                         strict=True):
+    for ax, title in zip(axes[:2], ["output std per row",
+                                    "gradient std per row (dLoss/d output)"], strict=True):
         ax.set_yscale("log")
         ax.set(xlabel="row (leaf module call, in order)", title=title, xlim=(0.3, n + 0.7))
         if 0 < len(weighted) <= 30:

@@ -138,7 +138,8 @@ def suggestion(rows, blocks) -> str | None:
 def judge_rows(rows, skip=frozenset()):
     """The :class:`InspectVerdict` of a chain of layer rows (a model without residual adds);
     ``skip``: indices of weighted rows not judged. Gradients are judged by ||dW||/||W||, which
-    does not depend on a layer's spatial size as a per-element gradient std does."""
+    does not depend on a layer's spatial size as a per-element gradient std does. (Long: the
+    verdict's layer numbers are turned into rows in its text and in its problems at once.)"""
     blocks = _blocks(rows, skip)
     judged = [w for w, _ in blocks]
     saturated = [_max([rows[w].saturated_fraction] + [rows[i].saturated_fraction for i in after])

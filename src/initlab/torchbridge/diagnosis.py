@@ -169,6 +169,14 @@ def _stream(blocks) -> tuple[list[Problem], str]:
         if run is longest:
             words = (top, early, late)
     top, early, late = words
+    if len(longest) == 1:
+        ratios = [b.branch_std / b.skip_std for b in blocks if b.skip_std and b.branch_std
+                  is not None]
+        spread = f"; branch/skip std {min(ratios):.3g} to {max(ratios):.3g}" if ratios else ""
+        return problems, (f"residual stream: {len(blocks)} residual adds, each on a skip that "
+                          f"passed a layer with parameters (a norm after every add, as in a "
+                          f"post-norm transformer, or projections): no run of the stream to "
+                          f"judge{spread}")
     a, b = blocks[longest[0]], blocks[longest[-1]]
     text = (f"residual stream: {len(blocks)} residual adds in {len(runs)} run"
             f"{'' if len(runs) == 1 else 's'}; the longest ({len(longest)} adds) goes from std "

@@ -31,7 +31,7 @@ from types import SimpleNamespace
 from initlab.errors import InitlabError, check_positive_int
 from initlab.results import Result
 from initlab.torchbridge.diagnosis import stream_growth
-from initlab.torchbridge.hooks import first_tensor, leaf_modules, torch
+from initlab.torchbridge.hooks import Moments, first_tensor, leaf_modules, torch
 from initlab.torchbridge.tracing import Tracer
 
 
@@ -253,15 +253,17 @@ class monitor:  # noqa: N801 - used as a function: ``with monitor(model) as mon`
         with torch.no_grad():
             y = y.detach().flatten()
             y = y if y.dtype in (torch.float32, torch.float64) else y.float()
-            std, mean = (float(v) for v in torch.std_mean(y)) if y.numel() > 1 else \
-                (0.0, float(y.mean()))
-            lo, hi = max(float(y.min()), mean - 4 * std), min(float(y.max()), mean + 4 * std)
+            moments = Moments()  # mean, then the norm of the deviations: no std_mean pass
+            moments.add(y)
+            mean, std = moments.mean, moments.std or 0.0
+            low, high = (float(v) for v in torch.aminmax(y))
+            lo, hi = max(low, mean - 4 * std), min(high, mean + 4 * std)
             hi = hi if hi > lo else lo + 1.0
             counts = torch.histc(y.clamp(lo, hi), bins=self.result.bins, min=lo, max=hi)
             layer.steps.append(self._step)
             layer.mean.append(mean)
             layer.std.append(std)
-            layer.zero_fraction.append(float((y == 0).sum()) / y.numel())
+            layer.zero_fraction.append(1.0 - int(torch.count_nonzero(y)) / y.numel())
             layer.lo.append(lo)
             layer.hi.append(hi)
             layer.counts.append([int(c) for c in counts.tolist()])

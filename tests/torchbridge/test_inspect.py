@@ -261,6 +261,8 @@ def test_saturated_tanh_net_gets_glorot_with_the_tanh_gain():
         nn.init.normal_(layer.weight, std=1.0)
     v = inspect(model, torch.randn(64, 100)).verdict
     assert "flat ends at row 2 (Tanh 1)" in v.text
+    saturated = next(p for p in v.problems if p.kind == "saturated")
+    assert saturated.where == "1" and "flat ends at row 2 (Tanh 1)" in saturated.text
     assert 'xavier_normal_(m.weight, gain=nn.init.calculate_gain("tanh"))' in v.suggestion
     assert "['0', '2']" in v.suggestion
 

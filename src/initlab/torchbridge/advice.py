@@ -161,11 +161,14 @@ def judge_rows(rows, skip=frozenset()):
         r = rows[judged[int(m.group(1)) - 1]]
         return f"row {row(int(m.group(1)))} ({r.type} {r.name})"
 
-    def act_row(k: int, key: str, types) -> str:
+    def act_index(k: int, key: str, types) -> int:
         """The activation row of judged layer k's block with the largest ``key``."""
         w, after = blocks[k - 1]
-        i = max((i for i in [w, *after] if rows[i].type in types
-                 and getattr(rows[i], key) is not None), key=lambda i: getattr(rows[i], key))
+        return max((i for i in [w, *after] if rows[i].type in types
+                    and getattr(rows[i], key) is not None), key=lambda i: getattr(rows[i], key))
+
+    def act_row(k: int, key: str, types) -> str:
+        i = act_index(k, key, types)
         return f"row {i + 1} ({rows[i].type} {rows[i].name})"
 
     text = v.text
@@ -179,10 +182,12 @@ def judge_rows(rows, skip=frozenset()):
     rect = [r for r in rows if r.type in _RECTIFIER_NAMES and r.dead_fraction is not None]
     dead_units = sum(round(r.dead_fraction * _units(r.output_shape)) for r in rect) if rect \
         else None
-    text = re.sub(r"gradient (vanishes|explodes): std", r"||dW||/||W|| \1:", text)
+    text = re.sub(r"gradient ([^:]+): std", r"||dW||/||W|| \1:", text)
     text = text.replace("gradient", "||dW||/||W||")
     said = text.removeprefix("healthy: ").split("; ")
     problems = []
+    acts = {"saturated": ("saturated_fraction", set(_ACTIVATIONS)),
+            "dead units": ("dead_fraction", _RECTIFIER_NAMES)}
     for at, kind, start in ((v.vanishes_at, "vanishing", "signal"),
                             (v.explodes_at, "exploding", "signal"),
                             (v.saturated_from, "saturated", "saturated:"),
@@ -193,8 +198,10 @@ def judge_rows(rows, skip=frozenset()):
                               # explains the gradient's, one problem, not two
                               if v.vanishes_at is None and v.explodes_at is None else ())):
         if at is not None:
-            problems.append(Problem(kind, rows[judged[at - 1]].name,
-                                    next(p for p in said if p.startswith(start))))
+            where = rows[judged[at - 1]].name
+            if kind in acts:  # the activation row the sentence names
+                where = rows[act_index(at, *acts[kind])].name
+            problems.append(Problem(kind, where, next(p for p in said if p.startswith(start))))
     return InspectVerdict(vanishes_at=row(v.vanishes_at), explodes_at=row(v.explodes_at),
                           dead_units=dead_units,
                           suggestion=suggestion(rows, blocks) if scale_problem else None,

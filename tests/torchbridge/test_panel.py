@@ -158,3 +158,34 @@ def test_post_norm_bert_gradient_is_not_an_artefact_of_the_loss():
     # sum(y^2)/2 of a LayerNorm output is nearly constant: its gradient is ~0
     assert first_sq.grad_weight_ratio < 1e-3 * first.grad_weight_ratio
     assert first.grad_weight_ratio > 1e-2
+
+
+class MHABlock(torch.nn.Module):
+    """A pre-norm block around nn.MultiheadAttention (the path of timm's and torch's own
+    transformer layers)."""
+
+    def __init__(self, d=32, heads=4):
+        super().__init__()
+        self.norm = torch.nn.LayerNorm(d)
+        self.attn = torch.nn.MultiheadAttention(d, heads, batch_first=True)
+
+    def forward(self, x):
+        h = self.norm(x)
+        return x + self.attn(h, h, h, need_weights=False)[0]
+
+
+def test_multihead_attention_entropy_equals_its_own_weights():
+    torch.manual_seed(0)
+    model, x = MHABlock(), torch.randn(3, 10, 32)
+    with torch.no_grad():
+        model.attn.in_proj_weight.mul_(4)  # away from uniform
+    model.eval()
+    r = inspect(model, x)
+    with torch.no_grad():
+        h = model.norm(x)
+        w = model.attn(h, h, h, average_attn_weights=False)[1].double()  # (N, heads, L, S)
+    entropy = float(-(w * torch.log(w)).sum(-1).mean())
+    assert len(r.attention) == 1 and r.attention[0].name == "attn"
+    assert r.attention[0].entropy == pytest.approx(entropy, rel=1e-6)
+    assert r.attention[0].max_entropy == pytest.approx(math.log(10), rel=1e-9)
+    assert len(r.blocks) == 1 and r.blocks[0].branch_std > 0

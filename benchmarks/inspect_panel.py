@@ -4,8 +4,9 @@
 
 The panel is ``tests/torchbridge/arch_panel.py``: Hugging Face GPT-2, BERT, ViT, ResNet,
 ConvNeXt and Llama with small configs at their default (random) init, the hand-written residual
-MLPs and the deep tanh MLP, and two deliberately broken transformers (GPT-2 with its query and
-key weights x100; GPT-2 re-initialized with ``he``). One row each: the residual adds found, the
+MLPs and the deep tanh MLP, two deliberately broken transformers (GPT-2 with its query and
+key weights x100; GPT-2 re-initialized with ``he``), and GPT-2 small and ResNet-50 at full size
+(the models of ``inspect_cost.py``). One row each: the residual adds found, the
 stream's growth over its longest run, the lowest attention entropy as a fraction of uniform
 attention's, the state and the problems' kinds.
 """
@@ -20,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "torchbri
 import arch_panel as panel  # noqa: E402
 import torch  # noqa: E402
 
+import inspect_cost  # noqa: E402
 from initlab.torchbridge import inspect, reinit  # noqa: E402
 from initlab.torchbridge.diagnosis import stream_growth  # noqa: E402
 
@@ -45,6 +47,8 @@ CASES = [(f"{name} (default init)", build) for name, build in panel.PANEL.items(
     ("residual MLP, He, no norm (10 blocks)", panel.residual_mlp),
     ("same, second layers zero-init", lambda: panel.residual_mlp(zero=True)),
     ("tanh MLP, normal(0.01), 20 layers", panel.tanh_mlp),
+    ("GPT-2 small (GPT2Config(), 2 x 64 tokens)", lambda: inspect_cost._build("gpt2")),
+    ("ResNet-50 (ResNetConfig(), 4 x 3 x 64 x 64)", lambda: inspect_cost._build("resnet50")),
 ]
 
 

@@ -189,3 +189,52 @@ def test_multihead_attention_entropy_equals_its_own_weights():
     assert r.attention[0].entropy == pytest.approx(entropy, rel=1e-6)
     assert r.attention[0].max_entropy == pytest.approx(math.log(10), rel=1e-9)
     assert len(r.blocks) == 1 and r.blocks[0].branch_std > 0
+
+
+def test_tiny_weights_blown_away_by_one_adam_step_are_a_bad_gradient_ratio():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(16, 16), torch.nn.ReLU(),
+                                torch.nn.Linear(16, 4))
+    with torch.no_grad():
+        model[0].weight.mul_(1e-5)  # rms ~3e-6: Adam's first step of lr 1e-3 is ~300x it
+    r = inspect(model, torch.randn(8, 16), optimizer="adam", lr=1e-3)
+    bad = [p for p in r.verdict.problems if p.kind == "bad gradient ratio"]
+    assert [p.where for p in bad] == ["0"]
+    assert r.layers[0].update_ratio > 100 and "one adam step (lr 0.001)" in bad[0].text
+    healthy = inspect(torch.nn.Sequential(torch.nn.Linear(16, 16)), torch.randn(8, 16))
+    assert "bad gradient ratio" not in kinds(healthy)
+
+
+def test_a_norm_whose_input_is_below_sqrt_eps_is_flagged():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8, eps=1e-3),
+                                torch.nn.ReLU())
+    r = inspect(model, torch.randn(4, 3, 8, 8))
+    assert r.layers[0].note.startswith("before a norm")
+    assert not kinds(r)
+    with torch.no_grad():
+        model[0].weight.mul_(1e-3)  # conv output std ~3e-4 < sqrt(1e-3) = 0.03
+        model[0].bias.zero_()
+    r = inspect(model, torch.randn(4, 3, 8, 8))
+    assert [p.kind for p in r.verdict.problems] == ["vanishing"]
+    problem = r.verdict.problems[0]
+    assert problem.where == "1" and "sqrt(eps)" in problem.text
+
+
+def test_residual_gradient_rule_compares_the_input_and_output_thirds():
+    from types import SimpleNamespace
+
+    from initlab.torchbridge.diagnosis import _gradients
+
+    def rows(ratios, note=None):
+        return [SimpleNamespace(name=f"l{i}", fan_in=8, note=note, grad_weight_ratio=g)
+                for i, g in enumerate(ratios)]
+
+    steady = [1.0, 0.5, 2.0, 1.0, 0.8, 1.2]
+    assert _gradients(rows(steady)) == []
+    falling = [1e-4, 2e-4, 1e-2, 0.1, 1.0, 2.0]  # input side 1e4 x below the output side
+    (problem,) = _gradients(rows(falling))
+    assert problem.kind == "vanishing" and problem.where == "l0"
+    assert _gradients(rows(falling, note="query projection: ...")) == []  # not judged
+    (problem,) = _gradients(rows(falling[::-1]))
+    assert problem.kind == "exploding"

@@ -66,8 +66,8 @@ def _blocks(rows, skip=frozenset()) -> list[tuple[int, list[int]]]:
     """(index of a weighted row, indices of the rows after it up to the next weighted row);
     rows in ``skip`` (indices) are not judged (e.g. a layer whose output goes into a norm)."""
     weighted = [i for i, r in enumerate(rows) if r.fan_in is not None and i not in skip]
-    if not weighted:
-        return [(i, []) for i in range(len(rows))]
+    if not weighted:  # every row judged where none has a weight; none where all are skipped
+        return [] if skip else [(i, []) for i in range(len(rows))]
     ends = weighted[1:] + [len(rows)]
     return [(w, list(range(w + 1, e))) for w, e in zip(weighted, ends, strict=True)]
 

@@ -287,6 +287,10 @@ def diagnose(rows, blocks, attention, calls, tracer, step) -> InspectVerdict:
         skip = {i for i, r in enumerate(rows) if r.fan_in is not None and not _judged(r)}
         verdict = judge_rows(rows, skip)
         problems = verdict.problems + problems
+        if not verdict.judged_rows:  # every weighted row feeds a norm (or is an embedding)
+            verdict.text = ("no row judged for its scale: every layer with a weight feeds a "
+                            "normalization layer or is not judged (see the notes)")
+            problems = _activations(rows) + problems
     verdict.problems = problems
     verdict.state = problems[0].kind if problems else "healthy"
     if problems and verdict.text.startswith("healthy: "):

@@ -251,6 +251,13 @@ class _Pass:
         self.tracer.enter(module, list(args) + list(kwargs.values()))
         if module not in self.tracer.leaves:
             return
+        self.tracer.paused = True  # the hooks' own statistics are not traced
+        try:
+            self._before(module, args, kwargs)
+        finally:
+            self.tracer.paused = False
+
+    def _before(self, module, args, kwargs):
         x, prev, tr = first_tensor(args), self.last, self.tracer
         x = first_tensor(kwargs) if x is None else x
         # The input is the previous leaf's output, not changed in place since (a residual
@@ -271,6 +278,13 @@ class _Pass:
         self.tracer.leave(module, list(args) + list(kwargs.values()), output, row)
         if row is None:
             return
+        self.tracer.paused = True
+        try:
+            self._after(module, output, row)
+        finally:
+            self.tracer.paused = False
+
+    def _after(self, module, output, row: int) -> None:
         y = first_tensor(output)
         chained, in_shape, moments, producer = self.pending.pop(module)
         self.i += 1

@@ -250,6 +250,15 @@ class monitor:  # noqa: N801 - used as a function: ``with monitor(model) as mon`
             return
         k = self._calls[module] = self._calls.get(module, 0) + 1
         layer = self._layer(module, k)
+        if self._tracer is not None:
+            self._tracer.paused = True
+        try:
+            self._stats(layer, y)
+        finally:
+            if self._tracer is not None:
+                self._tracer.paused = False
+
+    def _stats(self, layer: MonitoredLayer, y) -> None:
         with torch.no_grad():
             y = y.detach().flatten()
             y = y if y.dtype in (torch.float32, torch.float64) else y.float()
@@ -259,7 +268,9 @@ class monitor:  # noqa: N801 - used as a function: ``with monitor(model) as mon`
             low, high = (float(v) for v in torch.aminmax(y))
             lo, hi = max(low, mean - 4 * std), min(high, mean + 4 * std)
             hi = hi if hi > lo else lo + 1.0
-            counts = torch.histc(y.clamp(lo, hi), bins=self.result.bins, min=lo, max=hi)
+            bins = self.result.bins  # histc's bins by bincount: half its time on CPU
+            idx = ((y - lo) * (bins / (hi - lo))).to(torch.int64).clamp_(0, bins - 1)
+            counts = torch.bincount(idx, minlength=bins)
             layer.steps.append(self._step)
             layer.mean.append(mean)
             layer.std.append(std)

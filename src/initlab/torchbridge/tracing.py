@@ -134,6 +134,7 @@ class Tracer(torch.overrides.TorchFunctionMode):
         self.attention: list[Attention] = []
         self._add_i = self._att_i = 0
         self.loss = "auto"  # the loss the last pass used (losses.compute_loss)
+        self.paused = False  # True while the hooks compute their own statistics
         self.watched = None  # a leaf output; ``changed`` says whether it was changed in place
         self.changed = False
 
@@ -182,6 +183,8 @@ class Tracer(torch.overrides.TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        if self.paused:  # the hooks' own statistics, not the model's computation
+            return func(*args, **kwargs)
         name = getattr(func, "__name__", "")
         if name == _SDPA:
             self._sdpa(args, kwargs)

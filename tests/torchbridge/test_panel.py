@@ -238,3 +238,14 @@ def test_residual_gradient_rule_compares_the_input_and_output_thirds():
     assert _gradients(rows(falling, note="query projection: ...")) == []  # not judged
     (problem,) = _gradients(rows(falling[::-1]))
     assert problem.kind == "exploding"
+
+
+def test_the_figure_of_a_residual_model_shows_its_stream():
+    from initlab.plots.inspect import inspect_figure
+
+    r = inspect(*residual_mlp(depth=3))
+    fig = inspect_figure(r)
+    assert len(fig.axes) == 3 and "residual stream" in fig.axes[2].get_title()
+    line = fig.axes[2].get_lines()[0]
+    assert list(line.get_ydata()) == pytest.approx([b.std for b in r.blocks])
+    assert len(inspect_figure(inspect(*tanh_mlp(depth=3))).axes) == 2

@@ -2,12 +2,16 @@
 
 Hooks on every leaf module record, for each call, the output's mean, std, fraction exactly zero,
 fraction saturated (tanh, sigmoid) and dead units, and (through a hook on the output tensor)
-the std of dLoss/d(output); then each weight's std, the std of its gradient, its fans, the
-known init it matches and the std that variance propagation predicts from the input's std
-(:mod:`initlab.torchbridge.predict`). Every hook is removed afterwards and the model is left exactly
-as it was: parameters and their ``.grad`` (gradients come from ``torch.autograd.grad``),
-buffers (BatchNorm's running statistics are restored), train/eval mode, ``requires_grad``, and
-torch's global random state (dropout draws from a forked generator).
+the std of dLoss/d(output); then each weight's std, the std of its gradient, ||dLoss/dW|| /
+||W|| and the update ratio of one optimizer step (:mod:`initlab.torchbridge.losses`), its
+fans, the known init it matches and the std that variance propagation predicts from the input's
+std (:mod:`initlab.torchbridge.predict`). A tracer (:mod:`initlab.torchbridge.tracing`) finds
+the residual adds and measures attention between the modules; the verdict is
+:func:`initlab.torchbridge.diagnosis.diagnose`'s. Every hook is removed afterwards and the model
+is left exactly as it was: parameters and their ``.grad`` (gradients come from
+``torch.autograd.grad``), buffers (BatchNorm's running statistics are restored), train/eval
+mode, ``requires_grad``, and torch's global random state (dropout draws from a forked generator,
+the random labels of the loss from their own).
 """
 
 from __future__ import annotations

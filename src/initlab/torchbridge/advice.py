@@ -24,10 +24,10 @@ from initlab.spec import parse_spec
 from initlab.torchbridge.hooks import RECTIFIERS
 from initlab.verdict import judge
 
-_ACTIVATIONS = {"ReLU": "relu", "ReLU6": "relu", "LeakyReLU": "leaky_relu", "Tanh": "tanh",
+ACTIVATIONS = {"ReLU": "relu", "ReLU6": "relu", "LeakyReLU": "leaky_relu", "Tanh": "tanh",
                 "Sigmoid": "sigmoid", "SELU": "selu", "GELU": "gelu", "ELU": "elu",
                 "Softplus": "softplus", "SiLU": "silu", "Mish": "mish"}
-_RECTIFIER_NAMES = {t.__name__ for t in RECTIFIERS}
+RECTIFIER_NAMES = {t.__name__ for t in RECTIFIERS}
 
 
 #: The kinds of problem a verdict may list (the stable interface of ``--json``).
@@ -111,8 +111,8 @@ def suggestion(rows, blocks) -> str | None:
     for w, after in blocks:
         if rows[w].fan_in is None:
             continue
-        act_row = next((rows[i] for i in after if rows[i].type in _ACTIVATIONS), None)
-        act = _ACTIVATIONS[act_row.type] if act_row else None
+        act_row = next((rows[i] for i in after if rows[i].type in ACTIVATIONS), None)
+        act = ACTIVATIONS[act_row.type] if act_row else None
         slope = None
         if act == "leaky_relu" and act_row.activation:
             args = parse_spec(act_row.activation)[1]
@@ -145,7 +145,7 @@ def judge_rows(rows, skip=frozenset()):
     saturated = [_max([rows[w].saturated_fraction] + [rows[i].saturated_fraction for i in after])
                  for w, after in blocks]
     dead = [_max([rows[i].dead_fraction for i in [w, *after]
-                  if rows[i].type in _RECTIFIER_NAMES]) for w, after in blocks]
+                  if rows[i].type in RECTIFIER_NAMES]) for w, after in blocks]
     grads = [rows[w].grad_weight_ratio for w in judged]
     v = judge([rows[w].std for w in judged],
               saturated=saturated if any(s is not None for s in saturated) else None,
@@ -174,20 +174,20 @@ def judge_rows(rows, skip=frozenset()):
     text = v.text
     if v.dead_from is not None:
         text = text.replace(f"of layer {v.dead_from}'s units",
-                            f"of {act_row(v.dead_from, 'dead_fraction', _RECTIFIER_NAMES)}'s units")
+                            f"of {act_row(v.dead_from, 'dead_fraction', RECTIFIER_NAMES)}'s units")
     if v.saturated_from is not None:
         text = text.replace(f"flat ends at layer {v.saturated_from}", "flat ends at "
-                            + act_row(v.saturated_from, "saturated_fraction", set(_ACTIVATIONS)))
+                            + act_row(v.saturated_from, "saturated_fraction", set(ACTIVATIONS)))
     text = re.sub(r"\blayer (\d+)", name, text)
-    rect = [r for r in rows if r.type in _RECTIFIER_NAMES and r.dead_fraction is not None]
+    rect = [r for r in rows if r.type in RECTIFIER_NAMES and r.dead_fraction is not None]
     dead_units = sum(round(r.dead_fraction * _units(r.output_shape)) for r in rect) if rect \
         else None
     text = re.sub(r"gradient ([^:]+): std", r"||dW||/||W|| \1:", text)
     text = text.replace("gradient", "||dW||/||W||")
     said = text.removeprefix("healthy: ").split("; ")
     problems = []
-    acts = {"saturated": ("saturated_fraction", set(_ACTIVATIONS)),
-            "dead units": ("dead_fraction", _RECTIFIER_NAMES)}
+    acts = {"saturated": ("saturated_fraction", set(ACTIVATIONS)),
+            "dead units": ("dead_fraction", RECTIFIER_NAMES)}
     for at, kind, start in ((v.vanishes_at, "vanishing", "signal"),
                             (v.explodes_at, "exploding", "signal"),
                             (v.saturated_from, "saturated", "saturated:"),

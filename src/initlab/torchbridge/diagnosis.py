@@ -41,8 +41,8 @@ import math
 import numpy as np
 
 from initlab.torchbridge.advice import (
-    _ACTIVATIONS,
-    _RECTIFIER_NAMES,
+    ACTIVATIONS,
+    RECTIFIER_NAMES,
     InspectVerdict,
     Problem,
     judge_rows,
@@ -223,11 +223,11 @@ def _norm_regime(rows, calls) -> list[Problem]:
 def _activations(rows) -> list[Problem]:
     problems = []
     for r in rows:
-        if r.type in _RECTIFIER_NAMES and r.dead_fraction is not None and \
+        if r.type in RECTIFIER_NAMES and r.dead_fraction is not None and \
                 r.dead_fraction >= DEAD:
             problems.append(Problem("dead units", r.name, (
                 f"{r.dead_fraction:.0%} of {r.name}'s units output zero for the whole batch")))
-        if r.type in _ACTIVATIONS and r.saturated_fraction is not None and \
+        if r.type in ACTIVATIONS and r.saturated_fraction is not None and \
                 r.saturated_fraction >= SATURATED:
             problems.append(Problem("saturated", r.name, (
                 f"{r.saturated_fraction:.0%} of {r.name}'s outputs on the flat ends")))

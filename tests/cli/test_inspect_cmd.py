@@ -50,10 +50,13 @@ def test_demo_mlp_json_follows_the_contract(capsys):
     pytest.importorskip("torch", reason="PyTorch is an optional extra (pip install torch)")
     assert main(["inspect", "--demo", "mlp", "--input-shape", "32,512", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert list(info) == ["model", "input_shape", "layers", "verdict"]
+    assert list(info) == ["model", "input_shape", "layers", "verdict", "blocks", "attention",
+                          "loss"]
     assert info["model"] == "demo mlp" and info["input_shape"] == [32, 512]
     assert len(info["layers"]) == 39
-    assert list(info["verdict"]) == ["vanishes_at", "explodes_at", "dead_units", "suggestion"]
+    assert list(info["verdict"]) == ["vanishes_at", "explodes_at", "dead_units", "suggestion",
+                                     "text", "state", "problems"]
+    assert info["verdict"]["problems"][0]["kind"] == "vanishing"
     assert info["layers"][info["verdict"]["vanishes_at"] - 1]["type"] == "Linear"
     assert info["layers"][1]["fan_in"] is None  # a ReLU has no weight
 
@@ -68,7 +71,7 @@ def test_factory_file_kwargs_reinit_save_and_out(net_file, tmp_path, capsys):
             str(out), "--json"]
     assert main(argv) == 0
     info = json.loads(capsys.readouterr().out)
-    assert list(info) == ["before", "after"]
+    assert list(info) == ["before", "after", "warning"] and info["warning"] is None
     assert len(info["after"]["layers"]) == 8
     assert all(r["init_match"] == "he" for r in info["after"]["layers"] if r["type"] == "Linear")
     state = load_file(saved)

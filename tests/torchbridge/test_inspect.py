@@ -15,7 +15,7 @@ from initlab.torchbridge import InspectResult, ReinitResult, demo_cnn, demo_mlp,
 
 KEYS = ["name", "type", "output_shape", "mean", "std", "zero_fraction", "saturated_fraction",
         "grad_std", "weight_std", "weight_grad_std", "fan_in", "fan_out", "init_match",
-        "predicted_std"]
+        "predicted_std", "grad_weight_ratio", "update_ratio", "note"]
 
 
 def small():
@@ -26,7 +26,7 @@ def small():
 
 def test_statistics_equal_a_direct_torch_computation():
     model, x = small(), torch.randn(64, 20) * 3
-    r = inspect(model, x)
+    r = inspect(model, x, loss="sumsq", optimizer="sgd", lr=0.1)
     outs, h = [], x.clone().requires_grad_(True)
     for m in model:
         h = m(h)
@@ -45,6 +45,9 @@ def test_statistics_equal_a_direct_torch_computation():
         if isinstance(m, nn.Linear):
             assert row.weight_std == pytest.approx(float(m.weight.detach().std()), rel=1e-5)
             assert row.weight_grad_std == pytest.approx(float(m.weight.grad.std()), rel=1e-5)
+            ratio = float(m.weight.grad.norm() / m.weight.detach().norm())
+            assert row.grad_weight_ratio == pytest.approx(ratio, rel=1e-5)
+            assert row.update_ratio == pytest.approx(0.1 * ratio, rel=1e-5)  # SGD: lr dW
             assert (row.fan_in, row.fan_out) == tuple(m.weight.shape[::-1])
     tanh, sigm = r.layers[1], r.layers[5]
     saturated = float((outs[1].detach().abs() > 0.99).float().mean())
@@ -237,13 +240,16 @@ def test_json_contract_and_round_trip():
     torch.manual_seed(0)
     r = inspect(small(), torch.randn(16, 20))
     d = json.loads(r.to_json())
-    assert list(d) == ["model", "input_shape", "layers", "verdict"]
+    assert list(d) == ["model", "input_shape", "layers", "verdict", "blocks", "attention",
+                       "loss"]
     assert list(d["layers"][0]) == KEYS
-    assert list(d["verdict"]) == ["vanishes_at", "explodes_at", "dead_units", "suggestion"]
+    assert list(d["verdict"]) == ["vanishes_at", "explodes_at", "dead_units", "suggestion",
+                                  "text", "state", "problems"]
+    assert d["blocks"] == d["attention"] == [] and d["loss"] == "ce"
     back = InspectResult.from_dict(r.to_dict(detail=True))
     assert back == r
     both = ReinitResult(before=r, after=r, init="he")
-    assert list(json.loads(both.to_json())) == ["before", "after"]
+    assert list(json.loads(both.to_json())) == ["before", "after", "warning"]
     assert ReinitResult.from_dict(both.to_dict(detail=True)) == both
     assert np.isfinite(r.layers[0].std)
 
@@ -255,5 +261,23 @@ def test_saturated_tanh_net_gets_glorot_with_the_tanh_gain():
         nn.init.normal_(layer.weight, std=1.0)
     v = inspect(model, torch.randn(64, 100)).verdict
     assert "flat ends at row 2 (Tanh 1)" in v.text
+    saturated = next(p for p in v.problems if p.kind == "saturated")
+    assert saturated.where == "1" and "flat ends at row 2 (Tanh 1)" in saturated.text
     assert 'xavier_normal_(m.weight, gain=nn.init.calculate_gain("tanh"))' in v.suggestion
     assert "['0', '2']" in v.suggestion
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_update_ratio_equals_one_step_of_torch_optim(optimizer):
+    from initlab.torchbridge.losses import update_ratio
+
+    torch.manual_seed(0)
+    w = torch.randn(30, 20) * 0.1
+    g = torch.randn(30, 20) * torch.rand(30, 20) ** 4  # a spread of magnitudes
+    g[0, 0] = 0.0
+    p = w.clone().requires_grad_(True)
+    p.grad = g.clone()
+    (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)([p], lr=3e-3).step()
+    expected = float((p.detach() - w).norm() / w.norm())
+    assert update_ratio(w, g, optimizer, 3e-3) == pytest.approx(expected, rel=1e-5)
+    assert update_ratio(torch.zeros(3, 3), g[:3, :3], optimizer, 1e-3) is None

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch", reason="PyTorch is an optional extra (pip install torch)")
@@ -51,3 +52,15 @@ def test_initlab_specs_drawn_by_reinit_are_recognised():
                        ("lecun_normal", "lecun_normal"), ("orthogonal", "orthogonal")]:
         m = reinit(nn.Sequential(nn.Linear(300, 200)), spec)
         assert match_init(m[0].weight) == name
+
+
+@pytest.mark.parametrize("n", [200, 5000])
+def test_ks_p_value_equals_scipy(n):
+    from scipy import stats
+
+    from initlab.torchbridge.match import _fits
+
+    values = np.sort(np.random.default_rng(n).normal(0, 1.02, n))
+    ours = _fits(values, "normal", 1.0)
+    theirs = stats.kstest(values, stats.norm(0, 1.0).cdf).pvalue
+    assert ours == pytest.approx(theirs, rel=1e-9 if n < 1000 else 0.05)

@@ -11,16 +11,27 @@ from pathlib import Path
 from initlab.cli.common import add_output_options, emit, positive_int
 from initlab.errors import InitlabError
 
+LOSSES = ("auto", "ce", "projection", "sumsq")  # initlab.torchbridge.losses (imports torch)
+OPTIMIZERS = ("adam", "sgd")
+HINT = ("(a model that takes token ids: --tokens VOCAB; keyword inputs such as "
+        "attention_mask: --input FILE.npz)")
+
 HELP = "look inside your own PyTorch model: per-module stats, theory, verdict, re-init"
 DESCRIPTION = """\
 Build your model from MODULE:FACTORY (a function or class returning a torch.nn.Module, from an
 installed package, a module importable from the current folder, or a file path.py:FACTORY),
-feed it a standard-normal batch of --input-shape (or --input FILE.npy), run one forward and one
-backward pass (loss: sum of squares of the output / 2) and print, for every leaf module, the
-output's mean, std and the std variance-propagation theory predicts, the fractions zero and
-saturated, the gradient std, the weight std and which known init the weights match; then the
-verdict (the same rules as 'initlab activations') and torch code that fixes the init.
---reinit SPEC re-initializes with initlab's initializers (or lsuv) and shows before and after;
+feed it a standard-normal batch of --input-shape (token ids uniform in [0, VOCAB) with --tokens
+VOCAB; or --input FILE.npy, or FILE.npz with one array per keyword argument, e.g. input_ids and
+attention_mask), run one forward and one backward pass with a real loss (--loss: cross-entropy
+against random labels for logits, a random projection for hidden states) and one optimizer step
+(--optimizer, --lr) on a copy, and print: the residual stream (std after every residual add,
+branch and skip std, growth), the attention (entropy per call beside uniform attention's), and
+for every leaf module the output's mean, std and the std variance-propagation theory predicts,
+the fractions zero and saturated, the gradient std, the weight std, ||dW||/||W||, the update
+||delta W||/||W||, which known init the weights match and a note (e.g. "before a norm: scale not
+judged", "intended: zero-init branch"); then the verdict and its problems, and torch code that
+fixes the init. --reinit SPEC re-initializes with initlab's initializers (or lsuv, or a recipe:
+gpt2, resnet) and shows before and after;
 --save writes the model's state_dict (after --reinit) as safetensors. With --out: results.json
 and inspect.png (std per row, measured and predicted; gradient std, measured). Needs PyTorch
 (pip install torch; from initlab's source folder, pip install '.[torch]' pins the version
@@ -33,6 +44,9 @@ examples:
       --input-shape 8,64
   initlab inspect mynet.py:Net --input-shape 16,3,32,32 --kwargs '{"depth": 20}' --json
   initlab inspect mypkg.models:make_mlp --input-shape 64,784 --reinit lsuv --save net.safetensors
+  initlab inspect mygpt.py:tiny_gpt2 --tokens 50257 --input-shape 2,64 --optimizer adam \
+      --lr 6e-4 --reinit gpt2
+  initlab inspect mymodel.py:Bert --input batch.npz --loss projection --json
 """
 
 
@@ -44,12 +58,25 @@ def add_arguments(parser) -> None:
     parser.add_argument("--input-shape", metavar="N,...",
                         help="shape of the standard-normal input batch (demo: 64,512 / "
                         "16,3,32,32)")
-    parser.add_argument("--input", metavar="FILE.npy", type=Path,
-                        help="use this array as the input batch instead")
+    parser.add_argument("--input", metavar="FILE.npy|FILE.npz", type=Path,
+                        help="use this array as the input batch instead (.npz: one array per "
+                        "keyword argument of the model's forward)")
+    parser.add_argument("--tokens", metavar="VOCAB", type=positive_int,
+                        help="integer token ids uniform in [0, VOCAB) of --input-shape instead "
+                        "of a normal batch")
+    parser.add_argument("--loss", choices=LOSSES, default="auto",
+                        help="ce: cross-entropy vs random labels; projection: a random linear "
+                        "read-out; sumsq: sum(y^2)/2; auto (default): ce for logits, "
+                        "projection for hidden states")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
+                        help="the optimizer of the one step whose ||delta W||/||W|| is shown")
+    parser.add_argument("--lr", type=float, default=1e-3, help="its learning rate (1e-3)")
     parser.add_argument("--kwargs", metavar="JSON", help="keyword arguments for the factory")
     parser.add_argument("--reinit", metavar="SPEC",
-                        help="re-initialize with an initlab spec (he, xavier, orthogonal, ...) "
-                        "or lsuv, and show before and after")
+                        help="re-initialize with an initlab spec (he, xavier, orthogonal, ...), "
+                        "lsuv, or a recipe (gpt2: normal(0.02), residual projections "
+                        "0.02/sqrt(2L); resnet: he fan_out, last norm of each branch zero), and "
+                        "show before and after")
     parser.add_argument("--save", metavar="FILE.safetensors", type=Path,
                         help="write the model's state_dict (after --reinit) to this file")
     parser.add_argument("--seed", type=int, default=None,
@@ -129,16 +156,13 @@ def build(args, torch):
         raise InitlabError("give MODULE:FACTORY (e.g. mynet.py:Net) or --demo mlp|cnn")
     seed = args.seed or 0
     if args.input is not None:
-        import numpy as np
-
-        try:
-            x = torch.from_numpy(np.load(args.input, allow_pickle=False))
-        except (OSError, ValueError) as exc:
-            raise InitlabError(f"cannot read --input {str(args.input)!r}: {exc}") from None
-        if x.is_floating_point():
-            x = x.float()
+        if args.tokens is not None:
+            raise InitlabError("give either --input or --tokens, not both")
+        x = _read_input(args.input, torch)
     elif shape is None:
         raise InitlabError("give --input-shape N,... (e.g. 16,3,32,32) or --input FILE.npy")
+    elif args.tokens is not None:
+        x = torch.randint(0, args.tokens, shape, generator=torch.Generator().manual_seed(seed))
     else:
         x = torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
 
@@ -156,6 +180,59 @@ def build(args, torch):
     return make, label, x
 
 
+def _read_input(path: Path, torch):
+    """A tensor (.npy) or a dict of keyword tensors (.npz); floats as float32."""
+    import numpy as np
+
+    try:
+        data = np.load(path, allow_pickle=False)
+        arrays = dict(data.items()) if path.suffix == ".npz" else {None: data}
+    except (OSError, ValueError) as exc:
+        raise InitlabError(f"cannot read --input {str(path)!r}: {exc}") from None
+    if not arrays:
+        raise InitlabError(f"--input {str(path)!r} holds no arrays")
+    out = {}
+    for key, a in arrays.items():
+        t = torch.from_numpy(np.ascontiguousarray(a))
+        out[key] = t.float() if t.is_floating_point() else t
+    return out[None] if None in out else out
+
+
+def _check_inputs(model, x, args, torch) -> None:
+    """--input FILE.npz: its keys must name arguments of the model's forward (at least one,
+    and all unless it takes **kwargs); --tokens needs a model with an embedding."""
+    import inspect as pyinspect
+
+    if args.tokens is not None and not any(
+            isinstance(m, (torch.nn.Embedding, torch.nn.EmbeddingBag)) for m in model.modules()):
+        raise InitlabError(f"--tokens {args.tokens} gives integer token ids, but the model has "
+                           f"no embedding: it takes floats; drop --tokens and give "
+                           f"--input-shape")
+    if not isinstance(x, dict):
+        return
+    params = pyinspect.signature(model.forward).parameters
+    named = [n for n, p in params.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+    rest = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    unknown = sorted(set(x) - set(named))
+    if len(unknown) == len(x) or (unknown and not rest):
+        raise InitlabError(f"--input {str(args.input)!r}: the keys {unknown} match no argument "
+                           f"of {type(model).__name__}.forward (its arguments: "
+                           f"{', '.join(named)})")
+
+
+def _inspect(it, model, x, args, seed, seeds=1):
+    """inspect with the command's options; a failure on a float batch names the other
+    inputs."""
+    try:
+        result = it.inspect(model, x, loss=args.loss, seeds=seeds, seed=seed,
+                            optimizer=args.optimizer, lr=args.lr)
+    except InitlabError as exc:
+        if args.input is None and args.tokens is None and "fails on an input" in str(exc):
+            raise InitlabError(f"{exc} {HINT}") from None
+        raise
+    return result
+
+
 def run(args) -> int:
     try:
         import initlab.torchbridge as it
@@ -166,14 +243,20 @@ def run(args) -> int:
     seed, seeds = args.seed or 0, args.seeds or 1
     torch.manual_seed(seed)
     model = make()
-    before = it.inspect(model if seeds == 1 else make, x, seeds=seeds, seed=seed)
+    _check_inputs(model, x, args, torch)
+    before = _inspect(it, model if seeds == 1 else make, x, args, seed, seeds)
     before.model = label
     result = before
     if args.reinit:
         it.reinit(model, args.reinit, example_input=x, seed=seed)
-        after = it.inspect(model, x, seed=seed)
+        after = _inspect(it, model, x, args, seed)
         after.model = label
-        result = it.ReinitResult(before=before, after=after, init=args.reinit)
+        from initlab.torchbridge.diagnosis import stream_warning
+
+        result = it.ReinitResult(before=before, after=after, init=args.reinit,
+                                 warning=stream_warning(before, after, args.reinit))
+        if result.warning:
+            print(f"initlab inspect: warning: {result.warning}", file=sys.stderr)
     if args.save is not None:
         _save(model, args.save)
     figures = {}

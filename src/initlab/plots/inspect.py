@@ -4,7 +4,8 @@
 markers and predicted by variance propagation as a line, before and after a re-initialization
 when given both. ``monitor_figure`` draws fastai's "colorful dimension": per module, the
 histogram of its outputs (log of 1 + count, as fastai's ``color_dim``) against the training step,
-and every module's std against the step.
+each step's bins (over that step's own range) placed on one value axis, and every module's std
+against the step.
 """
 
 from __future__ import annotations
@@ -31,19 +32,36 @@ def _panel(ax, result, key: str, label: str, i: int, predicted: bool) -> None:
                     label=f"{label} predicted")
 
 
+def _stream_panel(ax, result, label: str, i: int) -> None:
+    """The residual stream's std after each add, and the branch std added there."""
+    adds = np.arange(1, len(result.blocks) + 1)
+    ax.plot(adds, _values([b.std for b in result.blocks]), "o-", ms=3, lw=1.2, color=color(i),
+            label=f"{label} stream".strip())
+    ax.plot(adds, _values([b.branch_std for b in result.blocks]), "x", ms=4, color=color(i),
+            alpha=0.7, label=f"{label} branch".strip())
+    ax.set_yscale("log")
+    ax.set(xlabel="residual add (in order)", title="residual stream std after each add")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+
+
 def inspect_figure(result):
-    """Std of each row's output and of dLoss/d(output): measured and predicted (one Figure).
+    """Std of each row's output and of dLoss/d(output): measured and predicted, and for a
+    model with residual adds the stream after each add (one Figure).
 
     result: an ``InspectResult``, or a ``ReinitResult`` (before and after in two colors).
     """
     pairs = [("before", result.before), (f"after {result.init}".strip(), result.after)] \
         if hasattr(result, "before") else [("", result)]
     first = pairs[0][1]
-    fig = figure(11, 4.2)
-    axes = fig.subplots(1, 2)
+    stream = any(res.blocks for _, res in pairs)
+    fig = figure(16 if stream else 11, 4.2)
+    axes = fig.subplots(1, 3 if stream else 2)
     for i, (label, res) in enumerate(pairs):
         _panel(axes[0], res, "std", label, i, predicted=True)
         _panel(axes[1], res, "grad_std", label, i, predicted=False)
+        if stream:
+            _stream_panel(axes[2], res, label, i)
         at = res.verdict.vanishes_at or res.verdict.explodes_at
         if at:
             word = "vanishes" if res.verdict.vanishes_at else "explodes"
@@ -53,8 +71,8 @@ def inspect_figure(result):
                              color=color(i))
     n = len(first.layers)
     weighted = [k for k, r in enumerate(first.layers, 1) if r.fan_in is not None]
-    for ax, title in zip(axes, ["output std per row", "gradient std per row (dLoss/d output)"],
-                         strict=True):
+    for ax, title in zip(axes[:2], ["output std per row",
+                                    "gradient std per row (dLoss/d output)"], strict=True):
         ax.set_yscale("log")
         ax.set(xlabel="row (leaf module call, in order)", title=title, xlim=(0.3, n + 0.7))
         if 0 < len(weighted) <= 30:
@@ -74,6 +92,19 @@ def _pick(layers, count: int = 8) -> list:
     return [layers[i] for i in idx]
 
 
+def _common_bins(layer, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each step's histogram (its own range [lo, hi]) put on one grid over all steps' range,
+    counts assigned by bin centre: (edges (bins + 1,), counts (steps, bins))."""
+    lo, hi = min(layer.lo), max(layer.hi)
+    edges = np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
+    out = np.zeros((len(layer.counts), bins))
+    for k, (a, b, c) in enumerate(zip(layer.lo, layer.hi, layer.counts, strict=True)):
+        step_edges = np.linspace(a, b, len(c) + 1)
+        centres = (step_edges[:-1] + step_edges[1:]) / 2
+        out[k] = np.histogram(centres, bins=edges, weights=np.asarray(c, dtype=float))[0]
+    return edges, out
+
+
 def monitor_figure(result, layers=None):
     """Heat maps of each module's output histogram over training, and std over training.
 
@@ -89,16 +120,15 @@ def monitor_figure(result, layers=None):
         chosen = _pick(acts or recorded)
     if not chosen:
         raise ValueError("nothing was recorded: no training step ran inside the monitor")
-    steps = np.asarray(result.steps, dtype=float)
     cols = min(4, len(chosen))
     nrows = -(-len(chosen) // cols) + 1
     fig = figure(3.0 * cols + 0.5, 2.3 * nrows)
     grid = fig.add_gridspec(nrows, cols)
     for k, m in enumerate(chosen):
         ax = fig.add_subplot(grid[k // cols, k % cols])
-        counts = np.log1p(np.asarray(m.counts, dtype=float)).T  # (bins, steps)
-        edges = np.asarray(m.edges)
-        x = steps[: counts.shape[1]]
+        edges, counts = _common_bins(m, result.bins)
+        counts = np.log1p(counts).T  # (bins, steps)
+        x = np.asarray(m.steps, dtype=float)
         right = x[-1] + (x[1] - x[0] if len(x) > 1 else result.every)
         ax.imshow(counts, origin="lower", aspect="auto", cmap="viridis",
                   extent=(x[0], right, edges[0], edges[-1]))
@@ -108,7 +138,7 @@ def monitor_figure(result, layers=None):
             ax.set_ylabel("output value", fontsize=8)
     ax = fig.add_subplot(grid[nrows - 1, :])
     for i, m in enumerate(chosen):
-        ax.plot(steps[: len(m.std)], _values(m.std), color=color(i), lw=1.2,
+        ax.plot(m.steps, _values(m.std), color=color(i), lw=1.2,
                 label=f"{m.name} ({m.type})")
     ax.set_yscale("log")
     ax.set(xlabel="training step", ylabel="output std")

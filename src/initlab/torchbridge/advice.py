@@ -24,32 +24,50 @@ from initlab.spec import parse_spec
 from initlab.torchbridge.hooks import RECTIFIERS
 from initlab.verdict import judge
 
-_ACTIVATIONS = {"ReLU": "relu", "ReLU6": "relu", "LeakyReLU": "leaky_relu", "Tanh": "tanh",
+ACTIVATIONS = {"ReLU": "relu", "ReLU6": "relu", "LeakyReLU": "leaky_relu", "Tanh": "tanh",
                 "Sigmoid": "sigmoid", "SELU": "selu", "GELU": "gelu", "ELU": "elu",
                 "Softplus": "softplus", "SiLU": "silu", "Mish": "mish"}
-_RECTIFIER_NAMES = {t.__name__ for t in RECTIFIERS}
+RECTIFIER_NAMES = {t.__name__ for t in RECTIFIERS}
+
+
+#: The kinds of problem a verdict may list (the stable interface of ``--json``).
+KINDS = ("vanishing", "exploding", "attention collapse", "dead units", "saturated",
+         "bad gradient ratio")
+
+
+@dataclass
+class Problem(Result):
+    """One thing wrong: its kind (one of :data:`KINDS`), where (a row's or block's name) and a
+    sentence built from the numbers."""
+
+    kind: str
+    where: str
+    text: str
 
 
 @dataclass
 class InspectVerdict(Result):
-    """What the rows say: first row (1-based) where the signal vanishes or explodes, the number
-    of dead units, and torch code that fixes the init (None when nothing needs fixing)."""
+    """What the rows say: ``state`` ("healthy" or the first problem's kind), the problems, the
+    first row (1-based) where a plain chain's signal vanishes or explodes, the number of dead
+    units, and torch code that fixes the init (None when nothing needs fixing)."""
 
     vanishes_at: int | None
     explodes_at: int | None
     dead_units: int | None
     suggestion: str | None
-    text: str = detail("")
-    state: str = detail("")
+    text: str = ""
+    state: str = ""
+    problems: list[Problem] = field(default_factory=list)
     judged_rows: list[int] = field(default_factory=list, metadata={"detail": True})
     grad_ratio: float | None = detail()
 
 
-def _blocks(rows) -> list[tuple[int, list[int]]]:
-    """(index of a weighted row, indices of the rows after it up to the next weighted row)."""
-    weighted = [i for i, r in enumerate(rows) if r.fan_in is not None]
-    if not weighted:
-        return [(i, []) for i in range(len(rows))]
+def _blocks(rows, skip=frozenset()) -> list[tuple[int, list[int]]]:
+    """(index of a weighted row, indices of the rows after it up to the next weighted row);
+    rows in ``skip`` (indices) are not judged (e.g. a layer whose output goes into a norm)."""
+    weighted = [i for i, r in enumerate(rows) if r.fan_in is not None and i not in skip]
+    if not weighted:  # every row judged where none has a weight; none where all are skipped
+        return [] if skip else [(i, []) for i in range(len(rows))]
     ends = weighted[1:] + [len(rows)]
     return [(w, list(range(w + 1, e))) for w, e in zip(weighted, ends, strict=True)]
 
@@ -93,8 +111,8 @@ def suggestion(rows, blocks) -> str | None:
     for w, after in blocks:
         if rows[w].fan_in is None:
             continue
-        act_row = next((rows[i] for i in after if rows[i].type in _ACTIVATIONS), None)
-        act = _ACTIVATIONS[act_row.type] if act_row else None
+        act_row = next((rows[i] for i in after if rows[i].type in ACTIVATIONS), None)
+        act = ACTIVATIONS[act_row.type] if act_row else None
         slope = None
         if act == "leaky_relu" and act_row.activation:
             args = parse_spec(act_row.activation)[1]
@@ -117,15 +135,18 @@ def suggestion(rows, blocks) -> str | None:
     return "\n".join(lines)
 
 
-def judge_rows(rows):
-    """The :class:`~initlab.torchbridge.inspection.InspectVerdict` of a list of layer rows."""
-    blocks = _blocks(rows)
+def judge_rows(rows, skip=frozenset()):
+    """The :class:`InspectVerdict` of a chain of layer rows (a model without residual adds);
+    ``skip``: indices of weighted rows not judged. Gradients are judged by ||dW||/||W||, which
+    does not depend on a layer's spatial size as a per-element gradient std does. (Long: the
+    verdict's layer numbers are turned into rows in its text and in its problems at once.)"""
+    blocks = _blocks(rows, skip)
     judged = [w for w, _ in blocks]
     saturated = [_max([rows[w].saturated_fraction] + [rows[i].saturated_fraction for i in after])
                  for w, after in blocks]
     dead = [_max([rows[i].dead_fraction for i in [w, *after]
-                  if rows[i].type in _RECTIFIER_NAMES]) for w, after in blocks]
-    grads = [rows[w].grad_std for w in judged]
+                  if rows[i].type in RECTIFIER_NAMES]) for w, after in blocks]
+    grads = [rows[w].grad_weight_ratio for w in judged]
     v = judge([rows[w].std for w in judged],
               saturated=saturated if any(s is not None for s in saturated) else None,
               dead=dead if any(d is not None for d in dead) else None,
@@ -140,26 +161,50 @@ def judge_rows(rows):
         r = rows[judged[int(m.group(1)) - 1]]
         return f"row {row(int(m.group(1)))} ({r.type} {r.name})"
 
-    def act_row(k: int, key: str, types) -> str:
+    def act_index(k: int, key: str, types) -> int:
         """The activation row of judged layer k's block with the largest ``key``."""
         w, after = blocks[k - 1]
-        i = max((i for i in [w, *after] if rows[i].type in types
-                 and getattr(rows[i], key) is not None), key=lambda i: getattr(rows[i], key))
+        return max((i for i in [w, *after] if rows[i].type in types
+                    and getattr(rows[i], key) is not None), key=lambda i: getattr(rows[i], key))
+
+    def act_row(k: int, key: str, types) -> str:
+        i = act_index(k, key, types)
         return f"row {i + 1} ({rows[i].type} {rows[i].name})"
 
     text = v.text
     if v.dead_from is not None:
         text = text.replace(f"of layer {v.dead_from}'s units",
-                            f"of {act_row(v.dead_from, 'dead_fraction', _RECTIFIER_NAMES)}'s units")
+                            f"of {act_row(v.dead_from, 'dead_fraction', RECTIFIER_NAMES)}'s units")
     if v.saturated_from is not None:
         text = text.replace(f"flat ends at layer {v.saturated_from}", "flat ends at "
-                            + act_row(v.saturated_from, "saturated_fraction", set(_ACTIVATIONS)))
+                            + act_row(v.saturated_from, "saturated_fraction", set(ACTIVATIONS)))
     text = re.sub(r"\blayer (\d+)", name, text)
-    rect = [r for r in rows if r.type in _RECTIFIER_NAMES and r.dead_fraction is not None]
+    rect = [r for r in rows if r.type in RECTIFIER_NAMES and r.dead_fraction is not None]
     dead_units = sum(round(r.dead_fraction * _units(r.output_shape)) for r in rect) if rect \
         else None
+    text = re.sub(r"gradient ([^:]+): std", r"||dW||/||W|| \1:", text)
+    text = text.replace("gradient", "||dW||/||W||")
+    said = text.removeprefix("healthy: ").split("; ")
+    problems = []
+    acts = {"saturated": ("saturated_fraction", set(ACTIVATIONS)),
+            "dead units": ("dead_fraction", RECTIFIER_NAMES)}
+    for at, kind, start in ((v.vanishes_at, "vanishing", "signal"),
+                            (v.explodes_at, "exploding", "signal"),
+                            (v.saturated_from, "saturated", "saturated:"),
+                            (v.dead_from, "dead units", "dead units:"),
+                            *(((v.grad_vanishes_at, "vanishing", "||dW||"),
+                               (v.grad_explodes_at, "exploding", "||dW||"))
+                              # dW = delta x^T: a vanished or exploded forward signal
+                              # explains the gradient's, one problem, not two
+                              if v.vanishes_at is None and v.explodes_at is None else ())):
+        if at is not None:
+            where = rows[judged[at - 1]].name
+            if kind in acts:  # the activation row the sentence names
+                where = rows[act_index(at, *acts[kind])].name
+            problems.append(Problem(kind, where, next(p for p in said if p.startswith(start))))
     return InspectVerdict(vanishes_at=row(v.vanishes_at), explodes_at=row(v.explodes_at),
                           dead_units=dead_units,
                           suggestion=suggestion(rows, blocks) if scale_problem else None,
-                          text=text, state=v.state, judged_rows=[j + 1 for j in judged],
+                          text=text, state=v.state,
+                          problems=problems, judged_rows=[j + 1 for j in judged],
                           grad_ratio=v.grad_ratio)

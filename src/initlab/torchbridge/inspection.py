@@ -2,33 +2,46 @@
 
 Hooks on every leaf module record, for each call, the output's mean, std, fraction exactly zero,
 fraction saturated (tanh, sigmoid) and dead units, and (through a hook on the output tensor)
-the std of dLoss/d(output); then each weight's std, the std of its gradient, its fans, the
-known init it matches and the std that variance propagation predicts from the input's std
-(:mod:`initlab.torchbridge.predict`). Every hook is removed afterwards and the model is left exactly
-as it was: parameters and their ``.grad`` (gradients come from ``torch.autograd.grad``),
-buffers (BatchNorm's running statistics are restored), train/eval mode, ``requires_grad``, and
-torch's global random state (dropout draws from a forked generator).
+the std of dLoss/d(output); then each weight's std, the std of its gradient, ||dLoss/dW|| /
+||W|| and the update ratio of one optimizer step (:mod:`initlab.torchbridge.losses`), its
+fans, the known init it matches and the std that variance propagation predicts from the input's
+std (:mod:`initlab.torchbridge.predict`). A tracer (:mod:`initlab.torchbridge.tracing`) finds
+the residual adds and measures attention between the modules; the verdict is
+:func:`initlab.torchbridge.diagnosis.diagnose`'s. Every hook is removed afterwards and the model
+is left exactly as it was: parameters and their ``.grad`` (gradients come from
+``torch.autograd.grad``), buffers (BatchNorm's running statistics are restored), train/eval
+mode, ``requires_grad``, and torch's global random state (dropout draws from a forked generator,
+the random labels of the loss from their own).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 from initlab.errors import InitlabError, check_positive_int
 from initlab.init import fans
 from initlab.results import Result, detail
-from initlab.torchbridge.advice import InspectVerdict, judge_rows
+from initlab.torchbridge.advice import InspectVerdict
+from initlab.torchbridge.diagnosis import diagnose
 from initlab.torchbridge.hooks import (
+    RECTIFIERS,
     SATURATION,
     Moments,
     dead_fraction,
     first_tensor,
-    floating_tensors,
     leaf_modules,
     torch,
 )
+from initlab.torchbridge.losses import check_optimizer, compute_loss, update_ratio
 from initlab.torchbridge.match import match_init
 from initlab.torchbridge.predict import Chain, Unfollowed, activation_spec
+from initlab.torchbridge.tracing import Tracer
+
+_NORMS = tuple(getattr(torch.nn, n) for n in (
+    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "InstanceNorm1d",
+    "InstanceNorm2d", "InstanceNorm3d", "LayerNorm", "GroupNorm", "RMSNorm")
+    if hasattr(torch.nn, n))
 
 
 @dataclass
@@ -36,8 +49,10 @@ class LayerRow(Result):
     """One call of one leaf module (rows count from 1 in the verdict).
 
     Statistics pool every value of the output over the batch (and the seeds); grad_std is of
-    dLoss/d(output); weight_std and weight_grad_std are of the module's ``weight``; None where
-    a value does not apply.
+    dLoss/d(output); weight_std and weight_grad_std are of the module's ``weight``;
+    grad_weight_ratio is ||dLoss/dW|| / ||W|| and update_ratio ||delta W|| / ||W|| after one
+    optimizer step (both of the first model); note says why a row is not judged or what it is
+    (e.g. "before a norm: scale not judged"); None where a value does not apply.
     """
 
     name: str
@@ -54,6 +69,9 @@ class LayerRow(Result):
     fan_out: int | None
     init_match: str | None
     predicted_std: float | None
+    grad_weight_ratio: float | None = None
+    update_ratio: float | None = None
+    note: str | None = None
     dead_fraction: float | None = detail()
     predicted_mean: float | None = detail()
     bias_std: float | None = detail()
@@ -61,27 +79,84 @@ class LayerRow(Result):
 
 
 @dataclass
+class BlockRow(Result):
+    """One residual add, in call order: the stream after it (``std``), the branch added and
+    the skip it is added to (their stds), growth = std / skip_std; grad_std of dLoss/d(stream).
+    ``name`` is the module whose forward does the add ("(add k)" when it does several)."""
+
+    name: str
+    std: float | None
+    branch_std: float | None
+    skip_std: float | None
+    growth: float | None
+    grad_std: float | None = None
+    note: str | None = None
+    shape: list[int] | None = detail()
+    continues: bool = detail(False)  # the skip is the previous add's output (same stream)
+    branch_end: str | None = detail()  # the module with parameters that ends the branch
+
+
+@dataclass
+class AttentionRow(Result):
+    """One attention call: mean entropy of its weights over batch, heads and queries (nats),
+    the entropy of uniform attention over the keys each query sees, the mean per-query std of
+    the scaled logits."""
+
+    name: str
+    entropy: float | None
+    max_entropy: float | None
+    logit_std: float | None
+
+
+@dataclass
 class InspectResult(Result):
-    """Per-leaf-module statistics of one model at its current weights, and the verdict."""
+    """Per-leaf-module statistics of one model at its current weights, the residual stream,
+    the attention, and the verdict."""
 
     model: str
     input_shape: list
     layers: list[LayerRow]
     verdict: InspectVerdict
+    blocks: list[BlockRow] = field(default_factory=list)
+    attention: list[AttentionRow] = field(default_factory=list)
+    loss: str = "auto"
     seeds: int = detail(1)
     prediction_note: str | None = detail()
 
+    def stream_table(self):
+        header = ["#", "block", "stream std", "branch std", "skip std", "growth", "grad std",
+                  "note"]
+        return header, [[i, b.name, b.std, b.branch_std, b.skip_std, b.growth, b.grad_std,
+                         b.note] for i, b in enumerate(self.blocks, 1)]
+
+    def __str__(self) -> str:
+        """The stream first for residual models, then attention, then the layers."""
+        from initlab.results import format_table
+
+        parts = []
+        if self.blocks:
+            parts.append("residual stream:\n" + format_table(*self.stream_table()))
+        if self.attention:
+            parts.append("attention:\n" + format_table(
+                ["#", "module", "entropy", "uniform", "logit std"],
+                [[i, a.name, a.entropy, a.max_entropy, a.logit_std]
+                 for i, a in enumerate(self.attention, 1)]))
+        parts.append(("layers:\n" if parts else "") + format_table(*self.table()))
+        return "\n\n".join(parts)
+
     def table(self):
         header = ["#", "module", "type", "output", "mean", "std", "predicted", "zero",
-                  "saturated", "grad std", "weight std", "init"]
+                  "saturated", "grad std", "weight std", "|dW|/|W|", "step", "init", "note"]
         rows = [[i, r.name, r.type, "x".join(map(str, r.output_shape or [])) or "-", r.mean,
                  r.std, r.predicted_std, r.zero_fraction, r.saturated_fraction, r.grad_std,
-                 r.weight_std, r.init_match] for i, r in enumerate(self.layers, 1)]
+                 r.weight_std, r.grad_weight_ratio, r.update_ratio, r.init_match, r.note]
+                for i, r in enumerate(self.layers, 1)]
         return header, rows
 
     def summary(self) -> str:
-        """The verdict, the suggestion and where the prediction stopped, as printed lines."""
+        """The verdict, its problems, the suggestion and where the prediction stopped."""
         lines = [f"verdict: {self.verdict.text}"]
+        lines += [f"problem ({p.kind}) at {p.where}: {p.text}" for p in self.verdict.problems]
         if self.prediction_note:
             lines.append(f"prediction: {self.prediction_note}")
         if self.verdict.suggestion:
@@ -91,11 +166,13 @@ class InspectResult(Result):
 
 @dataclass
 class ReinitResult(Result):
-    """The same model inspected before and after ``reinit``."""
+    """The same model inspected before and after ``reinit``; ``warning`` says when the residual
+    stream grows more after it (:func:`initlab.torchbridge.diagnosis.stream_warning`)."""
 
     before: InspectResult
     after: InspectResult
     init: str = detail("")
+    warning: str | None = None
 
     def table(self):
         header, before = self.before.table()
@@ -114,35 +191,41 @@ class _Call:
         self.dead: list[float] = []
         self.shape = self.in_shape = None
         self.chained = False
+        self.norm_after = None  # the norm module that takes this output (through activations)
+        self.norm_input = None  # for a norm: the Moments of its input
 
     def forward(self, y) -> None:
         y = y.detach()
         self.out.add(y)
-        self.zero += int((y == 0).sum())
+        self.zero += y.numel() - int(torch.count_nonzero(y))
         test = next((f for t, f in SATURATION.items() if isinstance(self.module, t)), None)
         if test is not None:
             self.saturated += int(test(y).sum())
-        dead = dead_fraction(y)
-        if dead is not None:
+        dead = dead_fraction(y) if isinstance(self.module, RECTIFIERS) else None
+        if dead is not None:  # only a rectifier's zero output means a dead unit
             self.dead.append(dead)
 
 
-def _as_inputs(example_input) -> tuple:
+def as_inputs(example_input) -> tuple[tuple, dict]:
+    """(positional tensors, keyword tensors) of ``model(*args, **kwargs)``."""
     if isinstance(example_input, torch.Tensor):
-        return (example_input,)
+        return (example_input,), {}
     if isinstance(example_input, (tuple, list)) and example_input and all(
             isinstance(t, torch.Tensor) for t in example_input):
-        return tuple(example_input)
-    raise InitlabError(f"example_input must be a torch.Tensor or a tuple of tensors, got "
-                       f"{type(example_input).__name__}")
+        return tuple(example_input), {}
+    if isinstance(example_input, dict) and example_input and all(
+            isinstance(k, str) and isinstance(t, torch.Tensor)
+            for k, t in example_input.items()):
+        return (), dict(example_input)
+    raise InitlabError(f"example_input must be a torch.Tensor, a tuple of tensors or a dict of "
+                       f"keyword tensors, got {type(example_input).__name__}")
 
 
-def _default_loss(output):
-    ts = floating_tensors(output)
-    if not ts:
-        raise InitlabError("the model's output holds no floating-point tensor to take a loss of; "
-                           "pass loss=callable(output) -> scalar")
-    return sum((t.float() ** 2).sum() / 2 for t in ts)
+def is_norm(module) -> bool:
+    """A normalization layer: torch's (BatchNorm, LayerNorm, GroupNorm, InstanceNorm, RMSNorm)
+    or a class named like one (``LlamaRMSNorm``, ``ConvNextLayerNorm``, ``T5LayerNorm``)."""
+    return isinstance(module, _NORMS) or re.search(r"Norm(\d+d)?$", type(module).__name__) \
+        is not None
 
 
 def _snapshot(model):
@@ -159,80 +242,124 @@ def _restore(model, snapshot) -> None:
         m.training = mode
 
 
-def _one_pass(model, inputs, loss, calls: list, seed: int) -> dict:
-    """Run forward and backward once with hooks; add the statistics to ``calls``. (Long:
-    the hooks close over the state of the pass.)
+class _Pass:
+    """The hooks of one forward pass: leaf statistics into ``calls``, the rest to the tracer."""
 
-    Returns {id(parameter): Moments of its gradient}.
-    """
-    position = {"i": 0, "last": None, "version": 0}
-    pending: dict = {}
-    inputs = tuple(t.detach().clone().requires_grad_(t.is_floating_point()) for t in inputs)
+    def __init__(self, model, calls: list, tracer: Tracer, names: dict):
+        self.calls, self.tracer, self.names = calls, tracer, names
+        self.i = 0
+        self.last = None
+        self.pending: dict = {}
 
-    def before(module, args):
-        """Whether the input is the previous leaf's output, unchanged since (checked before an
-        in-place module changes it; an in-place residual sum changes its version)."""
-        x, prev = first_tensor(args), position["last"]
-        chained = x is not None and (position["i"] == 0 or (prev is not None and (
-            x is prev or (x.data_ptr() == prev.data_ptr() and x.numel() == prev.numel()))
-            and x._version == position["version"]))
-        moments = Moments()
-        if x is not None and position["i"] == 0:
-            moments.add(x)
-        pending[module] = (chained, None if x is None else tuple(x.shape), moments)
-
-    def hook(module, args, output):
-        y = first_tensor(output)
-        if y is None:
+    def before(self, module, args, kwargs):
+        self.tracer.enter(module, list(args) + list(kwargs.values()))
+        if module not in self.tracer.leaves:
             return
-        chained, in_shape, moments = pending.pop(module)
-        i = position["i"]
-        position["i"] += 1
-        if i == len(calls):
-            calls.append(_Call(names[module], module))
-        call = calls[i]
-        if call.module is not module and call.name.split(" (call")[0] != names[module]:
+        self.tracer.paused = True  # the hooks' own statistics are not traced
+        try:
+            self._before(module, args, kwargs)
+        finally:
+            self.tracer.paused = False
+
+    def _before(self, module, args, kwargs):
+        x, prev, tr = first_tensor(args), self.last, self.tracer
+        x = first_tensor(kwargs) if x is None else x
+        # The input is the previous leaf's output, not changed in place since (a residual
+        # ``+=`` on it would have been seen by the tracer).
+        chained = x is not None and (self.i == 0 or (prev is not None and (
+            x is prev or (x.data_ptr() == prev.data_ptr() and x.numel() == prev.numel()))
+            and not tr.changed))
+        moments = Moments()
+        if x is not None and (self.i == 0 or is_norm(module)):
+            moments.add(x)
+        producer = tr.tag(x)[2] if x is not None and tr.tag(x) is not None else None
+        self.pending[module] = (chained, None if x is None else tuple(x.shape), moments,
+                                producer)
+
+    def after(self, module, args, kwargs, output):
+        row = self.i if module in self.tracer.leaves and first_tensor(output) is not None \
+            else None
+        self.tracer.leave(module, list(args) + list(kwargs.values()), output, row)
+        if row is None:
+            return
+        self.tracer.paused = True
+        try:
+            self._after(module, output, row)
+        finally:
+            self.tracer.paused = False
+
+    def _after(self, module, output, row: int) -> None:
+        y = first_tensor(output)
+        chained, in_shape, moments, producer = self.pending.pop(module)
+        self.i += 1
+        if row == len(self.calls):
+            self.calls.append(_Call(self.names[module], module))
+        call = self.calls[row]
+        if call.module is not module and call.name.split(" (call")[0] != self.names[module]:
             raise InitlabError("the model calls its modules in a different order from one seed "
                                "to the next; inspect it with seeds=1")
         call.chained, call.in_shape = chained, in_shape
-        if i == 0:
-            call.input_moments.n += moments.n
-            call.input_moments.s += moments.s
-            call.input_moments.s2 += moments.s2
+        if row == 0:
+            _merge(call.input_moments, moments)
+        if is_norm(module):
+            call.norm_input = call.norm_input or Moments()
+            _merge(call.norm_input, moments)
+            if producer is not None:
+                self.calls[producer].norm_after = module
         call.shape = list(y.shape)
         call.forward(y)
-        position["last"], position["version"] = y, y._version
+        self.last, self.tracer.watched, self.tracer.changed = y, y, False
+        self.tracer.rows_done = self.i
         if y.requires_grad:
             y.register_hook(lambda g, c=call: c.grad.add(g))
 
-    names = {module: name for name, module in leaf_modules(model)}
-    handles = [module.register_forward_pre_hook(before) for module in names]
-    handles += [module.register_forward_hook(hook) for module in names]
-    wgrads = {}
+
+def _merge(into: Moments, new: Moments) -> None:
+    into.merge(new)
+
+
+def _one_pass(model, inputs, loss, calls: list, tracer: Tracer, seed: int, step) -> dict:
+    """Run forward and backward once with hooks; add the statistics to ``calls`` and the
+    tracer. Returns {id(parameter): (Moments of its gradient, ||grad||, update ratio)}; the
+    update ratios only where ``step`` = (optimizer, lr) is given."""
+    args, kwargs = inputs
+    args = tuple(t.detach().clone().requires_grad_(t.is_floating_point()) for t in args)
+    kwargs = {k: t.detach().clone() for k, t in kwargs.items()}
+    names = {m: n or type(m).__name__ for n, m in model.named_modules()}
+    names.update({m: n for n, m in leaf_modules(model)})
+    hooks = _Pass(model, calls, tracer, names)
+    tracer.start_pass()
+    handles = [m.register_forward_pre_hook(hooks.before, with_kwargs=True) for m in names]
+    handles += [m.register_forward_hook(hooks.after, with_kwargs=True) for m in names]
+    found = {}
     snapshot = _snapshot(model)
     params = [p for p in model.parameters() if p.requires_grad]
     try:
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), tracer:
             torch.manual_seed(seed)
-            output = model(*inputs)
-            value = (loss or _default_loss)(output)
+            output = model(*args, **kwargs)
+            value, tracer.loss = compute_loss(loss or "auto", output, seed)
             if not isinstance(value, torch.Tensor) or value.numel() != 1:
                 raise InitlabError(f"the loss must be a scalar tensor, got {value!r}")
-            targets = [t for t in inputs if t.requires_grad] + params
-            if value.requires_grad and targets:
-                grads = torch.autograd.grad(value, targets, allow_unused=True)
-                for p, g in zip(params, grads[len(targets) - len(params):], strict=True):
-                    if g is not None:
-                        wgrads.setdefault(id(p), Moments()).add(g)
-    except RuntimeError as exc:
+            targets = [t for t in args if t.requires_grad] + params
+            grads = (torch.autograd.grad(value, targets, allow_unused=True)
+                     if value.requires_grad and targets else [None] * len(targets))
+    except (RuntimeError, TypeError, ValueError) as exc:
         message = " ".join(str(exc).split())
-        raise InitlabError(f"the model fails on an input of shape "
-                           f"{', '.join(str(tuple(t.shape)) for t in inputs)}: {message}") from None
+        shapes = ", ".join([str(tuple(t.shape)) for t in args]
+                           + [f"{k}={tuple(t.shape)}" for k, t in kwargs.items()])
+        raise InitlabError(f"the model fails on an input of shape {shapes}: {message}") from None
     finally:
         for h in handles:
             h.remove()
         _restore(model, snapshot)
-    return wgrads
+    for p, g in zip(params, grads[len(targets) - len(params):], strict=True):
+        if g is not None:
+            m = Moments()
+            m.add(g)
+            ratio = update_ratio(p, g, *step) if step else None
+            found[id(p)] = (m, float(torch.linalg.vector_norm(g.detach())), ratio)
+    return found
 
 
 def _weight(module):
@@ -250,10 +377,12 @@ def _rows(calls, wgrads) -> tuple[list[LayerRow], str | None]:
             fan_in, fan_out = fans(tuple(w.shape))
         w_std = b_std = None
         if w is not None and w.numel() > 1:
-            w_std = float(w.detach().double().std())
+            w_std = float(w.detach().float().std())
         if isinstance(bias, torch.Tensor) and bias.numel() > 1:
-            b_std = float(bias.detach().double().std())
-        wg = wgrads.get(id(w)) if w is not None else None
+            b_std = float(bias.detach().float().std())
+        wg, gnorm, step = wgrads.get(id(w), (None, None, None)) if w is not None else \
+            (None, None, None)
+        wnorm = float(torch.linalg.vector_norm(w.detach())) if w is not None else 0.0
         predicted = (None, None)
         if note is None:
             try:
@@ -278,52 +407,72 @@ def _rows(calls, wgrads) -> tuple[list[LayerRow], str | None]:
             grad_std=c.grad.std, weight_std=w_std, weight_grad_std=wg.std if wg else None,
             fan_in=fan_in, fan_out=fan_out,
             init_match=match_init(w) if w is not None and w.dim() >= 2 else None,
-            predicted_std=predicted[1], dead_fraction=(sum(c.dead) / len(c.dead)
+            predicted_std=predicted[1],
+            grad_weight_ratio=gnorm / wnorm if gnorm is not None and wnorm > 0 else None,
+            update_ratio=step, dead_fraction=(sum(c.dead) / len(c.dead)
                                                        if c.dead else None),
             predicted_mean=predicted[0], bias_std=b_std, activation=activation_spec(c.module)))
     return rows, note
 
 
-def inspect(model, example_input, loss=None, seeds: int = 1, seed: int = 0) -> InspectResult:
-    """Measure every leaf module of ``model`` on ``example_input``, beside theory; judge it.
-
-    Args:
-        model: a ``torch.nn.Module`` (inspected at its current weights), or with ``seeds`` > 1 a
-            callable returning a fresh one (called under ``torch.manual_seed(seed + s)``).
-        example_input: a tensor (N, ...) or a tuple of tensors passed as ``model(*inputs)``.
-        loss: ``loss(output) -> scalar tensor``; default the sum of squares of the output / 2
-            (so dLoss/d(output) = output).
-        seeds: models drawn and pooled (needs a callable ``model`` when > 1).
-        seed: seeds dropout masks (and the models drawn).
-
-    Returns an :class:`InspectResult`: one :class:`LayerRow` per leaf-module call and the
-    verdict of :func:`initlab.verdict.judge` with a torch-code suggestion.
-    """
-    check_positive_int(seeds, "seeds")
+def _models(model, seeds: int, seed: int) -> list:
     nn = torch.nn
     if isinstance(model, nn.Module):
         if seeds > 1:
             raise InitlabError("seeds > 1 needs a function that builds the model, not a built "
                                "model: pass e.g. lambda: MyNet()")
-        models = [model]
-    elif callable(model):
-        models = []
-        for s in range(seeds):
-            torch.manual_seed(seed + s)
-            built = model()
-            if not isinstance(built, nn.Module):
-                raise InitlabError(f"the factory returned {type(built).__name__}, not a "
-                                   f"torch.nn.Module")
-            models.append(built)
-    else:
+        return [model]
+    if not callable(model):
         raise InitlabError(f"model must be a torch.nn.Module or a function returning one, got "
                            f"{type(model).__name__}")
-    inputs = _as_inputs(example_input)
+    models = []
+    for s in range(seeds):
+        torch.manual_seed(seed + s)
+        built = model()
+        if not isinstance(built, nn.Module):
+            raise InitlabError(f"the factory returned {type(built).__name__}, not a "
+                               f"torch.nn.Module")
+        models.append(built)
+    return models
+
+
+def inspect(model, example_input, loss=None, seeds: int = 1, seed: int = 0,
+            optimizer: str = "adam", lr: float = 1e-3) -> InspectResult:
+    """Measure every leaf module, residual add and attention call of ``model`` on
+    ``example_input``, beside theory; judge it.
+
+    Args:
+        model: a ``torch.nn.Module`` (inspected at its current weights), or with ``seeds`` > 1 a
+            callable returning a fresh one (called under ``torch.manual_seed(seed + s)``).
+        example_input: a tensor (N, ...), a tuple of tensors passed as ``model(*inputs)``, or a
+            dict of tensors passed as ``model(**inputs)`` (``input_ids``, ``attention_mask``).
+        loss: ``"auto"`` (None), ``"ce"``, ``"projection"``, ``"sumsq"``
+            (:mod:`initlab.torchbridge.losses`) or ``loss(output) -> scalar tensor``.
+        seeds: models drawn and pooled (needs a callable ``model`` when > 1).
+        seed: seeds dropout masks, random labels (and the models drawn).
+        optimizer, lr: the optimizer step whose ||delta W|| / ||W|| is ``update_ratio``
+            (``"adam"`` or ``"sgd"``).
+
+    Returns an :class:`InspectResult`: one :class:`LayerRow` per leaf-module call, one
+    :class:`BlockRow` per residual add, one :class:`AttentionRow` per attention call, and the
+    verdict (:mod:`initlab.torchbridge.diagnosis`) with a torch-code suggestion.
+    """
+    check_positive_int(seeds, "seeds")
+    check_optimizer(optimizer, lr)
+    models = _models(model, seeds, seed)
+    inputs = as_inputs(example_input)
     calls: list[_Call] = []
     wgrads: dict = {}
+    first = models[0]
+    names = {m: n or type(m).__name__ for n, m in first.named_modules()}
+    tracer = Tracer(names, {m for _, m in leaf_modules(first)})
     for s, m in enumerate(models):
         before = len(calls)
-        found = _one_pass(m, inputs, loss, calls, seed + s)
+        if s:
+            tracer.names = {mm: n or type(mm).__name__ for n, mm in m.named_modules()}
+            tracer.leaves = {mm for _, mm in leaf_modules(m)}
+        found = _one_pass(m, inputs, loss, calls, tracer, seed + s,
+                          (optimizer, lr) if s == 0 else None)
         if s and len(calls) != before:
             raise InitlabError("the models drawn for different seeds differ in their modules")
         if s == 0:  # weight statistics are those of the first model
@@ -336,7 +485,35 @@ def inspect(model, example_input, loss=None, seeds: int = 1, seed: int = 0) -> I
         if counts[c.name] > 1:
             c.name = f"{c.name} (call {counts[c.name]})"
     rows, note = _rows(calls, wgrads)
-    shapes = [list(t.shape) for t in inputs]
-    return InspectResult(model=type(models[0]).__name__,
+    blocks, attention = _stream_rows(tracer, calls), _attention_rows(tracer)
+    shapes = [list(t.shape) for t in inputs[0]] + [list(t.shape) for t in inputs[1].values()]
+    verdict = diagnose(rows, blocks, attention, calls, tracer, (optimizer, lr))
+    return InspectResult(model=type(first).__name__,
                          input_shape=shapes[0] if len(shapes) == 1 else shapes, layers=rows,
-                         verdict=judge_rows(rows), seeds=seeds, prediction_note=note)
+                         verdict=verdict, blocks=blocks, attention=attention,
+                         loss=tracer.loss, seeds=seeds, prediction_note=note)
+
+
+def _stream_rows(tracer, calls) -> list[BlockRow]:
+    per_module: dict = {}
+    for a in tracer.adds:
+        per_module[a.name] = per_module.get(a.name, 0) + 1
+    seen: dict = {}
+    rows = []
+    for a in tracer.adds:
+        seen[a.name] = seen.get(a.name, 0) + 1
+        name = a.name if per_module[a.name] == 1 else f"{a.name} (add {seen[a.name]})"
+        rows.append(BlockRow(name=name, std=a.out.std, branch_std=a.branch.std,
+                             skip_std=a.skip.std, growth=(a.out.std / a.skip.std
+                                                          if a.skip.std else None),
+                             grad_std=a.grad.std, shape=a.shape, continues=a.continues,
+                             branch_end=(calls[max(a.branch_rows)].name.split(" (call")[0]
+                                         if a.branch_rows else None)))
+    return rows
+
+
+def _attention_rows(tracer) -> list[AttentionRow]:
+    return [AttentionRow(name=a.name, entropy=a.entropy / a.n if a.n else None,
+                         max_entropy=a.max_entropy / a.n if a.n else None,
+                         logit_std=a.logit_std / a.n if a.n else None)
+            for a in tracer.attention]

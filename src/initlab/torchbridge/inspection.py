@@ -3,7 +3,7 @@
 Hooks on every leaf module record, for each call, the output's mean, std, fraction exactly zero,
 fraction saturated (tanh, sigmoid) and dead units, and (through a hook on the output tensor)
 the std of dLoss/d(output); then each weight's std, the std of its gradient, its fans, the
-known init it matches and the std that variance propagation predicts from the input's std
+known init it matches and the std the mean-field interpreter predicts
 (:mod:`initlab.torchbridge.predict`). Every hook is removed afterwards and the model is left exactly
 as it was: parameters and their ``.grad`` (gradients come from ``torch.autograd.grad``),
 buffers (BatchNorm's running statistics are restored), train/eval mode, ``requires_grad``, and
@@ -28,7 +28,7 @@ from initlab.torchbridge.hooks import (
     torch,
 )
 from initlab.torchbridge.match import match_init
-from initlab.torchbridge.predict import Chain, Unfollowed, activation_spec
+from initlab.torchbridge.predict import activation_spec, predict_layers, units
 
 
 @dataclass
@@ -70,6 +70,7 @@ class InspectResult(Result):
     verdict: InspectVerdict
     seeds: int = detail(1)
     prediction_note: str | None = detail()
+    prediction: dict | None = None  # {covered, total, unsupported}: predict.LayerPrediction
 
     def table(self):
         header = ["#", "module", "type", "output", "mean", "std", "predicted", "zero",
@@ -240,8 +241,8 @@ def _weight(module):
     return w if isinstance(w, torch.Tensor) and w.is_floating_point() else None
 
 
-def _rows(calls, wgrads) -> tuple[list[LayerRow], str | None]:
-    rows, chain, note = [], None, None
+def _rows(calls, wgrads, prediction) -> list[LayerRow]:
+    rows = []
     for i, c in enumerate(calls):
         w = _weight(c.module)
         bias = getattr(c.module, "bias", None)
@@ -254,21 +255,7 @@ def _rows(calls, wgrads) -> tuple[list[LayerRow], str | None]:
         if isinstance(bias, torch.Tensor) and bias.numel() > 1:
             b_std = float(bias.detach().double().std())
         wg = wgrads.get(id(w)) if w is not None else None
-        predicted = (None, None)
-        if note is None:
-            try:
-                if not c.chained:
-                    raise Unfollowed("its input is not the previous module's output (a residual "
-                                     "connection, or an operation outside the modules)")
-                if i == 0:
-                    m = c.input_moments
-                    chain = Chain(m.mean, m.std ** 2, c.in_shape)
-                try:
-                    predicted = chain.step(c.module, c.in_shape)
-                except RuntimeError as exc:  # e.g. a module whose forward needs more inputs
-                    raise Unfollowed(" ".join(str(exc).split())[:200]) from None
-            except Unfollowed as exc:
-                note = f"stops at row {i + 1} ({c.name}): {exc}"
+        predicted = (prediction.mean(i), prediction.std(i))
         n = c.out.n
         rows.append(LayerRow(
             name=c.name, type=c.type, output_shape=c.shape, mean=c.out.mean, std=c.out.std,
@@ -281,7 +268,7 @@ def _rows(calls, wgrads) -> tuple[list[LayerRow], str | None]:
             predicted_std=predicted[1], dead_fraction=(sum(c.dead) / len(c.dead)
                                                        if c.dead else None),
             predicted_mean=predicted[0], bias_std=b_std, activation=activation_spec(c.module)))
-    return rows, note
+    return rows
 
 
 def inspect(model, example_input, loss=None, seeds: int = 1, seed: int = 0) -> InspectResult:
@@ -335,8 +322,12 @@ def inspect(model, example_input, loss=None, seeds: int = 1, seed: int = 0) -> I
         counts[c.name] = counts.get(c.name, 0) + 1
         if counts[c.name] > 1:
             c.name = f"{c.name} (call {counts[c.name]})"
-    rows, note = _rows(calls, wgrads)
+    prediction = predict_layers(models, inputs)
+    rows = _rows(calls, wgrads, prediction)
+    note = prediction.note([r.std for r in rows], [units(c.module, c.shape) for c in calls],
+                           [f"row {i} ({r.name})" for i, r in enumerate(rows, 1)])
     shapes = [list(t.shape) for t in inputs]
     return InspectResult(model=type(models[0]).__name__,
                          input_shape=shapes[0] if len(shapes) == 1 else shapes, layers=rows,
-                         verdict=judge_rows(rows), seeds=seeds, prediction_note=note)
+                         verdict=judge_rows(rows), seeds=seeds, prediction_note=note,
+                         prediction=prediction.summary())

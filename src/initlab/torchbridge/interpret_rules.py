@@ -134,7 +134,8 @@ def _linear_combination(a: Stat, b: Stat, ca: float, cb: float) -> Stat:
     mu = ca * a.mu + cb * b.mu
     if a.const and b.const:
         return Stat(mu)
-    return Stat(mu, ca * ca * _v(a) + cb * cb * _v(b), a.gauss and b.gauss,
+    return Stat(mu, ca * ca * _v(a) + cb * cb * _v(b), (a.gauss or a.const) and (b.gauss or
+                                                                                b.const),
                 tok=tokens.combine_add(a, b, ca, cb))
 
 

@@ -38,6 +38,9 @@ from initlab.torchbridge.hooks import first_tensor, leaf_modules, torch
 _ATTR = "_initlab_stat"  # the Stat a traced tensor carries
 _IDS = "_initlab_ids"  # an integer tensor of the data's token ids
 UNKNOWN = "unknown"
+#: How many examples the measured batch has per example traced (BatchNorm's batch statistics
+#: average over the whole batch, as they do in the measured forward)
+BATCH = {"ratio": 1.0}
 
 
 class Unsupported(Exception):
@@ -124,10 +127,11 @@ class _Mode(torch.overrides.TorchFunctionMode):
         name = op_name(func)
         base = _base_name(name)
         if not live:
-            if not any(getattr(t, _IDS, False) for t in inputs):
+            whole = next((w for t in inputs if (w := getattr(t, _IDS, None)) is not None), None)
+            if whole is None:
                 return out
             if base not in _ID_RULES:
-                _tag_ids(func, out)
+                _tag_ids(func, out, whole)
                 return out
         if base != "setitem" and next(_tensors(out), None) is None:
             return out  # a size, a dtype, a Python number: nothing to carry
@@ -144,8 +148,11 @@ class _Mode(torch.overrides.TorchFunctionMode):
                 try:
                     with torch.no_grad():
                         result = rule(func, base, out, args, kwargs)
-                except Unsupported as exc:
-                    self.trace.unsupported[f"{name} ({exc})"] += 1
+                except (Unsupported, RuntimeError, ValueError, TypeError, IndexError) as exc:
+                    # a rule meeting arguments it does not model (a shape, a dtype) gives up
+                    # on this op, named with the reason; the forward itself goes on
+                    reason = exc if isinstance(exc, Unsupported) else type(exc).__name__
+                    self.trace.unsupported[f"{name} ({reason})"] += 1
                     result = UNKNOWN
                     if base == "setitem":
                         setattr(args[0], _ATTR, UNKNOWN)
@@ -183,12 +190,13 @@ _SHAPE_OF_IDS = {"view", "reshape", "flatten", "unsqueeze", "squeeze", "expand",
                  "permute", "transpose", "detach"}
 
 
-def _tag_ids(func, out) -> None:
-    """Token ids stay token ids through reshapes and indexing (not through arithmetic)."""
+def _tag_ids(func, out, whole) -> None:
+    """Token ids stay token ids through reshapes and indexing (not through arithmetic); the
+    tag is the whole batch's ids."""
     if op_name(func) in _SHAPE_OF_IDS:
         for t in _tensors(out):
             if not t.is_floating_point():
-                setattr(t, _IDS, True)
+                setattr(t, _IDS, whole)
 
 
 @dataclass
@@ -211,11 +219,15 @@ def _elementwise_module(module) -> bool:
     return type(module).__module__.startswith("transformers.activations")
 
 
-def interpret(model, inputs, rules=None) -> Trace:
+def interpret(model, inputs, rules=None, batch: int | None = 2) -> Trace:
     """Run ``model(*inputs)`` once under the interpreter; return the :class:`Trace`.
 
-    The model is left as it was (buffers restored: BatchNorm updates its running statistics in
-    training mode), and torch's random state too (dropout draws from a forked generator).
+    The first axis of the inputs is the batch: every example has the same statistics (those
+    of the whole batch), so the forward runs on the first ``batch`` examples only (2: BatchNorm
+    needs two in training mode; None: all), which makes the prediction cheap beside a
+    measurement of the whole batch. The model is left as it was (buffers restored: BatchNorm
+    updates its running statistics in training mode), and torch's random state too (dropout
+    draws from a forked generator).
     """
     from initlab.torchbridge import interpret_rules
 
@@ -230,10 +242,18 @@ def interpret(model, inputs, rules=None) -> Trace:
             handles.append(module.register_forward_hook(_elementwise_hook(mode, module)))
         handles.append(module.register_forward_hook(_record(mode, trace, name)))
     buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
+    full = tuple(inputs)
+    sizes = {x.shape[0] if x.dim() else None for x in full}
+    if batch is not None and len(sizes) == 1 and None not in sizes and next(iter(sizes)) > batch:
+        inputs = tuple(x[:batch].clone() for x in full)
+        BATCH["ratio"] = next(iter(sizes)) / batch
+    else:
+        inputs = tuple(x.clone() for x in full)
+        BATCH["ratio"] = 1.0
     try:
         with torch.random.fork_rng(devices=[]), torch.no_grad(), mode:
-            for x in inputs:
-                _mark_data(x)
+            for x, whole in zip(inputs, full, strict=True):
+                _mark_data(x, whole)
             model(*inputs)
     finally:
         for h in handles:
@@ -241,20 +261,19 @@ def interpret(model, inputs, rules=None) -> Trace:
         with torch.no_grad():
             for n, b in model.named_buffers():
                 b.copy_(buffers[n])
-        for x in inputs:
-            for attr in (_ATTR, _IDS):
-                if hasattr(x, attr):
-                    delattr(x, attr)
     return trace
 
 
-def _mark_data(x) -> None:
+def _mark_data(x, whole) -> None:
+    """The data's Stat (the whole batch's pooled mean and variance in every entry), or for
+    token ids the whole batch's ids (an embedding draws its rows from them)."""
     if x.is_floating_point():
-        mu = x.detach().to(torch.float64)
-        m, v = float(mu.mean()), float(mu.var(unbiased=False)) if mu.numel() > 1 else 0.0
-        setattr(x, _ATTR, Stat(torch.full_like(mu, m), torch.full_like(mu, v), gauss=True))
+        w = whole.detach().to(torch.float64)
+        m, v = float(w.mean()), float(w.var(unbiased=False)) if w.numel() > 1 else 0.0
+        mu = torch.empty(x.shape, dtype=torch.float64)
+        setattr(x, _ATTR, Stat(mu.fill_(m), torch.full_like(mu, v), gauss=True))
     else:
-        setattr(x, _IDS, True)
+        setattr(x, _IDS, whole)
 
 
 def _pause(mode, step):

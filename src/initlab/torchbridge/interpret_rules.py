@@ -41,18 +41,19 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import ndtr
 
-from initlab.theory.gaussian import NODES, WEIGHTS, _pieces
+from initlab.theory.gaussian import _pieces
 from initlab.torchbridge import interpret_tokens as tokens
 from initlab.torchbridge.hooks import torch
-from initlab.torchbridge.interpret import _IDS, Stat, Unsupported, stat_of
+from initlab.torchbridge.interpret import _IDS, BATCH, Stat, Unsupported, stat_of
 
 F = torch.nn.functional
 D = torch.float64
 _ENTRIES = 1 << 14  # quadrature entries per block (x 48 nodes)
 _NODES_PER_PIECE = 24
 _CONCENTRATED = 0.3  # largest std / |mean| the delta method is used for
+_SOFTMAX_CLOSED = 0.5  # largest logit variance for the closed-form softmax
+_SOFTMAX_DRAWS = 256
 
 
 def _v(s: Stat):
@@ -322,8 +323,9 @@ def matmul(func, name, out, args, kwargs):
     if name == "rmatmul":
         a, b = b, a
     sa, sb = stat_of(a), stat_of(b)
-    if not sa.const and sb.tok is not None and sb.tok[0] == -2:
-        return _attend(sa, sb)
+    if not sa.const and not sb.const and (sb.tok is not None and sb.tok[0] == -2 or bool(
+            torch.allclose(sa.mu.sum(-1), torch.ones((), dtype=D)))):
+        return _attend(sa, sb)  # attention weights (rows summing to 1) averaging positions
     y = _bilinear(torch.matmul, sa, sb)
     y.tok = _rows_tok(sa, sb)
     return y
@@ -426,9 +428,21 @@ def softmax(func, name, out, args, kwargs):
 
 
 def _softmax(s: Stat, dim) -> Stat:
+    """Closed form while the logits' variance is small (the denominator then concentrates);
+    beyond, E[p] and E[p^2] over 256 draws of the independent Gaussian logits (fixed seed)."""
     var = _v(s)
-    p = torch.softmax(s.mu + var / 2, dim)
-    return Stat(p, p * p * torch.expm1(var.clamp_max(50.0)))
+    if s.const or float(var.max()) <= _SOFTMAX_CLOSED:
+        p = torch.softmax(s.mu + var / 2, dim)
+        return Stat(p, p * p * torch.expm1(var))
+    gen = torch.Generator().manual_seed(0)
+    mean, second = torch.zeros_like(s.mu), torch.zeros_like(s.mu)
+    sd = var.sqrt()
+    for _ in range(_SOFTMAX_DRAWS):
+        p = torch.softmax(s.mu + sd * torch.randn(s.mu.shape, generator=gen, dtype=D), dim)
+        mean += p
+        second += p * p
+    mean, second = mean / _SOFTMAX_DRAWS, second / _SOFTMAX_DRAWS
+    return Stat(mean, (second - mean * mean).clamp_min(0))
 
 
 def dropout(func, name, out, args, kwargs):
@@ -457,9 +471,10 @@ def embedding(func, name, out, args, kwargs):
     sw = stat_of(w)
     if not sw.const:
         raise Unsupported("a tracked weight")
-    if not getattr(ids, _IDS, False):
+    whole = getattr(ids, _IDS, None)
+    if whole is None:
         return Stat(F.embedding(ids, sw.mu))
-    rows = sw.mu[ids.reshape(-1)]
+    rows = sw.mu[whole.reshape(-1)]
     m, v = rows.mean(0), rows.var(0, unbiased=False)
     shape = (*ids.shape, w.shape[1])
     return Stat(m.expand(shape).contiguous(), v.expand(shape).contiguous(), True)
@@ -513,14 +528,15 @@ def rms_norm(func, name, out, args, kwargs):
     return _normalize(stat_of(v["input"]), dims, v.get("weight"), None, eps, center=False)
 
 
-def _normalize(s: Stat, dims, weight, bias, eps, center: bool, view=None) -> Stat:
+def _normalize(s: Stat, dims, weight, bias, eps, center: bool, view=None,
+               copies: float = 1.0) -> Stat:
     """(x - mean) / sqrt(var + eps) * weight + bias over ``dims``: each normalized group's
     expected mean and variance (its entries' mean of E[x^2], less the mean's square and the
     1/n of the variance the sample mean takes along)."""
     var = _v(s)
     second = (var + s.mu ** 2).mean(dim=dims, keepdim=True)
     if center:
-        n = math.prod(s.mu.shape[d] for d in dims)
+        n = math.prod(s.mu.shape[d] for d in dims) * copies
         m = s.mu.mean(dim=dims, keepdim=True)
         spread = second - m * m - var.mean(dim=dims, keepdim=True) / n
         mu = s.mu - m
@@ -573,7 +589,8 @@ def batch_norm(func, name, out, args, kwargs):
     view = (-1, *([1] * (s.mu.dim() - 2)))
     if v.get("training", False) or v.get("running_mean") is None:
         dims = tuple(d for d in range(s.mu.dim()) if d != 1)
-        y = _normalize(s, dims, None, None, v.get("eps", 1e-5), center=True)
+        y = _normalize(s, dims, None, None, v.get("eps", 1e-5), center=True,
+                       copies=BATCH["ratio"])
     else:
         m = v["running_mean"].to(D).reshape(view)
         scale = 1.0 / torch.sqrt(v["running_var"].to(D).reshape(view) + v.get("eps", 1e-5))
@@ -620,35 +637,56 @@ def adaptive_avg_pool(func, name, out, args, kwargs):
 
 
 def max_pool(func, name, out, args, kwargs):
-    """Max pooling of fn(Gaussian), fn non-decreasing: fn of the max of the window's
-    Gaussians (order statistics), the window's count from its valid entries."""
+    """Max pooling of fn(Gaussian), fn non-decreasing: max_i fn(x_i) = fn(max_i x_i), and the
+    max of a window's independent N(m_i, s_i^2) has the CDF prod_i Phi((x - m_i) / s_i)
+    (padding is -inf: it never wins), integrated on a grid of 512 points per window."""
     names = ["input", "kernel_size", "stride", "padding", "dilation", "ceil_mode",
              "return_indices"]
     v = dict(zip(names, args, strict=False)) | kwargs
     s = stat_of(v["input"])
-    dims = s.mu.dim() - 2
-    if dims != 2 or v.get("return_indices") or v.get("dilation", 1) not in (1, (1, 1), [1, 1]):
-        raise Unsupported("only 2-d, no dilation, no indices")
+    if s.mu.dim() != 4 or v.get("return_indices") or v.get("ceil_mode"):
+        raise Unsupported("only 2-d, no ceil_mode, no indices")
     if s.pre is not None and s.pre[3]:
         mu, var, fn = s.pre[:3]
     elif s.gauss:
         mu, var, fn = s.mu, _v(s), None
     else:
         raise Unsupported("not a non-decreasing function of a Gaussian")
-    k, stride = v["kernel_size"], v.get("stride") or v["kernel_size"]
-    pad, ceil = v.get("padding", 0), v.get("ceil_mode", False)
-    m = F.avg_pool2d(mu, k, stride, pad, ceil, False)
-    sd = F.avg_pool2d(var, k, stride, pad, ceil, False).sqrt()
-    count = _window_count(mu, k, stride, pad, ceil, F.avg_pool2d).expand_as(m)
-    mean, second = torch.empty_like(m), torch.empty_like(m)
-    for c in torch.unique(count).tolist():
-        sel = count == c
-        w = WEIGHTS * c * ndtr(NODES) ** (c - 1)
-        w = torch.from_numpy(w / w.sum())
-        y = m[sel][:, None] + sd[sel][:, None] * torch.from_numpy(NODES)
-        y = y if fn is None else fn(y).to(D)
-        mean[sel], second[sel] = y @ w, (y * y) @ w
-    return Stat(mean, (second - mean * mean).clamp_min(0))
+    k = v["kernel_size"]
+    stride, pad, dil = v.get("stride") or k, v.get("padding", 0), v.get("dilation", 1)
+    n, c, h, w = mu.shape
+    cols = [F.unfold(t.reshape(n * c, 1, h, w), k, dil, pad, stride) for t in (mu, var)]
+    valid = F.unfold(torch.ones(1, 1, h, w, dtype=D), k, dil, pad, stride) > 0  # (1, kk, L)
+    kk = cols[0].shape[1]
+    valid = valid.expand(n * c, -1, -1).to(D)
+    # one row per window (its means, variances, valid entries); equal windows computed once
+    rows = torch.cat([cols[0], cols[1], valid], 1).transpose(1, 2).reshape(-1, 3 * kk)
+    rows, inverse = torch.unique(rows, dim=0, return_inverse=True)
+    m, sd, ok = rows[:, :kk], rows[:, kk:2 * kk].clamp_min(0).sqrt(), rows[:, 2 * kk:] > 0
+    step = max(1, (1 << 22) // (kk * 512))
+    parts = [_max_moments(m[i:i + step], sd[i:i + step], ok[i:i + step], fn)
+             for i in range(0, m.shape[0], step)]
+    mean = torch.cat([p[0] for p in parts])[inverse]
+    second = torch.cat([p[1] for p in parts])[inverse]
+    oh, ow = out.shape[-2:]
+    return Stat(mean.reshape(n, c, oh, ow), (second - mean * mean).clamp_min(0).reshape(
+        n, c, oh, ow))
+
+
+def _max_moments(m, sd, valid, fn, points: int = 512):
+    """E[fn(max)], E[fn(max)^2] of independent N(m_i, sd_i^2) over axis 1 (valid entries);
+    m, sd, valid: (windows, k)."""
+    big = torch.where(valid, m + 12 * sd, torch.tensor(-math.inf, dtype=D)).amax(1)
+    small = torch.where(valid, m - 12 * sd, torch.tensor(math.inf, dtype=D)).amin(1)
+    t = torch.linspace(0, 1, points, dtype=D)
+    x = small[:, None] + (big - small)[:, None] * t  # (W, P)
+    z = (x[:, None] - m[..., None]) / sd[..., None].clamp_min(1e-300)  # (W, k, P)
+    cdf = torch.special.ndtr(z)
+    cdf = torch.where(valid[..., None], cdf, torch.ones((), dtype=D)).prod(1)  # (W, P)
+    mid = (x[..., 1:] + x[..., :-1]) / 2
+    y = mid if fn is None else fn(mid).to(D)
+    dp = cdf.diff(dim=-1)
+    return (y * dp).sum(-1), (y * y * dp).sum(-1)
 
 
 def copy(func, name, out, args, kwargs):

@@ -41,6 +41,8 @@ UNKNOWN = "unknown"
 #: How many examples the measured batch has per example traced (BatchNorm's batch statistics
 #: average over the whole batch, as they do in the measured forward)
 BATCH = {"ratio": 1.0}
+#: id(weight) -> the factor a constant weight is counted with (width extrapolation)
+WEIGHT_SCALE: dict = {}
 
 
 class Unsupported(Exception):
@@ -83,7 +85,8 @@ def stat_of(x):
     s = getattr(x, _ATTR, None)
     if s is not None:
         return s
-    return Stat(x.detach().to(torch.float64))
+    value = x.detach().to(torch.float64)
+    return Stat(value * WEIGHT_SCALE[id(x)] if id(x) in WEIGHT_SCALE else value)
 
 
 def tracked(x) -> bool:
@@ -219,7 +222,8 @@ def _elementwise_module(module) -> bool:
     return type(module).__module__.startswith("transformers.activations")
 
 
-def interpret(model, inputs, rules=None, batch: int | None = 2) -> Trace:
+def interpret(model, inputs, rules=None, batch: int | None = 2,
+              weight_scale: dict | None = None) -> Trace:
     """Run ``model(*inputs)`` once under the interpreter; return the :class:`Trace`.
 
     The first axis of the inputs is the batch: every example has the same statistics (those
@@ -227,7 +231,8 @@ def interpret(model, inputs, rules=None, batch: int | None = 2) -> Trace:
     needs two in training mode; None: all), which makes the prediction cheap beside a
     measurement of the whole batch. The model is left as it was (buffers restored: BatchNorm
     updates its running statistics in training mode), and torch's random state too (dropout
-    draws from a forked generator).
+    draws from a forked generator). ``weight_scale``: id(weight) -> factor it is counted
+    with (:mod:`initlab.torchbridge.interpret_extrapolate`'s width).
     """
     from initlab.torchbridge import interpret_rules
 
@@ -250,12 +255,15 @@ def interpret(model, inputs, rules=None, batch: int | None = 2) -> Trace:
     else:
         inputs = tuple(x.clone() for x in full)
         BATCH["ratio"] = 1.0
+    WEIGHT_SCALE.clear()
+    WEIGHT_SCALE.update(weight_scale or {})
     try:
         with torch.random.fork_rng(devices=[]), torch.no_grad(), mode:
             for x, whole in zip(inputs, full, strict=True):
                 _mark_data(x, whole)
             model(*inputs)
     finally:
+        WEIGHT_SCALE.clear()
         for h in handles:
             h.remove()
         with torch.no_grad():

@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from initlab.cli.common import add_output_options, emit, positive_int
+from initlab.cli.common import add_output_options, emit, positive_float, positive_int
 from initlab.errors import InitlabError
 
 HELP = "look inside your own PyTorch model: per-module stats, theory, verdict, re-init"
@@ -21,7 +21,9 @@ output's mean, std and the std variance-propagation theory predicts, the fractio
 saturated, the gradient std, the weight std and which known init the weights match; then the
 verdict (the same rules as 'initlab activations') and torch code that fixes the init.
 --reinit SPEC re-initializes with initlab's initializers (or lsuv) and shows before and after;
---save writes the model's state_dict (after --reinit) as safetensors. With --out: results.json
+--save writes the model's state_dict (after --reinit) as safetensors. --depth-scale K and
+--width-scale K predict instead the stream after every block of the same model K times deeper
+or wider, without building it (table, and with --out extrapolate.png). With --out: results.json
 and inspect.png (std per row, measured and predicted; gradient std, measured). Needs PyTorch
 (pip install torch; from initlab's source folder, pip install '.[torch]' pins the version
 initlab is tested with).
@@ -33,6 +35,7 @@ examples:
       --input-shape 8,64
   initlab inspect mynet.py:Net --input-shape 16,3,32,32 --kwargs '{"depth": 20}' --json
   initlab inspect mypkg.models:make_mlp --input-shape 64,784 --reinit lsuv --save net.safetensors
+  initlab inspect --demo mlp --depth-scale 3 --out out/deeper
 """
 
 
@@ -56,6 +59,11 @@ def add_arguments(parser) -> None:
                         help="seed for the model, the input batch and --reinit (0)")
     parser.add_argument("--seeds", type=positive_int, default=None,
                         help="models built and pooled (1)")
+    parser.add_argument("--depth-scale", type=positive_float, default=None, metavar="K",
+                        help="predict the stream of the model K times deeper (its repeated "
+                        "blocks), without building it, instead of inspecting")
+    parser.add_argument("--width-scale", type=positive_float, default=None, metavar="K",
+                        help="... and K times wider")
     add_output_options(parser)
 
 
@@ -166,6 +174,8 @@ def run(args) -> int:
     seed, seeds = args.seed or 0, args.seeds or 1
     torch.manual_seed(seed)
     model = make()
+    if args.depth_scale is not None or args.width_scale is not None:
+        return _extrapolate(it, model, x, label, args)
     before = it.inspect(model if seeds == 1 else make, x, seeds=seeds, seed=seed)
     before.model = label
     result = before
@@ -189,6 +199,22 @@ def run(args) -> int:
             print(res.summary())
         if args.save is not None:
             print(f"\nwrote the state_dict to {args.save}")
+    return 0
+
+
+def _extrapolate(it, model, x, label, args) -> int:
+    """--depth-scale / --width-scale: the predicted stream, table and figure."""
+    result = it.extrapolate(model, x, depth_scale=args.depth_scale or 1.0,
+                            width_scale=args.width_scale or 1.0)
+    result.model = label
+    figures = {}
+    if args.out is not None:
+        from initlab.plots.extrapolate import extrapolate_figure
+
+        figures = {"extrapolate": extrapolate_figure(result)}
+    emit(result, args, figures)
+    if not args.json:
+        print(f"\n{result.summary()}")
     return 0
 
 

@@ -38,21 +38,24 @@ _FAN_INITS = ("he", "xavier", "lecun", "kaiming", "glorot", "orthogonal")
 
 
 def find_blocks(model):
-    """(parent, attribute, container, period): the longest container of repeated blocks."""
+    """(parent, attribute, container, period, count): the container with the most repeated
+    blocks: its first ``count`` x ``period`` children repeat one pattern of types (what
+    follows, shorter than a block, is a head: a last Linear without its activation)."""
     best = None
-    for parent in model.modules():
-        for attr, child in parent.named_children():
-            if not isinstance(child, (nn.ModuleList, nn.Sequential)):
+    containers = [(None, None, model)] + [(p, a, c) for p in model.modules()
+                                          for a, c in p.named_children()]
+    for parent, attr, child in containers:
+        if not isinstance(child, (nn.ModuleList, nn.Sequential)):
+            continue
+        types = [type(k) for k in child]
+        for period in range(1, 5):
+            count = len(types) // period
+            if count < 2 or len(types) - count * period >= period:
                 continue
-            kids = list(child)
-            for period in range(1, 5):
-                if len(kids) < 2 * period or len(kids) % period:
-                    continue
-                types = [type(k) for k in kids]
-                if all(types[i] is types[i % period] for i in range(len(kids))):
-                    if best is None or len(kids) // period > len(best[2]) // best[3]:
-                        best = (parent, attr, child, period)
-                    break
+            if all(types[i] is types[i % period] for i in range(count * period)):
+                if best is None or count > best[4]:
+                    best = (parent, attr, child, period, count)
+                break
     if best is None:
         raise InitlabError("the model has no repeated blocks to extrapolate (an nn.ModuleList "
                            "or nn.Sequential whose children repeat one pattern of module types)")
@@ -62,13 +65,13 @@ def find_blocks(model):
 @contextmanager
 def _deeper(model, blocks, scale: float):
     """The model with its blocks cycled to round(scale x) blocks (the same modules)."""
-    parent, attr, container, period = blocks
+    parent, attr, container, period, n = blocks
     kids = list(container)
-    n = len(kids) // period
     depth = max(1, round(scale * n))
     cycled = [kids[(b % n) * period + j] for b in range(depth) for j in range(period)]
     if period == 1:  # a block passes the stream through: each repeat sees it permuted
         cycled = [k if b < n else _Permuted(k, b) for b, k in enumerate(cycled)]
+    cycled += kids[n * period:]
     longer = type(container)(cycled) if isinstance(container, nn.ModuleList) \
         else nn.Sequential(*cycled)
     config = getattr(model, "config", None)
@@ -81,14 +84,27 @@ def _deeper(model, blocks, scale: float):
         if getattr(config, "use_cache", None):
             saved["use_cache"] = True
             config.use_cache = False
-    parent._modules[attr] = longer
+    if parent is None:  # the model is the container: run its children in a longer one
+        swap = _swap_forward(model, longer)
+    else:
+        parent._modules[attr] = longer
+        swap = None
     try:
         with _init_rule(model, container, n, depth) as rule:
             yield depth, rule
     finally:
-        parent._modules[attr] = container
+        if swap is None:
+            parent._modules[attr] = container
+        else:
+            swap()
         for key, value in saved.items():
             setattr(config, key, value)
+
+
+def _swap_forward(model, longer):
+    """Make ``model`` (a Sequential) run ``longer`` for a while; returns the undo."""
+    model.forward = longer.forward
+    return lambda: model.__dict__.pop("forward", None)
 
 
 class _Permuted(nn.Module):
@@ -213,6 +229,7 @@ class ExtrapolationResult(Result):
     blocks: int
     built_blocks: int
     stream: list[BlockRow]
+    built_stream: list[BlockRow]
     init_rule: str = ""
     layers: list = detail(default=None)
     unsupported: dict = detail(default=None)
@@ -244,8 +261,7 @@ def extrapolate(model, inputs, depth_scale: float = 1.0,
             raise InitlabError(f"{label} must be a positive number, got {value!r}")
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     blocks = find_blocks(model)
-    period = blocks[3]
-    built = len(blocks[2]) // period
+    period, built = blocks[3], blocks[4]
     stream = []
 
     def record(module, args, output):
@@ -258,9 +274,11 @@ def extrapolate(model, inputs, depth_scale: float = 1.0,
         m = s.pooled()
         stream.append(BlockRow(len(stream) + 1, pooled_std(m), m[0]))
 
-    ends = list(blocks[2])[period - 1::period]
+    ends = list(blocks[2])[period - 1:built * period:period]
     handles = [m.register_forward_hook(record) for m in set(ends)]
     try:
+        interpret(model, inputs)
+        built_stream, stream = stream[:], stream.clear() or stream
         with _deeper(model, blocks, depth_scale) as (depth, rule):
             trace = interpret(model, inputs,
                               weight_scale=weight_scales(model, inputs, width_scale))
@@ -270,5 +288,6 @@ def extrapolate(model, inputs, depth_scale: float = 1.0,
     return ExtrapolationResult(
         model=type(model).__name__, depth_scale=float(depth_scale),
         width_scale=float(width_scale), blocks=depth, built_blocks=built, stream=stream,
-        init_rule=rule, layers=[(n, pooled_std(m)) for n, m in trace.calls],
+        built_stream=built_stream, init_rule=rule,
+        layers=[(n, pooled_std(m)) for n, m in trace.calls],
         unsupported=dict(trace.unsupported))

@@ -272,3 +272,32 @@ def test_the_model_is_left_as_it_was():
     assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
     assert torch.equal(rng, torch.get_rng_state())
     assert not hasattr(x, "_initlab_stat")
+
+
+@pytest.mark.parametrize("fn, smooth", [(torch.relu, False), (F.gelu, True), (torch.tanh, True)])
+def test_moments_interpolated_on_a_grid_stay_close_to_the_quadrature(fn, smooth):
+    """Beyond 4096 distinct (mean, variance) pairs the moments come from a 65 x 65 grid:
+    every entry within 1% of the direct quadrature (relative to the typical size), the pooled
+    second moment within 0.1%."""
+    from initlab.torchbridge import interpret_rules as rules
+
+    gen = torch.Generator().manual_seed(0)
+    mu = 0.5 * torch.randn(20000, generator=gen, dtype=torch.float64)
+    var = 2 * torch.rand(20000, generator=gen, dtype=torch.float64) + 1e-4
+    grid = rules._quadrature(fn, mu, var, smooth)
+    direct_mean, direct_second = rules._quadrature(fn, mu[:4000], var[:4000], smooth)
+    assert float((grid[0][:4000] - direct_mean).abs().max()) < 0.01 * float(
+        direct_mean.abs().mean())
+    assert float(grid[1][:4000].mean() / direct_second.mean()) == pytest.approx(1, abs=1e-3)
+
+
+def test_unique_rows():
+    from initlab.torchbridge.interpret_rules import unique_rows
+
+    rows = np.array([[1.0, 2.0], [0.5, 2.0], [1.0, 2.0], [1.0, -0.0], [1.0, 0.0]])
+    values, inverse = unique_rows(rows)
+    np.testing.assert_array_equal(values[inverse], rows)
+    assert len(values) == 4  # -0.0 and 0.0 differ in their bits: kept apart, both exact
+    wide = np.repeat(rows, 2, axis=1)
+    values, inverse = unique_rows(wide)
+    np.testing.assert_array_equal(values[inverse], wide)

@@ -53,9 +53,9 @@ class Unsupported(Exception):
 class Stat:
     """Per-entry mean ``mu`` and variance ``var`` (float64, the tensor's shape; ``var`` None for
     a constant). ``gauss``: entries are Gaussian (a sum of many independent terms: the output
-    of a linear map or a norm, or the data). ``pre``: (mu, var, fn, monotone, tok) when entries
-    are fn(Gaussian(mu, var)) elementwise (max pooling needs fn non-decreasing; a further
-    elementwise function composes with fn)."""
+    of a linear map or a norm, or the data). ``pre``: (mu, var, fn, monotone, tok, smooth) when
+    entries are fn(Gaussian(mu, var)) elementwise (max pooling needs fn non-decreasing; a
+    further elementwise function composes with fn)."""
 
     mu: object
     var: object = None
@@ -222,16 +222,16 @@ def _elementwise_module(module) -> bool:
     return type(module).__module__.startswith("transformers.activations")
 
 
-def interpret(model, inputs, rules=None, batch: int | None = 2,
+def interpret(model, inputs, rules=None, batch: int | None = None,
               weight_scale: dict | None = None) -> Trace:
     """Run ``model(*inputs)`` once under the interpreter; return the :class:`Trace`.
 
     The first axis of the inputs is the batch: every example has the same statistics (those
-    of the whole batch), so the forward runs on the first ``batch`` examples only (2: BatchNorm
-    needs two in training mode; None: all), which makes the prediction cheap beside a
-    measurement of the whole batch. The model is left as it was (buffers restored: BatchNorm
-    updates its running statistics in training mode), and torch's random state too (dropout
-    draws from a forked generator). ``weight_scale``: id(weight) -> factor it is counted
+    of the whole batch), so the forward runs on the first ``batch`` examples only (default
+    1, or 2 where a BatchNorm in training mode needs two), which makes the prediction cheap
+    beside a measurement of the whole batch. The model is left as it was (buffers restored:
+    BatchNorm updates its running statistics in training mode), and torch's random state too
+    (dropout draws from a forked generator). ``weight_scale``: id(weight) -> factor it is counted
     with (:mod:`initlab.torchbridge.interpret_extrapolate`'s width).
     """
     from initlab.torchbridge import interpret_rules
@@ -248,6 +248,9 @@ def interpret(model, inputs, rules=None, batch: int | None = 2,
         handles.append(module.register_forward_hook(_record(mode, trace, name)))
     buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
     full = tuple(inputs)
+    if batch is None:
+        norms = torch.nn.modules.batchnorm._BatchNorm
+        batch = 2 if any(isinstance(m, norms) and m.training for m in model.modules()) else 1
     sizes = {x.shape[0] if x.dim() else None for x in full}
     if batch is not None and len(sizes) == 1 and None not in sizes and next(iter(sizes)) > batch:
         inputs = tuple(x[:batch].clone() for x in full)
@@ -301,7 +304,8 @@ def _elementwise_hook(mode, module):
             return
         mode.paused += 1
         try:
-            result = UNKNOWN if s is UNKNOWN else unary(module.forward, s)  # no hooks
+            smooth = "GELU" in type(module).__name__ and "Clipped" not in type(module).__name__
+            result = UNKNOWN if s is UNKNOWN else unary(module.forward, s, smooth=smooth)
         finally:
             mode.paused -= 1
         setattr(output, _ATTR, result)

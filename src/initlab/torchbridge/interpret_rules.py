@@ -51,6 +51,7 @@ F = torch.nn.functional
 D = torch.float64
 _ENTRIES = 1 << 14  # quadrature entries per block (x 48 nodes)
 _NODES_PER_PIECE = 24
+_GRID_ABOVE, _GRID_POINTS = 4096, 65  # distinct entries beyond which moments are interpolated
 _CONCENTRATED = 0.3  # largest std / |mean| the delta method is used for
 _SOFTMAX_CLOSED = 0.5  # largest logit variance for the closed-form softmax
 _SOFTMAX_DRAWS = 256
@@ -159,7 +160,7 @@ def mul(func, name, out, args, kwargs):
     """a * b of independent factors (x * x: the square's Gaussian moments)."""
     a, b = args[0], args[1]
     if a is b:
-        return unary(lambda t: t * t, stat_of(a))
+        return unary(lambda t: t * t, stat_of(a), smooth=True)
     return _product(stat_of(a), stat_of(b))
 
 
@@ -207,7 +208,7 @@ def pow_(func, name, out, args, kwargs):
         raise Unsupported("tensor exponent")
     s = stat_of(x)
     if float(e).is_integer() and e >= 0:
-        return unary(lambda t: t ** e, s)
+        return unary(lambda t: t ** e, s, smooth=True)
     return _delta(lambda t: t ** e, s)
 
 
@@ -218,43 +219,119 @@ def delta_unary(func, name, out, args, kwargs):
     return _delta(func, stat_of(args[0]))
 
 
-def unary(fn, s: Stat, monotone: bool = False) -> Stat:
+def unary(fn, s: Stat, monotone: bool = False, smooth: bool = False) -> Stat:
     """The moments of fn(x) for x ~ N(mu, s2) entry by entry (or fn of the Gaussian x is a
     non-decreasing function of, composed). The Gauss-Legendre rule is split where x = 0, the
     kink of rectifiers, so they cost no accuracy."""
     if s.const:
         return Stat(fn(s.mu).to(D))
     if s.pre is not None:
-        mu, var, inner, inner_monotone, tok = s.pre
+        mu, var, inner, inner_monotone, tok, inner_smooth = s.pre
         f, monotone = (lambda t: fn(inner(t))), monotone and inner_monotone
+        smooth = smooth and inner_smooth
     else:
         mu, var, f, tok = s.mu, _v(s), fn, s.tok
-    mean, second = _quadrature(f, mu, var)
+    mean, second = _quadrature(f, mu, var, smooth)
     gaussian = Stat(mu, var, tok=tok)
     out_tok = tokens.through(f, gaussian, float(mu.mean()), float(var.mean()))
-    return Stat(mean, (second - mean * mean).clamp_min(0), pre=(mu, var, f, monotone, tok),
-                tok=out_tok)
+    return Stat(mean, (second - mean * mean).clamp_min(0),
+                pre=(mu, var, f, monotone, tok, smooth), tok=out_tok)
 
 
-def _quadrature(f, mu, var):
-    """E[f(x)], E[f(x)^2] for x ~ N(mu, var) per entry (duplicate entries computed once)."""
+def unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct rows of a 2-D array, the index of each row's among them), by a lexsort
+    (much faster than ``torch.unique(dim=0)``)."""
+    if rows.shape[0] == 0:
+        return rows, np.zeros(0, dtype=np.int64)
+    if rows.shape[1] == 2:  # one sort of a 64-bit key made of both values' bits
+        bits = np.ascontiguousarray(rows).view(np.int64)
+        with np.errstate(over="ignore"):
+            key = bits[:, 0] * np.int64(1_000_003) ^ bits[:, 1]
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        if np.array_equal(bits[first][inverse], bits):  # no two rows share a key
+            return rows[first], inverse
+    order = np.lexsort(rows.T[::-1])
+    ordered = rows[order]
+    new = np.ones(len(rows), dtype=bool)
+    new[1:] = np.any(ordered[1:] != ordered[:-1], axis=1)
+    inverse = np.empty(len(rows), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], inverse
+
+
+#: Gauss-Hermite nodes and weights for E over z ~ N(0, 1), for smooth functions
+_HERMITE = np.polynomial.hermite_e.hermegauss(32)
+_HERMITE = (_HERMITE[0], _HERMITE[1] / _HERMITE[1].sum())
+
+
+def _quadrature(f, mu, var, smooth: bool = False):
+    """E[f(x)], E[f(x)^2] for x ~ N(mu, var) per entry (duplicate entries computed once; more
+    than 4096 distinct ones: on a grid, interpolated)."""
     shape = mu.shape
-    pairs = torch.stack([mu.reshape(-1), var.reshape(-1)], 1)
-    pairs, inverse = torch.unique(pairs, dim=0, return_inverse=True)
-    m, sd = pairs[:, 0].numpy(), np.sqrt(np.maximum(pairs[:, 1].numpy(), 0.0))
+    pairs, inverse = unique_rows(np.stack([mu.reshape(-1).numpy(), var.reshape(-1).numpy()], 1))
+    m, sd = pairs[:, 0], np.sqrt(np.maximum(pairs[:, 1], 0.0))
+    if m.size > _GRID_ABOVE:
+        mean, second = _on_grid(f, m, sd, smooth)
+    else:
+        mean, second = _moments(f, m, sd, smooth)
+    mean, second = torch.from_numpy(mean[inverse]), torch.from_numpy(second[inverse])
+    return mean.reshape(shape), second.reshape(shape)
+
+
+def _on_grid(f, m, sd, smooth: bool):
+    """The moments on a 65 x 65 grid of (mean, std) spanning the entries', interpolated
+    bilinearly: the mean, and the variance over std^2 (smooth in both, also where the std is
+    small beside the mean, where the second moment less the squared mean would cancel)."""
+    exact = sd <= 0
+    mean, second = np.empty_like(m), np.empty_like(m)
+    if exact.any():
+        mean[exact], second[exact] = _moments(f, m[exact], sd[exact], smooth)
+    if (~exact).any():
+        mm, ss = m[~exact], sd[~exact]
+        gm = np.linspace(mm.min(), mm.max(), _GRID_POINTS)
+        gs = np.linspace(ss.min(), ss.max(), _GRID_POINTS)
+        M, S = np.meshgrid(gm, gs, indexing="ij")
+        e1, e2 = _moments(f, M.ravel(), S.ravel(), smooth)
+        table = np.stack([e1, np.maximum(e2 - e1 * e1, 0.0) / S.ravel() ** 2], 1).reshape(
+            _GRID_POINTS, _GRID_POINTS, 2)
+        v = _bilinear_lookup(table, gm, gs, mm, ss)
+        mean[~exact], second[~exact] = v[:, 0], v[:, 1] * ss ** 2 + v[:, 0] ** 2
+    return mean, second
+
+
+def _bilinear_lookup(table, gx, gy, x, y):
+    def locate(g, v):
+        if g[-1] == g[0]:
+            return np.zeros(v.size, dtype=np.int64), np.zeros(v.size)
+        pos = (v - g[0]) / (g[-1] - g[0]) * (g.size - 1)
+        i = np.clip(np.floor(pos).astype(np.int64), 0, g.size - 2)
+        return i, np.clip(pos - i, 0.0, 1.0)
+    i, a = locate(gx, x)
+    j, b = locate(gy, y)
+    a, b = a[:, None], b[:, None]
+    return ((1 - a) * (1 - b) * table[i, j] + a * (1 - b) * table[i + 1, j]
+            + (1 - a) * b * table[i, j + 1] + a * b * table[i + 1, j + 1])
+
+
+def _moments(f, m, sd, smooth: bool):
+    """E[f(x)], E[f(x)^2], x ~ N(m, sd^2), for arrays m, sd: 32-point Gauss-Hermite for a
+    smooth f, else Gauss-Legendre split where x = 0."""
     mean, second = np.empty_like(m), np.empty_like(m)
     for i in range(0, m.size, _ENTRIES):
         mi, si = m[i:i + _ENTRIES, None], sd[i:i + _ENTRIES, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = np.where(si > 0, -mi / np.where(si > 0, si, 1.0), 0.0)
-        edges = np.concatenate([np.full_like(t, -12.0), np.clip(t, -12.0, 12.0),
-                                np.full_like(t, 12.0)], axis=1)
-        z, w = _pieces(edges, _NODES_PER_PIECE)
+        if smooth:
+            z, w = _HERMITE[0][None], _HERMITE[1][None]
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t = np.where(si > 0, -mi / np.where(si > 0, si, 1.0), 0.0)
+            edges = np.concatenate([np.full_like(t, -12.0), np.clip(t, -12.0, 12.0),
+                                    np.full_like(t, 12.0)], axis=1)
+            z, w = _pieces(edges, _NODES_PER_PIECE)
         y = f(torch.from_numpy(mi + si * z)).to(D).numpy()
         mean[i:i + _ENTRIES] = (w * y).sum(1)
         second[i:i + _ENTRIES] = (w * y * y).sum(1)
-    mean, second = torch.from_numpy(mean)[inverse], torch.from_numpy(second)[inverse]
-    return mean.reshape(shape), second.reshape(shape)
+    return mean, second
 
 
 def elementwise(func, name, out, args, kwargs):
@@ -263,7 +340,8 @@ def elementwise(func, name, out, args, kwargs):
     if any(isinstance(t, torch.Tensor) for t in (*rest, *kwargs.values())):
         raise Unsupported("tensor arguments")
     kwargs = {k: v for k, v in kwargs.items() if k != "inplace"}
-    return unary(lambda t: func(t, *rest, **kwargs), stat_of(x), name in MONOTONE)
+    return unary(lambda t: func(t, *rest, **kwargs), stat_of(x), name in MONOTONE,
+                 name in SMOOTH)
 
 
 def _bilinear(op, a: Stat, b: Stat, gauss: bool = True) -> Stat:
@@ -639,7 +717,8 @@ def adaptive_avg_pool(func, name, out, args, kwargs):
 def max_pool(func, name, out, args, kwargs):
     """Max pooling of fn(Gaussian), fn non-decreasing: max_i fn(x_i) = fn(max_i x_i), and the
     max of a window's independent N(m_i, s_i^2) has the CDF prod_i Phi((x - m_i) / s_i)
-    (padding is -inf: it never wins), integrated on a grid of 512 points per window."""
+    (padding is -inf: it never wins), integrated on a grid of 256 points per window over
+    the entries' means +- 8 std."""
     names = ["input", "kernel_size", "stride", "padding", "dilation", "ceil_mode",
              "return_indices"]
     v = dict(zip(names, args, strict=False)) | kwargs
@@ -661,9 +740,10 @@ def max_pool(func, name, out, args, kwargs):
     valid = valid.expand(n * c, -1, -1).to(D)
     # one row per window (its means, variances, valid entries); equal windows computed once
     rows = torch.cat([cols[0], cols[1], valid], 1).transpose(1, 2).reshape(-1, 3 * kk)
-    rows, inverse = torch.unique(rows, dim=0, return_inverse=True)
+    rows, inverse = unique_rows(rows.numpy())
+    rows, inverse = torch.from_numpy(rows), torch.from_numpy(inverse)
     m, sd, ok = rows[:, :kk], rows[:, kk:2 * kk].clamp_min(0).sqrt(), rows[:, 2 * kk:] > 0
-    step = max(1, (1 << 22) // (kk * 512))
+    step = max(1, (1 << 22) // (kk * 256))
     parts = [_max_moments(m[i:i + step], sd[i:i + step], ok[i:i + step], fn)
              for i in range(0, m.shape[0], step)]
     mean = torch.cat([p[0] for p in parts])[inverse]
@@ -673,11 +753,11 @@ def max_pool(func, name, out, args, kwargs):
         n, c, oh, ow))
 
 
-def _max_moments(m, sd, valid, fn, points: int = 512):
+def _max_moments(m, sd, valid, fn, points: int = 256):
     """E[fn(max)], E[fn(max)^2] of independent N(m_i, sd_i^2) over axis 1 (valid entries);
     m, sd, valid: (windows, k)."""
-    big = torch.where(valid, m + 12 * sd, torch.tensor(-math.inf, dtype=D)).amax(1)
-    small = torch.where(valid, m - 12 * sd, torch.tensor(math.inf, dtype=D)).amin(1)
+    big = torch.where(valid, m + 8 * sd, torch.tensor(-math.inf, dtype=D)).amax(1)
+    small = torch.where(valid, m - 8 * sd, torch.tensor(math.inf, dtype=D)).amin(1)
     t = torch.linspace(0, 1, points, dtype=D)
     x = small[:, None] + (big - small)[:, None] * t  # (W, P)
     z = (x[:, None] - m[..., None]) / sd[..., None].clamp_min(1e-300)  # (W, k, P)
@@ -739,5 +819,9 @@ MONOTONE = ("relu", "relu6", "leaky_relu", "elu", "selu", "celu", "tanh", "sigmo
             "logsigmoid")
 ELEMENTWISE = (*MONOTONE, "gelu", "silu", "mish", "hardswish", "abs", "sin", "cos",
                "softsign", "tanhshrink", "square")
+#: The smooth ones (no kink): a Gauss-Hermite rule suffices
+SMOOTH = ("tanh", "sigmoid", "softplus", "erf", "exp", "log_sigmoid", "logsigmoid", "gelu",
+          "silu", "mish", "sin", "cos", "tanhshrink", "square")
+
 for _n in ELEMENTWISE:
     RULES[_n] = elementwise

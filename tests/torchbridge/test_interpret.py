@@ -301,3 +301,22 @@ def test_unique_rows():
     wide = np.repeat(rows, 2, axis=1)
     values, inverse = unique_rows(wide)
     np.testing.assert_array_equal(values[inverse], wide)
+
+
+class NeedsTwo(nn.Module):
+    """Fails on one example (BatchNorm1d in eval mode is fine; this raises by itself)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(8, 8)
+
+    def forward(self, x):
+        if x.shape[0] < 2:
+            raise ValueError("needs a batch")
+        return self.a(x)
+
+
+def test_a_forward_failing_on_one_example_is_traced_on_the_whole_batch():
+    torch.manual_seed(0)
+    trace = interpret(NeedsTwo(), (torch.randn(16, 8),))
+    assert [n for n, _ in trace.calls] == ["a"] and trace.calls[0][1] is not None

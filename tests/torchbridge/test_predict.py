@@ -184,3 +184,23 @@ def test_cli_depth_scale_writes_the_table_and_figure(tmp_path, capsys):
     assert (out / "extrapolate.png").stat().st_size > 0
     saved = json.loads((out / "results.json").read_text())
     assert saved["blocks"] == 38 and len(saved["stream"]) == 38
+
+
+class FailsUnderTheMode(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(8, 8)
+
+    def forward(self, x):
+        y = self.a(x)
+        if torch.overrides._get_current_function_mode() is not None:
+            raise RuntimeError("no modes here")
+        return y
+
+
+def test_inspect_survives_a_forward_the_interpreter_cannot_run():
+    torch.manual_seed(0)
+    r = inspect(FailsUnderTheMode(), torch.randn(16, 8))
+    assert r.layers[0].std is not None and r.layers[0].predicted_std is None
+    assert r.prediction_note == ("no prediction: the traced forward raised RuntimeError: no "
+                                 "modes here")

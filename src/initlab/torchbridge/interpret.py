@@ -228,8 +228,9 @@ def interpret(model, inputs, rules=None, batch: int | None = None,
 
     The first axis of the inputs is the batch: every example has the same statistics (those
     of the whole batch), so the forward runs on the first ``batch`` examples only (default
-    1, or 2 where a BatchNorm in training mode needs two), which makes the prediction cheap
-    beside a measurement of the whole batch. The model is left as it was (buffers restored:
+    1, or 2 where a BatchNorm in training mode needs two; the whole batch where the model
+    raises on so few), which makes the prediction cheap beside a measurement of the whole
+    batch. The model is left as it was (buffers restored:
     BatchNorm updates its running statistics in training mode), and torch's random state too
     (dropout draws from a forked generator). ``weight_scale``: id(weight) -> factor it is counted
     with (:mod:`initlab.torchbridge.interpret_extrapolate`'s width).
@@ -252,27 +253,41 @@ def interpret(model, inputs, rules=None, batch: int | None = None,
         norms = torch.nn.modules.batchnorm._BatchNorm
         batch = 2 if any(isinstance(m, norms) and m.training for m in model.modules()) else 1
     sizes = {x.shape[0] if x.dim() else None for x in full}
-    if batch is not None and len(sizes) == 1 and None not in sizes and next(iter(sizes)) > batch:
-        inputs = tuple(x[:batch].clone() for x in full)
-        BATCH["ratio"] = next(iter(sizes)) / batch
-    else:
-        inputs = tuple(x.clone() for x in full)
-        BATCH["ratio"] = 1.0
+    sliced = len(sizes) == 1 and None not in sizes and next(iter(sizes)) > batch
     WEIGHT_SCALE.clear()
     WEIGHT_SCALE.update(weight_scale or {})
     try:
-        with torch.random.fork_rng(devices=[]), torch.no_grad(), mode:
-            for x, whole in zip(inputs, full, strict=True):
-                _mark_data(x, whole)
-            model(*inputs)
+        try:
+            _run(model, full, batch if sliced else None, mode)
+        except Exception:  # the model's own error on a few examples: trace the whole batch
+            if not sliced:
+                raise
+            trace.calls.clear()
+            trace.unsupported.clear()
+            _restore(model, buffers)
+            _run(model, full, None, mode)
     finally:
         WEIGHT_SCALE.clear()
         for h in handles:
             h.remove()
-        with torch.no_grad():
-            for n, b in model.named_buffers():
-                b.copy_(buffers[n])
+        _restore(model, buffers)
     return trace
+
+
+def _run(model, full, batch, mode) -> None:
+    """One forward under ``mode`` on the first ``batch`` examples (None: all of them)."""
+    inputs = tuple((x[:batch] if batch else x).clone() for x in full)
+    BATCH["ratio"] = full[0].shape[0] / batch if batch else 1.0
+    with torch.random.fork_rng(devices=[]), torch.no_grad(), mode:
+        for x, whole in zip(inputs, full, strict=True):
+            _mark_data(x, whole)
+        model(*inputs)
+
+
+def _restore(model, buffers) -> None:
+    with torch.no_grad():
+        for n, b in model.named_buffers():
+            b.copy_(buffers[n])
 
 
 def _mark_data(x, whole) -> None:

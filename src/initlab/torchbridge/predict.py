@@ -58,6 +58,7 @@ class LayerPrediction:
     moments: list  # (mean, second moment) pooled over the models, or None
     weighted: list
     unsupported: dict = field(default_factory=dict)
+    failure: str | None = None  # why the traced forward failed, if it did
 
     def std(self, i: int) -> float | None:
         return pooled_std(self.moments[i]) if i < len(self.moments) else None
@@ -78,6 +79,8 @@ class LayerPrediction:
         is further from the prediction than the finite-width noise allows (module docstring).
         ``measured``: std per row; ``widths``: units per row (None where unknown)."""
         out, noise2 = [], 0.0
+        if len(self.weighted) != len(measured):  # nothing traced: nothing to compare
+            return out
         for i, (w, m, n) in enumerate(zip(self.weighted, measured, widths, strict=True)):
             if not w or not n:
                 continue
@@ -93,6 +96,8 @@ class LayerPrediction:
     def note(self, measured, widths, labels) -> str:
         """One line: coverage, the ops without a rule, and the rows off the prediction."""
         s = self.summary()
+        if self.failure:
+            return f"no prediction: {self.failure}"
         parts = [f"{s['covered']} of {s['total']} weighted rows predicted"]
         if s["unsupported"]:
             ops = ", ".join(f"{k} x{v}" for k, v in s["unsupported"].items())
@@ -110,10 +115,17 @@ class LayerPrediction:
 
 
 def predict_layers(models, inputs) -> LayerPrediction:
-    """Interpret each model on ``inputs`` (a tuple of tensors) and pool over the models."""
-    names, sums, weighted, unsupported = None, None, None, Counter()
+    """Interpret each model on ``inputs`` (a tuple of tensors) and pool over the models; a
+    model whose traced forward fails (the measurement worked) makes every row unknown, with
+    the error named among the unsupported."""
+    names, sums, weighted, unsupported, failed = None, None, None, Counter(), None
     for model in models:
-        trace = interpret(model, tuple(inputs))
+        try:
+            trace = interpret(model, tuple(inputs))
+        except Exception as exc:  # the user's model may raise anything: report, go on
+            failed = (f"the traced forward raised {type(exc).__name__}: "
+                      f"{' '.join(str(exc).split())[:120]}")
+            continue
         unsupported.update(trace.unsupported)
         if names is None:
             kinds = dict(leaf_modules(model))
@@ -126,8 +138,8 @@ def predict_layers(models, inputs) -> LayerPrediction:
             else:
                 sums[i] = None
     k = max(len(models), 1)
-    moments = [None if s is None else (s[0] / k, s[1] / k) for s in sums or []]
-    return LayerPrediction(names or [], moments, weighted or [], dict(unsupported))
+    moments = [None if s is None or failed else (s[0] / k, s[1] / k) for s in sums or []]
+    return LayerPrediction(names or [], moments, weighted or [], dict(unsupported), failed)
 
 
 def _weighted(module) -> bool:

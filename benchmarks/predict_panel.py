@@ -47,17 +47,18 @@ def run_panel(seeds: int) -> None:
               + (f" unsupported: {s.unsupported}" if s.unsupported else ""), flush=True)
 
 
-def _gpt2(blocks: int, seed: int):
+def _gpt2(blocks: int, seed: int, width: int = 256):
     t = transformers_module()
     torch.manual_seed(seed)
-    return t.GPT2Model(t.GPT2Config(n_embd=256, n_layer=blocks, n_head=4, vocab_size=1000,
-                                    n_positions=64, bos_token_id=0, eos_token_id=0)).eval()
+    return t.GPT2Model(t.GPT2Config(n_embd=width, n_layer=blocks, n_head=width // 64,
+                                    vocab_size=1000, n_positions=64, bos_token_id=0,
+                                    eos_token_id=0)).eval()
 
 
-def _measured_stream(blocks: int, ids, seeds: int) -> np.ndarray:
+def _measured_stream(blocks: int, ids, seeds: int, width: int = 256) -> np.ndarray:
     moments = []
     for s in range(seeds):
-        model, out = _gpt2(blocks, s), []
+        model, out = _gpt2(blocks, s, width), []
         hooks = [b.register_forward_hook(lambda m, a, y, out=out: out.append(
             first_tensor(y).double())) for b in model.h]
         with torch.no_grad():
@@ -81,6 +82,10 @@ def run_extrapolation(seeds: int, figure: str | None) -> None:
         print(f"GPT-2 4 -> {depth} blocks: worst block {100 * err.max():.2g}%, median "
               f"{100 * np.median(err):.2g}% (stream {measured[0]:.4g} -> {measured[-1]:.4g} "
               f"measured, {predicted[-1]:.4g} predicted at block {depth})", flush=True)
+    predicted = np.mean([[r.stream_std for r in extrapolate(
+        _gpt2(4, s), ids, width_scale=2).stream] for s in range(seeds)], 0)
+    err = np.abs(predicted / _measured_stream(4, ids, seeds, width=512) - 1)
+    print(f"GPT-2 width 256 -> 512 (4 blocks): worst block {100 * err.max():.2g}%", flush=True)
     if figure:
         from initlab.plots.common import color, encode, fit
         from initlab.plots.common import figure as new_figure

@@ -342,8 +342,27 @@ def elementwise(func, name, out, args, kwargs):
     if any(isinstance(t, torch.Tensor) for t in (*rest, *kwargs.values())):
         raise Unsupported("tensor arguments")
     kwargs = {k: v for k, v in kwargs.items() if k != "inplace"}
-    return unary(lambda t: func(t, *rest, **kwargs), stat_of(x), name in MONOTONE,
+    s = stat_of(x)
+    if name == "relu" and s.pre is None and not s.const:
+        return _relu(s)
+    return unary(lambda t: func(t, *rest, **kwargs), s, name in MONOTONE,
                  name in SMOOTH)
+
+
+def _relu(s: Stat) -> Stat:
+    """relu(x), x ~ N(mu, s^2), in closed form (the rectified Gaussian): with a = mu / s,
+    E[relu] = mu Phi(a) + s phi(a), E[relu^2] = (mu^2 + s^2) Phi(a) + mu s phi(a)."""
+    mu, var = s.mu, _v(s)
+    sd = var.sqrt()
+    a = mu / sd.clamp_min(1e-300)
+    cdf, pdf = torch.special.ndtr(a), torch.exp(-a * a / 2) / math.sqrt(2 * math.pi)
+    mean = torch.where(sd > 0, mu * cdf + sd * pdf, mu.clamp_min(0))
+    second = torch.where(sd > 0, (mu * mu + var) * cdf + mu * sd * pdf, mu.clamp_min(0) ** 2)
+    gaussian = Stat(mu, var, tok=s.tok)
+    relu = torch.relu
+    tok = tokens.through(relu, gaussian, float(mu.mean()), float(var.mean()))
+    return Stat(mean, (second - mean * mean).clamp_min(0), pre=(mu, var, relu, True, s.tok,
+                                                                 False), tok=tok)
 
 
 def _bilinear(op, a: Stat, b: Stat, gauss: bool = True) -> Stat:
@@ -382,14 +401,16 @@ def _rows_tok(a: Stat, b: Stat):
 
 
 def conv(func, name, out, args, kwargs):
-    """conv{1,2,3}d and conv_transpose: weights per tap, the rest of the call kept."""
+    """conv{1,2,3}d and conv_transpose: weights per tap, the rest of the call kept. Computed
+    in float32 (a conv is the costly part of a CNN's prediction; the sums of squares it takes
+    are good to ~1e-6 there), returned in float64."""
     x, w = stat_of(args[0]), stat_of(args[1] if len(args) > 1 else kwargs["weight"])
     b = args[2] if len(args) > 2 else kwargs.get("bias")
     rest = dict(kwargs)
     rest.pop("bias", None)
     rest.pop("weight", None)
     more = args[3:]
-    y = _bilinear(lambda p, q: func(p, q, None, *more, **rest), x, w)
+    y = _bilinear(lambda p, q: func(p.float(), q.float(), None, *more, **rest).to(D), x, w)
     if b is None:
         return y
     view = (-1, *([1] * (y.mu.dim() - 2)))
@@ -719,8 +740,7 @@ def adaptive_avg_pool(func, name, out, args, kwargs):
 def max_pool(func, name, out, args, kwargs):
     """Max pooling of fn(Gaussian), fn non-decreasing: max_i fn(x_i) = fn(max_i x_i), and the
     max of a window's independent N(m_i, s_i^2) has the CDF prod_i Phi((x - m_i) / s_i)
-    (padding is -inf: it never wins), integrated on a grid of 256 points per window over
-    the entries' means +- 8 std."""
+    (padding is -inf: it never wins), integrated on a grid of 160 points per window."""
     names = ["input", "kernel_size", "stride", "padding", "dilation", "ceil_mode",
              "return_indices"]
     v = dict(zip(names, args, strict=False)) | kwargs
@@ -745,7 +765,7 @@ def max_pool(func, name, out, args, kwargs):
     rows, inverse = unique_rows(rows.numpy())
     rows, inverse = torch.from_numpy(rows), torch.from_numpy(inverse)
     m, sd, ok = rows[:, :kk], rows[:, kk:2 * kk].clamp_min(0).sqrt(), rows[:, 2 * kk:] > 0
-    step = max(1, (1 << 22) // (kk * 256))
+    step = max(1, (1 << 22) // (kk * 160))
     parts = [_max_moments(m[i:i + step], sd[i:i + step], ok[i:i + step], fn)
              for i in range(0, m.shape[0], step)]
     mean = torch.cat([p[0] for p in parts])[inverse]
@@ -755,11 +775,13 @@ def max_pool(func, name, out, args, kwargs):
         n, c, oh, ow))
 
 
-def _max_moments(m, sd, valid, fn, points: int = 256):
+def _max_moments(m, sd, valid, fn, points: int = 160):
     """E[fn(max)], E[fn(max)^2] of independent N(m_i, sd_i^2) over axis 1 (valid entries);
     m, sd, valid: (windows, k)."""
+    # the max's CDF prod_i Phi_i is ~0 below the largest m_i - 8 s_i and ~1 above the largest
+    # m_i + 8 s_i: the grid spans only that
     big = torch.where(valid, m + 8 * sd, torch.tensor(-math.inf, dtype=D)).amax(1)
-    small = torch.where(valid, m - 8 * sd, torch.tensor(math.inf, dtype=D)).amin(1)
+    small = torch.where(valid, m - 8 * sd, torch.tensor(-math.inf, dtype=D)).amax(1)
     t = torch.linspace(0, 1, points, dtype=D)
     x = small[:, None] + (big - small)[:, None] * t  # (W, P)
     z = (x[:, None] - m[..., None]) / sd[..., None].clamp_min(1e-300)  # (W, k, P)

@@ -9,7 +9,8 @@ s2 = 0), with fluctuations of distinct entries independent:
 - add/sub (a residual sum: the branch is independent of the stream at init): mu adds, s2 adds.
 - mul of independent a, b: E[ab] = mu_a mu_b, Var = s2_a s2_b + s2_a mu_b^2 + mu_a^2 s2_b;
   ``x * x`` and ``pow``: Gaussian moments.
-- linear, conv, matmul, einsum (weights or two tracked tensors): for c = sum_j a_j b_j,
+- linear, conv (in float32), matmul, einsum (weights or two tracked tensors): for
+  c = sum_j a_j b_j,
   mu_c = sum mu_a mu_b, s2_c = sum s2_a (s2_b + mu_b^2) + mu_a^2 s2_b, computed by the same
   op on (mu_a, mu_b), (s2_a, s2_b + mu_b^2), (mu_a^2, s2_b). With weights: the textbook
   q_out = fan_in Var(w) E[x^2] + b^2 of LeCun et al. 1998, entry by entry, from the actual
@@ -17,21 +18,25 @@ s2 = 0), with fluctuations of distinct entries independent:
 - mean/sum over n entries: mu averages, s2 sums / n^2 (what makes a norm's statistics nearly
   deterministic); average pooling likewise with the window's count.
 - elementwise functions (ReLU, GELU, SiLU, tanh, exp, ...: the torch function itself) of a
-  Gaussian N(mu, s2): the Gaussian expectation by Gauss-Legendre quadrature split at the kink
-  of rectifiers (``initlab.theory.gaussian``), as ``initlab.theory`` computes its maps; a
-  function of fn(Gaussian) composes with fn, so relu(relu(x)) stays exact.
+  Gaussian N(mu, s2): the Gaussian expectation, by 32-point Gauss-Hermite for smooth ones and
+  Gauss-Legendre split at the kink for the others (``initlab.theory.gaussian``), as
+  ``initlab.theory`` computes its maps (ReLU in closed form, the rectified Gaussian); beyond
+  4096 distinct (mu, s2) entries on a 65 x 65 grid, interpolated (1% per entry, 0.1% pooled);
+  a function of fn(Gaussian) composes with fn, so relu(relu(x)) stays exact.
 - rsqrt, sqrt, reciprocal, log, fractional powers, division by a tracked tensor: the delta
   method, only for a concentrated argument (std / mean < 0.3: a mean over many entries).
 - softmax over logits N(mu, s2): E[p_j] = exp(mu_j + s2_j/2) / sum_k exp(mu_k + s2_k/2) (the
-  denominator of many terms concentrates), Var(p_j) = E[p_j]^2 (exp(s2_j) - 1); masked
-  entries (-inf, a constant) get 0.
+  denominator of many terms concentrates), Var(p_j) = E[p_j]^2 (exp(s2_j) - 1), while every
+  s2 <= 0.5; beyond, the moments over 256 draws of the logits; masked entries (-inf, a
+  constant) get 0.
 - scaled_dot_product_attention: logits q k^T * scale (+ mask, causal), softmax, dropout,
   @ v, each by the rules above.
 - layer_norm, rms_norm, group_norm, batch_norm (batch statistics in training mode, the running
   buffers in eval mode): the expected statistics over the normalized entries, then the affine
   weight and bias.
 - max pooling of fn(Gaussian) with fn non-decreasing: max_i fn(x_i) = fn(max_i x_i), and the
-  max of k independent N(m, s^2) has density k phi(z) Phi(z)^(k-1) (order statistics).
+  max of a window's independent N(m_i, s_i^2) has the CDF prod_i Phi((x - m_i) / s_i)
+  (order statistics; windows at a border or over unequal entries included).
 - dropout(p) in training: mu kept, E[y^2] = E[x^2] / (1 - p); embedding: rows of the actual
   weight (a token id drawn as the batch's ids are).
 """

@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 
 from initlab.torchbridge.hooks import first_tensor, leaf_modules, torch
 
-_ATTR = "_initlab_stat"  # the Stat a traced tensor carries
-_IDS = "_initlab_ids"  # an integer tensor of the data's token ids
+STAT_ATTR = "_initlab_stat"  # the Stat a traced tensor carries
+IDS_ATTR = "_initlab_ids"  # an integer tensor of the data's token ids
 UNKNOWN = "unknown"
 #: How many examples the measured batch has per example traced (BatchNorm's batch statistics
 #: average over the whole batch, as they do in the measured forward)
@@ -82,7 +82,7 @@ def stat_of(x):
         return Stat(torch.tensor(float(x), dtype=torch.float64))
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         return None
-    s = getattr(x, _ATTR, None)
+    s = getattr(x, STAT_ATTR, None)
     if s is not None:
         return s
     value = x.detach().to(torch.float64)
@@ -90,7 +90,7 @@ def stat_of(x):
 
 
 def tracked(x) -> bool:
-    return isinstance(x, torch.Tensor) and getattr(x, _ATTR, None) is not None
+    return isinstance(x, torch.Tensor) and getattr(x, STAT_ATTR, None) is not None
 
 
 def _tensors(tree):
@@ -126,11 +126,11 @@ class _Mode(torch.overrides.TorchFunctionMode):
         if self.paused:
             return out
         inputs = list(_tensors((args, kwargs)))
-        live = [t for t in inputs if getattr(t, _ATTR, None) is not None]
+        live = [t for t in inputs if getattr(t, STAT_ATTR, None) is not None]
         name = op_name(func)
         base = _base_name(name)
         if not live:
-            whole = next((w for t in inputs if (w := getattr(t, _IDS, None)) is not None), None)
+            whole = next((w for t in inputs if (w := getattr(t, IDS_ATTR, None)) is not None), None)
             if whole is None:
                 return out
             if base not in _ID_RULES:
@@ -138,10 +138,10 @@ class _Mode(torch.overrides.TorchFunctionMode):
                 return out
         if base != "setitem" and next(_tensors(out), None) is None:
             return out  # a size, a dtype, a Python number: nothing to carry
-        if any(getattr(t, _ATTR) is UNKNOWN for t in live):
+        if any(getattr(t, STAT_ATTR) is UNKNOWN for t in live):
             result = UNKNOWN
             if base == "setitem":
-                setattr(args[0], _ATTR, UNKNOWN)
+                setattr(args[0], STAT_ATTR, UNKNOWN)
         else:
             rule = self.rules.get(base)
             if rule is None:
@@ -158,7 +158,7 @@ class _Mode(torch.overrides.TorchFunctionMode):
                     self.trace.unsupported[f"{name} ({reason})"] += 1
                     result = UNKNOWN
                     if base == "setitem":
-                        setattr(args[0], _ATTR, UNKNOWN)
+                        setattr(args[0], STAT_ATTR, UNKNOWN)
         _attach(out, result)
         return out
 
@@ -176,15 +176,15 @@ def _attach(out, result) -> None:
     """Put each output tensor's Stat on it (UNKNOWN on all when the rule gave up)."""
     if result is UNKNOWN or result is None:
         for t in _tensors(out):
-            setattr(t, _ATTR, UNKNOWN)
+            setattr(t, STAT_ATTR, UNKNOWN)
         return
     if isinstance(out, torch.Tensor):
         out, result = [out], [result]
     for t, s in zip(_tensors(out), result, strict=False):
         if isinstance(s, Stat) and t.is_floating_point():
-            setattr(t, _ATTR, s)
+            setattr(t, STAT_ATTR, s)
         elif not t.is_floating_point():
-            setattr(t, _ATTR, None if s is None else UNKNOWN)
+            setattr(t, STAT_ATTR, None if s is None else UNKNOWN)
 
 
 _ID_RULES = ("embedding",)  # the rules that read token ids
@@ -199,7 +199,7 @@ def _tag_ids(func, out, whole) -> None:
     if op_name(func) in _SHAPE_OF_IDS:
         for t in _tensors(out):
             if not t.is_floating_point():
-                setattr(t, _IDS, whole)
+                setattr(t, IDS_ATTR, whole)
 
 
 @dataclass
@@ -297,9 +297,9 @@ def _mark_data(x, whole) -> None:
         w = whole.detach().to(torch.float64)
         m, v = float(w.mean()), float(w.var(unbiased=False)) if w.numel() > 1 else 0.0
         mu = torch.empty(x.shape, dtype=torch.float64)
-        setattr(x, _ATTR, Stat(mu.fill_(m), torch.full_like(mu, v), gauss=True))
+        setattr(x, STAT_ATTR, Stat(mu.fill_(m), torch.full_like(mu, v), gauss=True))
     else:
-        setattr(x, _IDS, whole)
+        setattr(x, IDS_ATTR, whole)
 
 
 def _pause(mode, step):
@@ -323,7 +323,7 @@ def _elementwise_hook(mode, module):
             result = UNKNOWN if s is UNKNOWN else unary(module.forward, s, smooth=smooth)
         finally:
             mode.paused -= 1
-        setattr(output, _ATTR, result)
+        setattr(output, STAT_ATTR, result)
     return hook
 
 
@@ -332,7 +332,7 @@ def _record(mode, trace, name):
         y = first_tensor(output)
         if y is None:
             return
-        s = getattr(y, _ATTR, None)
+        s = getattr(y, STAT_ATTR, None)
         if s is UNKNOWN:
             trace.calls.append((name, None))
             return

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from initlab.errors import InitlabError
 from initlab.results import Result, detail
 from initlab.torchbridge.hooks import first_tensor, torch
-from initlab.torchbridge.interpret import _ATTR, UNKNOWN, Stat, interpret, pooled_std
+from initlab.torchbridge.interpret import STAT_ATTR, UNKNOWN, Stat, interpret, pooled_std
 
 nn = torch.nn
 _FAN_INITS = ("he", "xavier", "lecun", "kaiming", "glorot", "orthogonal")
@@ -266,7 +266,7 @@ def extrapolate(model, inputs, depth_scale: float = 1.0,
 
     def record(module, args, output):
         y = first_tensor(output)
-        s = getattr(y, _ATTR, None) if y is not None else None
+        s = getattr(y, STAT_ATTR, None) if y is not None else None
         if s is UNKNOWN:
             stream.append(BlockRow(len(stream) + 1, None))
             return

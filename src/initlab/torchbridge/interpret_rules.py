@@ -47,10 +47,10 @@ import math
 
 import numpy as np
 
-from initlab.theory.gaussian import _pieces
+from initlab.theory.gaussian import legendre_pieces
 from initlab.torchbridge import interpret_tokens as tokens
 from initlab.torchbridge.hooks import torch
-from initlab.torchbridge.interpret import _IDS, BATCH, Stat, Unsupported, stat_of
+from initlab.torchbridge.interpret import BATCH, IDS_ATTR, Stat, Unsupported, stat_of
 
 F = torch.nn.functional
 D = torch.float64
@@ -339,7 +339,7 @@ def _moments(f, m, sd, smooth: bool):
                 t = np.where(si > 0, -mi / np.where(si > 0, si, 1.0), 0.0)
             edges = np.concatenate([np.full_like(t, -12.0), np.clip(t, -12.0, 12.0),
                                     np.full_like(t, 12.0)], axis=1)
-            z, w = _pieces(edges, _NODES_PER_PIECE)
+            z, w = legendre_pieces(edges, _NODES_PER_PIECE)
         y = f(torch.from_numpy(mi + si * z)).to(D).numpy()
         mean[i:i + _ENTRIES] = (w * y).sum(1)
         second[i:i + _ENTRIES] = (w * y * y).sum(1)
@@ -582,7 +582,7 @@ def embedding(func, name, out, args, kwargs):
     sw = stat_of(w)
     if not sw.const:
         raise Unsupported("a tracked weight")
-    whole = getattr(ids, _IDS, None)
+    whole = getattr(ids, IDS_ATTR, None)
     if whole is None:
         return Stat(F.embedding(ids, sw.mu))
     rows = sw.mu[whole.reshape(-1)]

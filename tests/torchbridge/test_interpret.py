@@ -320,3 +320,18 @@ def test_a_forward_failing_on_one_example_is_traced_on_the_whole_batch():
     torch.manual_seed(0)
     trace = interpret(NeedsTwo(), (torch.randn(16, 8),))
     assert [n for n, _ in trace.calls] == ["a"] and trace.calls[0][1] is not None
+
+
+def test_a_mean_over_positions_attention_has_correlated():
+    """Pooling the tokens after causal attention (a classifier's mean over the sequence): the
+    positions are correlated, so the mean keeps far more variance than 1/T of it."""
+    class Pool(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = Attention(depth=1, causal=True)
+            self.head = nn.Linear(128, 16)
+
+        def forward(self, x):
+            return self.head(self.attn(x).mean(1))
+
+    assert_close(predicted_and_measured(Pool, gaussian(64, 32, 128, std=0.05), seeds=2), 0.05)

@@ -499,14 +499,14 @@ def reduce(func, name, out, args, kwargs):
         tuple(dim) if isinstance(dim, (list, tuple)) else (dim,))
     dims = tuple(d % s.mu.dim() - s.mu.dim() for d in dims)
     tok = s.tok
+    keep = kwargs.get("keepdim", args[2] if len(args) > 2 else False)
     if tok is not None and tok[0] in dims:
         if len(dims) != 1:
             raise Unsupported("a reduction over correlated positions and other dims")
         total, _ = tokens.reduce_over(s, dims, 1)
-        keep = kwargs.get("keepdim", args[2] if len(args) > 2 else False)
         var = (total.unsqueeze(tok[0]) if keep else total) * scale * scale
         tok = None
-    elif tok is not None and not kwargs.get("keepdim", False):
+    elif tok is not None and not keep:
         tok = (tok[0] + sum(d > tok[0] for d in dims), tok[1])
     return Stat(mu, var, True, tok=tok)
 

@@ -63,7 +63,8 @@ def add_arguments(parser) -> None:
                         help="predict the stream of the model K times deeper (its repeated "
                         "blocks), without building it, instead of inspecting")
     parser.add_argument("--width-scale", type=positive_float, default=None, metavar="K",
-                        help="... and K times wider")
+                        help="predict the stream of the model K times wider (with "
+                        "--depth-scale: both), without building it")
     add_output_options(parser)
 
 

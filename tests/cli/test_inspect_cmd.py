@@ -51,7 +51,7 @@ def test_demo_mlp_json_follows_the_contract(capsys):
     assert main(["inspect", "--demo", "mlp", "--input-shape", "32,512", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert list(info) == ["model", "input_shape", "layers", "verdict", "blocks", "attention",
-                          "loss"]
+                          "loss", "prediction"]
     assert info["model"] == "demo mlp" and info["input_shape"] == [32, 512]
     assert len(info["layers"]) == 39
     assert list(info["verdict"]) == ["vanishes_at", "explodes_at", "dead_units", "suggestion",

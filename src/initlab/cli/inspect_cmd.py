@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from initlab.cli.common import add_output_options, emit, positive_int
+from initlab.cli.common import add_output_options, emit, positive_float, positive_int
 from initlab.errors import InitlabError
 
 LOSSES = ("auto", "ce", "projection", "sumsq")  # initlab.torchbridge.losses (imports torch)
@@ -26,13 +26,15 @@ attention_mask), run one forward and one backward pass with a real loss (--loss:
 against random labels for logits, a random projection for hidden states) and one optimizer step
 (--optimizer, --lr) on a copy, and print: the residual stream (std after every residual add,
 branch and skip std, growth), the attention (entropy per call beside uniform attention's), and
-for every leaf module the output's mean, std and the std variance-propagation theory predicts,
+for every leaf module the output's mean, std and the std the mean-field interpreter predicts,
 the fractions zero and saturated, the gradient std, the weight std, ||dW||/||W||, the update
 ||delta W||/||W||, which known init the weights match and a note (e.g. "before a norm: scale not
 judged", "intended: zero-init branch"); then the verdict and its problems, and torch code that
 fixes the init. --reinit SPEC re-initializes with initlab's initializers (or lsuv, or a recipe:
 gpt2, resnet) and shows before and after;
---save writes the model's state_dict (after --reinit) as safetensors. With --out: results.json
+--save writes the model's state_dict (after --reinit) as safetensors. --depth-scale K and
+--width-scale K predict instead the stream after every block of the same model K times deeper
+or wider, without building it (table, and with --out extrapolate.png). With --out: results.json
 and inspect.png (std per row, measured and predicted; gradient std, measured). Needs PyTorch
 (pip install torch; from initlab's source folder, pip install '.[torch]' pins the version
 initlab is tested with).
@@ -47,6 +49,7 @@ examples:
   initlab inspect mygpt.py:tiny_gpt2 --tokens 50257 --input-shape 2,64 --optimizer adam \
       --lr 6e-4 --reinit gpt2
   initlab inspect mymodel.py:Bert --input batch.npz --loss projection --json
+  initlab inspect --demo mlp --depth-scale 3 --out out/deeper
 """
 
 
@@ -83,6 +86,12 @@ def add_arguments(parser) -> None:
                         help="seed for the model, the input batch and --reinit (0)")
     parser.add_argument("--seeds", type=positive_int, default=None,
                         help="models built and pooled (1)")
+    parser.add_argument("--depth-scale", type=positive_float, default=None, metavar="K",
+                        help="predict the stream of the model K times deeper (its repeated "
+                        "blocks), without building it, instead of inspecting")
+    parser.add_argument("--width-scale", type=positive_float, default=None, metavar="K",
+                        help="predict the stream of the model K times wider (with "
+                        "--depth-scale: both), without building it")
     add_output_options(parser)
 
 
@@ -244,6 +253,8 @@ def run(args) -> int:
     torch.manual_seed(seed)
     model = make()
     _check_inputs(model, x, args, torch)
+    if args.depth_scale is not None or args.width_scale is not None:
+        return _extrapolate(it, model, x, label, args)
     before = _inspect(it, model if seeds == 1 else make, x, args, seed, seeds)
     before.model = label
     result = before
@@ -272,6 +283,22 @@ def run(args) -> int:
             print(res.summary())
         if args.save is not None:
             print(f"\nwrote the state_dict to {args.save}")
+    return 0
+
+
+def _extrapolate(it, model, x, label, args) -> int:
+    """--depth-scale / --width-scale: the predicted stream, table and figure."""
+    result = it.extrapolate(model, x, depth_scale=args.depth_scale or 1.0,
+                            width_scale=args.width_scale or 1.0)
+    result.model = label
+    figures = {}
+    if args.out is not None:
+        from initlab.plots.extrapolate import extrapolate_figure
+
+        figures = {"extrapolate": extrapolate_figure(result)}
+    emit(result, args, figures)
+    if not args.json:
+        print(f"\n{result.summary()}")
     return 0
 
 

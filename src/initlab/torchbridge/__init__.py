@@ -18,9 +18,11 @@ torch = require_torch()
 
 from initlab.torchbridge.demo import demo_cnn, demo_mlp  # noqa: E402
 from initlab.torchbridge.inspection import InspectResult, LayerRow, ReinitResult, inspect  # noqa: E402
+from initlab.torchbridge.interpret_extrapolate import ExtrapolationResult, extrapolate  # noqa: E402
 from initlab.torchbridge.match import match_init  # noqa: E402
 from initlab.torchbridge.monitoring import MonitorAlert, MonitorResult, monitor  # noqa: E402
 from initlab.torchbridge.reinitialize import reinit  # noqa: E402
 
-__all__ = ["InspectResult", "LayerRow", "MonitorAlert", "MonitorResult", "ReinitResult",
-           "demo_cnn", "demo_mlp", "inspect", "match_init", "monitor", "reinit"]
+__all__ = ["ExtrapolationResult", "InspectResult", "LayerRow", "MonitorAlert", "MonitorResult",
+           "ReinitResult", "demo_cnn", "demo_mlp", "extrapolate", "inspect", "match_init",
+           "monitor", "reinit"]

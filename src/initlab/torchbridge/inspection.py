@@ -4,8 +4,8 @@ Hooks on every leaf module record, for each call, the output's mean, std, fracti
 fraction saturated (tanh, sigmoid) and dead units, and (through a hook on the output tensor)
 the std of dLoss/d(output); then each weight's std, the std of its gradient, ||dLoss/dW|| /
 ||W|| and the update ratio of one optimizer step (:mod:`initlab.torchbridge.losses`), its
-fans, the known init it matches and the std that variance propagation predicts from the input's
-std (:mod:`initlab.torchbridge.predict`). A tracer (:mod:`initlab.torchbridge.tracing`) finds
+fans, the known init it matches and the std the mean-field interpreter predicts
+(:mod:`initlab.torchbridge.predict`). A tracer (:mod:`initlab.torchbridge.tracing`) finds
 the residual adds and measures attention between the modules; the verdict is
 :func:`initlab.torchbridge.diagnosis.diagnose`'s. Every hook is removed afterwards and the model
 is left exactly as it was: parameters and their ``.grad`` (gradients come from
@@ -35,7 +35,7 @@ from initlab.torchbridge.hooks import (
 )
 from initlab.torchbridge.losses import check_optimizer, compute_loss, update_ratio
 from initlab.torchbridge.match import match_init
-from initlab.torchbridge.predict import Chain, Unfollowed, activation_spec
+from initlab.torchbridge.predict import activation_spec, predict_layers, units
 from initlab.torchbridge.tracing import Tracer
 
 _NORMS = tuple(getattr(torch.nn, n) for n in (
@@ -122,6 +122,7 @@ class InspectResult(Result):
     loss: str = "auto"
     seeds: int = detail(1)
     prediction_note: str | None = detail()
+    prediction: dict | None = None  # {covered, total, unsupported}: predict.LayerPrediction
 
     def stream_table(self):
         header = ["#", "block", "stream std", "branch std", "skip std", "growth", "grad std",
@@ -186,11 +187,10 @@ class _Call:
 
     def __init__(self, name, module):
         self.name, self.module, self.type = name, module, type(module).__name__
-        self.out, self.grad, self.input_moments = Moments(), Moments(), Moments()
+        self.out, self.grad = Moments(), Moments()
         self.zero = self.saturated = 0
         self.dead: list[float] = []
-        self.shape = self.in_shape = None
-        self.chained = False
+        self.shape = None
         self.norm_after = None  # the norm module that takes this output (through activations)
         self.norm_input = None  # for a norm: the Moments of its input
 
@@ -248,7 +248,6 @@ class _Pass:
     def __init__(self, model, calls: list, tracer: Tracer, names: dict):
         self.calls, self.tracer, self.names = calls, tracer, names
         self.i = 0
-        self.last = None
         self.pending: dict = {}
 
     def before(self, module, args, kwargs):
@@ -262,19 +261,13 @@ class _Pass:
             self.tracer.paused = False
 
     def _before(self, module, args, kwargs):
-        x, prev, tr = first_tensor(args), self.last, self.tracer
+        x, tr = first_tensor(args), self.tracer
         x = first_tensor(kwargs) if x is None else x
-        # The input is the previous leaf's output, not changed in place since (a residual
-        # ``+=`` on it would have been seen by the tracer).
-        chained = x is not None and (self.i == 0 or (prev is not None and (
-            x is prev or (x.data_ptr() == prev.data_ptr() and x.numel() == prev.numel()))
-            and not tr.changed))
-        moments = Moments()
-        if x is not None and (self.i == 0 or is_norm(module)):
+        moments = Moments()  # a norm's input (is it near sqrt(eps)?)
+        if x is not None and is_norm(module):
             moments.add(x)
         producer = tr.tag(x)[2] if x is not None and tr.tag(x) is not None else None
-        self.pending[module] = (chained, None if x is None else tuple(x.shape), moments,
-                                producer)
+        self.pending[module] = (moments, producer)
 
     def after(self, module, args, kwargs, output):
         row = self.i if module in self.tracer.leaves and first_tensor(output) is not None \
@@ -290,7 +283,7 @@ class _Pass:
 
     def _after(self, module, output, row: int) -> None:
         y = first_tensor(output)
-        chained, in_shape, moments, producer = self.pending.pop(module)
+        moments, producer = self.pending.pop(module)
         self.i += 1
         if row == len(self.calls):
             self.calls.append(_Call(self.names[module], module))
@@ -298,9 +291,6 @@ class _Pass:
         if call.module is not module and call.name.split(" (call")[0] != self.names[module]:
             raise InitlabError("the model calls its modules in a different order from one seed "
                                "to the next; inspect it with seeds=1")
-        call.chained, call.in_shape = chained, in_shape
-        if row == 0:
-            _merge(call.input_moments, moments)
         if is_norm(module):
             call.norm_input = call.norm_input or Moments()
             _merge(call.norm_input, moments)
@@ -308,7 +298,6 @@ class _Pass:
                 self.calls[producer].norm_after = module
         call.shape = list(y.shape)
         call.forward(y)
-        self.last, self.tracer.watched, self.tracer.changed = y, y, False
         self.tracer.rows_done = self.i
         if y.requires_grad:
             y.register_hook(lambda g, c=call: c.grad.add(g))
@@ -367,8 +356,8 @@ def _weight(module):
     return w if isinstance(w, torch.Tensor) and w.is_floating_point() else None
 
 
-def _rows(calls, wgrads) -> tuple[list[LayerRow], str | None]:
-    rows, chain, note = [], None, None
+def _rows(calls, wgrads, prediction) -> list[LayerRow]:
+    rows = []
     for i, c in enumerate(calls):
         w = _weight(c.module)
         bias = getattr(c.module, "bias", None)
@@ -383,21 +372,7 @@ def _rows(calls, wgrads) -> tuple[list[LayerRow], str | None]:
         wg, gnorm, step = wgrads.get(id(w), (None, None, None)) if w is not None else \
             (None, None, None)
         wnorm = float(torch.linalg.vector_norm(w.detach())) if w is not None else 0.0
-        predicted = (None, None)
-        if note is None:
-            try:
-                if not c.chained:
-                    raise Unfollowed("its input is not the previous module's output (a residual "
-                                     "connection, or an operation outside the modules)")
-                if i == 0:
-                    m = c.input_moments
-                    chain = Chain(m.mean, m.std ** 2, c.in_shape)
-                try:
-                    predicted = chain.step(c.module, c.in_shape)
-                except RuntimeError as exc:  # e.g. a module whose forward needs more inputs
-                    raise Unfollowed(" ".join(str(exc).split())[:200]) from None
-            except Unfollowed as exc:
-                note = f"stops at row {i + 1} ({c.name}): {exc}"
+        predicted = (prediction.mean(i), prediction.std(i))
         n = c.out.n
         rows.append(LayerRow(
             name=c.name, type=c.type, output_shape=c.shape, mean=c.out.mean, std=c.out.std,
@@ -412,7 +387,7 @@ def _rows(calls, wgrads) -> tuple[list[LayerRow], str | None]:
             update_ratio=step, dead_fraction=(sum(c.dead) / len(c.dead)
                                                        if c.dead else None),
             predicted_mean=predicted[0], bias_std=b_std, activation=activation_spec(c.module)))
-    return rows, note
+    return rows
 
 
 def _models(model, seeds: int, seed: int) -> list:
@@ -484,15 +459,20 @@ def inspect(model, example_input, loss=None, seeds: int = 1, seed: int = 0,
         counts[c.name] = counts.get(c.name, 0) + 1
         if counts[c.name] > 1:
             c.name = f"{c.name} (call {counts[c.name]})"
-    rows, note = _rows(calls, wgrads)
+    names = [c.name.split(" (call")[0] for c in calls]
+    prediction = predict_layers(models, *inputs).aligned(
+        names, [units(c.module, c.shape) is not None for c in calls])
+    rows = _rows(calls, wgrads, prediction)
+    note = prediction.note([r.std for r in rows], [units(c.module, c.shape) for c in calls],
+                           [f"row {i} ({r.name})" for i, r in enumerate(rows, 1)])
     blocks, attention = _stream_rows(tracer, calls), _attention_rows(tracer)
     shapes = [list(t.shape) for t in inputs[0]] + [list(t.shape) for t in inputs[1].values()]
     verdict = diagnose(rows, blocks, attention, calls, tracer, (optimizer, lr))
     return InspectResult(model=type(first).__name__,
                          input_shape=shapes[0] if len(shapes) == 1 else shapes, layers=rows,
                          verdict=verdict, blocks=blocks, attention=attention,
-                         loss=tracer.loss, seeds=seeds, prediction_note=note)
-
+                         loss=tracer.loss, seeds=seeds, prediction_note=note,
+                         prediction=prediction.summary())
 
 def _stream_rows(tracer, calls) -> list[BlockRow]:
     per_module: dict = {}

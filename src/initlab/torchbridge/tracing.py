@@ -135,8 +135,6 @@ class Tracer(torch.overrides.TorchFunctionMode):
         self._add_i = self._att_i = 0
         self.loss = "auto"  # the loss the last pass used (losses.compute_loss)
         self.paused = False  # True while the hooks compute their own statistics
-        self.watched = None  # a leaf output; ``changed`` says whether it was changed in place
-        self.changed = False
 
     def start_pass(self) -> None:
         self.tags.clear()
@@ -192,10 +190,6 @@ class Tracer(torch.overrides.TorchFunctionMode):
             self._mha(func, args, kwargs)
         if self.leaf_depth:
             return func(*args, **kwargs)
-        inplace = name.endswith("_") and not name.startswith("__") or name.startswith("__i")
-        if inplace and self.watched is not None and args and isinstance(args[0], torch.Tensor) \
-                and args[0].data_ptr() == self.watched.data_ptr():
-            self.changed = True
         ins = [t for t in _tensors(args, kwargs) if self.tag(t) is not None]
         residual = self._residual(name, args) if name in _ADDS else None
         out = func(*args, **kwargs)

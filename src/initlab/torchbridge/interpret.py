@@ -1,0 +1,361 @@
+"""A mean-field interpreter over a PyTorch model's own forward: every tensor's predicted moments.
+
+One forward of the real model runs under a :class:`torch.overrides.TorchFunctionMode`; every
+torch function it calls (``F.linear``, ``Tensor.view``, ``x + y``, ``F.scaled_dot_product_
+attention``, ...) runs as usual and, beside its output, a rule of
+:mod:`initlab.torchbridge.interpret_rules` computes the output's :class:`Stat`: for every entry
+of the tensor, the mean and variance it has over random inputs, from the statistics of the
+inputs and the model's actual weights. The state is the one of the mean-field analyses
+(LeCun et al. 1998; Glorot & Bengio 2010; He et al. 2015; Poole et al. 2016): at
+initialization the fluctuating parts of distinct entries are independent and sums of many of
+them Gaussian. What is shared between tokens or positions (a bias, a position embedding, the
+mean of a GELU) is in the per-entry mean, which is how attention's averaging over tokens sees
+their correlation.
+
+Why a function mode and not ``torch.fx``: ``torch.fx.symbolic_trace`` fails on every
+``transformers`` model of the panel (GPT-2, BERT, ViT, ResNet, ConvNeXt, Llama of transformers
+5.25: item assignment on a proxy, control flow on shapes, iteration over a proxy), while the
+mode sees all six, because it follows the real forward with real tensors, control flow and
+all (``benchmarks/predict_panel.py`` prints both counts).
+
+Tensors the data does not flow into (parameters, buffers, masks, ``arange``) are constants:
+mean = their value, variance 0. The model's floating inputs are data with the pooled mean and
+variance of the batch in every entry (independent entries, as inspect's standard-normal
+batches are); an integer input is a batch of token ids, and an embedding looked up with it
+draws a row at random from the rows the batch looks up. An operation on a tracked tensor
+without a rule makes its outputs unknown, and so everything computed from them: its name is
+counted in :attr:`Trace.unsupported`, nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+from initlab.torchbridge.hooks import first_tensor, leaf_modules, torch
+
+STAT_ATTR = "_initlab_stat"  # the Stat a traced tensor carries
+IDS_ATTR = "_initlab_ids"  # an integer tensor of the data's token ids
+UNKNOWN = "unknown"
+#: How many examples the measured batch has per example traced (BatchNorm's batch statistics
+#: average over the whole batch, as they do in the measured forward)
+BATCH = {"ratio": 1.0}
+#: id(weight) -> the factor a constant weight is counted with (width extrapolation)
+WEIGHT_SCALE: dict = {}
+
+
+class Unsupported(Exception):
+    """A rule cannot follow this call (its arguments are outside what it models)."""
+
+
+@dataclass
+class Stat:
+    """Per-entry mean ``mu`` and variance ``var`` (float64, the tensor's shape; ``var`` None for
+    a constant). ``gauss``: entries are Gaussian (a sum of many independent terms: the output
+    of a linear map or a norm, or the data). ``pre``: (mu, var, fn, monotone, tok, smooth) when
+    entries are fn(Gaussian(mu, var)) elementwise (max pooling needs fn non-decreasing; a
+    further elementwise function composes with fn)."""
+
+    mu: object
+    var: object = None
+    gauss: bool = False
+    pre: tuple | None = None
+    tok: tuple | None = None  # (axis, R): see initlab.torchbridge.interpret_tokens
+
+    @property
+    def const(self) -> bool:
+        return self.var is None
+
+    def variance(self):
+        return torch.zeros_like(self.mu) if self.var is None else self.var
+
+    def pooled(self) -> tuple[float, float]:
+        """(mean, second moment) over all entries: what a measured batch estimates."""
+        second = self.mu * self.mu if self.var is None else self.var + self.mu * self.mu
+        return float(self.mu.mean()), float(second.mean())
+
+
+def stat_of(x):
+    """The Stat of a tensor (a constant's from its value), UNKNOWN, or None for non-floats."""
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return Stat(torch.tensor(float(x), dtype=torch.float64))
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        return None
+    s = getattr(x, STAT_ATTR, None)
+    if s is not None:
+        return s
+    value = x.detach().to(torch.float64)
+    return Stat(value * WEIGHT_SCALE[id(x)] if id(x) in WEIGHT_SCALE else value)
+
+
+def tracked(x) -> bool:
+    return isinstance(x, torch.Tensor) and getattr(x, STAT_ATTR, None) is not None
+
+
+def _tensors(tree):
+    if isinstance(tree, torch.Tensor):
+        yield tree
+    elif isinstance(tree, (list, tuple)):
+        for v in tree:
+            yield from _tensors(v)
+    elif isinstance(tree, dict):
+        for v in tree.values():
+            yield from _tensors(v)
+
+
+def op_name(func) -> str:
+    """A readable name of a torch function: ``linear``, ``Tensor.view``, ``Tensor.T``."""
+    name = getattr(func, "__name__", None) or repr(func)
+    if name == "__get__":
+        owner = getattr(func, "__self__", None)
+        name = getattr(owner, "__name__", name)
+    return name
+
+
+class _Mode(torch.overrides.TorchFunctionMode):
+    """Runs each torch function and attaches its output's Stat through the rules."""
+
+    def __init__(self, rules, trace):
+        super().__init__()
+        self.rules, self.trace, self.paused = rules, trace, 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        if self.paused:
+            return out
+        inputs = list(_tensors((args, kwargs)))
+        live = [t for t in inputs if getattr(t, STAT_ATTR, None) is not None]
+        name = op_name(func)
+        base = _base_name(name)
+        if not live:
+            whole = next((w for t in inputs if (w := getattr(t, IDS_ATTR, None)) is not None), None)
+            if whole is None:
+                return out
+            if base not in _ID_RULES:
+                _tag_ids(func, out, whole)
+                return out
+        if base != "setitem" and next(_tensors(out), None) is None:
+            return out  # a size, a dtype, a Python number: nothing to carry
+        if any(getattr(t, STAT_ATTR) is UNKNOWN for t in live):
+            result = UNKNOWN
+            if base == "setitem":
+                setattr(args[0], STAT_ATTR, UNKNOWN)
+        else:
+            rule = self.rules.get(base)
+            if rule is None:
+                self.trace.unsupported[name] += 1
+                result = UNKNOWN
+            else:
+                try:
+                    with torch.no_grad():
+                        result = rule(func, base, out, args, kwargs)
+                except (Unsupported, RuntimeError, ValueError, TypeError, IndexError) as exc:
+                    # a rule meeting arguments it does not model (a shape, a dtype) gives up
+                    # on this op, named with the reason; the forward itself goes on
+                    reason = exc if isinstance(exc, Unsupported) else type(exc).__name__
+                    self.trace.unsupported[f"{name} ({reason})"] += 1
+                    result = UNKNOWN
+                    if base == "setitem":
+                        setattr(args[0], STAT_ATTR, UNKNOWN)
+        _attach(out, result)
+        return out
+
+
+def _base_name(name: str) -> str:
+    """``__radd__`` -> ``radd``, ``add_`` -> ``add``, ``__iadd__`` -> ``add``."""
+    n = name.strip("_")
+    if name.startswith("__i") and name.endswith("__") and n[1:] in (
+            "add", "sub", "mul", "truediv", "div", "matmul"):
+        return n[1:]
+    return n
+
+
+def _attach(out, result) -> None:
+    """Put each output tensor's Stat on it (UNKNOWN on all when the rule gave up)."""
+    if result is UNKNOWN or result is None:
+        for t in _tensors(out):
+            setattr(t, STAT_ATTR, UNKNOWN)
+        return
+    if isinstance(out, torch.Tensor):
+        out, result = [out], [result]
+    for t, s in zip(_tensors(out), result, strict=False):
+        if isinstance(s, Stat) and t.is_floating_point():
+            setattr(t, STAT_ATTR, s)
+        elif not t.is_floating_point():
+            setattr(t, STAT_ATTR, None if s is None else UNKNOWN)
+
+
+_ID_RULES = ("embedding",)  # the rules that read token ids
+_SHAPE_OF_IDS = {"view", "reshape", "flatten", "unsqueeze", "squeeze", "expand", "contiguous",
+                 "clone", "to", "long", "int", "__getitem__", "narrow", "select", "repeat",
+                 "permute", "transpose", "detach"}
+
+
+def _tag_ids(func, out, whole) -> None:
+    """Token ids stay token ids through reshapes and indexing (not through arithmetic); the
+    tag is the whole batch's ids."""
+    if op_name(func) in _SHAPE_OF_IDS:
+        for t in _tensors(out):
+            if not t.is_floating_point():
+                setattr(t, IDS_ATTR, whole)
+
+
+@dataclass
+class Trace:
+    """What one interpreted forward predicts.
+
+    calls: for each call of a leaf module (in call order, as inspect's rows), its name and
+    (mean, second moment) predicted for its output, or None where unknown.
+    unsupported: op name -> how often an op without a rule met a tracked tensor.
+    """
+
+    calls: list = field(default_factory=list)
+    unsupported: Counter = field(default_factory=Counter)
+
+
+def _elementwise_module(module) -> bool:
+    """A leaf module that is an elementwise function of its one input, written in Python
+    (``transformers.activations``: NewGELU, QuickGELU, ...): followed as a whole, since its
+    inside multiplies a tensor by a function of itself, which per-op rules cannot see."""
+    return type(module).__module__.startswith("transformers.activations")
+
+
+#: BatchNorm layers (in training mode they normalize over the batch: two examples at least)
+_BATCH_NORMS = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d,
+                torch.nn.SyncBatchNorm)
+
+
+def interpret(model, inputs, rules=None, batch: int | None = None,
+              weight_scale: dict | None = None, kwargs: dict | None = None) -> Trace:
+    """Run ``model(*inputs, **kwargs)`` once under the interpreter; return the :class:`Trace`.
+
+    The first axis of the inputs is the batch: every example has the same statistics (those
+    of the whole batch), so the forward runs on the first ``batch`` examples only (default
+    1, or 2 where a BatchNorm in training mode needs two; the whole batch where the model
+    raises on so few), which makes the prediction cheap beside a measurement of the whole
+    batch. The model is left as it was (buffers restored:
+    BatchNorm updates its running statistics in training mode), and torch's random state too
+    (dropout draws from a forked generator). ``weight_scale``: id(weight) -> factor it is counted
+    with (:mod:`initlab.torchbridge.interpret_extrapolate`'s width).
+    """
+    from initlab.torchbridge import interpret_rules
+
+    rules = interpret_rules.RULES if rules is None else rules
+    trace = Trace()
+    mode = _Mode(rules, trace)
+    names = {m: n for n, m in leaf_modules(model)}
+    handles = []
+    for module, name in names.items():
+        if _elementwise_module(module):
+            handles.append(module.register_forward_pre_hook(_pause(mode, 1)))
+            handles.append(module.register_forward_hook(_elementwise_hook(mode, module)))
+        handles.append(module.register_forward_hook(_record(mode, trace, name)))
+    buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
+    full = tuple(inputs) + tuple((kwargs or {}).values())
+    keys = tuple(kwargs or {})
+    if batch is None:
+        batch = 2 if any(isinstance(m, _BATCH_NORMS) and m.training
+                         for m in model.modules()) else 1
+    sizes = {x.shape[0] if x.dim() else None for x in full}
+    sliced = len(sizes) == 1 and None not in sizes and next(iter(sizes)) > batch
+    WEIGHT_SCALE.clear()
+    WEIGHT_SCALE.update(weight_scale or {})
+    try:
+        try:
+            _run(model, full, keys, batch if sliced else None, mode)
+        except Exception:  # the model's own error on a few examples: trace the whole batch
+            if not sliced:
+                raise
+            trace.calls.clear()
+            trace.unsupported.clear()
+            _restore(model, buffers)
+            _run(model, full, keys, None, mode)
+    finally:
+        WEIGHT_SCALE.clear()
+        for h in handles:
+            h.remove()
+        _restore(model, buffers)
+    return trace
+
+
+def _run(model, full, keys, batch, mode) -> None:
+    """One forward under ``mode`` on the first ``batch`` examples (None: all of them); the
+    last ``len(keys)`` of ``full`` are passed as those keywords."""
+    inputs = tuple((x[:batch] if batch else x).clone() for x in full)
+    BATCH["ratio"] = full[0].shape[0] / batch if batch else 1.0
+    with torch.random.fork_rng(devices=[]), torch.no_grad(), mode:
+        for x, whole in zip(inputs, full, strict=True):
+            _mark_data(x, whole)
+        n = len(inputs) - len(keys)
+        model(*inputs[:n], **dict(zip(keys, inputs[n:], strict=True)))
+
+
+def _restore(model, buffers) -> None:
+    with torch.no_grad():
+        for n, b in model.named_buffers():
+            b.copy_(buffers[n])
+
+
+def _mark_data(x, whole) -> None:
+    """The data's Stat (the whole batch's pooled mean and variance in every entry), or for
+    token ids the whole batch's ids (an embedding draws its rows from them)."""
+    if x.is_floating_point():
+        w = whole.detach().to(torch.float64)
+        m, v = float(w.mean()), float(w.var(unbiased=False)) if w.numel() > 1 else 0.0
+        mu = torch.empty(x.shape, dtype=torch.float64)
+        setattr(x, STAT_ATTR, Stat(mu.fill_(m), torch.full_like(mu, v), gauss=True))
+    else:
+        setattr(x, IDS_ATTR, whole)
+
+
+def _pause(mode, step):
+    def hook(module, args):
+        mode.paused += step
+    return hook
+
+
+def _elementwise_hook(mode, module):
+    from initlab.torchbridge.interpret_rules import unary
+
+    def hook(mod, args, output):
+        mode.paused -= 1
+        x = first_tensor(args)
+        s = stat_of(x) if x is not None and tracked(x) else None
+        if s is None or not isinstance(output, torch.Tensor) or output.shape != x.shape:
+            return
+        mode.paused += 1
+        try:
+            smooth = "GELU" in type(module).__name__ and "Clipped" not in type(module).__name__
+            result = UNKNOWN if s is UNKNOWN else unary(module.forward, s, smooth=smooth)
+        finally:
+            mode.paused -= 1
+        setattr(output, STAT_ATTR, result)
+    return hook
+
+
+def _record(mode, trace, name):
+    def hook(module, args, output):
+        y = first_tensor(output)
+        if y is None:
+            return
+        s = getattr(y, STAT_ATTR, None)
+        if s is UNKNOWN:
+            trace.calls.append((name, None))
+            return
+        mode.paused += 1
+        try:
+            s = s if s is not None else Stat(y.detach().to(torch.float64))
+            trace.calls.append((name, s.pooled()))
+        finally:
+            mode.paused -= 1
+    return hook
+
+
+def pooled_std(moments) -> float | None:
+    """The std from (mean, second moment); None passes through."""
+    if moments is None:
+        return None
+    m, second = moments
+    return math.sqrt(max(second - m * m, 0.0))

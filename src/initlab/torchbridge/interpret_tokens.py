@@ -1,0 +1,202 @@
+"""The correlation between tokens (positions) that attention creates and then averages over.
+
+Attention's output at position t is a weighted average of the values v_s: the outputs at t and
+t' share most of their summands, so they are correlated, and the next attention, averaging
+over positions again, keeps that shared part instead of averaging it away (with independent
+positions its output variance would shrink like 1/t). A :class:`~initlab.torchbridge.
+interpret.Stat` may carry ``tok = (axis, R)``: along dim ``axis`` (negative, from the end),
+the fluctuations of entries that agree in every other index have correlation matrix R; without
+it, positions are independent (R = I). The rules:
+
+- reshapes, permutes, slices, cat: where the token axis goes is found by running the same call
+  on a probe whose entries are their index over the dims up to the token axis (entries that
+  came from different examples or heads are independent: a reshape may merge them);
+- attention, P @ v with mean weights P: Cov_out = P D R D P^T (D: the values' std by
+  position), plus the independent noise of the weights themselves;
+- add: covariances add; mul of independent factors: (R_a s_a + m_a^2)(R_b s_b + m_b^2) less
+  the means; a constant factor keeps R;
+- an elementwise function: the correlation map of Poole et al. 2016 through
+  :func:`initlab.theory.bivariate_expectation`, on a grid of correlations, interpolated;
+- dropout: independent noise on the diagonal; a mean over the token axis: 1^T D R D 1 / n^2.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from initlab.theory.gaussian import bivariate_expectation
+from initlab.torchbridge.hooks import torch
+
+D = torch.float64
+_GRID = np.linspace(-1.0, 1.0, 21)  # correlations the map is computed at, then interpolated
+_NODES = 16  # per piece of bivariate_expectation's rule: the map to ~1e-6, plenty for R
+
+
+def _probes(shape, axis):
+    """(each entry's position on the token axis, its index over the dims before it)."""
+    k = len(shape) + axis
+    t = torch.arange(shape[k], dtype=D).reshape(shape[k], *([1] * (len(shape) - k - 1)))
+    lead = int(np.prod(shape[:k])) if k else 1
+    g = torch.arange(lead, dtype=D).reshape(*shape[:k], *([1] * (len(shape) - k)))
+    return t.expand(*shape).contiguous(), g.expand(*shape).contiguous()
+
+
+def lookup(R, t, g) -> torch.Tensor:
+    """The correlation between entries at positions ``t`` of groups ``g`` (-1: a constant or
+    an independent entry); entries of different groups (examples, heads) are independent."""
+    valid = t >= 0
+    t, g = t.clamp_min(0).to(torch.int64), g.to(torch.int64)
+    out = R[t][:, t] * ((g[:, None] == g[None, :]) & valid[:, None] & valid[None, :])
+    out.fill_diagonal_(1.0)
+    return out
+
+
+def carry(func, args, kwargs, map_tree, stat_of, n_out: int):
+    """The tok of each of the ``n_out`` outputs of a structural call, found by running it on
+    probes of the position and the group."""
+    toks = [st.tok for st in _tracked(args, kwargs, stat_of) if st.tok is not None]
+    if not toks or any(t[1] is not toks[0][1] for t in toks[1:]):
+        return [None] * n_out  # no correlated input, or two different ones
+    runs = []
+    for which in (0, 1):
+        def probe(st, x, which=which):
+            if st.tok is None:
+                return torch.full(tuple(x.shape), -1.0, dtype=D)
+            return _probes(tuple(x.shape), st.tok[0])[which]
+
+        with torch.no_grad():
+            out = func(*map_tree(args, probe), **map_tree(kwargs, probe))
+        runs.append([out] if isinstance(out, torch.Tensor) else list(out))
+    return [locate(t.to(D), g.to(D), toks[0][1]) for t, g in zip(*runs, strict=True)]
+
+
+def _tracked(args, kwargs, stat_of):
+    stack = [args, kwargs]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, torch.Tensor) and x.is_floating_point():
+            yield stat_of(x)
+        elif isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif isinstance(x, dict):
+            stack.extend(x.values())
+
+
+def locate(t, g, R):
+    """(axis, R') of one output from its probes: the (last) dim along which positions vary."""
+    moving = [d for d in range(t.dim()) if t.shape[d] > 1 and bool((t.diff(dim=d) != 0).any())]
+    if not moving:
+        return None
+    d = moving[-1]  # several: a merged axis split again, the positions within one group
+    index = [0] * t.dim()
+    index[d] = slice(None)
+    return d - t.dim(), lookup(R, t[tuple(index)], g[tuple(index)])
+
+
+def pooled_var(s) -> float:
+    return float(s.variance().mean())
+
+
+def combine_add(a, b, ca: float, cb: float):
+    """tok of ca a + cb b: covariances add (pooled over entries)."""
+    if a.tok is None and b.tok is None:
+        return None
+    va, vb = ca * ca * pooled_var(a), cb * cb * pooled_var(b)
+    return _mix([(a, va), (b, vb)])
+
+
+def _mix(parts):
+    axis, n = None, None
+    for s, _ in parts:
+        if s.tok is not None:
+            if axis is not None and (s.tok[0] != axis or s.tok[1].shape[0] != n):
+                return None
+            axis, n = s.tok[0], s.tok[1].shape[0]
+    total = sum(v for _, v in parts)
+    if total <= 0:
+        return None
+    eye = torch.eye(n, dtype=D)
+    R = sum(v * (s.tok[1] if s.tok is not None else eye) for s, v in parts) / total
+    return axis, R
+
+
+def combine_mul(a, b):
+    """tok of a * b for independent factors (a constant factor keeps the other's)."""
+    if a.const:
+        return b.tok
+    if b.const:
+        return a.tok
+    if a.tok is None and b.tok is None:
+        return None
+    axis = (a.tok or b.tok)[0]
+    n = (a.tok or b.tok)[1].shape[0]
+    if (a.tok and b.tok) and (a.tok[0] != b.tok[0] or a.tok[1].shape != b.tok[1].shape):
+        return None
+    eye = torch.eye(n, dtype=D)
+    ra, rb = (s.tok[1] if s.tok is not None else eye for s in (a, b))
+    va, vb = pooled_var(a), pooled_var(b)
+    ma, mb = float((a.mu ** 2).mean()), float((b.mu ** 2).mean())
+    cov = (ra * va + ma) * (rb * vb + mb) - ma * mb
+    return axis, cov / cov.diagonal().clamp_min(1e-300).sqrt().outer(
+        cov.diagonal().clamp_min(1e-300).sqrt())
+
+
+def through(fn, s, m: float, q: float):
+    """tok of fn(x): the correlation map at the pooled mean m and variance q."""
+    if s.tok is None or q <= 0:
+        return None
+    def f(u):
+        return fn(torch.from_numpy(np.asarray(m + u, dtype=float))).to(D).numpy()
+    mean = bivariate_expectation(f, lambda u: np.ones_like(u), q, q, 1.0, n=_NODES)
+    cov = bivariate_expectation(f, f, q, q, _GRID, n=_NODES) - mean * mean
+    if cov[-1] <= 0:
+        return None
+    rho = cov / cov[-1]
+    R = s.tok[1].clamp(-1.0, 1.0)
+    mapped = torch.from_numpy(np.interp(R.numpy().ravel(), _GRID, rho)).reshape(R.shape)
+    return s.tok[0], mapped
+
+
+def noisy(tok, var_before: float, var_after: float):
+    """tok after independent noise raises each entry's variance from var_before to var_after."""
+    if tok is None or var_after <= 0:
+        return tok
+    R = tok[1] * (var_before / var_after)
+    R.fill_diagonal_(1.0)
+    return tok[0], R
+
+
+def attend(p, v):
+    """(extra variance of P @ v from the values' token correlation, tok of the output).
+
+    p: mean attention weights (..., T, S); v: the values' Stat (..., S, d) with tok on axis -2.
+    Returns the correlated variance (..., T, d) that replaces sum_s P_ts^2 s2_sj (the
+    values' variance taken as a position profile times a feature profile), K = P D R D P^T
+    (..., T, T) in units of the mean feature profile, and that profile's mean.
+    """
+    var = v.variance()
+    a = var.mean(-1)  # (..., S): each position's variance, over features
+    c = var.mean(-2, keepdim=True) / a.mean(-1, keepdim=True)[..., None].clamp_min(1e-300)
+    R = v.tok[1] if v.tok is not None and v.tok[0] == -2 else torch.eye(var.shape[-2], dtype=D)
+    w = p * a.sqrt()[..., None, :]
+    K = w @ R @ w.transpose(-1, -2)  # (..., T, T)
+    return K.diagonal(dim1=-2, dim2=-1)[..., None] * c, K, float(c.mean())
+
+
+def output_tok(K, noise):
+    """The output's tok from K (..., T, T) and the independent noise (..., T) per position."""
+    diag = K.diagonal(dim1=-2, dim2=-1) + noise
+    sd = diag.clamp_min(1e-300).sqrt()
+    R = K / (sd[..., :, None] * sd[..., None, :])
+    R = R.reshape(-1, *R.shape[-2:]).mean(0)
+    R.fill_diagonal_(1.0)
+    return -2, R
+
+
+def reduce_over(s, dims, n: int):
+    """Variance of a sum over the token axis (dims holds it), over n^2: 1^T D R D 1 / n^2."""
+    axis, R = s.tok
+    var = s.variance().movedim(axis, -1)
+    sd = var.sqrt()
+    total = torch.einsum("...i,ij,...j->...", sd, R, sd)
+    return total / (n * n), var

@@ -7,6 +7,7 @@ from collections import defaultdict
 
 import numpy as np
 from matplotlib import colormaps
+from matplotlib.ticker import NullFormatter
 
 from initlab.plots.common import color, figure, fit
 
@@ -41,6 +42,9 @@ def coordcheck_figure(result, max_steps: int = 6):
                 ys = [mean.get((p, w, s, la), np.nan) for w in widths]
                 ax.plot(widths, ys, "-o", ms=3, color=color(k), label=la)
             ax.set_xscale("log", base=2)
+            # the widths themselves as ticks (log2's own minor labels overprint each other)
+            ax.set_xticks(widths, [str(w) for w in widths], fontsize=7, rotation=45)
+            ax.xaxis.set_minor_formatter(NullFormatter())
             ax.set_yscale("log")
             ax.set_title(f"{p}: step {s}", fontsize=9)
             ax.grid(alpha=0.3)

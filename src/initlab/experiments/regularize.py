@@ -24,6 +24,7 @@ from initlab.experiments.shared_options import (
     activation_option,
     base_width_option,
     config_of,
+    data_means_mnist,
     data_path_option,
     dataset_option,
     dtype_option,
@@ -93,9 +94,7 @@ class RegularizeConfig(Config):
         """``data`` with the digits data set means MNIST files (as ``--data`` always has);
         ``iterations`` alone replace the epochs; neither (both None) means the default
         epochs."""
-        if merged.get("data") is not None and merged.get("dataset") == "digits":
-            merged["dataset"] = "mnist"
-        return one_length(cls, given, merged, "epochs")
+        return one_length(cls, given, data_means_mnist(merged), "epochs")
 
     def check(self) -> str | None:
         return seeds_problem(self.seed, self.seeds) or length_problem(

@@ -188,7 +188,16 @@ def widths_problem(widths: tuple[int, ...], base_width: int | None) -> str | Non
     return None
 
 
-__all__ = ["activation_option", "base_width_option", "config_of", "data_path_option",
-           "dataset_option", "dtype_option", "inits_option", "length_problem", "norm_option",
-           "one_length", "optimizer_option", "param_option", "param_problem", "params_option",
-           "residual_option", "residual_scheme_problem", "seeds_problem", "widths_problem"]
+
+def data_means_mnist(merged: dict) -> dict:
+    """``--data`` with the digits data set means MNIST files (as ``--data`` always has): the
+    rule of a Config's ``adjust`` for the commands that train on digits or MNIST."""
+    if merged.get("data") is not None and merged.get("dataset") == "digits":
+        merged["dataset"] = "mnist"
+    return merged
+
+__all__ = ["activation_option", "base_width_option", "config_of", "data_means_mnist",
+           "data_path_option", "dataset_option", "dtype_option", "inits_option",
+           "length_problem", "norm_option", "one_length", "optimizer_option", "param_option",
+           "param_problem", "params_option", "residual_option", "residual_scheme_problem",
+           "seeds_problem", "widths_problem"]

@@ -33,6 +33,7 @@ from initlab.experiments.shared_options import (
     activation_option,
     base_width_option,
     config_of,
+    data_means_mnist,
     data_path_option,
     dataset_option,
     dtype_option,
@@ -87,9 +88,7 @@ class CoordCheckConfig(Config):
     @classmethod
     def adjust(cls, given: dict, merged: dict) -> dict:
         """``data`` with the digits data set means MNIST files (as ``--data`` always has)."""
-        if merged.get("data") is not None and merged.get("dataset") == "digits":
-            merged["dataset"] = "mnist"
-        return merged
+        return data_means_mnist(merged)
 
     def check(self) -> str | None:
         return seeds_problem(self.seed, self.seeds) or widths_problem(self.widths,

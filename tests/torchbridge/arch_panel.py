@@ -3,12 +3,11 @@ with small configs and random init (no download), and hand-written residual and 
 
 torchvision's PyPI wheels do not load against the CPU build of PyTorch (``operator
 torchvision::nms does not exist``) and transformers imports torchvision whenever it is
-installed; a broken torchvision is hidden from it here (``find_spec`` then returns None), which
-none of these models needs.
+installed; the bridge's ``transformers_module`` hides a broken torchvision, which none of
+these models needs.
 """
 
-import importlib
-import sys
+import importlib.util
 
 import pytest
 
@@ -19,16 +18,13 @@ SEQ, BATCH, IMAGE = 16, 2, 32
 
 
 def transformers():
-    """The transformers module, or skip (with the reason) when it is not installed."""
-    if "torchvision" not in sys.modules:
-        try:
-            importlib.import_module("torchvision")
-        except Exception:  # noqa: BLE001 - any failure to load means: not usable
-            for name in [n for n in sys.modules if n.startswith("torchvision")]:
-                del sys.modules[name]
-            sys.modules["torchvision"] = None
-    return pytest.importorskip("transformers", reason="transformers is in the 'reference' "
-                               "extra (pip install '.[reference]')")
+    """The transformers module (through the bridge's own import of it, which hides a broken
+    torchvision), or skip with the reason when it is not installed."""
+    if importlib.util.find_spec("transformers") is None:
+        pytest.skip("transformers is in the 'reference' extra (pip install '.[reference]')")
+    from initlab.torchbridge.interpret_panel import transformers_module
+
+    return transformers_module()
 
 
 def _tokens(vocab, batch=BATCH, seq=SEQ, seed=0):

@@ -145,7 +145,8 @@ class Residual:
         if self.alpha is not None:
             self._out = h
             h = h * self.alpha.value[:, :, None]
-        elif not self._fresh or h.shape != np.broadcast_shapes(h.shape, x.shape):
+        elif not self._fresh or (h.shape != x.shape  # equal shapes: no broadcast to check
+                                 and h.shape != np.broadcast_shapes(h.shape, x.shape)):
             return x + h
         # h is an array the branch's last Dense layer made for this call (kept from step to
         # step in training) or the product above: the sum goes into it, saving an allocation

@@ -206,3 +206,24 @@ def test_inspect_survives_a_forward_the_interpreter_cannot_run():
     assert r.layers[0].std is not None and r.layers[0].predicted_std is None
     assert r.prediction_note == ("no prediction: the traced forward raised RuntimeError: no "
                                  "modes here")
+
+
+def test_rows_off_the_prediction_are_named_in_the_json():
+    """Weights of one constant value make every unit of a layer the same sum: the second
+    layer's entries are perfectly correlated, which the interpreter (independent entries)
+    cannot know, so its measured std is sqrt(8) times the prediction: named, with the noise
+    it exceeds; a random net of the same shape has no such row."""
+    torch.manual_seed(0)
+    same = nn.Sequential(nn.Linear(8, 8, bias=False), nn.Linear(8, 8, bias=False))
+    with torch.no_grad():
+        for layer in same:
+            layer.weight.fill_(0.1)
+    r = inspect(same, torch.randn(64, 8))
+    off = r.prediction["disagree"]
+    assert [d["row"] for d in off] == [2] and off[0]["name"] == "1"
+    measured, predicted = r.layers[1].std, r.layers[1].predicted_std
+    assert off[0]["relative"] == pytest.approx(measured / predicted - 1)
+    assert off[0]["relative"] > off[0]["tolerance"]
+    assert "row 2 (1)" in r.prediction_note
+    random = nn.Sequential(nn.Linear(8, 8, bias=False), nn.Linear(8, 8, bias=False))
+    assert inspect(random, torch.randn(64, 8)).prediction["disagree"] == []

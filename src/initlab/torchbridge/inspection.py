@@ -122,7 +122,9 @@ class InspectResult(Result):
     loss: str = "auto"
     seeds: int = detail(1)
     prediction_note: str | None = detail()
-    prediction: dict | None = None  # {covered, total, unsupported}: predict.LayerPrediction
+    # {covered, total, unsupported, disagree}: predict.LayerPrediction's summary, and the
+    # weighted rows measured off the prediction beyond the finite-width noise
+    prediction: dict | None = None
 
     def stream_table(self):
         header = ["#", "block", "stream std", "branch std", "skip std", "growth", "grad std",
@@ -463,8 +465,12 @@ def inspect(model, example_input, loss=None, seeds: int = 1, seed: int = 0,
     prediction = predict_layers(models, *inputs).aligned(
         names, [units(c.module, c.shape) is not None for c in calls])
     rows = _rows(calls, wgrads, prediction)
-    note = prediction.note([r.std for r in rows], [units(c.module, c.shape) for c in calls],
+    measured, widths = [r.std for r in rows], [units(c.module, c.shape) for c in calls]
+    note = prediction.note(measured, widths,
                            [f"row {i} ({r.name})" for i, r in enumerate(rows, 1)])
+    summary = {**prediction.summary(), "disagree": [
+        {"row": i + 1, "name": rows[i].name, "relative": d, "tolerance": t}
+        for i, d, t in prediction.disagreements(measured, widths)]}
     blocks, attention = _stream_rows(tracer, calls), _attention_rows(tracer)
     shapes = [list(t.shape) for t in inputs[0]] + [list(t.shape) for t in inputs[1].values()]
     verdict = diagnose(rows, blocks, attention, calls, tracer, (optimizer, lr))
@@ -472,7 +478,7 @@ def inspect(model, example_input, loss=None, seeds: int = 1, seed: int = 0,
                          input_shape=shapes[0] if len(shapes) == 1 else shapes, layers=rows,
                          verdict=verdict, blocks=blocks, attention=attention,
                          loss=tracer.loss, seeds=seeds, prediction_note=note,
-                         prediction=prediction.summary())
+                         prediction=summary)
 
 def _stream_rows(tracer, calls) -> list[BlockRow]:
     per_module: dict = {}

@@ -152,3 +152,22 @@ def test_bad_per_replica_rates():
     model = mlp([5, 4, 3], output="softmax", replicas=2)
     with pytest.raises(InitlabError, match="got 3 learning rates for 2 replicas"):
         fit(model, X, Y, optimizer=get_optimizer("sgd", [0.1, 0.1, 0.1]), iterations=1)
+
+
+
+def test_a_saved_mup_model_trains_on_at_its_rates(tmp_path):
+    """The learning-rate multipliers are saved with the model: a reloaded muP net takes the
+    same Adam steps as the net it was saved from (SP rates would differ)."""
+    from initlab.nn.model import load
+
+    net = mlp([5, 32, 32, 3], output="softmax", seed=2, param="mup", base_width=8)
+    net.save(tmp_path / "net.npz")
+    again = load(tmp_path / "net.npz")
+    for p, q in zip(net.parameters(), again.parameters(), strict=True):
+        assert p.lr_scale is not None and p.lr_scale.keys() == q.lr_scale.keys()
+        for kind in p.lr_scale:
+            np.testing.assert_array_equal(p.lr_scale[kind], q.lr_scale[kind])
+    for model in (net, again):
+        fit(model, X, Y, optimizer="adam", lr=0.01, iterations=3)
+    for p, q in zip(net.flat_parameters(), again.flat_parameters(), strict=True):
+        np.testing.assert_array_equal(p.value, q.value)

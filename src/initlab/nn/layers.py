@@ -236,6 +236,10 @@ class Dense:
 
     def config(self) -> dict:
         extra = {} if self.multiplier == 1.0 else {"multiplier": self.multiplier}
+        if self.weight.lr_scale is not None or self.bias.lr_scale is not None:
+            # a width parametrization's learning-rate multipliers train on after a reload
+            extra["lr_scale"] = {"weight": _plain_scale(self.weight.lr_scale),
+                                 "bias": _plain_scale(self.bias.lr_scale)}
         return {"type": "dense", "in_features": self.in_features,
                 "out_features": self.out_features, "init": list(self.inits),
                 "bias_init": self.bias_init, **extra}
@@ -362,6 +366,14 @@ def _uniform(rng, shape, dtype) -> np.ndarray:
     return rng.random_sample(shape)
 
 
+def _plain_scale(scale):
+    """A Param's ``lr_scale`` as JSON values (per optimizer kind: a float or a list)."""
+    if scale is None:
+        return None
+    return {kind: float(v) if np.ndim(v) == 0 else np.asarray(v).tolist()
+            for kind, v in scale.items()}
+
+
 def layer_from_config(cfg: dict, weight=None, bias=None, rngs=None):
     """Rebuild a layer from its :meth:`config` dict (a Dense layer from its saved arrays)."""
     kind = cfg.get("type") if isinstance(cfg, dict) else None
@@ -372,6 +384,11 @@ def layer_from_config(cfg: dict, weight=None, bias=None, rngs=None):
             raise InitlabError(f"dense layer {shape} does not match the weight array {got}")
         layer = Dense.from_arrays(weight, bias, cfg["init"], cfg.get("bias_init", "zeros"))
         layer.multiplier = float(cfg.get("multiplier", 1.0))
+        scales = cfg.get("lr_scale") or {}
+        for param, key in ((layer.weight, "weight"), (layer.bias, "bias")):
+            if scales.get(key) is not None:
+                param.lr_scale = {kind: v if isinstance(v, float) else np.asarray(v)
+                                  for kind, v in scales[key].items()}
         return layer
     if kind == "activation":
         return ActivationLayer(cfg["spec"])

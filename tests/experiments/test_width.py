@@ -122,6 +122,7 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
     assert main(["width", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+    assert err.startswith(f"initlab width {argv[0]}: error: ")  # the action is named
 
 
 def test_the_example_sweep_plans_and_a_tiny_width_sweep_runs(tmp_path, capsys):

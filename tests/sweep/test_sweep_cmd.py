@@ -190,7 +190,7 @@ def test_bad_sweep_files_write_nothing(tmp_path, capsys, sweep_text, message):
     store = tmp_path / "s.db"
     assert main(["sweep", "run", str(sweep), "--store", str(store), "-q"]) == 2
     err = capsys.readouterr().err
-    assert message in err and err.count("\n") == 1 and err.startswith("initlab sweep: error:")
+    assert message in err and err.count("\n") == 1 and err.startswith("initlab sweep run: error:")
     assert not store.exists()
 
 

@@ -97,7 +97,7 @@ def test_an_unreachable_scheduler_is_one_line_within_10_s(tiny, tmp_path):
                      f"tcp://127.0.0.1:{_free_port()}", "-q", timeout=60)
     assert time.monotonic() - start < 10
     assert result.returncode == 2
-    assert result.stderr.startswith("initlab sweep: error: cannot reach the Dask scheduler at "
+    assert result.stderr.startswith("initlab sweep run: error: cannot reach the Dask scheduler at "
                                     "tcp://127.0.0.1:")
     assert result.stderr.count("\n") == 1
     assert not store.exists()

@@ -122,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
                 parser.print_help()
                 return 2
             command, module = f"initlab {args.command}", args.command_module
+            if getattr(args, "action", None):  # a command with actions: width, sweep
+                command += f" {args.action}"
             if getattr(args, "dump_config", False):
                 from initlab.cli import config
 

@@ -172,7 +172,7 @@ def test_residual_block_measured_and_predicted():
     assert names == ["stem", "block.0", "block.1", "block.2", "head"]
     assert all(row.std is not None and row.grad_std is not None for row in r.layers)
     assert all(row.predicted_std is not None for row in r.layers)  # the sum included
-    assert r.prediction == {"covered": 4, "total": 4, "unsupported": {}}
+    assert r.prediction == {"covered": 4, "total": 4, "unsupported": {}, "disagree": []}
 
 
 class InplaceResidual(nn.Module):

@@ -48,7 +48,8 @@ class Cumulative(nn.Module):
 def test_inspect_json_carries_the_prediction_and_the_ops_without_a_rule(tmp_path, capsys):
     torch.manual_seed(0)
     r = inspect(Cumulative(), torch.randn(16, 32))
-    assert r.prediction == {"covered": 1, "total": 2, "unsupported": {"cumsum": 1}}
+    assert r.prediction == {"covered": 1, "total": 2, "unsupported": {"cumsum": 1},
+                            "disagree": []}
     assert r.layers[0].predicted_std is not None and r.layers[1].predicted_std is None
     assert "1 of 2 weighted rows predicted" in r.prediction_note
     assert "no rule for cumsum x1 (downstream unknown)" in r.prediction_note
@@ -62,7 +63,8 @@ def test_inspect_json_carries_the_prediction_and_the_ops_without_a_rule(tmp_path
         "    def forward(self, x):\n        return torch.cumsum(self.a(x), 1)\n")
     assert main(["inspect", f"{tmp_path / 'net.py'}:Net", "--input-shape", "4,8", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["prediction"] == {"covered": 1, "total": 1, "unsupported": {"cumsum": 1}}
+    assert out["prediction"] == {"covered": 1, "total": 1, "unsupported": {"cumsum": 1},
+                                 "disagree": []}
 
 
 def test_disagreement_beyond_the_finite_width_noise():

@@ -276,18 +276,22 @@ def _quadrature(f, mu, var, smooth: bool = False):
     """E[f(x)], E[f(x)^2] for x ~ N(mu, var) per entry (duplicate entries computed once; more
     than 4096 distinct ones: on a grid, interpolated)."""
     shape = mu.shape
-    pairs = np.stack([mu.reshape(-1).numpy(), var.reshape(-1).numpy()], 1)
-    probe = pairs[:: max(1, len(pairs) // 1024)]
-    if len(pairs) > _GRID_ABOVE and len(unique_rows(probe)[0]) > 0.9 * len(probe):
-        inverse = np.arange(len(pairs))  # nearly all distinct (a sample says): no sort
+    m, v = mu.reshape(-1).numpy(), var.reshape(-1).numpy()
+    every = max(1, m.size // 1024)
+    probe = np.stack([m[::every], v[::every]], 1)
+    if m.size > _GRID_ABOVE and len(unique_rows(probe)[0]) > 0.9 * len(probe):
+        inverse = None  # nearly all distinct (a sample says): no sort, no gather back
     else:
-        pairs, inverse = unique_rows(pairs)
-    m, sd = pairs[:, 0], np.sqrt(np.maximum(pairs[:, 1], 0.0))
+        pairs, inverse = unique_rows(np.stack([m, v], 1))
+        m, v = pairs[:, 0], pairs[:, 1]
+    sd = np.sqrt(np.maximum(v, 0.0))
     if m.size > _GRID_ABOVE:
         mean, second = _on_grid(f, m, sd, smooth)
     else:
         mean, second = _moments(f, m, sd, smooth)
-    mean, second = torch.from_numpy(mean[inverse]), torch.from_numpy(second[inverse])
+    if inverse is not None:
+        mean, second = mean[inverse], second[inverse]
+    mean, second = torch.from_numpy(mean), torch.from_numpy(second)
     return mean.reshape(shape), second.reshape(shape)
 
 

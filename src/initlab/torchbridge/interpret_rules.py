@@ -781,10 +781,11 @@ def max_pool(func, name, out, args, kwargs):
     k = v["kernel_size"]
     stride, pad, dil = v.get("stride") or k, v.get("padding", 0), v.get("dilation", 1)
     n, c, h, w = mu.shape
-    cols = [F.unfold(t.reshape(n * c, 1, h, w), k, dil, pad, stride) for t in (mu, var)]
+    keep, same = _distinct_planes(mu.reshape(n * c, h * w), var.reshape(n * c, h * w))
+    cols = [F.unfold(t.reshape(n * c, 1, h, w)[keep], k, dil, pad, stride) for t in (mu, var)]
     valid = F.unfold(torch.ones(1, 1, h, w, dtype=D), k, dil, pad, stride) > 0  # (1, kk, L)
     kk = cols[0].shape[1]
-    valid = valid.expand(n * c, -1, -1).to(D)
+    valid = valid.expand(len(keep), -1, -1).to(D)
     # one row per window (its means, variances, valid entries); equal windows computed once
     rows = torch.cat([cols[0], cols[1], valid], 1).transpose(1, 2).reshape(-1, 3 * kk)
     rows, inverse = unique_rows(rows.numpy())
@@ -793,11 +794,28 @@ def max_pool(func, name, out, args, kwargs):
     step = max(1, (1 << 22) // (kk * 160))
     parts = [_max_moments(m[i:i + step], sd[i:i + step], ok[i:i + step], fn)
              for i in range(0, m.shape[0], step)]
-    mean = torch.cat([p[0] for p in parts])[inverse]
-    second = torch.cat([p[1] for p in parts])[inverse]
+    mean = torch.cat([p[0] for p in parts])[inverse].reshape(len(keep), -1)[same]
+    second = torch.cat([p[1] for p in parts])[inverse].reshape(len(keep), -1)[same]
     oh, ow = out.shape[-2:]
     return Stat(mean.reshape(n, c, oh, ow), (second - mean * mean).clamp_min(0).reshape(
         n, c, oh, ow))
+
+
+def _distinct_planes(mu, var):
+    """(the first of each distinct (mean, variance) plane, which of them each row of ``mu``
+    and ``var`` (planes, entries) is): the examples of the traced batch (two where a
+    BatchNorm trains) have equal planes, whose windows need not be unfolded and sorted twice.
+    Planes are equal by their bits, as :func:`unique_rows` compares."""
+    a, b = mu.numpy(), var.numpy()
+    index: dict = {}
+    keep, same = [], []
+    for i in range(a.shape[0]):
+        key = a[i].tobytes() + b[i].tobytes()
+        if key not in index:
+            index[key] = len(keep)
+            keep.append(i)
+        same.append(index[key])
+    return torch.tensor(keep), torch.tensor(same)
 
 
 def _max_moments(m, sd, valid, fn, points: int = 160):

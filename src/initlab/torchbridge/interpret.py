@@ -93,15 +93,21 @@ def tracked(x) -> bool:
     return isinstance(x, torch.Tensor) and getattr(x, STAT_ATTR, None) is not None
 
 
-def _tensors(tree):
+def _tensors(tree, into=None) -> list:
+    """The tensors of a nest of lists, tuples and dicts, in order (a list: every torch call
+    of the forward walks its arguments, and a generator costs more per step)."""
+    into = [] if into is None else into
     if isinstance(tree, torch.Tensor):
-        yield tree
+        into.append(tree)
     elif isinstance(tree, (list, tuple)):
         for v in tree:
-            yield from _tensors(v)
+            if isinstance(v, torch.Tensor):
+                into.append(v)
+            elif isinstance(v, (list, tuple, dict)):
+                _tensors(v, into)
     elif isinstance(tree, dict):
-        for v in tree.values():
-            yield from _tensors(v)
+        _tensors(tuple(tree.values()), into)
+    return into
 
 
 def op_name(func) -> str:
@@ -125,10 +131,9 @@ class _Mode(torch.overrides.TorchFunctionMode):
         out = func(*args, **kwargs)
         if self.paused:
             return out
-        inputs = list(_tensors((args, kwargs)))
+        inputs = _tensors((args, kwargs))
         live = [t for t in inputs if getattr(t, STAT_ATTR, None) is not None]
-        name = op_name(func)
-        base = _base_name(name)
+        name, base = _names(func)
         if not live:
             whole = next((w for t in inputs if (w := getattr(t, IDS_ATTR, None)) is not None), None)
             if whole is None:
@@ -136,7 +141,7 @@ class _Mode(torch.overrides.TorchFunctionMode):
             if base not in _ID_RULES:
                 _tag_ids(func, out, whole)
                 return out
-        if base != "setitem" and next(_tensors(out), None) is None:
+        if base != "setitem" and not _tensors(out):
             return out  # a size, a dtype, a Python number: nothing to carry
         if any(getattr(t, STAT_ATTR) is UNKNOWN for t in live):
             result = UNKNOWN
@@ -161,6 +166,19 @@ class _Mode(torch.overrides.TorchFunctionMode):
                         setattr(args[0], STAT_ATTR, UNKNOWN)
         _attach(out, result)
         return out
+
+
+_NAMES: dict = {}  # func -> (op_name, _base_name): asked for at every call of the forward
+
+
+def _names(func) -> tuple[str, str]:
+    try:
+        return _NAMES[func]
+    except KeyError:
+        names = _NAMES[func] = op_name(func), _base_name(op_name(func))
+        return names
+    except TypeError:  # an unhashable callable
+        return op_name(func), _base_name(op_name(func))
 
 
 def _base_name(name: str) -> str:

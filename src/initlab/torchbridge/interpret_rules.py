@@ -276,18 +276,22 @@ def _quadrature(f, mu, var, smooth: bool = False):
     """E[f(x)], E[f(x)^2] for x ~ N(mu, var) per entry (duplicate entries computed once; more
     than 4096 distinct ones: on a grid, interpolated)."""
     shape = mu.shape
-    pairs = np.stack([mu.reshape(-1).numpy(), var.reshape(-1).numpy()], 1)
-    probe = pairs[:: max(1, len(pairs) // 1024)]
-    if len(pairs) > _GRID_ABOVE and len(unique_rows(probe)[0]) > 0.9 * len(probe):
-        inverse = np.arange(len(pairs))  # nearly all distinct (a sample says): no sort
+    m, v = mu.reshape(-1).numpy(), var.reshape(-1).numpy()
+    every = max(1, m.size // 1024)
+    probe = np.stack([m[::every], v[::every]], 1)
+    if m.size > _GRID_ABOVE and len(unique_rows(probe)[0]) > 0.9 * len(probe):
+        inverse = None  # nearly all distinct (a sample says): no sort, no gather back
     else:
-        pairs, inverse = unique_rows(pairs)
-    m, sd = pairs[:, 0], np.sqrt(np.maximum(pairs[:, 1], 0.0))
+        pairs, inverse = unique_rows(np.stack([m, v], 1))
+        m, v = pairs[:, 0], pairs[:, 1]
+    sd = np.sqrt(np.maximum(v, 0.0))
     if m.size > _GRID_ABOVE:
         mean, second = _on_grid(f, m, sd, smooth)
     else:
         mean, second = _moments(f, m, sd, smooth)
-    mean, second = torch.from_numpy(mean[inverse]), torch.from_numpy(second[inverse])
+    if inverse is not None:
+        mean, second = mean[inverse], second[inverse]
+    mean, second = torch.from_numpy(mean), torch.from_numpy(second)
     return mean.reshape(shape), second.reshape(shape)
 
 
@@ -299,20 +303,28 @@ def _on_grid(f, m, sd, smooth: bool):
     mean, second = np.empty_like(m), np.empty_like(m)
     if exact.any():
         mean[exact], second[exact] = _moments(f, m[exact], sd[exact], smooth)
-    if (~exact).any():
         mm, ss = m[~exact], sd[~exact]
+    else:  # the usual case: no boolean mask to copy through
+        mm, ss = m, sd
+    if mm.size:
         gm = np.linspace(mm.min(), mm.max(), _GRID_POINTS)
         gs = np.linspace(ss.min(), ss.max(), _GRID_POINTS)
         M, S = np.meshgrid(gm, gs, indexing="ij")
         e1, e2 = _moments(f, M.ravel(), S.ravel(), smooth)
-        table = np.stack([e1, np.maximum(e2 - e1 * e1, 0.0) / S.ravel() ** 2], 1).reshape(
-            _GRID_POINTS, _GRID_POINTS, 2)
-        v = _bilinear_lookup(table, gm, gs, mm, ss)
-        mean[~exact], second[~exact] = v[:, 0], v[:, 1] * ss ** 2 + v[:, 0] ** 2
+        tables = (e1, np.maximum(e2 - e1 * e1, 0.0) / S.ravel() ** 2)
+        m1, v1 = _bilinear_lookup(tables, gm, gs, mm, ss)
+        mean_at, second_at = m1, v1 * ss ** 2 + m1 ** 2
+        if exact.any():
+            mean[~exact], second[~exact] = mean_at, second_at
+        else:
+            mean, second = mean_at, second_at
     return mean, second
 
 
-def _bilinear_lookup(table, gx, gy, x, y):
+def _bilinear_lookup(tables, gx, gy, x, y):
+    """Each table (flattened, ``gx.size`` x ``gy.size``, row-major) bilinearly at (x, y): the
+    four corners gathered by flat index with ``take`` (a 2-D fancy index over a stacked table
+    costs several times more on the 64k entries of a transformer's MLP)."""
     def locate(g, v):
         if g[-1] == g[0]:
             return np.zeros(v.size, dtype=np.int64), np.zeros(v.size)
@@ -321,9 +333,12 @@ def _bilinear_lookup(table, gx, gy, x, y):
         return i, np.clip(pos - i, 0.0, 1.0)
     i, a = locate(gx, x)
     j, b = locate(gy, y)
-    a, b = a[:, None], b[:, None]
-    return ((1 - a) * (1 - b) * table[i, j] + a * (1 - b) * table[i + 1, j]
-            + (1 - a) * b * table[i, j + 1] + a * b * table[i + 1, j + 1])
+    k00 = i * gy.size + j
+    k10, k01 = k00 + gy.size, k00 + 1
+    k11 = k10 + 1
+    w00, w10, w01, w11 = (1 - a) * (1 - b), a * (1 - b), (1 - a) * b, a * b
+    return [w00 * t.take(k00) + w10 * t.take(k10) + w01 * t.take(k01) + w11 * t.take(k11)
+            for t in tables]
 
 
 def _moments(f, m, sd, smooth: bool):
@@ -766,10 +781,11 @@ def max_pool(func, name, out, args, kwargs):
     k = v["kernel_size"]
     stride, pad, dil = v.get("stride") or k, v.get("padding", 0), v.get("dilation", 1)
     n, c, h, w = mu.shape
-    cols = [F.unfold(t.reshape(n * c, 1, h, w), k, dil, pad, stride) for t in (mu, var)]
+    keep, same = _distinct_planes(mu.reshape(n * c, h * w), var.reshape(n * c, h * w))
+    cols = [F.unfold(t.reshape(n * c, 1, h, w)[keep], k, dil, pad, stride) for t in (mu, var)]
     valid = F.unfold(torch.ones(1, 1, h, w, dtype=D), k, dil, pad, stride) > 0  # (1, kk, L)
     kk = cols[0].shape[1]
-    valid = valid.expand(n * c, -1, -1).to(D)
+    valid = valid.expand(len(keep), -1, -1).to(D)
     # one row per window (its means, variances, valid entries); equal windows computed once
     rows = torch.cat([cols[0], cols[1], valid], 1).transpose(1, 2).reshape(-1, 3 * kk)
     rows, inverse = unique_rows(rows.numpy())
@@ -778,11 +794,28 @@ def max_pool(func, name, out, args, kwargs):
     step = max(1, (1 << 22) // (kk * 160))
     parts = [_max_moments(m[i:i + step], sd[i:i + step], ok[i:i + step], fn)
              for i in range(0, m.shape[0], step)]
-    mean = torch.cat([p[0] for p in parts])[inverse]
-    second = torch.cat([p[1] for p in parts])[inverse]
+    mean = torch.cat([p[0] for p in parts])[inverse].reshape(len(keep), -1)[same]
+    second = torch.cat([p[1] for p in parts])[inverse].reshape(len(keep), -1)[same]
     oh, ow = out.shape[-2:]
     return Stat(mean.reshape(n, c, oh, ow), (second - mean * mean).clamp_min(0).reshape(
         n, c, oh, ow))
+
+
+def _distinct_planes(mu, var):
+    """(the first of each distinct (mean, variance) plane, which of them each row of ``mu``
+    and ``var`` (planes, entries) is): the examples of the traced batch (two where a
+    BatchNorm trains) have equal planes, whose windows need not be unfolded and sorted twice.
+    Planes are equal by their bits, as :func:`unique_rows` compares."""
+    a, b = mu.numpy(), var.numpy()
+    index: dict = {}
+    keep, same = [], []
+    for i in range(a.shape[0]):
+        key = a[i].tobytes() + b[i].tobytes()
+        if key not in index:
+            index[key] = len(keep)
+            keep.append(i)
+        same.append(index[key])
+    return torch.tensor(keep), torch.tensor(same)
 
 
 def _max_moments(m, sd, valid, fn, points: int = 160):
@@ -794,13 +827,31 @@ def _max_moments(m, sd, valid, fn, points: int = 160):
     small = torch.where(valid, m - 8 * sd, torch.tensor(-math.inf, dtype=D)).amax(1)
     t = torch.linspace(0, 1, points, dtype=D)
     x = small[:, None] + (big - small)[:, None] * t  # (W, P)
-    z = (x[:, None] - m[..., None]) / sd[..., None].clamp_min(1e-300)  # (W, k, P)
-    cdf = torch.special.ndtr(z)
-    cdf = torch.where(valid[..., None], cdf, torch.ones((), dtype=D)).prod(1)  # (W, P)
+    cdf = _window_cdfs(x, m, sd, valid).prod(1)  # (W, P)
     mid = (x[..., 1:] + x[..., :-1]) / 2
     y = mid if fn is None else fn(mid).to(D)
     dp = cdf.diff(dim=-1)
     return (y * dp).sum(-1), (y * y * dp).sum(-1)
+
+
+def _window_cdfs(x, m, sd, valid):
+    """Phi((x - m_i) / s_i) of every entry i of every window at the window's points x (W, P),
+    1 where an entry is padding: (W, k, P). Equal entries of a window (all of an interior
+    window's, whose inputs share one mean and variance) have equal CDFs, so each is computed
+    once, at its first column, and copied to the others: the normal CDF is the costly part
+    of max pooling."""
+    k = m.shape[1]
+    eye = torch.eye(k, dtype=torch.bool)
+    same = ((m[:, :, None] == m[:, None, :]) & (sd[:, :, None] == sd[:, None, :])
+            & (valid[:, :, None] == valid[:, None, :])) | eye  # (W, k, k)
+    first = same.to(torch.uint8).argmax(2)  # the first column equal to each (itself at most)
+    own = (first == torch.arange(k)) & valid
+    own_w, own_j = own.nonzero(as_tuple=True)
+    z = (x[own_w] - m[own_w, own_j, None]) / sd[own_w, own_j, None].clamp_min(1e-300)
+    table = torch.cat([torch.ones(1, x.shape[1], dtype=D), torch.special.ndtr(z)])
+    # row of the table each entry reads: its first equal column's CDF (row 0, ones: padding)
+    row = torch.where(own, own.reshape(-1).cumsum(0).reshape(own.shape), 0)
+    return table[row.gather(1, first)]
 
 
 def copy(func, name, out, args, kwargs):

@@ -274,14 +274,16 @@ class monitor:  # noqa: N801 - used as a function: ``with monitor(model) as mon`
         with torch.no_grad():
             y = y.detach().flatten()
             y = y if y.dtype in (torch.float32, torch.float64) else y.float()
+            scratch = torch.empty_like(y)  # the deviations, then the scaled values
             moments = Moments()  # mean, then the norm of the deviations: no std_mean pass
-            moments.add(y)
+            moments.add(y, scratch)
             mean, std = moments.mean, moments.std or 0.0
             low, high = (float(v) for v in torch.aminmax(y))
             lo, hi = max(low, mean - 4 * std), min(high, mean + 4 * std)
             hi = hi if hi > lo else lo + 1.0
             bins = self.result.bins  # histc's bins by bincount: half its time on CPU
-            idx = ((y - lo) * (bins / (hi - lo))).to(torch.int64).clamp_(0, bins - 1)
+            scaled = torch.sub(y, lo, out=scratch).mul_(bins / (hi - lo))
+            idx = scaled.to(torch.int64).clamp_(0, bins - 1)
             counts = torch.bincount(idx, minlength=bins)
             layer.steps.append(self._step)
             layer.mean.append(mean)

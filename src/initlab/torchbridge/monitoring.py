@@ -311,6 +311,8 @@ class monitor:  # noqa: N801 - used as a function: ``with monitor(model) as mon`
         """The update ratios of the optimizer step that followed the recorded step."""
         step, saved = self._snapshot
         self._snapshot = None
+        if self.every > 1:  # the next copy is steps away: hold no weight-sized buffers until
+            self._buffers.clear()
         low, high = self.update_band
         for module, w0 in saved.items():
             layer = self._layers.get((module, 1))

@@ -13,7 +13,8 @@ its peak memory above what it held before (``VmHWM`` - ``VmRSS``):
 - ``plain``: one forward and backward pass (cross-entropy against random labels), the
   reference of the issue's goal: ``inspect`` within 2x its time and 1.5x its peak memory;
 - ``inspect``: ``initlab.torchbridge.inspect`` (forward, backward, optimizer-step ratios,
-  tracing, the verdict);
+  tracing, the verdict), with the seconds of its mean-field prediction (``predict_layers``)
+  timed apart and the ratio also given without them;
 - ``train``, ``monitor10``, ``monitor1``: Adam training steps (median seconds per step over
   ``--steps`` after one warm-up step) without and with ``monitor(every=10)`` and
   ``monitor(every=1)``: the goals are 1.02x and 1.10x of ``train``.
@@ -90,9 +91,13 @@ def child(name: str, mode: str, steps: int, threads: int) -> dict:
         _loss(model, x).backward()
         seconds = time.perf_counter() - start
     elif mode == "inspect":
+        predicted = _time_prediction()
         start = time.perf_counter()
         inspect(model, x)
         seconds = time.perf_counter() - start
+        _, peak = _memory()
+        return {"seconds": seconds, "peak_mb": (peak - rss) / 2 ** 20,
+                "predict_seconds": predicted[0]}
     else:
         opt = torch.optim.Adam(model.parameters(), lr=1e-4)
         every = {"monitor10": 10, "monitor1": 1}.get(mode)
@@ -107,6 +112,25 @@ def child(name: str, mode: str, steps: int, threads: int) -> dict:
         seconds = statistics.median(times[1:])
     _, peak = _memory()
     return {"seconds": seconds, "peak_mb": (peak - rss) / 2 ** 20}
+
+
+def _time_prediction() -> list[float]:
+    """Wrap inspect's call of the mean-field prediction (``predict_layers``) with a clock:
+    the returned list holds its seconds once inspect has run."""
+    from initlab.torchbridge import inspection
+
+    spent = [0.0]
+    predict = inspection.predict_layers
+
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return predict(*args, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - start
+
+    inspection.predict_layers = timed
+    return spent
 
 
 class _Nothing:
@@ -172,6 +196,10 @@ def _print(name: str, res: dict) -> None:
         ratio = ""
         if ref:
             ratio = f"x{r['seconds'] / ref['seconds']:.2f} time"
+            if mode == "inspect":
+                rest = r["seconds"] - r["predict_seconds"]
+                ratio += (f" (x{rest / ref['seconds']:.2f} without the prediction's "
+                          f"{r['predict_seconds']:.3f} s)")
             if mode == "inspect" and ref["peak_mb"] > 0:
                 ratio += f", x{r['peak_mb'] / ref['peak_mb']:.2f} peak memory"
         print(f"{name:9s} {mode:10s} {r['seconds']:8.3f} s  peak +{r['peak_mb']:7.0f} MB  {ratio}")

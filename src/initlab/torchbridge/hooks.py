@@ -85,7 +85,9 @@ class Moments:
     def __init__(self):
         self.n, self._mean, self.m2 = 0, 0.0, 0.0
 
-    def add(self, t) -> None:
+    def add(self, t, scratch=None) -> None:
+        """Pool the values of tensor ``t``; ``scratch``: a writable tensor of t's shape, dtype
+        and layout to hold the deviations (a float16/bfloat16 ``t`` ignores it)."""
         t = t.detach()
         if not t.is_floating_point() or t.dtype in (torch.float16, torch.bfloat16):
             t = t.float()
@@ -93,7 +95,9 @@ class Moments:
         if n == 0:
             return
         mean = float(t.mean())
-        m2 = float(torch.linalg.vector_norm(t - mean)) ** 2
+        deviations = t - mean if scratch is None or scratch.dtype != t.dtype else \
+            torch.sub(t, mean, out=scratch)
+        m2 = float(torch.linalg.vector_norm(deviations)) ** 2
         self.merge_values(n, mean, m2)
 
     def merge_values(self, n: int, mean: float, m2: float) -> None:

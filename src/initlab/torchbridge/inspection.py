@@ -344,13 +344,32 @@ def _one_pass(model, inputs, loss, calls: list, tracer: Tracer, seed: int, step)
         for h in handles:
             h.remove()
         _restore(model, snapshot)
-    for p, g in zip(params, grads[len(targets) - len(params):], strict=True):
+    grads = grads[len(targets) - len(params):]
+    owned = _owned(grads, params, args)
+    for p, g, own in zip(params, grads, owned, strict=True):
         if g is not None:
+            scratch = torch.empty_like(g) if own else None
             m = Moments()
-            m.add(g)
-            ratio = update_ratio(p, g, *step) if step else None
-            found[id(p)] = (m, float(torch.linalg.vector_norm(g.detach())), ratio)
+            m.add(g, scratch)
+            norm = float(torch.linalg.vector_norm(g.detach()))
+            ratio = update_ratio(p, g, *step, scratch=scratch) if step else None
+            found[id(p)] = (m, norm, ratio)
     return found
+
+
+def _owned(grads, params, args) -> list[bool]:
+    """Which gradients may be overwritten once read: contiguous float32/float64 tensors whose
+    memory no other gradient, parameter or input shares (autograd may hand one gradient to two
+    parameters, e.g. both operands of an add, or views of one buffer, e.g. after a cat)."""
+    def where(t):
+        return t.untyped_storage().data_ptr()
+
+    count: dict = {}
+    for t in [g for g in grads if g is not None] + list(params) + list(args):
+        if t.numel():
+            count[where(t)] = count.get(where(t), 0) + 1
+    return [g is not None and g.numel() > 0 and g.dtype in (torch.float32, torch.float64)
+            and g.is_contiguous() and count[where(g)] == 1 for g in grads]
 
 
 def _weight(module):

@@ -83,7 +83,7 @@ def compute_loss(loss, output, seed: int):
     return (y.float() * p).sum() / (n * math.sqrt(max(y.numel() // n, 1))), kind
 
 
-def update_ratio(weight, grad, optimizer: str, lr: float) -> float | None:
+def update_ratio(weight, grad, optimizer: str, lr: float, scratch=None) -> float | None:
     """||delta W|| / ||W|| after one step of ``torch.optim`` SGD or Adam (default
     hyperparameters, from zero state); None when ||W|| = 0 (the ratio is infinite, e.g. a
     zero-initialized layer).
@@ -92,6 +92,11 @@ def update_ratio(weight, grad, optimizer: str, lr: float) -> float | None:
     2015, Algorithm 1, with torch's eps = 1e-8 added to sqrt(v_hat)): m_hat = g, v_hat = g^2 after
     bias correction, so delta W = -lr g / (|g| + eps), elementwise. The tests check both
     against a step of torch's own optimizers.
+
+    ``scratch``: a tensor of the gradient's shape, dtype and layout that may be written, given
+    only where ``grad`` is the caller's own (it is then overwritten by its absolute value): the
+    same operations in the same order, so the same number, without three temporaries of the
+    weight's size (a GPT-2's tied embedding: 150 MB each).
     """
     with torch.no_grad():
         norm = float(torch.linalg.vector_norm(weight.detach()))
@@ -100,8 +105,12 @@ def update_ratio(weight, grad, optimizer: str, lr: float) -> float | None:
         g = grad.detach()
         if optimizer == "sgd":
             return lr * float(torch.linalg.vector_norm(g)) / norm
-        a = g.abs()
-        return lr * float(torch.linalg.vector_norm(a / (a + ADAM_EPS))) / norm
+        if scratch is None:
+            a = g.abs()
+            return lr * float(torch.linalg.vector_norm(a / (a + ADAM_EPS))) / norm
+        a = g.abs_()
+        torch.add(a, ADAM_EPS, out=scratch)
+        return lr * float(torch.linalg.vector_norm(torch.div(a, scratch, out=scratch))) / norm
 
 
 def check_optimizer(optimizer: str, lr) -> None:

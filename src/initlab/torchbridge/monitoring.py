@@ -149,6 +149,7 @@ class monitor:  # noqa: N801 - used as a function: ``with monitor(model) as mon`
         self._recording = False
         self._calls: dict = {}
         self._snapshot = None
+        self._buffers: dict = {}  # module -> the tensor its weight is copied into, step by step
         self._handles: list = []
         names = {m: n or type(m).__name__ for n, m in model.named_modules()}
         self._tracer = Tracer(names, {m for _, m in leaf_modules(model)}) if stream else None
@@ -175,6 +176,7 @@ class monitor:  # noqa: N801 - used as a function: ``with monitor(model) as mon`
         for h in self._handles:
             h.remove()
         self._handles.clear()
+        self._buffers.clear()
         return False
 
     def _stop_tracing(self) -> None:
@@ -201,13 +203,23 @@ class monitor:  # noqa: N801 - used as a function: ``with monitor(model) as mon`
         self.result.stream_growth.append(None)
         self._calls = {}
         with torch.no_grad():
-            self._snapshot = (self._step, {m: w.detach().clone()
+            self._snapshot = (self._step, {m: self._copy(m, w.detach())
                                            for m, w in self._weights.items()})
         if self._tracer is not None:
             self._tracer.adds, self._tracer.attention = [], []
             self._tracer.start_pass()
             self._tracer.__enter__()
             self._tracing = True
+
+    def _copy(self, module, w):
+        """A copy of weight ``w`` in the buffer kept for it (a fresh clone the first time or
+        when its layout changed): a GPT-2's weights are 500 MB, allocated anew every step."""
+        buffer = self._buffers.get(module)
+        if buffer is None or (buffer.shape, buffer.stride(), buffer.dtype, buffer.device) != (
+                w.shape, w.stride(), w.dtype, w.device):
+            buffer = self._buffers[module] = w.clone()
+            return buffer
+        return buffer.copy_(w)
 
     def _end(self, module, args, output):
         if not self._tracing:
@@ -262,14 +274,16 @@ class monitor:  # noqa: N801 - used as a function: ``with monitor(model) as mon`
         with torch.no_grad():
             y = y.detach().flatten()
             y = y if y.dtype in (torch.float32, torch.float64) else y.float()
+            scratch = torch.empty_like(y)  # the deviations, then the scaled values
             moments = Moments()  # mean, then the norm of the deviations: no std_mean pass
-            moments.add(y)
+            moments.add(y, scratch)
             mean, std = moments.mean, moments.std or 0.0
             low, high = (float(v) for v in torch.aminmax(y))
             lo, hi = max(low, mean - 4 * std), min(high, mean + 4 * std)
             hi = hi if hi > lo else lo + 1.0
             bins = self.result.bins  # histc's bins by bincount: half its time on CPU
-            idx = ((y - lo) * (bins / (hi - lo))).to(torch.int64).clamp_(0, bins - 1)
+            scaled = torch.sub(y, lo, out=scratch).mul_(bins / (hi - lo))
+            idx = scaled.to(torch.int64).clamp_(0, bins - 1)
             counts = torch.bincount(idx, minlength=bins)
             layer.steps.append(self._step)
             layer.mean.append(mean)
@@ -297,6 +311,8 @@ class monitor:  # noqa: N801 - used as a function: ``with monitor(model) as mon`
         """The update ratios of the optimizer step that followed the recorded step."""
         step, saved = self._snapshot
         self._snapshot = None
+        if self.every > 1:  # the next copy is steps away: hold no weight-sized buffers until
+            self._buffers.clear()
         low, high = self.update_band
         for module, w0 in saved.items():
             layer = self._layers.get((module, 1))
@@ -306,7 +322,8 @@ class monitor:  # noqa: N801 - used as a function: ``with monitor(model) as mon`
                 norm = float(torch.linalg.vector_norm(w0))
                 if norm == 0:
                     continue
-                ratio = float(torch.linalg.vector_norm(module.weight.detach() - w0)) / norm
+                # w0 - W in place of W - w0: IEEE subtraction is antisymmetric, the norm equal
+                ratio = float(torch.linalg.vector_norm(w0.sub_(module.weight.detach()))) / norm
             layer.update_ratio[layer.steps.index(step)] = ratio
             if not low <= ratio <= high:
                 self._alert(step, "update ratio", layer.name, ratio, (

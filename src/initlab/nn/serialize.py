@@ -161,12 +161,7 @@ def _build(meta: dict, arrays: dict, seed) -> tuple[list, str, list]:
             continue
         if cfg.get("type") in ("batch_norm", "layer_norm"):
             names = (BatchNorm if cfg["type"] == "batch_norm" else LayerNorm).state_names
-            try:
-                parts = {n: np.stack([arrays[f"{p}{i}.{n}"] for p in prefixes]) for n in names}
-            except KeyError as exc:
-                raise InitlabError(f"missing array {exc.args[0]!r}") from None
-            except ValueError as exc:
-                raise InitlabError(f"layer {i}: replicas have different shapes ({exc})") from None
+            parts = _stacked(arrays, prefixes, i, names)
             if "num_batches_tracked" in parts:
                 parts["num_batches_tracked"] = int(parts["num_batches_tracked"].max())
             if parts["weight"].dtype != dtype:
@@ -178,13 +173,7 @@ def _build(meta: dict, arrays: dict, seed) -> tuple[list, str, list]:
         if cfg.get("type") != "dense":
             layers.append(layer_from_config(cfg, rngs=rngs))
             continue
-        try:
-            w = np.stack([arrays[f"{p}{i}.weight"] for p in prefixes])
-            b = np.stack([arrays[f"{p}{i}.bias"] for p in prefixes])
-        except KeyError as exc:
-            raise InitlabError(f"missing array {exc.args[0]!r}") from None
-        except ValueError as exc:
-            raise InitlabError(f"layer {i}: replicas have different shapes ({exc})") from None
+        w, b = _stacked(arrays, prefixes, i, ("weight", "bias")).values()
         if w.dtype != dtype or b.dtype != dtype:
             raise InitlabError(f"layer {i} holds {w.dtype} arrays, the architecture says {dtype}")
         used.update(f"{p}{i}.{n}" for p in prefixes for n in ("weight", "bias"))
@@ -195,16 +184,22 @@ def _build(meta: dict, arrays: dict, seed) -> tuple[list, str, list]:
     return layers, meta["output"], rngs
 
 
-def _residual(cfg: dict, arrays: dict, i: int, prefixes: list, dtype, rngs, used: set):
-    """Residual block ``i``: its arrays stacked over the replicas, checked, rebuilt."""
-    head = f"{prefixes[0]}{i}."
-    names = [k[len(head):] for k in arrays if k.startswith(head)]
+def _stacked(arrays: dict, prefixes: list, i: int, names) -> dict:
+    """Layer ``i``'s arrays ``names`` stacked over the replicas (``prefixes``), in that order;
+    a missing array or replicas of different shapes raise naming them."""
     try:
-        parts = {n: np.stack([arrays[f"{p}{i}.{n}"] for p in prefixes]) for n in names}
+        return {n: np.stack([arrays[f"{p}{i}.{n}"] for p in prefixes]) for n in names}
     except KeyError as exc:
         raise InitlabError(f"missing array {exc.args[0]!r}") from None
     except ValueError as exc:
         raise InitlabError(f"layer {i}: replicas have different shapes ({exc})") from None
+
+
+def _residual(cfg: dict, arrays: dict, i: int, prefixes: list, dtype, rngs, used: set):
+    """Residual block ``i``: its arrays stacked over the replicas, checked, rebuilt."""
+    head = f"{prefixes[0]}{i}."
+    names = [k[len(head):] for k in arrays if k.startswith(head)]
+    parts = _stacked(arrays, prefixes, i, names)
     for n, a in parts.items():
         if n.endswith("num_batches_tracked"):
             continue

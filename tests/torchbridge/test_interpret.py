@@ -279,20 +279,20 @@ def test_moments_interpolated_on_a_grid_stay_close_to_the_quadrature(fn, smooth)
     """Beyond 4096 distinct (mean, variance) pairs the moments come from a 65 x 65 grid:
     every entry within 1% of the direct quadrature (relative to the typical size), the pooled
     second moment within 0.1%."""
-    from initlab.torchbridge import interpret_rules as rules
+    from initlab.torchbridge import interpret_gauss as gauss
 
     gen = torch.Generator().manual_seed(0)
     mu = 0.5 * torch.randn(20000, generator=gen, dtype=torch.float64)
     var = 2 * torch.rand(20000, generator=gen, dtype=torch.float64) + 1e-4
-    grid = rules._quadrature(fn, mu, var, smooth)
-    direct_mean, direct_second = rules._quadrature(fn, mu[:4000], var[:4000], smooth)
+    grid = gauss._quadrature(fn, mu, var, smooth)
+    direct_mean, direct_second = gauss._quadrature(fn, mu[:4000], var[:4000], smooth)
     assert float((grid[0][:4000] - direct_mean).abs().max()) < 0.01 * float(
         direct_mean.abs().mean())
     assert float(grid[1][:4000].mean() / direct_second.mean()) == pytest.approx(1, abs=1e-3)
 
 
 def test_unique_rows():
-    from initlab.torchbridge.interpret_rules import unique_rows
+    from initlab.torchbridge.interpret_gauss import unique_rows
 
     rows = np.array([[1.0, 2.0], [0.5, 2.0], [1.0, 2.0], [1.0, -0.0], [1.0, 0.0]])
     values, inverse = unique_rows(rows)

@@ -335,7 +335,7 @@ def _pause(mode, step):
 
 
 def _elementwise_hook(mode, module):
-    from initlab.torchbridge.interpret_rules import unary
+    from initlab.torchbridge.interpret_gauss import unary
 
     def hook(mod, args, output):
         mode.paused -= 1

@@ -1,4 +1,7 @@
-"""The rules of the mean-field interpreter: each torch operation's output moments from its inputs'.
+"""The rules of the mean-field interpreter: each torch operation's output moments from its inputs'
+(the Gaussian expectations of elementwise functions in :mod:`~initlab.torchbridge.interpret_gauss`,
+the normalization and pooling rules in :mod:`~initlab.torchbridge.interpret_layers`; the table
+:data:`RULES` here names them all).
 
 Every rule takes ``(func, name, out, args, kwargs)`` (the call and its real output) and returns
 the :class:`~initlab.torchbridge.interpret.Stat` of the output (a list of them for several
@@ -45,18 +48,22 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from initlab.theory.gaussian import legendre_pieces
 from initlab.torchbridge import interpret_tokens as tokens
 from initlab.torchbridge.hooks import torch
-from initlab.torchbridge.interpret import BATCH, IDS_ATTR, Stat, Unsupported, stat_of
+from initlab.torchbridge.interpret import IDS_ATTR, Stat, Unsupported, stat_of
+from initlab.torchbridge.interpret_gauss import unary
+from initlab.torchbridge.interpret_layers import (
+    adaptive_avg_pool,
+    avg_pool,
+    batch_norm,
+    group_norm,
+    layer_norm,
+    max_pool,
+    rms_norm,
+)
 
 F = torch.nn.functional
 D = torch.float64
-_ENTRIES = 1 << 14  # quadrature entries per block (x 48 nodes)
-_NODES_PER_PIECE = 24
-_GRID_ABOVE, _GRID_POINTS = 4096, 65  # distinct entries beyond which moments are interpolated
 _CONCENTRATED = 0.3  # largest std / |mean| the delta method is used for
 _SOFTMAX_CLOSED = 0.5  # largest logit variance for the closed-form softmax
 _SOFTMAX_DRAWS = 256
@@ -222,143 +229,6 @@ def delta_unary(func, name, out, args, kwargs):
     if len(args) > 1 or kwargs:
         raise Unsupported("extra arguments")
     return _delta(func, stat_of(args[0]))
-
-
-def unary(fn, s: Stat, monotone: bool = False, smooth: bool = False) -> Stat:
-    """The moments of fn(x) for x ~ N(mu, s2) entry by entry (or fn of the Gaussian x is a
-    non-decreasing function of, composed). The Gauss-Legendre rule is split where x = 0, the
-    kink of rectifiers, so they cost no accuracy."""
-    if s.const:
-        return Stat(fn(s.mu).to(D))
-    if s.pre is not None:
-        mu, var, inner, inner_monotone, tok, inner_smooth = s.pre
-        f, monotone = (lambda t: fn(inner(t))), monotone and inner_monotone
-        smooth = smooth and inner_smooth
-    else:
-        mu, var, f, tok = s.mu, _v(s), fn, s.tok
-    mean, second = _quadrature(f, mu, var, smooth)
-    gaussian = Stat(mu, var, tok=tok)
-    out_tok = tokens.through(f, gaussian, float(mu.mean()), float(var.mean()))
-    return Stat(mean, (second - mean * mean).clamp_min(0),
-                pre=(mu, var, f, monotone, tok, smooth), tok=out_tok)
-
-
-def unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(the distinct rows of a 2-D float array, the index of each row's among them): one sort
-    of a key hashed from the rows' bits, checked exact (a lexsort if two rows collide); much
-    faster than ``torch.unique(dim=0)``. Rows are distinct by their bits (-0.0 is not 0.0)."""
-    if rows.shape[0] == 0:
-        return rows, np.zeros(0, dtype=np.int64)
-    bits = np.ascontiguousarray(rows, dtype=np.float64).view(np.int64)
-    key = bits[:, 0].copy()
-    with np.errstate(over="ignore"):
-        for col in bits.T[1:]:  # one 64-bit key from every value's bits: one sort
-            key = key * np.int64(1_000_003) ^ col
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    if np.array_equal(bits[first][inverse], bits):  # no two distinct rows share a key
-        return rows[first], inverse
-    order = np.lexsort(rows.T[::-1])
-    ordered = rows[order]
-    new = np.ones(len(rows), dtype=bool)
-    new[1:] = np.any(ordered[1:] != ordered[:-1], axis=1)
-    inverse = np.empty(len(rows), dtype=np.int64)
-    inverse[order] = np.cumsum(new) - 1
-    return ordered[new], inverse
-
-
-#: Gauss-Hermite nodes and weights for E over z ~ N(0, 1), for smooth functions
-_HERMITE = np.polynomial.hermite_e.hermegauss(32)
-_HERMITE = (_HERMITE[0], _HERMITE[1] / _HERMITE[1].sum())
-
-
-def _quadrature(f, mu, var, smooth: bool = False):
-    """E[f(x)], E[f(x)^2] for x ~ N(mu, var) per entry (duplicate entries computed once; more
-    than 4096 distinct ones: on a grid, interpolated)."""
-    shape = mu.shape
-    m, v = mu.reshape(-1).numpy(), var.reshape(-1).numpy()
-    every = max(1, m.size // 1024)
-    probe = np.stack([m[::every], v[::every]], 1)
-    if m.size > _GRID_ABOVE and len(unique_rows(probe)[0]) > 0.9 * len(probe):
-        inverse = None  # nearly all distinct (a sample says): no sort, no gather back
-    else:
-        pairs, inverse = unique_rows(np.stack([m, v], 1))
-        m, v = pairs[:, 0], pairs[:, 1]
-    sd = np.sqrt(np.maximum(v, 0.0))
-    if m.size > _GRID_ABOVE:
-        mean, second = _on_grid(f, m, sd, smooth)
-    else:
-        mean, second = _moments(f, m, sd, smooth)
-    if inverse is not None:
-        mean, second = mean[inverse], second[inverse]
-    mean, second = torch.from_numpy(mean), torch.from_numpy(second)
-    return mean.reshape(shape), second.reshape(shape)
-
-
-def _on_grid(f, m, sd, smooth: bool):
-    """The moments on a 65 x 65 grid of (mean, std) spanning the entries', interpolated
-    bilinearly: the mean, and the variance over std^2 (smooth in both, also where the std is
-    small beside the mean, where the second moment less the squared mean would cancel)."""
-    exact = sd <= 0
-    mean, second = np.empty_like(m), np.empty_like(m)
-    if exact.any():
-        mean[exact], second[exact] = _moments(f, m[exact], sd[exact], smooth)
-        mm, ss = m[~exact], sd[~exact]
-    else:  # the usual case: no boolean mask to copy through
-        mm, ss = m, sd
-    if mm.size:
-        gm = np.linspace(mm.min(), mm.max(), _GRID_POINTS)
-        gs = np.linspace(ss.min(), ss.max(), _GRID_POINTS)
-        M, S = np.meshgrid(gm, gs, indexing="ij")
-        e1, e2 = _moments(f, M.ravel(), S.ravel(), smooth)
-        tables = (e1, np.maximum(e2 - e1 * e1, 0.0) / S.ravel() ** 2)
-        m1, v1 = _bilinear_lookup(tables, gm, gs, mm, ss)
-        mean_at, second_at = m1, v1 * ss ** 2 + m1 ** 2
-        if exact.any():
-            mean[~exact], second[~exact] = mean_at, second_at
-        else:
-            mean, second = mean_at, second_at
-    return mean, second
-
-
-def _bilinear_lookup(tables, gx, gy, x, y):
-    """Each table (flattened, ``gx.size`` x ``gy.size``, row-major) bilinearly at (x, y): the
-    four corners gathered by flat index with ``take`` (a 2-D fancy index over a stacked table
-    costs several times more on the 64k entries of a transformer's MLP)."""
-    def locate(g, v):
-        if g[-1] == g[0]:
-            return np.zeros(v.size, dtype=np.int64), np.zeros(v.size)
-        pos = (v - g[0]) / (g[-1] - g[0]) * (g.size - 1)
-        i = np.clip(np.floor(pos).astype(np.int64), 0, g.size - 2)
-        return i, np.clip(pos - i, 0.0, 1.0)
-    i, a = locate(gx, x)
-    j, b = locate(gy, y)
-    k00 = i * gy.size + j
-    k10, k01 = k00 + gy.size, k00 + 1
-    k11 = k10 + 1
-    w00, w10, w01, w11 = (1 - a) * (1 - b), a * (1 - b), (1 - a) * b, a * b
-    return [w00 * t.take(k00) + w10 * t.take(k10) + w01 * t.take(k01) + w11 * t.take(k11)
-            for t in tables]
-
-
-def _moments(f, m, sd, smooth: bool):
-    """E[f(x)], E[f(x)^2], x ~ N(m, sd^2), for arrays m, sd: 32-point Gauss-Hermite for a
-    smooth f, else Gauss-Legendre split where x = 0."""
-    mean, second = np.empty_like(m), np.empty_like(m)
-    for i in range(0, m.size, _ENTRIES):
-        mi, si = m[i:i + _ENTRIES, None], sd[i:i + _ENTRIES, None]
-        if smooth:
-            z, w = _HERMITE[0][None], _HERMITE[1][None]
-        else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                t = np.where(si > 0, -mi / np.where(si > 0, si, 1.0), 0.0)
-            edges = np.concatenate([np.full_like(t, -12.0), np.clip(t, -12.0, 12.0),
-                                    np.full_like(t, 12.0)], axis=1)
-            z, w = legendre_pieces(edges, _NODES_PER_PIECE)
-        y = f(torch.from_numpy(mi + si * z)).to(D).numpy()
-        mean[i:i + _ENTRIES] = (w * y).sum(1)
-        second[i:i + _ENTRIES] = (w * y * y).sum(1)
-    return mean, second
 
 
 def elementwise(func, name, out, args, kwargs):
@@ -635,223 +505,6 @@ def sdpa(func, name, out, args, kwargs):
             logits = Stat(logits.mu + mask.to(D), _v(logits))
     p = _dropout(_softmax(logits, -1), v.get("dropout_p") or 0.0)
     return _attend(p, val)
-
-
-def layer_norm(func, name, out, args, kwargs):
-    names = ["input", "normalized_shape", "weight", "bias", "eps"]
-    v = dict(zip(names, args, strict=False)) | kwargs
-    dims = tuple(range(-len(v["normalized_shape"]), 0))
-    return _normalize(stat_of(v["input"]), dims, v.get("weight"), v.get("bias"),
-                      v.get("eps", 1e-5), center=True)
-
-
-def rms_norm(func, name, out, args, kwargs):
-    names = ["input", "normalized_shape", "weight", "eps"]
-    v = dict(zip(names, args, strict=False)) | kwargs
-    dims = tuple(range(-len(v["normalized_shape"]), 0))
-    eps = v.get("eps")
-    eps = torch.finfo(v["input"].dtype).eps if eps is None else eps
-    return _normalize(stat_of(v["input"]), dims, v.get("weight"), None, eps, center=False)
-
-
-def _normalize(s: Stat, dims, weight, bias, eps, center: bool, view=None,
-               copies: float = 1.0) -> Stat:
-    """(x - mean) / sqrt(var + eps) * weight + bias over ``dims``: each normalized group's
-    expected mean and variance (its entries' mean of E[x^2], less the mean's square and the
-    1/n of the variance the sample mean takes along)."""
-    var = _v(s)
-    second = (var + s.mu ** 2).mean(dim=dims, keepdim=True)
-    if center:
-        n = math.prod(s.mu.shape[d] for d in dims) * copies
-        m = s.mu.mean(dim=dims, keepdim=True)
-        spread = second - m * m - var.mean(dim=dims, keepdim=True) / n
-        mu = s.mu - m
-    else:
-        spread, mu = second, s.mu
-    scale = 1.0 / torch.sqrt(spread.clamp_min(0) + eps)
-    mu, var = mu * scale, var * scale * scale
-    tok = s.tok if s.tok is not None and s.tok[0] < min(dims) else None
-    if weight is not None:
-        w = stat_of(weight)
-        if not w.const:
-            raise Unsupported("a tracked weight")
-        w = w.mu if view is None else w.mu.reshape(view)
-        mu, var = mu * w, var * w * w
-    if bias is not None:
-        b = stat_of(bias).mu
-        mu = mu + (b if view is None else b.reshape(view))
-    return Stat(mu, var, True, tok=tok)
-
-
-def group_norm(func, name, out, args, kwargs):
-    names = ["input", "num_groups", "weight", "bias", "eps"]
-    v = dict(zip(names, args, strict=False)) | kwargs
-    s, g = stat_of(v["input"]), v["num_groups"]
-    shape = s.mu.shape
-    grouped = Stat(s.mu.reshape(shape[0], g, -1), _v(s).reshape(shape[0], g, -1))
-    y = _normalize(grouped, (-1,), None, None, v.get("eps", 1e-5), center=True)
-    y = Stat(y.mu.reshape(shape), y.var.reshape(shape))
-    view = (-1, *([1] * (len(shape) - 2)))
-    return _affine_channels(y, v.get("weight"), v.get("bias"), view)
-
-
-def _affine_channels(y: Stat, weight, bias, view) -> Stat:
-    mu, var = y.mu, y.var
-    if weight is not None:
-        w = stat_of(weight).mu.reshape(view)
-        mu, var = mu * w, var * w * w
-    if bias is not None:
-        mu = mu + stat_of(bias).mu.reshape(view)
-    return Stat(mu, var, True)
-
-
-def batch_norm(func, name, out, args, kwargs):
-    """Batch statistics (training, or no running buffers) over every axis but the channels';
-    else the running mean and variance."""
-    names = ["input", "running_mean", "running_var", "weight", "bias", "training", "momentum",
-             "eps"]
-    v = dict(zip(names, args, strict=False)) | kwargs
-    s = stat_of(v["input"])
-    view = (-1, *([1] * (s.mu.dim() - 2)))
-    if v.get("training", False) or v.get("running_mean") is None:
-        dims = tuple(d for d in range(s.mu.dim()) if d != 1)
-        y = _normalize(s, dims, None, None, v.get("eps", 1e-5), center=True,
-                       copies=BATCH["ratio"])
-    else:
-        m = v["running_mean"].to(D).reshape(view)
-        scale = 1.0 / torch.sqrt(v["running_var"].to(D).reshape(view) + v.get("eps", 1e-5))
-        y = Stat((s.mu - m) * scale, _v(s) * scale * scale)
-    return _affine_channels(y, v.get("weight"), v.get("bias"), view)
-
-
-def _window_count(x, kernel, stride, padding, ceil_mode, pool):
-    """Entries of the input (padding excluded) in each pooling window."""
-    ones = torch.ones_like(x[:1, :1])
-    return pool(ones, kernel, stride, padding, ceil_mode, True, 1)
-
-
-def avg_pool(func, name, out, args, kwargs):
-    """Average pooling: mu averaged, s2 summed / divisor^2 = avg(s2) * avg(1) / count."""
-    s = stat_of(args[0])
-    mu = func(s.mu, *args[1:], **kwargs)
-    var = func(_v(s), *args[1:], **kwargs)
-    ones = func(torch.ones_like(s.mu[:1, :1]), *args[1:], **kwargs)
-    dims = s.mu.dim() - 2
-    if dims == 1:
-        raise Unsupported("1-d pooling")
-    names = ["input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
-             "divisor_override"]
-    v = dict(zip(names, args, strict=False)) | kwargs
-    pool = F.avg_pool2d if dims == 2 else F.avg_pool3d
-    count = _window_count(s.mu, v["kernel_size"], v.get("stride") or v["kernel_size"],
-                          v.get("padding", 0), v.get("ceil_mode", False), pool)
-    return Stat(mu, var * ones / count, s.gauss)
-
-
-def adaptive_avg_pool(func, name, out, args, kwargs):
-    """Adaptive average pooling: window i of n over o covers floor(i n / o) ..
-    ceil((i + 1) n / o) - 1 (PyTorch's rule), so s2 sums / count^2."""
-    s = stat_of(args[0])
-    mu = func(s.mu, *args[1:], **kwargs)
-    size, outs = s.mu.shape[2:], mu.shape[2:]
-    counts = torch.ones(1, dtype=D)
-    for axis, (n, o) in enumerate(zip(size, outs, strict=True)):
-        c = torch.tensor([math.ceil((i + 1) * n / o) - (i * n) // o for i in range(o)], dtype=D)
-        counts = counts.unsqueeze(-1) * c.reshape(*([1] * axis), -1)
-    var = func(_v(s), *args[1:], **kwargs) / counts.reshape(1, 1, *outs)
-    return Stat(mu, var, s.gauss)
-
-
-def max_pool(func, name, out, args, kwargs):
-    """Max pooling of fn(Gaussian), fn non-decreasing: max_i fn(x_i) = fn(max_i x_i), and the
-    max of a window's independent N(m_i, s_i^2) has the CDF prod_i Phi((x - m_i) / s_i)
-    (padding is -inf: it never wins), integrated on a grid of 160 points per window."""
-    names = ["input", "kernel_size", "stride", "padding", "dilation", "ceil_mode",
-             "return_indices"]
-    v = dict(zip(names, args, strict=False)) | kwargs
-    s = stat_of(v["input"])
-    if s.mu.dim() != 4 or v.get("return_indices") or v.get("ceil_mode"):
-        raise Unsupported("only 2-d, no ceil_mode, no indices")
-    if s.pre is not None and s.pre[3]:
-        mu, var, fn = s.pre[:3]
-    elif s.gauss:
-        mu, var, fn = s.mu, _v(s), None
-    else:
-        raise Unsupported("not a non-decreasing function of a Gaussian")
-    k = v["kernel_size"]
-    stride, pad, dil = v.get("stride") or k, v.get("padding", 0), v.get("dilation", 1)
-    n, c, h, w = mu.shape
-    keep, same = _distinct_planes(mu.reshape(n * c, h * w), var.reshape(n * c, h * w))
-    cols = [F.unfold(t.reshape(n * c, 1, h, w)[keep], k, dil, pad, stride) for t in (mu, var)]
-    valid = F.unfold(torch.ones(1, 1, h, w, dtype=D), k, dil, pad, stride) > 0  # (1, kk, L)
-    kk = cols[0].shape[1]
-    valid = valid.expand(len(keep), -1, -1).to(D)
-    # one row per window (its means, variances, valid entries); equal windows computed once
-    rows = torch.cat([cols[0], cols[1], valid], 1).transpose(1, 2).reshape(-1, 3 * kk)
-    rows, inverse = unique_rows(rows.numpy())
-    rows, inverse = torch.from_numpy(rows), torch.from_numpy(inverse)
-    m, sd, ok = rows[:, :kk], rows[:, kk:2 * kk].clamp_min(0).sqrt(), rows[:, 2 * kk:] > 0
-    step = max(1, (1 << 22) // (kk * 160))
-    parts = [_max_moments(m[i:i + step], sd[i:i + step], ok[i:i + step], fn)
-             for i in range(0, m.shape[0], step)]
-    mean = torch.cat([p[0] for p in parts])[inverse].reshape(len(keep), -1)[same]
-    second = torch.cat([p[1] for p in parts])[inverse].reshape(len(keep), -1)[same]
-    oh, ow = out.shape[-2:]
-    return Stat(mean.reshape(n, c, oh, ow), (second - mean * mean).clamp_min(0).reshape(
-        n, c, oh, ow))
-
-
-def _distinct_planes(mu, var):
-    """(the first of each distinct (mean, variance) plane, which of them each row of ``mu``
-    and ``var`` (planes, entries) is): the examples of the traced batch (two where a
-    BatchNorm trains) have equal planes, whose windows need not be unfolded and sorted twice.
-    Planes are equal by their bits, as :func:`unique_rows` compares."""
-    a, b = mu.numpy(), var.numpy()
-    index: dict = {}
-    keep, same = [], []
-    for i in range(a.shape[0]):
-        key = a[i].tobytes() + b[i].tobytes()
-        if key not in index:
-            index[key] = len(keep)
-            keep.append(i)
-        same.append(index[key])
-    return torch.tensor(keep), torch.tensor(same)
-
-
-def _max_moments(m, sd, valid, fn, points: int = 160):
-    """E[fn(max)], E[fn(max)^2] of independent N(m_i, sd_i^2) over axis 1 (valid entries);
-    m, sd, valid: (windows, k)."""
-    # the max's CDF prod_i Phi_i is ~0 below the largest m_i - 8 s_i and ~1 above the largest
-    # m_i + 8 s_i: the grid spans only that
-    big = torch.where(valid, m + 8 * sd, torch.tensor(-math.inf, dtype=D)).amax(1)
-    small = torch.where(valid, m - 8 * sd, torch.tensor(-math.inf, dtype=D)).amax(1)
-    t = torch.linspace(0, 1, points, dtype=D)
-    x = small[:, None] + (big - small)[:, None] * t  # (W, P)
-    cdf = _window_cdfs(x, m, sd, valid).prod(1)  # (W, P)
-    mid = (x[..., 1:] + x[..., :-1]) / 2
-    y = mid if fn is None else fn(mid).to(D)
-    dp = cdf.diff(dim=-1)
-    return (y * dp).sum(-1), (y * y * dp).sum(-1)
-
-
-def _window_cdfs(x, m, sd, valid):
-    """Phi((x - m_i) / s_i) of every entry i of every window at the window's points x (W, P),
-    1 where an entry is padding: (W, k, P). Equal entries of a window (all of an interior
-    window's, whose inputs share one mean and variance) have equal CDFs, so each is computed
-    once, at its first column, and copied to the others: the normal CDF is the costly part
-    of max pooling."""
-    k = m.shape[1]
-    eye = torch.eye(k, dtype=torch.bool)
-    same = ((m[:, :, None] == m[:, None, :]) & (sd[:, :, None] == sd[:, None, :])
-            & (valid[:, :, None] == valid[:, None, :])) | eye  # (W, k, k)
-    first = same.to(torch.uint8).argmax(2)  # the first column equal to each (itself at most)
-    own = (first == torch.arange(k)) & valid
-    own_w, own_j = own.nonzero(as_tuple=True)
-    z = (x[own_w] - m[own_w, own_j, None]) / sd[own_w, own_j, None].clamp_min(1e-300)
-    table = torch.cat([torch.ones(1, x.shape[1], dtype=D), torch.special.ndtr(z)])
-    # row of the table each entry reads: its first equal column's CDF (row 0, ones: padding)
-    row = torch.where(own, own.reshape(-1).cumsum(0).reshape(own.shape), 0)
-    return table[row.gather(1, first)]
 
 
 def copy(func, name, out, args, kwargs):

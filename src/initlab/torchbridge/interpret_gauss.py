@@ -1,0 +1,158 @@
+"""Gaussian expectations of elementwise functions for the mean-field interpreter: the
+moments of fn(x) for x ~ N(mu, s2) entry by entry (:func:`unary`), by 32-point Gauss-Hermite
+for smooth functions and Gauss-Legendre split at the kink for the others
+(``initlab.theory.gaussian``), beyond 4096 distinct (mu, s2) entries on a 65 x 65 grid,
+interpolated; and :func:`unique_rows`, the deduplication they (and max pooling) use. The rules
+that call them: :mod:`initlab.torchbridge.interpret_rules`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from initlab.theory.gaussian import legendre_pieces
+from initlab.torchbridge import interpret_tokens as tokens
+from initlab.torchbridge.hooks import torch
+from initlab.torchbridge.interpret import Stat
+
+D = torch.float64
+_ENTRIES = 1 << 14  # quadrature entries per block (x 48 nodes)
+_NODES_PER_PIECE = 24
+_GRID_ABOVE, _GRID_POINTS = 4096, 65  # distinct entries beyond which moments are interpolated
+
+
+def unary(fn, s: Stat, monotone: bool = False, smooth: bool = False) -> Stat:
+    """The moments of fn(x) for x ~ N(mu, s2) entry by entry (or fn of the Gaussian x is a
+    non-decreasing function of, composed). The Gauss-Legendre rule is split where x = 0, the
+    kink of rectifiers, so they cost no accuracy."""
+    if s.const:
+        return Stat(fn(s.mu).to(D))
+    if s.pre is not None:
+        mu, var, inner, inner_monotone, tok, inner_smooth = s.pre
+        f, monotone = (lambda t: fn(inner(t))), monotone and inner_monotone
+        smooth = smooth and inner_smooth
+    else:
+        mu, var, f, tok = s.mu, s.variance(), fn, s.tok
+    mean, second = _quadrature(f, mu, var, smooth)
+    gaussian = Stat(mu, var, tok=tok)
+    out_tok = tokens.through(f, gaussian, float(mu.mean()), float(var.mean()))
+    return Stat(mean, (second - mean * mean).clamp_min(0),
+                pre=(mu, var, f, monotone, tok, smooth), tok=out_tok)
+
+
+def unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct rows of a 2-D float array, the index of each row's among them): one sort
+    of a key hashed from the rows' bits, checked exact (a lexsort if two rows collide); much
+    faster than ``torch.unique(dim=0)``. Rows are distinct by their bits (-0.0 is not 0.0)."""
+    if rows.shape[0] == 0:
+        return rows, np.zeros(0, dtype=np.int64)
+    bits = np.ascontiguousarray(rows, dtype=np.float64).view(np.int64)
+    key = bits[:, 0].copy()
+    with np.errstate(over="ignore"):
+        for col in bits.T[1:]:  # one 64-bit key from every value's bits: one sort
+            key = key * np.int64(1_000_003) ^ col
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if np.array_equal(bits[first][inverse], bits):  # no two distinct rows share a key
+        return rows[first], inverse
+    order = np.lexsort(rows.T[::-1])
+    ordered = rows[order]
+    new = np.ones(len(rows), dtype=bool)
+    new[1:] = np.any(ordered[1:] != ordered[:-1], axis=1)
+    inverse = np.empty(len(rows), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], inverse
+
+
+#: Gauss-Hermite nodes and weights for E over z ~ N(0, 1), for smooth functions
+_HERMITE = np.polynomial.hermite_e.hermegauss(32)
+_HERMITE = (_HERMITE[0], _HERMITE[1] / _HERMITE[1].sum())
+
+
+def _quadrature(f, mu, var, smooth: bool = False):
+    """E[f(x)], E[f(x)^2] for x ~ N(mu, var) per entry (duplicate entries computed once; more
+    than 4096 distinct ones: on a grid, interpolated)."""
+    shape = mu.shape
+    m, v = mu.reshape(-1).numpy(), var.reshape(-1).numpy()
+    every = max(1, m.size // 1024)
+    probe = np.stack([m[::every], v[::every]], 1)
+    if m.size > _GRID_ABOVE and len(unique_rows(probe)[0]) > 0.9 * len(probe):
+        inverse = None  # nearly all distinct (a sample says): no sort, no gather back
+    else:
+        pairs, inverse = unique_rows(np.stack([m, v], 1))
+        m, v = pairs[:, 0], pairs[:, 1]
+    sd = np.sqrt(np.maximum(v, 0.0))
+    if m.size > _GRID_ABOVE:
+        mean, second = _on_grid(f, m, sd, smooth)
+    else:
+        mean, second = _moments(f, m, sd, smooth)
+    if inverse is not None:
+        mean, second = mean[inverse], second[inverse]
+    mean, second = torch.from_numpy(mean), torch.from_numpy(second)
+    return mean.reshape(shape), second.reshape(shape)
+
+
+def _on_grid(f, m, sd, smooth: bool):
+    """The moments on a 65 x 65 grid of (mean, std) spanning the entries', interpolated
+    bilinearly: the mean, and the variance over std^2 (smooth in both, also where the std is
+    small beside the mean, where the second moment less the squared mean would cancel)."""
+    exact = sd <= 0
+    mean, second = np.empty_like(m), np.empty_like(m)
+    if exact.any():
+        mean[exact], second[exact] = _moments(f, m[exact], sd[exact], smooth)
+        mm, ss = m[~exact], sd[~exact]
+    else:  # the usual case: no boolean mask to copy through
+        mm, ss = m, sd
+    if mm.size:
+        gm = np.linspace(mm.min(), mm.max(), _GRID_POINTS)
+        gs = np.linspace(ss.min(), ss.max(), _GRID_POINTS)
+        M, S = np.meshgrid(gm, gs, indexing="ij")
+        e1, e2 = _moments(f, M.ravel(), S.ravel(), smooth)
+        tables = (e1, np.maximum(e2 - e1 * e1, 0.0) / S.ravel() ** 2)
+        m1, v1 = _bilinear_lookup(tables, gm, gs, mm, ss)
+        mean_at, second_at = m1, v1 * ss ** 2 + m1 ** 2
+        if exact.any():
+            mean[~exact], second[~exact] = mean_at, second_at
+        else:
+            mean, second = mean_at, second_at
+    return mean, second
+
+
+def _bilinear_lookup(tables, gx, gy, x, y):
+    """Each table (flattened, ``gx.size`` x ``gy.size``, row-major) bilinearly at (x, y): the
+    four corners gathered by flat index with ``take`` (a 2-D fancy index over a stacked table
+    costs several times more on the 64k entries of a transformer's MLP)."""
+    def locate(g, v):
+        if g[-1] == g[0]:
+            return np.zeros(v.size, dtype=np.int64), np.zeros(v.size)
+        pos = (v - g[0]) / (g[-1] - g[0]) * (g.size - 1)
+        i = np.clip(np.floor(pos).astype(np.int64), 0, g.size - 2)
+        return i, np.clip(pos - i, 0.0, 1.0)
+    i, a = locate(gx, x)
+    j, b = locate(gy, y)
+    k00 = i * gy.size + j
+    k10, k01 = k00 + gy.size, k00 + 1
+    k11 = k10 + 1
+    w00, w10, w01, w11 = (1 - a) * (1 - b), a * (1 - b), (1 - a) * b, a * b
+    return [w00 * t.take(k00) + w10 * t.take(k10) + w01 * t.take(k01) + w11 * t.take(k11)
+            for t in tables]
+
+
+def _moments(f, m, sd, smooth: bool):
+    """E[f(x)], E[f(x)^2], x ~ N(m, sd^2), for arrays m, sd: 32-point Gauss-Hermite for a
+    smooth f, else Gauss-Legendre split where x = 0."""
+    mean, second = np.empty_like(m), np.empty_like(m)
+    for i in range(0, m.size, _ENTRIES):
+        mi, si = m[i:i + _ENTRIES, None], sd[i:i + _ENTRIES, None]
+        if smooth:
+            z, w = _HERMITE[0][None], _HERMITE[1][None]
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t = np.where(si > 0, -mi / np.where(si > 0, si, 1.0), 0.0)
+            edges = np.concatenate([np.full_like(t, -12.0), np.clip(t, -12.0, 12.0),
+                                    np.full_like(t, 12.0)], axis=1)
+            z, w = legendre_pieces(edges, _NODES_PER_PIECE)
+        y = f(torch.from_numpy(mi + si * z)).to(D).numpy()
+        mean[i:i + _ENTRIES] = (w * y).sum(1)
+        second[i:i + _ENTRIES] = (w * y * y).sum(1)
+    return mean, second

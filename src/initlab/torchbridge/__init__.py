@@ -17,7 +17,8 @@ from initlab.torchbridge.hooks import require_torch
 torch = require_torch()
 
 from initlab.torchbridge.demo import demo_cnn, demo_mlp  # noqa: E402
-from initlab.torchbridge.inspection import InspectResult, LayerRow, ReinitResult, inspect  # noqa: E402
+from initlab.torchbridge.inspect_results import InspectResult, LayerRow, ReinitResult  # noqa: E402
+from initlab.torchbridge.inspection import inspect  # noqa: E402
 from initlab.torchbridge.interpret_extrapolate import ExtrapolationResult, extrapolate  # noqa: E402
 from initlab.torchbridge.match import match_init  # noqa: E402
 from initlab.torchbridge.monitoring import MonitorAlert, MonitorResult, monitor  # noqa: E402

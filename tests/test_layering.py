@@ -73,7 +73,7 @@ def test_model_files_are_written_below_the_model():
 
 #: experiments made of parts of their own (a driver and the pieces only it runs)
 OWN_PARTS = {"propagate": {"jacobian", "trainability", "propagate_residual"},
-             "activations": {"residual_activations"}}
+             "activations": {"residual_activations"}, "residual": {"residual_results"}}
 
 
 def test_experiments_borrow_only_from_their_shared_parts():

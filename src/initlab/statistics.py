@@ -60,6 +60,12 @@ ACCURACY_CI = ("95% intervals of accuracies: Wilson score interval with the seed
                "sample size p(1-p)/Var(mean) and Student t (S-1 df); inside [0, 1]")
 
 
+def finite_or_none(x) -> float | None:
+    """``x`` as a float, or None where it is NaN or infinite (JSON has no such numbers)."""
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
 def _finite(values) -> np.ndarray:
     v = np.asarray(values, dtype=float)
     return v[np.isfinite(v)]

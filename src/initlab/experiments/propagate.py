@@ -49,6 +49,7 @@ from initlab.experiments.propagate_results import (  # noqa: F401  (public names
 from initlab.experiments.registry import Experiment
 from initlab.experiments.shared_options import residual_option
 from initlab.nn.activations import get_activation
+from initlab.statistics import finite_or_none as _finite
 from initlab.theory.meanfield import (
     check_activation,
     chi_1,
@@ -246,11 +247,6 @@ def measure(act, sigma_w2, sigma_b2: float, depth: int, width: int, rng, q0: flo
             prev = np.where(norm2 > 0, norm2, np.nan)
     growth = np.stack(growth, axis=1) if growth else np.zeros((sw.shape[0], 0))
     return np.stack(qs, axis=1), np.stack(cs, axis=1), growth
-
-
-def _finite(x) -> float | None:
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 def phase_diagram(act, sigma_w2, sigma_b2, n_w: int = 48, n_b: int = 21) -> dict:

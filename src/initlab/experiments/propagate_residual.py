@@ -20,11 +20,10 @@ c_{l+1} = (q_l c_l + q_b c_b) / (q_l + q_b).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from initlab.experiments.propagate_results import LayerStat, PropagateRun
+from initlab.statistics import finite_or_none as _finite
 from initlab.theory.meanfield import correlation_map, length_map
 from initlab.theory.residual import stream_variance
 
@@ -88,11 +87,6 @@ def residual_runs(act, c, streams, input_batch) -> list[PropagateRun]:
                                  q_star=None, c_star=None, chi_1=None, xi_q=None, xi_c=None,
                                  layers=layers))
     return runs
-
-
-def _finite(x) -> float | None:
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 __all__ = ["measure_residual", "predict_residual", "residual_runs"]

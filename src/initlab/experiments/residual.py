@@ -47,6 +47,7 @@ from initlab.experiments.shared_options import (
     dtype_option,
     seeds_problem,
 )
+from initlab.statistics import finite_or_none as _finite
 
 #: The study's names of schemes -> init specs; any other init spec is accepted too, and a
 #: ``+batchnorm`` / ``+layernorm`` suffix puts that norm in the branch.
@@ -239,11 +240,6 @@ def _one_run(name, depth, opt, lr, seed, part, s, at_init) -> ResidualRun:
                        final_loss=None if diverged or not math.isfinite(loss) else loss,
                        final_accuracy=None if diverged else float(part.train[s]),
                        diverged=diverged or not math.isfinite(loss))
-
-
-def _finite(value) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 def measure_init(spec, norm, seeds, sizes, output, X, y, dtype, activation, model_kw):

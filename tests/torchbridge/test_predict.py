@@ -111,7 +111,12 @@ def test_gpt2_extrapolated_from_2_to_6_blocks_matches_the_built_one():
     predicted = np.mean([[r.stream_std for r in extrapolate(gpt(2, s), ids, 3).stream]
                          for s in range(3)], 0)
     built = _pooled_std([_stream(gpt(6, s), ids) for s in range(3)])
-    assert extrapolate(gpt(2, 0), ids, 3).init_rule.startswith("transformers")
+    model = gpt(2, 0)
+    before = {n: (p, p.detach().clone()) for n, p in model.named_parameters()}
+    assert extrapolate(model, ids, 3).init_rule.startswith("transformers")
+    for n, p in model.named_parameters():  # the model's own tensors, untouched, are back
+        assert p is before[n][0] and torch.equal(p, before[n][1]), n
+    assert model.config.n_layer == 2
     assert len(predicted) == 6
     np.testing.assert_allclose(predicted, built, rtol=0.15)
 

@@ -10,7 +10,7 @@ is the repeated application, which is exactly what is run. ``transformers`` mode
 ``num_hidden_layers`` (or ``n_layer``) and ``use_cache`` set for that forward and restored,
 and where the init itself depends on the depth (GPT-2 draws its residual projections with std
 0.02 / sqrt(2 n_layer), Radford et al. 2019) and the blocks still hold the model's own
-draws, the blocks are re-drawn by the model's ``_init_weights`` at the new depth for that
+draws, the blocks are re-drawn by the model's own init rule at the new depth for that
 forward (and restored).
 
 Wider: every weight whose values fit an init scaled by its fan (He, Glorot, LeCun, PyTorch's
@@ -136,49 +136,55 @@ class _Permuted(nn.Module):
 
 @contextmanager
 def _init_rule(model, container, built: int, depth: int):
-    """For a ``transformers`` model whose blocks still hold the draws of its own
-    ``_init_weights`` (the stds of every parameter within 15% of a fresh draw at the built
-    depth), the blocks re-drawn by that rule at the new depth (GPT-2 scales its residual
-    projections by 1/sqrt(2 n_layer)), and restored afterwards; else the built weights."""
+    """For a ``transformers`` model whose blocks still hold the draws of its own init rule
+    (the stds of every parameter within 15% of a fresh draw at the built depth), the blocks
+    re-drawn by that rule at the new depth (GPT-2 scales its residual projections by
+    1/sqrt(2 n_layer)), and restored afterwards; else the built weights.
+
+    The rule is the model's ``_init_weights(module)``: ``PreTrainedModel.init_weights``
+    documents it as the method every model implements its initialization in. It is applied,
+    children first as transformers does, to fresh copies of the blocks' parameters put in
+    their place with ``setattr``, so transformers' guard against re-initializing a loaded
+    weight (a flag on each tensor) sees new tensors; the model's own tensors are never
+    written, and are put back afterwards.
+    """
     init, config = getattr(model, "_init_weights", None), getattr(model, "config", None)
     keys = [k for k in ("num_hidden_layers", "n_layer", "num_layers")
             if getattr(config, k, None) == depth]
     if init is None or not keys or depth == built:
         yield "the built weights"
         return
-    params = list(container.parameters())
-    saved = [p.detach().clone() for p in params]
-    flags = [p.__dict__.get("_is_hf_initialized") for p in params]
+    slots = [(m, n, p) for m in container.modules()
+             for n, p in m.named_parameters(recurse=False)]
 
     def redraw(n_layer):
         for k in keys:
             setattr(config, k, n_layer)
-        for p in params:
-            p._is_hf_initialized = False
+        fresh: dict = {}  # a parameter shared by two modules stays shared
+        for m, n, p in slots:
+            if id(p) not in fresh:
+                fresh[id(p)] = nn.Parameter(p.detach().clone(), requires_grad=p.requires_grad)
+            setattr(m, n, fresh[id(p)])
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             torch.manual_seed(0)
             container.apply(init)  # children first, as transformers' own initialization
 
+    def put_back():
+        for m, n, p in slots:
+            setattr(m, n, p)
+
     try:
         redraw(built)
-        same = all(_close(p, q) for p, q in zip(params, saved, strict=True))
+        same = all(_close(getattr(m, n), p) for m, n, p in slots)
         if same:
             redraw(depth)
         else:
-            with torch.no_grad():
-                for p, q in zip(params, saved, strict=True):
-                    p.copy_(q)
+            put_back()
         for k in keys:
             setattr(config, k, depth)
         yield "transformers' _init_weights at the new depth" if same else "the built weights"
     finally:
-        with torch.no_grad():
-            for p, q, flag in zip(params, saved, flags, strict=True):
-                p.copy_(q)
-                if flag is None:
-                    p.__dict__.pop("_is_hf_initialized", None)
-                else:
-                    p._is_hf_initialized = flag
+        put_back()
 
 
 def _close(p, q) -> bool:

@@ -157,9 +157,9 @@ def test_training_commands_take_param_and_base_width(name):
     key = {"compare": lambda r: r.rows[0].final_loss.mean,
            "regularize": lambda r: r.rows[0].train_accuracy.mean,
            "normalize": lambda r: [row.final_loss.mean for row in r.rows]}[name]
-    sp = key(exp.run(exp.config.from_dict(small)))
-    at_base = key(exp.run(exp.config.from_dict({**small, "param": "mup", "base_width": 16})))
-    narrower = key(exp.run(exp.config.from_dict({**small, "param": "mup", "base_width": 4})))
+    sp = key(exp.execute(exp.config.from_dict(small)))
+    at_base = key(exp.execute(exp.config.from_dict({**small, "param": "mup", "base_width": 16})))
+    narrower = key(exp.execute(exp.config.from_dict({**small, "param": "mup", "base_width": 4})))
     assert at_base == sp and narrower != sp  # muP at its base width is SP, bit for bit
     with pytest.raises(InitlabError, match="--param mup needs --base-width"):
         exp.config.from_dict({**small, "param": "mup"})

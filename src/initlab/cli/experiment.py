@@ -64,8 +64,7 @@ class ExperimentCommand:
 
     def run(self, args: argparse.Namespace) -> int:
         exp = self.experiment
-        jobs = {"jobs": getattr(args, "jobs", None)} if exp.jobs else {}
-        result = exp.run(args.run_config, progress=show_progress(args), **jobs)
+        result = exp.execute(args.run_config, show_progress(args), getattr(args, "jobs", None))
         emit(result, args, exp.figures(result) if getattr(args, "out", None) else None)
         return 0
 

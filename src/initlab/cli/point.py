@@ -42,7 +42,7 @@ def _result(point: dict):
     """Run ``point`` and return its Result (one process, no progress)."""
     config = check_point(point)
     exp = registry.get(point["experiment"])
-    return exp.run(config, progress=False, **({"jobs": 1} if exp.jobs else {}))
+    return exp.execute(config)
 
 
 def run_point(point: dict) -> dict:

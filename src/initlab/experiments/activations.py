@@ -394,7 +394,5 @@ def figures(result: ActivationsResult) -> dict:
     return make_figures(result)
 
 
-EXPERIMENT = Experiment(name="activations", config=ActivationsConfig,
-                        run=lambda config, progress=False: run_activations(
-                            config=config, progress=progress),
+EXPERIMENT = Experiment(name="activations", config=ActivationsConfig, run=run_activations,
                         figures=figures, estimate=estimate)

@@ -154,7 +154,5 @@ def figures(result: ClassicResult) -> dict:
 
 #: Registered as ``reproduce``: the command's name, and the ``experiment`` key of the TOML
 #: files it has always dumped (``initlab run`` and sweeps find it by that name).
-EXPERIMENT = Experiment(name="reproduce", config=ClassicConfig,
-                        run=lambda config, progress=False: run_classic(config=config,
-                                                                       progress=progress),
+EXPERIMENT = Experiment(name="reproduce", config=ClassicConfig, run=run_classic,
                         figures=figures, estimate=estimate)

@@ -346,7 +346,5 @@ def figures(result: CompareResult) -> dict:
     return figs
 
 
-EXPERIMENT = Experiment(name="compare", config=CompareConfig,
-                        run=lambda config, progress=False, jobs=1: run_compare(
-                            config=config, progress=progress, jobs=jobs),
+EXPERIMENT = Experiment(name="compare", config=CompareConfig, run=run_compare,
                         figures=figures, estimate=estimate, jobs=True)

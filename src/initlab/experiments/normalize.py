@@ -276,7 +276,5 @@ def figures(result: NormalizeResult) -> dict:
     return make_figures(result)
 
 
-EXPERIMENT = Experiment(name="normalize", config=NormalizeConfig,
-                        run=lambda config, progress=False, jobs=1: run_normalize(
-                            config=config, progress=progress, jobs=jobs),
+EXPERIMENT = Experiment(name="normalize", config=NormalizeConfig, run=run_normalize,
                         figures=figures, estimate=estimate, jobs=True)

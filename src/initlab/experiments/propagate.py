@@ -391,7 +391,5 @@ def figures(result: PropagateResult) -> dict:
     return draw(result)
 
 
-EXPERIMENT = Experiment(name="propagate", config=PropagateConfig,
-                        run=lambda config, progress=False: run_propagate(config=config,
-                                                                         progress=progress),
+EXPERIMENT = Experiment(name="propagate", config=PropagateConfig, run=run_propagate,
                         figures=figures, estimate=estimate)

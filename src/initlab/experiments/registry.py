@@ -36,10 +36,11 @@ MODULES = {
 class Experiment:
     """One experiment: its name, its options and the four steps every front end calls.
 
-    ``run(config, progress)`` computes (``progress``: show progress on stderr), ``figures``
-    draws a result (no computing), ``estimate`` gives the
-    :class:`~initlab.runtime.budget.Estimate` of a Config's run (None: too small to matter).
-    ``jobs`` says whether ``run`` accepts ``jobs=N`` (processes; the same numbers whatever N).
+    ``run(config=, progress=)`` computes (``progress``: show progress on stderr; front ends
+    call it through :meth:`execute`), ``figures`` draws a result (no computing), ``estimate``
+    gives the :class:`~initlab.runtime.budget.Estimate` of a Config's run (None: too small to
+    matter). ``jobs`` says whether ``run`` accepts ``jobs=N`` (processes; the same numbers
+    whatever N).
     """
 
     name: str
@@ -48,6 +49,12 @@ class Experiment:
     figures: Callable
     estimate: Callable
     jobs: bool = False
+
+    def execute(self, config, progress: bool = False, jobs: int | None = 1):
+        """Run ``config``; ``jobs`` processes where the experiment uses them (None: as many
+        as the machine's cores allow), else ignored."""
+        extra = {"jobs": jobs} if self.jobs else {}
+        return self.run(config=config, progress=progress, **extra)
 
 
 def names() -> list[str]:

@@ -221,7 +221,5 @@ def figures(result: RegularizeResult) -> dict:
     return {"curves": curves_figure(result)}
 
 
-EXPERIMENT = Experiment(name="regularize", config=RegularizeConfig,
-                        run=lambda config, progress=False, jobs=1: run_regularize(
-                            config=config, progress=progress, jobs=jobs),
+EXPERIMENT = Experiment(name="regularize", config=RegularizeConfig, run=run_regularize,
                         figures=figures, estimate=estimate, jobs=True)

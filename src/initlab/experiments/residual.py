@@ -315,7 +315,5 @@ def figures(result: ResidualResult) -> dict:
     return {"stream": stream_figure(result), "loss": loss_figure(result)}
 
 
-EXPERIMENT = Experiment(name="residual", config=ResidualConfig,
-                        run=lambda config, progress=False, jobs=1: run_residual(
-                            config=config, progress=progress, jobs=jobs),
+EXPERIMENT = Experiment(name="residual", config=ResidualConfig, run=run_residual,
                         figures=figures, estimate=estimate, jobs=True)

@@ -282,7 +282,5 @@ def figures(result: CoordCheckResult) -> dict:
     return {"coordcheck": coordcheck_figure(result)}
 
 
-EXPERIMENT = Experiment(name="width-coordcheck", config=CoordCheckConfig,
-                        run=lambda config, progress=False, jobs=1: run_coordcheck(
-                            config=config, progress=progress, jobs=jobs),
+EXPERIMENT = Experiment(name="width-coordcheck", config=CoordCheckConfig, run=run_coordcheck,
                         figures=figures, estimate=estimate, jobs=True)

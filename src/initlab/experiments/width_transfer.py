@@ -280,7 +280,5 @@ def figures(result: TransferResult) -> dict:
     return {"transfer": transfer_figure(result)}
 
 
-EXPERIMENT = Experiment(name="width-transfer", config=TransferConfig,
-                        run=lambda config, progress=False, jobs=1: run_transfer(
-                            config=config, progress=progress, jobs=jobs),
+EXPERIMENT = Experiment(name="width-transfer", config=TransferConfig, run=run_transfer,
                         figures=figures, estimate=estimate, jobs=True)

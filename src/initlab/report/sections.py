@@ -281,7 +281,7 @@ def run_section(section: ReportSection, settings: Settings):
 
     exp = registry.get(section.experiment)
     config = section.config(settings)
-    result = exp.run(config, progress=False, **({"jobs": 1} if exp.jobs else {}))
+    result = exp.execute(config)
     figures = exp.figures(result)
     captions = section.captions(result, list(figures))
     missing = [stem for stem in captions if stem not in figures]

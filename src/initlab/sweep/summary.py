@@ -164,18 +164,24 @@ def _mean_ci(values) -> tuple[float | None, float | None, int]:
     return float(v.mean()), float(half), int(v.size)
 
 
+def _selected(rows, axes, where: dict, metric: str) -> tuple[list, str]:
+    """The rows ``where`` selects and the metric's column, after checking that there are rows
+    and that every axis (None: unused) names a column."""
+    names = list(dict.fromkeys(k for r in rows for k in r))
+    if not rows:
+        raise InitlabError("the store has no finished points yet")
+    for name in axes:
+        if name is not None and name not in names:
+            raise InitlabError(f"unknown column {name!r}; columns: {', '.join(names)}")
+    rows = _filter(rows, where, names)
+    return rows, _metric(rows, metric, names)
+
+
 def lines(rows, grid: list[str], x: str, y: str, hue: str | None = None,
           where: dict | None = None) -> SweepLines:
     """Mean and 95% interval of metric ``y`` per (``hue``, ``x``) group of ``rows``."""
     where = where or {}
-    names = list(dict.fromkeys(k for r in rows for k in r))
-    if not rows:
-        raise InitlabError("the store has no finished points yet")
-    for name in (x, hue):
-        if name is not None and name not in names:
-            raise InitlabError(f"unknown column {name!r}; columns: {', '.join(names)}")
-    rows = _filter(rows, where, names)
-    metric = _metric(rows, y, names)
+    rows, metric = _selected(rows, (x, hue), where, y)
     _check_mixed(rows, {x, hue, metric, *where}, _keys(rows, grid),
                  lambda r: (str(r.get(hue)), str(r.get(x))))
     xs = _order(r[x] for r in rows)
@@ -197,14 +203,7 @@ def heat(rows, grid: list[str], x: str, y: str, z: str,
          where: dict | None = None) -> SweepHeat:
     """Mean of metric ``z`` per (``y``, ``x``) cell of ``rows``."""
     where = where or {}
-    names = list(dict.fromkeys(k for r in rows for k in r))
-    if not rows:
-        raise InitlabError("the store has no finished points yet")
-    for name in (x, y):
-        if name not in names:
-            raise InitlabError(f"unknown column {name!r}; columns: {', '.join(names)}")
-    rows = _filter(rows, where, names)
-    metric = _metric(rows, z, names)
+    rows, metric = _selected(rows, (x, y), where, z)
     _check_mixed(rows, {x, y, metric, *where}, _keys(rows, grid),
                  lambda r: (str(r.get(x)), str(r.get(y))))
     xs, ys = _order(r[x] for r in rows), _order(r[y] for r in rows)

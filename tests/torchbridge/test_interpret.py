@@ -215,9 +215,9 @@ def test_attention_with_the_token_correlation_it_creates(eager, causal):
 def test_independent_positions_would_miss_the_later_blocks(monkeypatch):
     """The same stack with the token correlation dropped predicts the third block's attention
     output too low: the correlation is what the rule is for."""
-    from initlab.torchbridge import interpret_rules
+    from initlab.torchbridge import interpret_tokens
 
-    monkeypatch.setattr(interpret_rules.tokens, "output_tok", lambda K, noise: None)
+    monkeypatch.setattr(interpret_tokens, "output_tok", lambda K, noise: None)
     pairs = predicted_and_measured(lambda: Attention(causal=True),
                                    gaussian(64, 32, 128, std=0.05), seeds=2)
     assert pairs[8][0] < 0.85 * pairs[8][1]

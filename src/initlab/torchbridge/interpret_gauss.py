@@ -3,7 +3,7 @@ moments of fn(x) for x ~ N(mu, s2) entry by entry (:func:`unary`), by 32-point G
 for smooth functions and Gauss-Legendre split at the kink for the others
 (``initlab.theory.gaussian``), beyond 4096 distinct (mu, s2) entries on a 65 x 65 grid,
 interpolated; and :func:`unique_rows`, the deduplication they (and max pooling) use. The rules
-that call them: :mod:`initlab.torchbridge.interpret_rules`.
+that call them: :mod:`initlab.torchbridge.interpret_elementwise`.
 """
 
 from __future__ import annotations

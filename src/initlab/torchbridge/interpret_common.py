@@ -1,0 +1,70 @@
+"""What the rules of the mean-field interpreter share (:mod:`initlab.torchbridge.interpret_rules`
+lists the rules and where each lives): a Stat's variance, the walk that replaces each float
+tensor of a call's arguments by something of its Stat, the same call run on the means or the
+variances, and the sum of two independent tensors (a residual add, a bias).
+"""
+
+from __future__ import annotations
+
+from initlab.torchbridge import interpret_tokens as tokens
+from initlab.torchbridge.hooks import torch
+from initlab.torchbridge.interpret import Stat, stat_of
+
+F = torch.nn.functional
+D = torch.float64
+
+
+def variance(s: Stat):
+    """The per-entry variance (zeros for a constant)."""
+    return s.variance()
+
+
+def map_stats(tree, pick):
+    """``tree`` with every float tensor t replaced by pick(its Stat, t)."""
+    if isinstance(tree, torch.Tensor):
+        return pick(stat_of(tree), tree) if tree.is_floating_point() else tree
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(map_stats(v, pick) for v in tree)
+    if isinstance(tree, dict):
+        return {k: map_stats(v, pick) for k, v in tree.items()}
+    return tree
+
+
+def as64(t):
+    """A float tensor (or a list of them) as float64."""
+    if isinstance(t, torch.Tensor) and t.is_floating_point():
+        return t.to(D)
+    if isinstance(t, (list, tuple)):
+        return [as64(v) for v in t]
+    return t
+
+
+def call_on(func, args, kwargs, pick):
+    """func on pick(Stat) of each float tensor; the Stat's tensors may have other strides than
+    the real ones (a view then needs them contiguous)."""
+    try:
+        return func(*map_stats(args, lambda s, t: pick(s)),
+                    **map_stats(kwargs, lambda s, t: pick(s)))
+    except RuntimeError:
+        return func(*map_stats(args, lambda s, t: pick(s).contiguous()),
+                    **map_stats(kwargs, lambda s, t: pick(s).contiguous()))
+
+
+def stats_in(tree):
+    """The Stat of every float tensor of a nest of lists and tuples, in order."""
+    if isinstance(tree, torch.Tensor) and tree.is_floating_point():
+        yield stat_of(tree)
+    elif isinstance(tree, (list, tuple)):
+        for v in tree:
+            yield from stats_in(v)
+
+
+def linear_combination(a: Stat, b: Stat, ca: float, cb: float) -> Stat:
+    """ca a + cb b of independent a, b: means combine, variances add with the squares."""
+    mu = ca * a.mu + cb * b.mu
+    if a.const and b.const:
+        return Stat(mu)
+    gauss = (a.gauss or a.const) and (b.gauss or b.const)
+    return Stat(mu, ca * ca * variance(a) + cb * cb * variance(b), gauss,
+                tok=tokens.combine_add(a, b, ca, cb))
+

@@ -10,7 +10,14 @@ import math
 
 from initlab.torchbridge import interpret_tokens as tokens
 from initlab.torchbridge.hooks import torch
-from initlab.torchbridge.interpret import IDS_ATTR, Stat, Unsupported, stat_of
+from initlab.torchbridge.interpret import (
+    IDS_ATTR,
+    WEIGHT_SCALE,
+    Stat,
+    Unsupported,
+    stat_of,
+    tracked,
+)
 from initlab.torchbridge.interpret_common import D, F, linear_combination, variance
 from initlab.torchbridge.interpret_structure import structural
 
@@ -18,18 +25,48 @@ _SOFTMAX_CLOSED = 0.5  # largest logit variance for the closed-form softmax
 _SOFTMAX_DRAWS = 256
 
 
-def _bilinear(op, a: Stat, b: Stat, gauss: bool = True) -> Stat:
-    """c = op(a, b) for op bilinear with sums of products (matmul, linear, conv, einsum)."""
-    mu = op(a.mu, b.mu)
+def _bilinear(op, a: Stat, b, gauss: bool = True) -> Stat:
+    """c = op(a, b) for op bilinear with sums of products (matmul, linear, conv, einsum); ``b``
+    a Stat, or a float32 tensor of constants (:func:`_operand`: a weight, used as it is).
+
+    Computed in float32 and returned in float64: each entry is a sum of a few hundred to a few
+    thousand products of one sign (the variance) or of a mean's terms, good to ~1e-6 relative
+    in float32, far below the finite-width noise a prediction is compared with, at half the
+    cost of the float64 products (the largest part of a transformer's prediction). Where float32
+    overflows (entries beyond ~1e19), the op is redone in float64."""
+    if isinstance(b, torch.Tensor):  # a weight: its square in float32 is (w64 ** 2).float()
+        mu = _in_float32(op, a.mu, b)
+        return Stat(mu) if a.const else Stat(mu, _in_float32(op, variance(a), b * b), gauss)
+    mu = _in_float32(op, a.mu, b.mu)
     if a.const and b.const:
         return Stat(mu)
     var = None
     if not a.const:
-        var = op(variance(a), variance(b) + b.mu ** 2 if not b.const else b.mu ** 2)
+        var = _in_float32(op, variance(a), variance(b) + b.mu ** 2 if not b.const else
+                          b.mu ** 2)
     if not b.const:
-        term = op(a.mu ** 2, variance(b))
+        term = _in_float32(op, a.mu ** 2, variance(b))
         var = term if var is None else var + term
     return Stat(mu, var, gauss)
+
+
+def _in_float32(op, p, q):
+    """op(p, q) computed in float32, as float64 (in float64 where float32 overflows: a sum
+    that is not finite, while the arguments' sums are)."""
+    y = op(p.float(), q.float())
+    if not math.isfinite(float(y.sum())) and math.isfinite(float(p.sum() + q.sum())):
+        return op(p.to(D), q.to(D)).to(D)
+    return y.to(D)
+
+
+def _operand(t):
+    """A constant float32 tensor (a weight the data does not flow into, not rescaled by the
+    width extrapolation) as it is, else its Stat: a weight's float64 copy, squared and
+    rounded back to float32, would give the same bits at several times the cost."""
+    if (isinstance(t, torch.Tensor) and t.dtype == torch.float32 and not tracked(t)
+            and id(t) not in WEIGHT_SCALE):
+        return t.detach()
+    return stat_of(t)
 
 
 def _weights(args, kwargs, names):
@@ -42,28 +79,29 @@ def _add_bias(s: Stat, bias) -> Stat:
 
 
 def linear(func, name, out, args, kwargs):
-    x, w, b = _weights(args, kwargs, ["input", "weight", "bias"])
+    x, _, b = _weights(args, kwargs, ["input", "weight", "bias"])
+    w = _operand(args[1] if len(args) > 1 else kwargs["weight"])
     y = _bilinear(lambda p, q: F.linear(p, q), x, w)
     y.tok = _rows_tok(x, w)
     return _add_bias(y, b)
 
 
-def _rows_tok(a: Stat, b: Stat):
+def _rows_tok(a: Stat, b):
     """A map applied to each row of ``a`` by a constant keeps the rows' token correlation."""
-    return a.tok if b.const and a.tok is not None and a.tok[0] != -1 else None
+    const = isinstance(b, torch.Tensor) or b.const
+    return a.tok if const and a.tok is not None and a.tok[0] != -1 else None
 
 
 def conv(func, name, out, args, kwargs):
-    """conv{1,2,3}d and conv_transpose: weights per tap, the rest of the call kept. Computed
-    in float32 (a conv is the costly part of a CNN's prediction; the sums of squares it takes
-    are good to ~1e-6 there), returned in float64."""
-    x, w = stat_of(args[0]), stat_of(args[1] if len(args) > 1 else kwargs["weight"])
+    """conv{1,2,3}d and conv_transpose: weights per tap, the rest of the call kept (in float32,
+    as every bilinear map)."""
+    x, w = stat_of(args[0]), _operand(args[1] if len(args) > 1 else kwargs["weight"])
     b = args[2] if len(args) > 2 else kwargs.get("bias")
     rest = dict(kwargs)
     rest.pop("bias", None)
     rest.pop("weight", None)
     more = args[3:]
-    y = _bilinear(lambda p, q: func(p.float(), q.float(), None, *more, **rest).to(D), x, w)
+    y = _bilinear(lambda p, q: func(p, q, None, *more, **rest), x, w)
     if b is None:
         return y
     view = (-1, *([1] * (y.mu.dim() - 2)))
@@ -76,9 +114,10 @@ def matmul(func, name, out, args, kwargs):
     a, b = args[0], args[1]
     if name == "rmatmul":
         a, b = b, a
-    sa, sb = stat_of(a), stat_of(b)
-    if not sa.const and not sb.const and (sb.tok is not None and sb.tok[0] == -2 or bool(
-            torch.allclose(sa.mu.sum(-1), torch.ones((), dtype=D)))):
+    sa, sb = stat_of(a), _operand(b)
+    if not sa.const and isinstance(sb, Stat) and not sb.const and (
+            sb.tok is not None and sb.tok[0] == -2
+            or bool(torch.allclose(sa.mu.sum(-1), torch.ones((), dtype=D)))):
         return _attend(sa, sb)  # attention weights (rows summing to 1) averaging positions
     y = _bilinear(torch.matmul, sa, sb)
     y.tok = _rows_tok(sa, sb)
@@ -99,7 +138,7 @@ def _attend(p: Stat, v: Stat) -> Stat:
 
 def addmm(func, name, out, args, kwargs):
     """beta input + alpha (m1 @ m2) (addmm, baddbmm, addbmm)."""
-    base, m1, m2 = (stat_of(t) for t in args[:3])
+    base, m1, m2 = stat_of(args[0]), stat_of(args[1]), _operand(args[2])
     beta, alpha = kwargs.get("beta", 1), kwargs.get("alpha", 1)
     op = torch.matmul if name != "addbmm" else (lambda p, q: torch.matmul(p, q).sum(0))
     product = _bilinear(op, m1, m2)

@@ -17,7 +17,7 @@ s2 = 0), with fluctuations of distinct entries independent:
 - add/sub (a residual sum: the branch is independent of the stream at init): mu adds, s2 adds.
 - mul of independent a, b: E[ab] = mu_a mu_b, Var = s2_a s2_b + s2_a mu_b^2 + mu_a^2 s2_b;
   ``x * x`` and ``pow``: Gaussian moments.
-- linear, conv (in float32), matmul, einsum (weights or two tracked tensors): for
+- linear, conv, matmul, einsum (in float32; weights or two tracked tensors): for
   c = sum_j a_j b_j,
   mu_c = sum mu_a mu_b, s2_c = sum s2_a (s2_b + mu_b^2) + mu_a^2 s2_b, computed by the same
   op on (mu_a, mu_b), (s2_a, s2_b + mu_b^2), (mu_a^2, s2_b). With weights: the textbook

@@ -345,12 +345,21 @@ def _elementwise_hook(mode, module):
             return
         mode.paused += 1
         try:
-            smooth = "GELU" in type(module).__name__ and "Clipped" not in type(module).__name__
+            smooth = type(module).__name__ in _SMOOTH_MODULES
             result = UNKNOWN if s is UNKNOWN else unary(module.forward, s, smooth=smooth)
         finally:
             mode.paused -= 1
         setattr(output, STAT_ATTR, result)
     return hook
+
+
+#: The activation modules of ``transformers.activations`` without a kink (analytic: a
+#: Gauss-Hermite rule integrates them; the others, ClippedGELU, ReLUSquared, xIELU, ..., are
+#: split at 0 by Gauss-Legendre)
+_SMOOTH_MODULES = frozenset((
+    "GELUTanh", "PytorchGELUTanh", "NewGELUActivation", "GELUActivation", "SiLUActivation",
+    "FastGELUActivation", "QuickGELUActivation", "AccurateGELUActivation", "MishActivation",
+    "LaplaceActivation", "SqrtSoftplusActivation"))
 
 
 def _record(mode, trace, name):

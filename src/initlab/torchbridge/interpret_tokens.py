@@ -218,6 +218,16 @@ def through(fn, s, m: float, q: float):
     return s.tok[0], mapped
 
 
+def square_map(tok, m: float, q: float):
+    """tok of x^2 for x of pooled mean m and variance q, in closed form: for a Gaussian pair
+    of correlation c, Cov((m + u1)^2, (m + u2)^2) = 4 m^2 q c + 2 q^2 c^2 (Isserlis), over its
+    value at c = 1."""
+    if tok is None or q <= 0:
+        return None
+    R = tok[1].clamp(-1.0, 1.0)
+    return tok[0], (4 * m * m * q * R + 2 * q * q * R * R) / (4 * m * m * q + 2 * q * q)
+
+
 def noisy(tok, var_before: float, var_after: float):
     """tok after independent noise raises each entry's variance from var_before to var_after."""
     if tok is None or var_after <= 0:

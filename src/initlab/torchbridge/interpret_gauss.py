@@ -1,12 +1,14 @@
 """Gaussian expectations of elementwise functions for the mean-field interpreter: the
 moments of fn(x) for x ~ N(mu, s2) entry by entry (:func:`unary`), by 32-point Gauss-Hermite
 for smooth functions and Gauss-Legendre split at the kink for the others
-(``initlab.theory.gaussian``), beyond 4096 distinct (mu, s2) entries on a 65 x 65 grid,
-interpolated; and :func:`unique_rows`, the deduplication they (and max pooling) use. The rules
-that call them: :mod:`initlab.torchbridge.interpret_elementwise`.
+(``initlab.theory.gaussian``), beyond 4096 distinct (mu, s2) entries on a grid (65 points on
+its longer side), interpolated; and :func:`unique_rows`, the deduplication they (and max
+pooling) use. The rules that call them: :mod:`initlab.torchbridge.interpret_elementwise`.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -35,7 +37,7 @@ def unary(fn, s: Stat, monotone: bool = False, smooth: bool = False) -> Stat:
         mu, var, f, tok = s.mu, s.variance(), fn, s.tok
     mean, second = _quadrature(f, mu, var, smooth)
     gaussian = Stat(mu, var, tok=tok)
-    out_tok = tokens.through(f, gaussian, float(mu.mean()), float(var.mean()))
+    out_tok = tokens.through(f, gaussian, float(mu.mean()), float(var.mean()), smooth)
     return Stat(mean, (second - mean * mean).clamp_min(0),
                 pre=(mu, var, f, monotone, tok, smooth), tok=out_tok)
 
@@ -93,9 +95,12 @@ def _quadrature(f, mu, var, smooth: bool = False):
 
 
 def _on_grid(f, m, sd, smooth: bool):
-    """The moments on a 65 x 65 grid of (mean, std) spanning the entries', interpolated
-    bilinearly: the mean, and the variance over std^2 (smooth in both, also where the std is
-    small beside the mean, where the second moment less the squared mean would cancel)."""
+    """The moments on a grid of (mean, std) spanning the entries', interpolated bilinearly:
+    the mean, and the variance over std^2 (smooth in both, also where the std is small beside
+    the mean, where the second moment less the squared mean would cancel). 65 points on the
+    longer side, as many at the same spacing on the shorter (both are in the entries' units,
+    and the moments curve alike in the mean and the std): a transformer's MLP spans its
+    means over ten times its stds, so its grid has 65 x 5 points, not 65 x 65."""
     exact = sd <= 0
     mean, second = np.empty_like(m), np.empty_like(m)
     if exact.any():
@@ -104,8 +109,7 @@ def _on_grid(f, m, sd, smooth: bool):
     else:  # the usual case: no boolean mask to copy through
         mm, ss = m, sd
     if mm.size:
-        gm = np.linspace(mm.min(), mm.max(), _GRID_POINTS)
-        gs = np.linspace(ss.min(), ss.max(), _GRID_POINTS)
+        gm, gs = _grid_axes((mm.min(), mm.max()), (ss.min(), ss.max()))
         M, S = np.meshgrid(gm, gs, indexing="ij")
         e1, e2 = _moments(f, M.ravel(), S.ravel(), smooth)
         tables = (e1, np.maximum(e2 - e1 * e1, 0.0) / S.ravel() ** 2)
@@ -116,6 +120,17 @@ def _on_grid(f, m, sd, smooth: bool):
         else:
             mean, second = mean_at, second_at
     return mean, second
+
+
+def _grid_axes(span_m, span_s):
+    """The grid's points along the mean and the std: the longer span gets _GRID_POINTS, the
+    shorter the same spacing (2 points at least)."""
+    lengths = (span_m[1] - span_m[0], span_s[1] - span_s[0])
+    step = max(lengths) / (_GRID_POINTS - 1)
+    counts = [_GRID_POINTS if n == max(lengths) else
+              min(_GRID_POINTS, max(2, 1 + math.ceil(n / step))) if step > 0 else 2
+              for n in lengths]
+    return (np.linspace(*span_m, counts[0]), np.linspace(*span_s, counts[1]))
 
 
 def _bilinear_lookup(tables, gx, gy, x, y):

@@ -68,3 +68,22 @@ def linear_combination(a: Stat, b: Stat, ca: float, cb: float) -> Stat:
     return Stat(mu, ca * ca * variance(a) + cb * cb * variance(b), gauss,
                 tok=tokens.combine_add(a, b, ca, cb))
 
+
+def twins(*tensors) -> bool:
+    """Whether every tensor holds two equal examples along its first axis: where a BatchNorm
+    trains, the interpreter traces two examples of equal statistics
+    (:func:`initlab.torchbridge.interpret.interpret`), so a costly rule computes one and
+    repeats it (:func:`once_for_twins`)."""
+    return all(t.dim() > 0 and t.shape[0] == 2 and torch.equal(t[0], t[1]) for t in tensors)
+
+
+def once_for_twins(fn, *tensors):
+    """fn(*tensors) (a tensor or a tuple of them, each with the inputs' first axis), computed
+    on the first example and repeated where the tensors are :func:`twins`."""
+    if not twins(*tensors):
+        return fn(*tensors)
+    out = fn(*(t[:1] for t in tensors))
+    if isinstance(out, torch.Tensor):
+        return torch.cat([out, out])
+    return tuple(torch.cat([o, o]) for o in out)
+

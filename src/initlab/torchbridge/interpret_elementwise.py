@@ -11,7 +11,11 @@ import math
 from initlab.torchbridge import interpret_tokens as tokens
 from initlab.torchbridge.hooks import torch
 from initlab.torchbridge.interpret import Stat, Unsupported, stat_of
-from initlab.torchbridge.interpret_common import linear_combination, variance
+from initlab.torchbridge.interpret_common import (
+    linear_combination,
+    once_for_twins,
+    variance,
+)
 from initlab.torchbridge.interpret_gauss import unary
 
 _CONCENTRATED = 0.3  # largest std / |mean| the delta method is used for
@@ -139,19 +143,25 @@ def elementwise(func, name, out, args, kwargs):
 
 
 def _relu(s: Stat) -> Stat:
-    """relu(x), x ~ N(mu, s^2), in closed form (the rectified Gaussian): with a = mu / s,
-    E[relu] = mu Phi(a) + s phi(a), E[relu^2] = (mu^2 + s^2) Phi(a) + mu s phi(a)."""
+    """relu(x), x ~ N(mu, s^2), in closed form (the rectified Gaussian, :func:`_rectified`)."""
     mu, var = s.mu, variance(s)
-    sd = var.sqrt()
-    a = mu / sd.clamp_min(1e-300)
-    cdf, pdf = torch.special.ndtr(a), torch.exp(-a * a / 2) / math.sqrt(2 * math.pi)
-    mean = torch.where(sd > 0, mu * cdf + sd * pdf, mu.clamp_min(0))
-    second = torch.where(sd > 0, (mu * mu + var) * cdf + mu * sd * pdf, mu.clamp_min(0) ** 2)
+    mean, second = once_for_twins(_rectified, mu, var)
     gaussian = Stat(mu, var, tok=s.tok)
     relu = torch.relu
     tok = tokens.through(relu, gaussian, float(mu.mean()), float(var.mean()))
     return Stat(mean, (second - mean * mean).clamp_min(0), pre=(mu, var, relu, True, s.tok,
                                                                  False), tok=tok)
+
+
+def _rectified(mu, var):
+    """E[relu(x)], E[relu(x)^2] for x ~ N(mu, var): with sd = sqrt(var), a = mu / sd,
+    E[relu] = mu Phi(a) + sd phi(a), E[relu^2] = (mu^2 + var) Phi(a) + mu sd phi(a)."""
+    sd = var.sqrt()
+    a = mu / sd.clamp_min(1e-300)
+    cdf, pdf = torch.special.ndtr(a), torch.exp(-a * a / 2) / math.sqrt(2 * math.pi)
+    mean = torch.where(sd > 0, mu * cdf + sd * pdf, mu.clamp_min(0))
+    second = torch.where(sd > 0, (mu * mu + var) * cdf + mu * sd * pdf, mu.clamp_min(0) ** 2)
+    return mean, second
 
 
 def where(func, name, out, args, kwargs):

@@ -217,13 +217,14 @@ def embedding(func, name, out, args, kwargs):
     """Rows of the actual weight: looked up with the data's token ids, a row drawn as the batch
     draws them (the mean and variance of the looked-up rows); with fixed ids, those rows."""
     ids, w = args[0], args[1] if len(args) > 1 else kwargs["weight"]
-    sw = stat_of(w)
-    if not sw.const:
+    sw = _operand(w)  # the rows looked up, not the whole table, copied to float64
+    if isinstance(sw, Stat) and not sw.const:
         raise Unsupported("a tracked weight")
+    table = sw if isinstance(sw, torch.Tensor) else sw.mu
     whole = getattr(ids, IDS_ATTR, None)
     if whole is None:
-        return Stat(F.embedding(ids, sw.mu))
-    rows = sw.mu[whole.reshape(-1)]
+        return Stat(F.embedding(ids, table).to(D))
+    rows = table[whole.reshape(-1)].to(D)
     m, v = rows.mean(0), rows.var(0, unbiased=False)
     shape = (*ids.shape, w.shape[1])
     return Stat(m.expand(shape).contiguous(), v.expand(shape).contiguous(), True)

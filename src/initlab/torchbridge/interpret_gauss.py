@@ -98,9 +98,9 @@ def _on_grid(f, m, sd, smooth: bool):
     """The moments on a grid of (mean, std) spanning the entries', interpolated bilinearly:
     the mean, and the variance over std^2 (smooth in both, also where the std is small beside
     the mean, where the second moment less the squared mean would cancel). 65 points on the
-    longer side, as many at the same spacing on the shorter (both are in the entries' units,
-    and the moments curve alike in the mean and the std): a transformer's MLP spans its
-    means over ten times its stds, so its grid has 65 x 5 points, not 65 x 65."""
+    longer side, on the shorter as many as half that spacing needs (both are in the entries'
+    units, and the moments curve alike in the mean and the std): a transformer's MLP spans
+    its means over ten times its stds, so its grid has 65 x 8 points, not 65 x 65."""
     exact = sd <= 0
     mean, second = np.empty_like(m), np.empty_like(m)
     if exact.any():
@@ -124,9 +124,10 @@ def _on_grid(f, m, sd, smooth: bool):
 
 def _grid_axes(span_m, span_s):
     """The grid's points along the mean and the std: the longer span gets _GRID_POINTS, the
-    shorter the same spacing (2 points at least)."""
+    shorter half its spacing (2 points at least; at the same spacing, the shorter side's
+    error would add as much as the longer's)."""
     lengths = (span_m[1] - span_m[0], span_s[1] - span_s[0])
-    step = max(lengths) / (_GRID_POINTS - 1)
+    step = max(lengths) / (_GRID_POINTS - 1) / 2
     counts = [_GRID_POINTS if n == max(lengths) else
               min(_GRID_POINTS, max(2, 1 + math.ceil(n / step))) if step > 0 else 2
               for n in lengths]

@@ -61,12 +61,20 @@ def stats_in(tree):
 
 def linear_combination(a: Stat, b: Stat, ca: float, cb: float) -> Stat:
     """ca a + cb b of independent a, b: means combine, variances add with the squares."""
-    mu = ca * a.mu + cb * b.mu
+    mu = _scaled(a.mu, ca) + _scaled(b.mu, cb)
     if a.const and b.const:
         return Stat(mu)
     gauss = (a.gauss or a.const) and (b.gauss or b.const)
-    return Stat(mu, ca * ca * variance(a) + cb * cb * variance(b), gauss,
-                tok=tokens.combine_add(a, b, ca, cb))
+    if a.const or b.const:  # a bias: the other's variance, scaled (adding zeros changes no bit)
+        var = _scaled(b.var, cb * cb) if a.const else _scaled(a.var, ca * ca)
+    else:
+        var = _scaled(a.var, ca * ca) + _scaled(b.var, cb * cb)
+    return Stat(mu, var, gauss, tok=tokens.combine_add(a, b, ca, cb))
+
+
+def _scaled(t, c):
+    """c t, and t itself for c = 1 (a residual add or a bias: no copy to make)."""
+    return t if c == 1 else c * t
 
 
 def twins(*tensors) -> bool:

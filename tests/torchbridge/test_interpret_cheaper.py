@@ -167,3 +167,16 @@ def test_the_smooth_activation_modules_are_transformers_own_classes():
     for name in _SMOOTH_MODULES:
         assert isinstance(getattr(activations, name, None), type), name
     assert not {"ClippedGELUActivation", "ReLUSquaredActivation"} & _SMOOTH_MODULES
+
+
+@pytest.mark.parametrize("name", ["rsqrt", "sqrt", "reciprocal", "log"])
+def test_closed_form_derivatives_of_the_delta_method_equal_autograds(name):
+    from initlab.torchbridge.interpret_elementwise import _DERIVATIVES
+
+    x = (0.5 + torch.rand(50, dtype=D)).requires_grad_(True)
+    y = getattr(torch, name)(x)
+    (d1,) = torch.autograd.grad(y.sum(), x, create_graph=True)
+    (d2,) = torch.autograd.grad(d1.sum(), x)
+    closed = _DERIVATIVES[name](x.detach())
+    for got, want in zip(closed, (y, d1, d2), strict=True):
+        torch.testing.assert_close(got, want.detach(), rtol=1e-12, atol=0)

@@ -62,7 +62,8 @@ def div(func, name, out, args, kwargs):
     if kwargs.get("rounding_mode") is not None:
         raise Unsupported("rounding_mode")
     sb = stat_of(b)
-    inv = Stat(1.0 / sb.mu) if sb.const else _delta(torch.reciprocal, sb)
+    inv = Stat(1.0 / sb.mu) if sb.const else _delta(torch.reciprocal, sb,
+                                                       _DERIVATIVES["reciprocal"])
     return _product(stat_of(a), inv)
 
 
@@ -70,25 +71,45 @@ def _product(sa: Stat, sb: Stat) -> Stat:
     mu = sa.mu * sb.mu
     if sa.const and sb.const:
         return Stat(mu)
-    var = variance(sa) * variance(sb) + variance(sa) * sb.mu ** 2 + sa.mu ** 2 * variance(sb)
+    if sb.const:  # a constant factor (RoPE's cos, a norm's weight): the terms in s2_b are 0
+        var = variance(sa) * sb.mu ** 2
+    elif sa.const:
+        var = sa.mu ** 2 * variance(sb)
+    else:
+        var = variance(sa) * variance(sb) + variance(sa) * sb.mu ** 2 + sa.mu ** 2 * variance(sb)
     return Stat(mu, var, (sa.gauss and sb.const) or (sb.gauss and sa.const),
                 tok=tokens.combine_mul(sa, sb))
 
 
-def _delta(fn, s: Stat) -> Stat:
+def _delta(fn, s: Stat, derivatives=None) -> Stat:
     """fn(x) for a concentrated x (std / |mean| < 0.3): mean fn(mu) + fn''(mu) s2 / 2 and
-    variance fn'(mu)^2 s2, derivatives by autograd."""
+    variance fn'(mu)^2 s2; ``derivatives(x)`` gives (fn, fn', fn'') in closed form, else they
+    come from autograd."""
     if s.const:
         return Stat(fn(s.mu))
     sd, m = variance(s).sqrt(), s.mu.abs()
     if bool((sd > _CONCENTRATED * m).any()):
         raise Unsupported("argument not concentrated")
-    with torch.enable_grad():
-        x = s.mu.detach().clone().requires_grad_(True)
-        y = fn(x)
-        (d1,) = torch.autograd.grad(y.sum(), x, create_graph=True)
-        (d2,) = torch.autograd.grad(d1.sum(), x)
-    return Stat((y + d2 * variance(s) / 2).detach(), (d1 ** 2 * variance(s)).detach(), tok=s.tok)
+    if derivatives is not None:
+        y, d1, d2 = derivatives(s.mu)
+    else:
+        with torch.enable_grad():
+            x = s.mu.detach().clone().requires_grad_(True)
+            y = fn(x)
+            (d1,) = torch.autograd.grad(y.sum(), x, create_graph=True)
+            (d2,) = torch.autograd.grad(d1.sum(), x)
+        y, d1, d2 = y.detach(), d1.detach(), d2.detach()
+    return Stat(y + d2 * variance(s) / 2, d1 ** 2 * variance(s), tok=s.tok)
+
+
+#: (fn, fn', fn'') of the functions delta_unary follows (RMSNorm's rsqrt at every norm: in
+#: closed form, autograd's two passes cost more than the rest of the rule)
+_DERIVATIVES = {
+    "rsqrt": lambda x: (x.rsqrt(), -0.5 * x ** -1.5, 0.75 * x ** -2.5),
+    "sqrt": lambda x: (x.sqrt(), 0.5 * x ** -0.5, -0.25 * x ** -1.5),
+    "reciprocal": lambda x: (x.reciprocal(), -(x ** -2), 2 * x ** -3),
+    "log": lambda x: (x.log(), x.reciprocal(), -(x ** -2)),
+}
 
 
 def pow_(func, name, out, args, kwargs):
@@ -126,7 +147,7 @@ def delta_unary(func, name, out, args, kwargs):
     """rsqrt, sqrt, reciprocal, log of a concentrated argument."""
     if len(args) > 1 or kwargs:
         raise Unsupported("extra arguments")
-    return _delta(func, stat_of(args[0]))
+    return _delta(func, stat_of(args[0]), _DERIVATIVES[name])
 
 
 def elementwise(func, name, out, args, kwargs):

@@ -154,8 +154,8 @@ class _Mode(torch.overrides.TorchFunctionMode):
                 result = UNKNOWN
             else:
                 try:
-                    with torch.no_grad():
-                        result = rule(func, base, out, args, kwargs)
+                    # (no grad to switch off: the traced forward runs under no_grad, _run)
+                    result = rule(func, base, out, args, kwargs)
                 except (Unsupported, RuntimeError, ValueError, TypeError, IndexError) as exc:
                     # a rule meeting arguments it does not model (a shape, a dtype) gives up
                     # on this op, named with the reason; the forward itself goes on

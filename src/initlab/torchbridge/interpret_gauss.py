@@ -35,11 +35,10 @@ def unary(fn, s: Stat, monotone: bool = False, smooth: bool = False) -> Stat:
         smooth = smooth and inner_smooth
     else:
         mu, var, f, tok = s.mu, s.variance(), fn, s.tok
-    mean, second = _quadrature(f, mu, var, smooth)
+    mean, out_var = _quadrature(f, mu, var, smooth)
     gaussian = Stat(mu, var, tok=tok)
     out_tok = tokens.through(f, gaussian, float(mu.mean()), float(var.mean()), smooth)
-    return Stat(mean, (second - mean * mean).clamp_min(0),
-                pre=(mu, var, f, monotone, tok, smooth), tok=out_tok)
+    return Stat(mean, out_var, pre=(mu, var, f, monotone, tok, smooth), tok=out_tok)
 
 
 def unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -72,7 +71,7 @@ _HERMITE = (_HERMITE[0], _HERMITE[1] / _HERMITE[1].sum())
 
 
 def _quadrature(f, mu, var, smooth: bool = False):
-    """E[f(x)], E[f(x)^2] for x ~ N(mu, var) per entry (duplicate entries computed once; more
+    """E[f(x)], Var[f(x)] for x ~ N(mu, var) per entry (duplicate entries computed once; more
     than 4096 distinct ones: on a grid, interpolated)."""
     shape = mu.shape
     m, v = mu.reshape(-1).numpy(), var.reshape(-1).numpy()
@@ -85,26 +84,29 @@ def _quadrature(f, mu, var, smooth: bool = False):
         m, v = pairs[:, 0], pairs[:, 1]
     sd = np.sqrt(np.maximum(v, 0.0))
     if m.size > _GRID_ABOVE:
-        mean, second = _on_grid(f, m, sd, smooth)
+        mean, out_var = _on_grid(f, m, sd, smooth)
     else:
         mean, second = _moments(f, m, sd, smooth)
+        out_var = np.maximum(second - mean * mean, 0.0)
     if inverse is not None:
-        mean, second = mean[inverse], second[inverse]
-    mean, second = torch.from_numpy(mean), torch.from_numpy(second)
-    return mean.reshape(shape), second.reshape(shape)
+        mean, out_var = mean[inverse], out_var[inverse]
+    mean, out_var = torch.from_numpy(mean), torch.from_numpy(out_var)
+    return mean.reshape(shape), out_var.reshape(shape)
 
 
 def _on_grid(f, m, sd, smooth: bool):
-    """The moments on a grid of (mean, std) spanning the entries', interpolated bilinearly:
-    the mean, and the variance over std^2 (smooth in both, also where the std is small beside
-    the mean, where the second moment less the squared mean would cancel). 65 points on the
+    """The mean and variance of f(x) from a grid of (mean, std) spanning the entries',
+    interpolated bilinearly: the mean, and the variance over std^2 (smooth in both, also where
+    the std is small beside the mean, where the second moment less the squared mean would
+    cancel; the variance is returned as such, not as that difference). 65 points on the
     longer side, on the shorter as many as half that spacing needs (both are in the entries'
     units, and the moments curve alike in the mean and the std): a transformer's MLP spans
     its means over ten times its stds, so its grid has 65 x 8 points, not 65 x 65."""
     exact = sd <= 0
-    mean, second = np.empty_like(m), np.empty_like(m)
+    mean, var = np.empty_like(m), np.empty_like(m)
     if exact.any():
-        mean[exact], second[exact] = _moments(f, m[exact], sd[exact], smooth)
+        mean[exact], second = _moments(f, m[exact], sd[exact], smooth)
+        var[exact] = np.maximum(second - mean[exact] ** 2, 0.0)
         mm, ss = m[~exact], sd[~exact]
     else:  # the usual case: no boolean mask to copy through
         mm, ss = m, sd
@@ -113,13 +115,14 @@ def _on_grid(f, m, sd, smooth: bool):
         M, S = np.meshgrid(gm, gs, indexing="ij")
         e1, e2 = _moments(f, M.ravel(), S.ravel(), smooth)
         tables = (e1, np.maximum(e2 - e1 * e1, 0.0) / S.ravel() ** 2)
-        m1, v1 = _bilinear_lookup(tables, gm, gs, mm, ss)
-        mean_at, second_at = m1, v1 * ss ** 2 + m1 ** 2
+        mean_at, var_at = _bilinear_lookup(tables, gm, gs, mm, ss)
+        var_at *= ss
+        var_at *= ss
         if exact.any():
-            mean[~exact], second[~exact] = mean_at, second_at
+            mean[~exact], var[~exact] = mean_at, var_at
         else:
-            mean, second = mean_at, second_at
-    return mean, second
+            mean, var = mean_at, var_at
+    return mean, var
 
 
 def _grid_axes(span_m, span_s):

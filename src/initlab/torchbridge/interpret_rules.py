@@ -29,10 +29,12 @@ s2 = 0), with fluctuations of distinct entries independent:
   Gaussian N(mu, s2): the Gaussian expectation, by 32-point Gauss-Hermite for smooth ones and
   Gauss-Legendre split at the kink for the others (``initlab.theory.gaussian``), as
   ``initlab.theory`` computes its maps (ReLU in closed form, the rectified Gaussian); beyond
-  4096 distinct (mu, s2) entries on a 65 x 65 grid, interpolated (1% per entry, 0.1% pooled);
-  a function of fn(Gaussian) composes with fn, so relu(relu(x)) stays exact.
+  4096 distinct (mu, s2) entries on a grid (65 points on the longer side of their span, half
+  that spacing on the shorter), interpolated (1% per entry, 0.1% pooled); a function of
+  fn(Gaussian) composes with fn, so relu(relu(x)) stays exact; x^2 in closed form.
 - rsqrt, sqrt, reciprocal, log, fractional powers, division by a tracked tensor: the delta
-  method, only for a concentrated argument (std / mean < 0.3: a mean over many entries).
+  method, only for a concentrated argument (std / mean < 0.3: a mean over many entries),
+  derivatives in closed form (autograd for fractional powers).
 - softmax over logits N(mu, s2): E[p_j] = exp(mu_j + s2_j/2) / sum_k exp(mu_k + s2_k/2) (the
   denominator of many terms concentrates), Var(p_j) = E[p_j]^2 (exp(s2_j) - 1), while every
   s2 <= 0.5; beyond, the moments over 256 draws of the logits; masked entries (-inf, a

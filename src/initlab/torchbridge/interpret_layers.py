@@ -22,8 +22,8 @@ from initlab.torchbridge.interpret_gauss import unique_rows
 F = torch.nn.functional
 D = torch.float64
 #: Window-points a block of max pooling's integration holds (x 8 bytes per temporary): blocks
-#: of 2 MiB, where 32 MiB ones could be fresh memory at every call (ResNet's prediction took
-#: 31 ms of CPU time instead of 17-19 in a process that only predicts)
+#: of 2 MiB are reused from one to the next, where one block of 32 MiB can be memory fresh
+#: from the system at every call (benchmarks/README.md, issue 32's cost)
 _CHUNK = 1 << 18
 
 

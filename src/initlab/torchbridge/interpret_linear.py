@@ -69,9 +69,12 @@ def _operand(t):
     return stat_of(t)
 
 
-def _weights(args, kwargs, names):
+def _weights(args, kwargs, names, weight=None):
+    """The Stats of a call's tensor arguments by position or name (the one at index
+    ``weight`` as :func:`_operand` gives it)."""
     vals = list(args) + [kwargs.get(n) for n in names[len(args):]]
-    return [stat_of(v) if isinstance(v, torch.Tensor) else v for v in vals]
+    return [(_operand(v) if i == weight else stat_of(v)) if isinstance(v, torch.Tensor) else v
+            for i, v in enumerate(vals)]
 
 
 def _add_bias(s: Stat, bias) -> Stat:
@@ -79,8 +82,7 @@ def _add_bias(s: Stat, bias) -> Stat:
 
 
 def linear(func, name, out, args, kwargs):
-    x, _, b = _weights(args, kwargs, ["input", "weight", "bias"])
-    w = _operand(args[1] if len(args) > 1 else kwargs["weight"])
+    x, w, b = _weights(args, kwargs, ["input", "weight", "bias"], weight=1)
     y = _bilinear(lambda p, q: F.linear(p, q), x, w)
     y.tok = _rows_tok(x, w)
     return _add_bias(y, b)

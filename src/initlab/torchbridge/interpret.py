@@ -154,8 +154,8 @@ class _Mode(torch.overrides.TorchFunctionMode):
                 result = UNKNOWN
             else:
                 try:
-                    with torch.no_grad():
-                        result = rule(func, base, out, args, kwargs)
+                    # (no grad to switch off: the traced forward runs under no_grad, _run)
+                    result = rule(func, base, out, args, kwargs)
                 except (Unsupported, RuntimeError, ValueError, TypeError, IndexError) as exc:
                     # a rule meeting arguments it does not model (a shape, a dtype) gives up
                     # on this op, named with the reason; the forward itself goes on
@@ -345,12 +345,21 @@ def _elementwise_hook(mode, module):
             return
         mode.paused += 1
         try:
-            smooth = "GELU" in type(module).__name__ and "Clipped" not in type(module).__name__
+            smooth = type(module).__name__ in _SMOOTH_MODULES
             result = UNKNOWN if s is UNKNOWN else unary(module.forward, s, smooth=smooth)
         finally:
             mode.paused -= 1
         setattr(output, STAT_ATTR, result)
     return hook
+
+
+#: The activation modules of ``transformers.activations`` without a kink (analytic: a
+#: Gauss-Hermite rule integrates them; the others, ClippedGELU, ReLUSquared, xIELU, ..., are
+#: split at 0 by Gauss-Legendre)
+_SMOOTH_MODULES = frozenset((
+    "GELUTanh", "PytorchGELUTanh", "NewGELUActivation", "GELUActivation", "SiLUActivation",
+    "FastGELUActivation", "QuickGELUActivation", "AccurateGELUActivation", "MishActivation",
+    "LaplaceActivation", "SqrtSoftplusActivation"))
 
 
 def _record(mode, trace, name):

@@ -1,12 +1,14 @@
 """Gaussian expectations of elementwise functions for the mean-field interpreter: the
 moments of fn(x) for x ~ N(mu, s2) entry by entry (:func:`unary`), by 32-point Gauss-Hermite
 for smooth functions and Gauss-Legendre split at the kink for the others
-(``initlab.theory.gaussian``), beyond 4096 distinct (mu, s2) entries on a 65 x 65 grid,
-interpolated; and :func:`unique_rows`, the deduplication they (and max pooling) use. The rules
-that call them: :mod:`initlab.torchbridge.interpret_rules`.
+(``initlab.theory.gaussian``), beyond 4096 distinct (mu, s2) entries on a grid (65 points on
+its longer side), interpolated; and :func:`unique_rows`, the deduplication they (and max
+pooling) use. The rules that call them: :mod:`initlab.torchbridge.interpret_elementwise`.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -33,11 +35,10 @@ def unary(fn, s: Stat, monotone: bool = False, smooth: bool = False) -> Stat:
         smooth = smooth and inner_smooth
     else:
         mu, var, f, tok = s.mu, s.variance(), fn, s.tok
-    mean, second = _quadrature(f, mu, var, smooth)
+    mean, out_var = _quadrature(f, mu, var, smooth)
     gaussian = Stat(mu, var, tok=tok)
-    out_tok = tokens.through(f, gaussian, float(mu.mean()), float(var.mean()))
-    return Stat(mean, (second - mean * mean).clamp_min(0),
-                pre=(mu, var, f, monotone, tok, smooth), tok=out_tok)
+    out_tok = tokens.through(f, gaussian, float(mu.mean()), float(var.mean()), smooth)
+    return Stat(mean, out_var, pre=(mu, var, f, monotone, tok, smooth), tok=out_tok)
 
 
 def unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -70,7 +71,7 @@ _HERMITE = (_HERMITE[0], _HERMITE[1] / _HERMITE[1].sum())
 
 
 def _quadrature(f, mu, var, smooth: bool = False):
-    """E[f(x)], E[f(x)^2] for x ~ N(mu, var) per entry (duplicate entries computed once; more
+    """E[f(x)], Var[f(x)] for x ~ N(mu, var) per entry (duplicate entries computed once; more
     than 4096 distinct ones: on a grid, interpolated)."""
     shape = mu.shape
     m, v = mu.reshape(-1).numpy(), var.reshape(-1).numpy()
@@ -83,59 +84,95 @@ def _quadrature(f, mu, var, smooth: bool = False):
         m, v = pairs[:, 0], pairs[:, 1]
     sd = np.sqrt(np.maximum(v, 0.0))
     if m.size > _GRID_ABOVE:
-        mean, second = _on_grid(f, m, sd, smooth)
+        mean, out_var = _on_grid(f, m, sd, smooth)
     else:
         mean, second = _moments(f, m, sd, smooth)
+        out_var = np.maximum(second - mean * mean, 0.0)
     if inverse is not None:
-        mean, second = mean[inverse], second[inverse]
-    mean, second = torch.from_numpy(mean), torch.from_numpy(second)
-    return mean.reshape(shape), second.reshape(shape)
+        mean, out_var = mean[inverse], out_var[inverse]
+    mean, out_var = torch.from_numpy(mean), torch.from_numpy(out_var)
+    return mean.reshape(shape), out_var.reshape(shape)
 
 
 def _on_grid(f, m, sd, smooth: bool):
-    """The moments on a 65 x 65 grid of (mean, std) spanning the entries', interpolated
-    bilinearly: the mean, and the variance over std^2 (smooth in both, also where the std is
-    small beside the mean, where the second moment less the squared mean would cancel)."""
+    """The mean and variance of f(x) from a grid of (mean, std) spanning the entries',
+    interpolated bilinearly: the mean, and the variance over std^2 (smooth in both, also where
+    the std is small beside the mean, where the second moment less the squared mean would
+    cancel; the variance is returned as such, not as that difference). 65 points on the
+    longer side, on the shorter as many as half that spacing needs (both are in the entries'
+    units, and the moments curve alike in the mean and the std): a transformer's MLP spans
+    its means over ten times its stds, so its grid has 65 x 8 points, not 65 x 65."""
     exact = sd <= 0
-    mean, second = np.empty_like(m), np.empty_like(m)
+    mean, var = np.empty_like(m), np.empty_like(m)
     if exact.any():
-        mean[exact], second[exact] = _moments(f, m[exact], sd[exact], smooth)
+        mean[exact], second = _moments(f, m[exact], sd[exact], smooth)
+        var[exact] = np.maximum(second - mean[exact] ** 2, 0.0)
         mm, ss = m[~exact], sd[~exact]
     else:  # the usual case: no boolean mask to copy through
         mm, ss = m, sd
     if mm.size:
-        gm = np.linspace(mm.min(), mm.max(), _GRID_POINTS)
-        gs = np.linspace(ss.min(), ss.max(), _GRID_POINTS)
+        gm, gs = _grid_axes((mm.min(), mm.max()), (ss.min(), ss.max()))
         M, S = np.meshgrid(gm, gs, indexing="ij")
         e1, e2 = _moments(f, M.ravel(), S.ravel(), smooth)
         tables = (e1, np.maximum(e2 - e1 * e1, 0.0) / S.ravel() ** 2)
-        m1, v1 = _bilinear_lookup(tables, gm, gs, mm, ss)
-        mean_at, second_at = m1, v1 * ss ** 2 + m1 ** 2
+        mean_at, var_at = _bilinear_lookup(tables, gm, gs, mm, ss)
+        var_at *= ss
+        var_at *= ss
         if exact.any():
-            mean[~exact], second[~exact] = mean_at, second_at
+            mean[~exact], var[~exact] = mean_at, var_at
         else:
-            mean, second = mean_at, second_at
-    return mean, second
+            mean, var = mean_at, var_at
+    return mean, var
+
+
+def _grid_axes(span_m, span_s):
+    """The grid's points along the mean and the std: the longer span gets _GRID_POINTS, the
+    shorter half its spacing (2 points at least; at the same spacing, the shorter side's
+    error would add as much as the longer's)."""
+    lengths = (span_m[1] - span_m[0], span_s[1] - span_s[0])
+    step = max(lengths) / (_GRID_POINTS - 1) / 2
+    counts = [_GRID_POINTS if n == max(lengths) else
+              min(_GRID_POINTS, max(2, 1 + math.ceil(n / step))) if step > 0 else 2
+              for n in lengths]
+    return (np.linspace(*span_m, counts[0]), np.linspace(*span_s, counts[1]))
 
 
 def _bilinear_lookup(tables, gx, gy, x, y):
-    """Each table (flattened, ``gx.size`` x ``gy.size``, row-major) bilinearly at (x, y): the
-    four corners gathered by flat index with ``take`` (a 2-D fancy index over a stacked table
-    costs several times more on the 64k entries of a transformer's MLP)."""
-    def locate(g, v):
+    """The two tables (flattened, ``gx.size`` x ``gy.size``, row-major) bilinearly at (x, y):
+    each grid point's pair of values read as one complex number, so that the four corners
+    are four gathers by flat index with ``take`` (a 2-D fancy index over a stacked table
+    costs several times more on the 64k entries of a transformer's MLP), interpolated along
+    the std, then the mean; in blocks of _LOOKUP entries, whose temporaries stay in the CPU's
+    cache (over a transformer's 64k entries at once, a dozen temporaries of 1 MiB do not)."""
+    pairs = np.stack(tables, 1).reshape(-1).view(np.complex128)
+    ax, ay = _axis(gx), _axis(gy)
+    out = np.empty(x.size, dtype=np.complex128)
+    for start in range(0, x.size, _LOOKUP):
+        i, a = ax(x[start:start + _LOOKUP])
+        j, b = ay(y[start:start + _LOOKUP])
+        k = i * gy.size + j
+        low = pairs.take(k)
+        low += (pairs.take(k + 1) - low) * b
+        high = pairs.take(k + gy.size)
+        high += (pairs.take(k + gy.size + 1) - high) * b
+        low += (high - low) * a
+        out[start:start + _LOOKUP] = low
+    return [out.real.copy(), out.imag.copy()]
+
+
+_LOOKUP = 1 << 13
+
+
+def _axis(g):
+    """(cell index, position in the cell) of values on the uniform grid g."""
+    def locate(v):
         if g[-1] == g[0]:
             return np.zeros(v.size, dtype=np.int64), np.zeros(v.size)
-        pos = (v - g[0]) / (g[-1] - g[0]) * (g.size - 1)
-        i = np.clip(np.floor(pos).astype(np.int64), 0, g.size - 2)
-        return i, np.clip(pos - i, 0.0, 1.0)
-    i, a = locate(gx, x)
-    j, b = locate(gy, y)
-    k00 = i * gy.size + j
-    k10, k01 = k00 + gy.size, k00 + 1
-    k11 = k10 + 1
-    w00, w10, w01, w11 = (1 - a) * (1 - b), a * (1 - b), (1 - a) * b, a * b
-    return [w00 * t.take(k00) + w10 * t.take(k10) + w01 * t.take(k01) + w11 * t.take(k11)
-            for t in tables]
+        pos = (v - g[0]) * ((g.size - 1) / (g[-1] - g[0]))
+        i = np.clip(pos.astype(np.int64), 0, g.size - 2)  # pos >= 0: truncation is floor
+        pos -= i
+        return i, np.clip(pos, 0.0, 1.0, out=pos)
+    return locate
 
 
 def _moments(f, m, sd, smooth: bool):

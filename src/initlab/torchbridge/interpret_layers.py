@@ -21,6 +21,10 @@ from initlab.torchbridge.interpret_gauss import unique_rows
 
 F = torch.nn.functional
 D = torch.float64
+#: Window-points a block of max pooling's integration holds (x 8 bytes per temporary): blocks
+#: of 2 MiB are reused from one to the next, where one block of 32 MiB can be memory fresh
+#: from the system at every call (benchmarks/README.md, issue 32's cost)
+_CHUNK = 1 << 18
 
 
 def layer_norm(func, name, out, args, kwargs):
@@ -177,7 +181,7 @@ def max_pool(func, name, out, args, kwargs):
     rows, inverse = unique_rows(rows.numpy())
     rows, inverse = torch.from_numpy(rows), torch.from_numpy(inverse)
     m, sd, ok = rows[:, :kk], rows[:, kk:2 * kk].clamp_min(0).sqrt(), rows[:, 2 * kk:] > 0
-    step = max(1, (1 << 22) // (kk * 160))
+    step = max(1, _CHUNK // (kk * 160))
     parts = [_max_moments(m[i:i + step], sd[i:i + step], ok[i:i + step], fn)
              for i in range(0, m.shape[0], step)]
     mean = torch.cat([p[0] for p in parts])[inverse].reshape(len(keep), -1)[same]

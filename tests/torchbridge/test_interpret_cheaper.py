@@ -1,0 +1,183 @@
+"""The interpreter's cheaper computations against the exact ones they replace (issue 32's cost
+goal): x^2 in closed form against the quadrature, the grid's axes and its accuracy on a
+transformer's span, the product Gauss-Hermite correlation map against the split rule, the
+kept token-axis probes against fresh ones, float32 bilinear maps against float64, and the
+rules computed once for two equal examples."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="PyTorch is an optional extra (pip install torch)")
+F = torch.nn.functional
+
+from initlab.torchbridge import interpret_tokens as tokens  # noqa: E402
+from initlab.torchbridge.interpret import STAT_ATTR, Stat, stat_of  # noqa: E402
+from initlab.torchbridge.interpret_common import map_stats, once_for_twins  # noqa: E402
+
+D = torch.float64
+
+
+def _stat(n=300, seed=0, tok=None):
+    gen = torch.Generator().manual_seed(seed)
+    mu = 0.7 * torch.randn(n, generator=gen, dtype=D)
+    var = 0.05 + torch.rand(n, generator=gen, dtype=D)
+    return Stat(mu, var, gauss=True, tok=tok)
+
+
+def test_square_in_closed_form_equals_the_quadrature():
+    """E[x^2], Var[x^2] of N(mu, s2) in closed form against 32-point Gauss-Hermite (exact
+    for polynomials of degree < 64), entry by entry."""
+    from initlab.torchbridge.interpret_elementwise import _square
+    from initlab.torchbridge.interpret_gauss import unary
+
+    s = _stat()
+    closed, quad = _square(s), unary(lambda t: t * t, s, smooth=True)
+    torch.testing.assert_close(closed.mu, quad.mu, rtol=1e-10, atol=0)
+    torch.testing.assert_close(closed.var, quad.var, rtol=1e-9, atol=1e-12)
+
+
+def test_square_token_map_equals_the_correlation_map_of_the_quadrature():
+    from initlab.torchbridge.interpret_elementwise import _square
+    from initlab.torchbridge.interpret_gauss import unary
+
+    idx = torch.arange(6, dtype=D)
+    R = 0.8 ** (idx[:, None] - idx[None, :]).abs()  # an AR(1) correlation between positions
+    gen = torch.Generator().manual_seed(1)
+    s = Stat(0.5 + 0.1 * torch.randn(6, 40, generator=gen, dtype=D),
+             torch.full((6, 40), 0.3, dtype=D), gauss=True, tok=(-2, R))
+    closed, quad = _square(s).tok[1], unary(lambda t: t * t, s, smooth=True).tok[1]
+    torch.testing.assert_close(closed, quad, rtol=0, atol=2e-3)  # quad: a 21-point grid
+    assert float((closed - R).abs().max()) > 0.05  # the square's map is not the identity
+
+
+def test_grid_has_65_points_on_its_longer_side_and_half_the_spacing_on_the_shorter():
+    from initlab.torchbridge.interpret_gauss import _grid_axes
+
+    gm, gs = _grid_axes((-1.0, 1.0), (0.2, 0.3))
+    assert gm.size == 65 and gs.size == 8
+    assert gs[1] - gs[0] <= (gm[1] - gm[0]) / 2
+    gm, gs = _grid_axes((0.1, 0.1), (0.0, 2.0))
+    assert gs.size == 65 and gm.size == 2
+    gm, gs = _grid_axes((0.0, 0.0), (1.0, 1.0))
+    assert gm.size == gs.size == 65
+
+
+@pytest.mark.parametrize("fn", [F.gelu, F.silu, torch.tanh])
+def test_grid_on_a_transformers_span_stays_close_to_the_quadrature(fn):
+    """The span of GPT-2's MLP pre-activations (means over ten times the stds' spread): each
+    entry's mean within 0.2% of the direct quadrature (relative to the typical std), its std
+    within 1%, the pooled second moment within 0.05%."""
+    from initlab.torchbridge import interpret_gauss as gauss
+
+    gen = torch.Generator().manual_seed(0)
+    mu = 2 * torch.rand(20000, generator=gen, dtype=D) - 1
+    var = (0.17 + 0.11 * torch.rand(20000, generator=gen, dtype=D)) ** 2
+    mean, out_var = gauss._quadrature(fn, mu, var, True)
+    dmean, dvar = gauss._quadrature(fn, mu[:4000], var[:4000], True)
+    second, dsecond = out_var + mean ** 2, dvar + dmean ** 2
+    std, dstd = out_var[:4000].sqrt(), dvar.sqrt()
+    assert float((mean[:4000] - dmean).abs().max()) < 2e-3 * float(dstd.mean())
+    assert float(((std - dstd) / dstd).abs().max()) < 0.01
+    assert float(second[:4000].mean() / dsecond.mean()) == pytest.approx(1, abs=5e-4)
+
+
+@pytest.mark.parametrize("fn", [F.gelu, F.silu, torch.tanh])
+@pytest.mark.parametrize("q", [0.05, 0.5, 1.0])
+@pytest.mark.parametrize("m", [0.0, 0.6])
+def test_hermite_correlation_map_agrees_with_the_split_rule(fn, q, m):
+    from initlab.theory.gaussian import bivariate_expectation
+
+    def f(u):
+        return fn(torch.from_numpy(np.asarray(m + u, dtype=float))).to(D).numpy()
+
+    mean = bivariate_expectation(f, lambda u: np.ones_like(u), q, q, 1.0, n=32)
+    split = bivariate_expectation(f, f, q, q, tokens._GRID, n=32) - mean * mean
+    hermite = tokens._hermite_map(f, q)
+    np.testing.assert_allclose(hermite / hermite[-1], split / split[-1], rtol=0, atol=1e-4)
+
+
+def _carried(func, args, R):
+    x = args[0]
+    setattr(x, STAT_ATTR, Stat(torch.zeros(x.shape, dtype=D), torch.ones(x.shape, dtype=D),
+                               tok=(-2, R)))
+    return tokens.carry(func, args, {}, map_stats, stat_of, 1)[0]
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: (torch.Tensor.transpose, (x, 1, 2)),
+    lambda x: (torch.Tensor.flip, (x, [1])),
+    lambda x: (torch.Tensor.__getitem__, (x, (slice(None), slice(2, 6)))),
+    lambda x: (torch.Tensor.reshape, (x, (2, 4, 2, 4))),
+])
+def test_kept_token_axis_probes_give_what_fresh_probes_give(call):
+    """The second call of the same shape reads the kept probes with its own R: equal to the
+    probes made afresh for that R."""
+    idx = torch.arange(8, dtype=D)
+    R1, R2 = 0.9 ** (idx[:, None] - idx[None, :]).abs(), 0.5 ** (idx[:, None] - idx[None, :]).abs()
+    tokens._LINES.clear()
+    first = _carried(*call(torch.zeros(2, 8, 4)), R1)
+    kept = _carried(*call(torch.zeros(2, 8, 4)), R2)
+    tokens._LINES.clear()
+    fresh = _carried(*call(torch.zeros(2, 8, 4)), R2)
+    assert kept[0] == fresh[0] == first[0]
+    torch.testing.assert_close(kept[1], fresh[1], rtol=0, atol=0)
+    assert not torch.equal(first[1], kept[1])
+
+
+def test_bilinear_maps_in_float32_agree_with_float64_and_fall_back_where_it_overflows():
+    from initlab.torchbridge.interpret_linear import _in_float32
+
+    gen = torch.Generator().manual_seed(0)
+    x, w = torch.randn(64, 256, generator=gen, dtype=D), torch.randn(256, 96, generator=gen,
+                                                                       dtype=D)
+    torch.testing.assert_close(_in_float32(torch.matmul, x * x, w * w), (x * x) @ (w * w),
+                               rtol=1e-5, atol=0)
+    big = x * 1e20  # squares beyond float32's range
+    got = _in_float32(torch.matmul, big * big, w * w)
+    assert got.dtype == D and bool(torch.isfinite(got).all())
+    torch.testing.assert_close(got, (big * big) @ (w * w), rtol=1e-12, atol=0)
+
+
+def test_a_rule_computed_once_for_two_equal_examples_gives_both():
+    a = torch.randn(1, 3, 5, dtype=D)
+    twins = torch.cat([a, a])
+    calls = []
+
+    def fn(t):
+        calls.append(t.shape[0])
+        return t * 2, t + 1
+
+    out = once_for_twins(fn, twins)
+    assert calls == [1]
+    torch.testing.assert_close(out[0], twins * 2)
+    torch.testing.assert_close(out[1], twins + 1)
+    other = torch.cat([a, a + 1])
+    out = once_for_twins(fn, other)
+    assert calls == [1, 2]
+    torch.testing.assert_close(out[0], other * 2)
+
+
+def test_the_smooth_activation_modules_are_transformers_own_classes():
+    """Every class name the interpreter integrates by Gauss-Hermite is one of
+    ``transformers.activations``'s (those with a kink, ClippedGELU, ReLUSquared, are not)."""
+    from initlab.torchbridge.interpret import _SMOOTH_MODULES
+    from initlab.torchbridge.interpret_panel import transformers_module
+
+    pytest.importorskip("transformers", reason="transformers is an optional extra")
+    activations = transformers_module().activations
+    for name in _SMOOTH_MODULES:
+        assert isinstance(getattr(activations, name, None), type), name
+    assert not {"ClippedGELUActivation", "ReLUSquaredActivation"} & _SMOOTH_MODULES
+
+
+@pytest.mark.parametrize("name", ["rsqrt", "sqrt", "reciprocal", "log"])
+def test_closed_form_derivatives_of_the_delta_method_equal_autograds(name):
+    from initlab.torchbridge.interpret_elementwise import _DERIVATIVES
+
+    x = (0.5 + torch.rand(50, dtype=D)).requires_grad_(True)
+    y = getattr(torch, name)(x)
+    (d1,) = torch.autograd.grad(y.sum(), x, create_graph=True)
+    (d2,) = torch.autograd.grad(d1.sum(), x)
+    closed = _DERIVATIVES[name](x.detach())
+    for got, want in zip(closed, (y, d1, d2), strict=True):
+        torch.testing.assert_close(got, want.detach(), rtol=1e-12, atol=0)

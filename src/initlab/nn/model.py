@@ -23,7 +23,7 @@ import numpy as np
 from initlab.errors import InitlabError, check_float_dtype, check_positive_int
 from initlab.init.residual import is_residual_scheme
 from initlab.nn import parametrization, serialize
-from initlab.nn.layers import ActivationLayer, Dense, Dropout, Param, replica_rngs
+from initlab.nn.layers import ActivationLayer, Dense, Dropout, Param, hand_over, replica_rngs
 from initlab.nn.losses import get_loss
 from initlab.nn.norm import BatchNorm, check_norm, make_norm
 from initlab.nn.residual import residual_layers
@@ -65,6 +65,7 @@ class Sequential:
         for layer in self.layers:
             if isinstance(layer, Dropout):
                 layer.rngs = self.rngs
+        hand_over(self.layers)
         self._flatten()
 
     def _flatten(self) -> None:

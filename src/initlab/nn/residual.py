@@ -36,7 +36,14 @@ import numpy as np
 
 from initlab.errors import InitlabError, check_positive_int, choose
 from initlab.init.residual import residual_rule
-from initlab.nn.layers import ActivationLayer, Dense, Dropout, Param, layer_from_config
+from initlab.nn.layers import (
+    ActivationLayer,
+    Dense,
+    Dropout,
+    Param,
+    hand_over,
+    layer_from_config,
+)
 from initlab.nn.norm import BatchNorm, LayerNorm, norm_from_config
 
 ORDERS = ("post", "pre")
@@ -105,6 +112,7 @@ class Residual:
 
     def __init__(self, branch, alpha=None, learn=False):
         self.branch = list(branch)
+        hand_over(self.branch)
         dense = [la for la in self.branch if isinstance(la, Dense)]
         if not dense:
             raise InitlabError("a residual branch needs at least one Dense layer")

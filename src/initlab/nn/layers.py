@@ -254,6 +254,10 @@ class Dense:
             dx *= self.multiplier
         return dx.swapaxes(-1, -2)
 
+    def release(self) -> None:
+        """Drop the input kept for backward (a pass that no backward follows)."""
+        self._x = None
+
     def select(self, idx, rngs=None) -> Dense:
         layer = Dense.from_arrays(self.weight.value[idx], self.bias.value[idx],
                                   [self.inits[i] for i in idx], self.bias_init)
@@ -338,6 +342,10 @@ class ActivationLayer:
             return grad * (self._y > 0)
         return grad * self.activation.grad(self._x, self._y)
 
+    def release(self) -> None:
+        """Drop the arrays kept for backward (a pass that no backward follows)."""
+        self._x = self._y = None
+
     def select(self, idx, rngs=None) -> ActivationLayer:
         return ActivationLayer(self.activation)
 
@@ -402,6 +410,10 @@ class Dropout:
         if not input_grad:
             return None
         return grad if self._mask is None else grad * self._mask
+
+    def release(self) -> None:
+        """Drop the mask kept for backward (a pass that no backward follows)."""
+        self._mask = None
 
     def select(self, idx, rngs=None) -> Dropout:
         return Dropout(self.rate, self.mode, rngs)

@@ -89,6 +89,9 @@ class ScalarBias:
         self.bias.grad[~self.learn] = 0.0
         return grad if input_grad else None
 
+    def release(self) -> None:
+        """Nothing is kept for backward."""
+
     def select(self, idx, rngs=None) -> ScalarBias:
         return ScalarBias(len(idx), self.bias.value[idx, 0], self.learn[idx],
                           self.bias.value.dtype)
@@ -175,6 +178,13 @@ class Residual:
         # layer of a branch is never one that passes its gradient through unchanged)
         g += grad
         return g
+
+    def release(self) -> None:
+        """Drop the arrays the block and its branch kept for backward (a pass that no
+        backward follows)."""
+        self._out = None
+        for layer in self.branch:
+            layer.release()
 
     def select(self, idx, rngs=None) -> Residual:
         alpha = None if self.alpha is None else self.alpha.value[idx, 0]

@@ -5,10 +5,10 @@ import math
 import numpy as np
 import pytest
 
+from initlab import optim
 from initlab.errors import InitlabError
 from initlab.nn import mlp
 from initlab.nn.layers import Param
-from initlab import optim
 from initlab.optim import OPTIMIZERS, add_l2_grad, get_optimizer, l2_penalty, l2_terms
 
 GRADS = [np.array([[0.5, -1.0, 2.0]]), np.array([[-0.25, 3.0, 0.1]]), np.array([[1.0, 1.0, -4.0]])]

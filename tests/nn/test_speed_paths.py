@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from initlab.nn import layers
-from initlab.nn.layers import ActivationLayer, Dense, zeros_as
+from initlab.nn.layers import ActivationLayer, Dense, ones_vector, zeros_as
 from initlab.nn.model import mlp
 from initlab.nn.residual import Residual
 from initlab.train import fit
@@ -98,6 +98,17 @@ def test_zeros_as_follows_the_layout_and_shares_one_read_only_buffer(monkeypatch
     assert zeros_as(np.ones(3)).dtype == np.float64
     monkeypatch.setattr(layers, "SHARED_ZEROS_BYTES", x.nbytes - 1)
     assert zeros_as(x) is None
+
+
+def test_dense_layers_share_one_read_only_vector_of_ones():
+    a, b = ones_vector(5, np.float32), ones_vector(300, np.float32)
+    assert a.shape == (5,) and (b == 1).all() and not b.flags.writeable
+    assert np.shares_memory(ones_vector(5, np.float32), ones_vector(7, np.float32))
+    assert ones_vector(3, np.dtype(np.float64)).dtype == np.float64
+    model = mlp([5, 8, 1], replicas=2)
+    model.forward(data()[0], train=True)
+    model.backward(np.ones((2, 64, 1)))
+    assert np.shares_memory(model.layers[0]._ones, model.layers[2]._ones)
 
 
 @pytest.mark.parametrize("shared", [True, False])

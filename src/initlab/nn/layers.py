@@ -98,6 +98,7 @@ def _kept(kept: dict, name: str, shape: tuple, dtype, like=None) -> np.ndarray:
 #: share (see :func:`zeros_as`); larger ones are each layer's own, as any array is.
 SHARED_ZEROS_BYTES = 1 << 23
 _zeros_buffers: dict = {}
+_ones_buffers: dict = {}
 
 
 def zeros_as(x: np.ndarray) -> np.ndarray | None:
@@ -116,6 +117,17 @@ def zeros_as(x: np.ndarray) -> np.ndarray | None:
         flat.flags.writeable = False
     strides = np.empty_like(x).strides  # x's layout (order "K"); nothing is written
     return np.ndarray(x.shape, x.dtype, flat, 0, strides)
+
+
+def ones_vector(n: int, dtype) -> np.ndarray:
+    """``n`` read-only ones of ``dtype`` (Dense's bias gradient is g^T 1): a view of one buffer
+    per dtype that every layer shares, which stays in cache where a vector per layer would
+    not."""
+    flat = _ones_buffers.get(dtype)
+    if flat is None or flat.size < n:
+        flat = _ones_buffers[dtype] = np.ones(max(n, 1), dtype)
+        flat.flags.writeable = False
+    return flat[:n]
 
 
 def _per_replica(spec, replicas: int, what: str) -> list:
@@ -238,7 +250,7 @@ class Dense:
         # which NumPy does slowly (benchmarks/README.md, "Measurements behind constants")
         ones = self._ones
         if ones is None or ones.shape[0] != gt.shape[-1] or ones.dtype != gt.dtype:
-            ones = self._ones = np.ones(gt.shape[-1], gt.dtype)
+            ones = self._ones = ones_vector(gt.shape[-1], gt.dtype)
         np.matmul(gt, ones, out=self.bias.grad)
         if not input_grad:
             return None
@@ -464,4 +476,4 @@ def layer_from_config(cfg: dict, weight=None, bias=None, rngs=None):
 
 
 __all__ = ["ActivationLayer", "Dense", "Dropout", "Param", "hand_over", "layer_from_config",
-           "replica_rngs", "zeros_as"]
+           "ones_vector", "replica_rngs", "zeros_as"]

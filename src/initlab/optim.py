@@ -95,9 +95,8 @@ class Optimizer:
 
 
 #: SGD steps an array in slices of about this many values along its last axis (a model's flat
-#: buffer holds 2.2 million per replica in the residual benchmark's net): a slice's scaled
-#: gradient is still in cache when it is subtracted, where a scratch buffer the size of the
-#: model went through memory twice per step.
+#: buffer of every parameter): a slice's scaled gradient is still in cache when it is
+#: subtracted, where a scratch buffer the size of the model went through memory twice per step.
 SGD_SLICE = 1 << 16
 
 

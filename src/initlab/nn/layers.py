@@ -106,9 +106,9 @@ def zeros_as(x: np.ndarray) -> np.ndarray | None:
     every layer shares; None when ``x`` is larger than :data:`SHARED_ZEROS_BYTES`.
 
     ReLU computes max(x, zeros): two arrays of one layout take NumPy's vectorized loop, which
-    the scalar 0 does not (3-4x slower). One shared buffer stays in cache, where a zeros array
-    per layer (256 of them in a residual net of 256 blocks) streams through memory at every
-    step."""
+    the scalar 0 does not. One shared buffer stays in cache, where a zeros array per layer of
+    a deep net streams through memory at every step (benchmarks/README.md, "Cutting what is
+    not BLAS")."""
     if x.nbytes > SHARED_ZEROS_BYTES:
         return None
     flat = _zeros_buffers.get(x.dtype)
@@ -373,8 +373,8 @@ def hand_over(layers) -> None:
     the arrays they are handed: their input when a Dense layer comes just before them (its
     output, which nothing else holds: Dense keeps its input, not its output) and their
     gradient when a Dense layer comes just after them (its input gradient, made for the
-    call). Any other neighbour (a norm layer, which keeps its output; dropout; the model's
-    input) leaves the arrays alone."""
+    call). Any other neighbour (a norm layer, dropout, the model's input) leaves the arrays
+    alone: only a Dense layer is known to hand over arrays nothing else holds."""
     for i, layer in enumerate(layers):
         if isinstance(layer, ActivationLayer):
             layer.overwrite_input = i > 0 and isinstance(layers[i - 1], Dense)

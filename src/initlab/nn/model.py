@@ -129,8 +129,8 @@ class Sequential:
 
         keep=False: for a pass that no backward follows (a loss or a prediction): each layer
         drops what it kept for backward once it has run, so every array is freed as soon as
-        the next layer has read it and the allocator hands it back still in cache (a residual
-        net of 256 blocks held three arrays per block until the pass ended)."""
+        the next layer has read it and the allocator hands it back still in cache, instead of
+        every layer's arrays staying alive until the pass ends."""
         if keep:
             for layer in self.layers:
                 x = layer.forward(x, train)

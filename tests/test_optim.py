@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from initlab import optim
 from initlab.errors import InitlabError
 from initlab.nn import mlp
 from initlab.nn.layers import Param
@@ -90,6 +91,34 @@ def test_frozen_replicas_do_not_move(name):
         opt.step([p], active)
     np.testing.assert_array_equal(p.value[1], [2.0, 3.0])
     assert (p.value[[0, 2]] != np.array([[0.0, 1.0], [4.0, 5.0]])).all()
+
+
+@pytest.mark.parametrize("shape", [(2, 1001), (2, 7, 9), (2, 1)])
+@pytest.mark.parametrize("per_replica", [False, True])
+@pytest.mark.parametrize("scaled", [False, True])
+def test_sgd_in_slices_steps_as_one_product_bit_for_bit(monkeypatch, shape, per_replica, scaled):
+    """SGD steps a large array slice by slice (optim.SGD_SLICE): the same w - (lr g) per
+    value as one product over the whole array, per-replica rates and lr_scale included."""
+    rng = np.random.default_rng(0)
+    w0 = rng.standard_normal(shape).astype(np.float32)
+    grads = [rng.standard_normal(shape).astype(np.float32) for _ in range(3)]
+    lr = np.array([0.1, 0.3]) if per_replica else 0.1
+    scale = rng.random(shape[1:]).astype(np.float32) if scaled else None
+    values = []
+    for size in (1 << 30, 5):
+        monkeypatch.setattr(optim, "SGD_SLICE", size)
+        p = Param(w0.copy(), "w", decay=True)
+        p.lr_scale = None if scale is None else {"sgd": scale}
+        opt = get_optimizer("sgd", lr)
+        for g in grads:
+            p.grad[...] = g
+            opt.step([p])
+        values.append(p.value)
+    rate = get_optimizer("sgd", lr).rate(p)
+    expected = w0.copy()
+    for g in grads:
+        expected -= np.multiply(g, rate).astype(np.float32)
+    assert values[0].tobytes() == values[1].tobytes() == expected.tobytes()
 
 
 def test_state_is_created_lazily_and_the_step_count_advances():

@@ -89,7 +89,8 @@ def test_recording_the_test_accuracy_only_skips_the_pass_over_the_training_set()
     both = fit(model.copy(), X, y, **kw)
     passes = []
     forward = model.forward
-    model.forward = lambda x, train=False: passes.append((len(x), train)) or forward(x, train)
+    model.forward = lambda x, train=False, keep=True: (passes.append((len(x), train))
+                                                       or forward(x, train, keep))
     test = fit(model, X, y, record_accuracy="test", **kw)
     assert test.train_accuracy is None
     np.testing.assert_array_equal(test.test_accuracy, both.test_accuracy)
@@ -119,8 +120,8 @@ def test_loss_of_a_large_set_is_computed_in_chunks_with_the_same_value(monkeypat
     whole = evaluate(model, X, y, l2=0.1)
     monkeypatch.setattr(train, "EVAL_VALUES", 2 * 7 * 10)  # chunks of 10 examples
     calls = []
-    monkeypatch.setattr(model, "forward", lambda x, *a: calls.append(len(x)) or
-                        type(model).forward(model, x, *a))
+    monkeypatch.setattr(model, "forward", lambda x, *a, **kw: calls.append(len(x)) or
+                        type(model).forward(model, x, *a, **kw))
     np.testing.assert_allclose(evaluate(model, X, y, l2=0.1), whole, rtol=1e-13)
     assert calls == [10] * 10 + [3]
 

@@ -94,16 +94,28 @@ class Optimizer:
         return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)}' for n in names)})"
 
 
+#: SGD steps an array in slices of about this many values along its last axis (a model's flat
+#: buffer of every parameter): a slice's scaled gradient is still in cache when it is
+#: subtracted, where a scratch buffer the size of the model went through memory twice per step.
+SGD_SLICE = 1 << 16
+
+
 class SGD(Optimizer):
     """Plain gradient descent: w <- w - lr g."""
 
     def update(self, w, g, state, lr):
         # A kept scratch buffer: a fresh temporary each step costs page faults on large nets.
+        n = w.shape[-1]
+        size = max(1, SGD_SLICE * n // max(1, w.size))  # per slice, over every row
         buf = state.get("buf")
         if buf is None:
-            buf = state["buf"] = np.empty_like(g)
-        np.multiply(g, lr, out=buf)
-        w -= buf
+            buf = state["buf"] = np.empty_like(g[..., :size])
+        per_value = np.ndim(lr) > 0 and np.shape(lr)[-1] == n > 1  # lr_scale along the axis
+        for a in range(0, n, size):
+            b = min(a + size, n)
+            out = buf[..., :b - a]
+            np.multiply(g[..., a:b], lr[..., a:b] if per_value else lr, out=out)
+            w[..., a:b] -= out
 
 
 class Momentum(Optimizer):

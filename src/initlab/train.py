@@ -127,11 +127,12 @@ def mean_loss(model, X: np.ndarray, t: np.ndarray) -> np.ndarray:
     size = max(1, EVAL_VALUES // (model.replicas * widest))
     with np.errstate(all="ignore"):
         if size >= n:
-            return model.loss.value(model.forward(X), t)
+            return model.loss.value(model.forward(X, keep=False), t)
         total = 0.0
         for a in range(0, n, size):
             b = min(a + size, n)
-            total = total + model.loss.value(model.forward(X[..., a:b, :]), t[a:b]) * (b - a)
+            z = model.forward(X[..., a:b, :], keep=False)
+            total = total + model.loss.value(z, t[a:b]) * (b - a)
         return total / n
 
 
@@ -340,10 +341,10 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
                 if on_record is not None:  # before accuracy passes overwrite the layers' caches
                     on_record(t, model)
                 if record_train:
-                    pred = loss.predict(z) if reuse else loss.predict(model.forward(X))
+                    pred = loss.predict(z if reuse else model.forward(X, keep=False))
                     train_acc[:, k] = np.where(active, (pred == labels).mean(axis=1), np.nan)
                 if test_acc is not None:
-                    pred = loss.predict(model.forward(X_test))
+                    pred = loss.predict(model.forward(X_test, keep=False))
                     test_acc[:, k] = np.where(active, (pred == y_test).mean(axis=1), np.nan)
                 k += 1
             opt.step(params, None if everyone else active)
@@ -367,10 +368,10 @@ def fit(model, X, y, *, optimizer="sgd", lr: float = 0.01, iterations: int | Non
             add_l2_grad(terms)
             on_record(steps, model)
         if record_train:
-            pred = loss.predict(model.forward(X))
+            pred = loss.predict(model.forward(X, keep=False))
             train_acc[:, -1] = np.where(active, (pred == labels).mean(axis=1), np.nan)
         if test_acc is not None:
-            pred = loss.predict(model.forward(X_test))
+            pred = loss.predict(model.forward(X_test, keep=False))
             test_acc[:, -1] = np.where(active, (pred == y_test).mean(axis=1), np.nan)
     return History(record_at, losses, train_acc, test_acc, diverged_at, done, seconds, final)
 

@@ -4,10 +4,13 @@ Every layer works on a leading replica axis: parameters are ``(R, ...)`` and act
 ``(R, N, features)``; the network input may also be ``(N, features)``, shared by all replicas
 (broadcast in the first matrix product, never copied R times). A layer's ``forward(x, train)``
 caches what its ``backward(grad)`` needs; ``backward`` returns the input gradient and writes the
-parameter gradients into ``param.grad``. Incoming arrays are never modified. In training mode
-(``train=True``) Dense and ReLU layers write their outputs, and then their input gradients,
-into arrays kept from their previous training call: what one training step returned is
-overwritten by the next one (evaluation mode always returns new arrays).
+parameter gradients into ``param.grad``. Incoming arrays are never modified, with one exception
+a model arranges (:func:`hand_over`): a ReLU layer right after a Dense layer in a model writes
+its output over that layer's output, which nothing else holds, and its input gradient over the
+gradient the Dense layer after it returns. In training mode (``train=True``) Dense and ReLU
+layers write their outputs, and then their input gradients, into arrays kept from their
+previous training call: what one training step returned is overwritten by the next one
+(evaluation mode always returns new arrays).
 
 Randomness is per replica: replica ``r`` draws its initial weights and its dropout masks from its
 own stream ``rngs[r]`` (see :func:`replica_rngs`), so replicas are independent of one another and
@@ -89,6 +92,42 @@ def _kept(kept: dict, name: str, shape: tuple, dtype, like=None) -> np.ndarray:
         entry = kept[name] = (key, np.empty(shape, dtype) if like is None
                               else np.empty_like(like, dtype))
     return entry[1]
+
+
+#: Zeros up to this many bytes that ReLU layers compare against come from one buffer they all
+#: share (see :func:`zeros_as`); larger ones are each layer's own, as any array is.
+SHARED_ZEROS_BYTES = 1 << 23
+_zeros_buffers: dict = {}
+_ones_buffers: dict = {}
+
+
+def zeros_as(x: np.ndarray) -> np.ndarray | None:
+    """Read-only zeros of ``x``'s shape, dtype and layout, a view of one buffer per dtype that
+    every layer shares; None when ``x`` is larger than :data:`SHARED_ZEROS_BYTES`.
+
+    ReLU computes max(x, zeros): two arrays of one layout take NumPy's vectorized loop, which
+    the scalar 0 does not. One shared buffer stays in cache, where a zeros array per layer of
+    a deep net streams through memory at every step (benchmarks/README.md, "Cutting what is
+    not BLAS")."""
+    if x.nbytes > SHARED_ZEROS_BYTES:
+        return None
+    flat = _zeros_buffers.get(x.dtype)
+    if flat is None or flat.size < x.size:
+        flat = _zeros_buffers[x.dtype] = np.zeros(max(x.size, 1), x.dtype)
+        flat.flags.writeable = False
+    strides = np.empty_like(x).strides  # x's layout (order "K"); nothing is written
+    return np.ndarray(x.shape, x.dtype, flat, 0, strides)
+
+
+def ones_vector(n: int, dtype) -> np.ndarray:
+    """``n`` read-only ones of ``dtype`` (Dense's bias gradient is g^T 1): a view of one buffer
+    per dtype that every layer shares, which stays in cache where a vector per layer would
+    not."""
+    flat = _ones_buffers.get(dtype)
+    if flat is None or flat.size < n:
+        flat = _ones_buffers[dtype] = np.ones(max(n, 1), dtype)
+        flat.flags.writeable = False
+    return flat[:n]
 
 
 def _per_replica(spec, replicas: int, what: str) -> list:
@@ -211,7 +250,7 @@ class Dense:
         # which NumPy does slowly (benchmarks/README.md, "Measurements behind constants")
         ones = self._ones
         if ones is None or ones.shape[0] != gt.shape[-1] or ones.dtype != gt.dtype:
-            ones = self._ones = np.ones(gt.shape[-1], gt.dtype)
+            ones = self._ones = ones_vector(gt.shape[-1], gt.dtype)
         np.matmul(gt, ones, out=self.bias.grad)
         if not input_grad:
             return None
@@ -226,6 +265,10 @@ class Dense:
         if self.multiplier != 1.0:
             dx *= self.multiplier
         return dx.swapaxes(-1, -2)
+
+    def release(self) -> None:
+        """Drop the input kept for backward (a pass that no backward follows)."""
+        self._x = None
 
     def select(self, idx, rngs=None) -> Dense:
         layer = Dense.from_arrays(self.weight.value[idx], self.bias.value[idx],
@@ -253,13 +296,17 @@ class ActivationLayer:
     """An elementwise nonlinearity as a layer: y = phi(x); backward: dx = g * phi'(x).
 
     x, y, g : (R, N, features) (or (N, features) before the first Dense layer).
+    ``overwrite_input`` / ``overwrite_grad`` (set by the model holding the layer, see
+    :func:`hand_over`): a ReLU layer may write its output over x, and its input gradient over
+    g; the values are the same, and one array fewer is made and streamed through memory.
     """
 
     def __init__(self, activation: str | Activation = "relu"):
         self.activation = get_activation(activation)
         self._relu = self.activation.name == "relu"
-        self._x = self._y = self._zeros = None
+        self._x = self._y = self._zeros = self._zeros_key = None
         self._keep, self._kept = False, {}
+        self.overwrite_input = self.overwrite_grad = False
 
     @property
     def last_output(self) -> np.ndarray | None:
@@ -270,32 +317,46 @@ class ActivationLayer:
         return []
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
-        self._x = x
-        self._keep = train and x.nbytes >= KEEP_BYTES
-        if self._relu and train:
-            # max(x, 0) against an array of zeros laid out as x: two arrays of one layout take
-            # NumPy's vectorized loop, which the scalar 0 does not; zeros and result are kept
-            # for the next training step, not made for every evaluation set passed through
-            zeros = self._zeros
-            if zeros is None or zeros.shape != x.shape or zeros.dtype != x.dtype:
-                zeros = self._zeros = np.zeros_like(x)  # a layer's input keeps its layout
-            if self._keep:
-                self._y = np.maximum(x, zeros, out=_kept(self._kept, "y", x.shape, x.dtype, x))
-            else:
-                self._y = np.maximum(x, zeros)
-        else:
+        if not self._relu:
+            self._x, self._keep = x, False
             self._y = self.activation.fn(x)
+            return self._y
+        # max(x, 0) against zeros laid out as x (see zeros_as); a training step's zeros are
+        # found again by one comparison, an evaluation pass's are a view made for it
+        key = (x.shape, x.strides, x.dtype)
+        if key == self._zeros_key:
+            zeros = self._zeros
+        else:
+            zeros = zeros_as(x)
+            if zeros is None:  # too large to share: the layer's own zeros in training
+                zeros = np.zeros_like(x) if train else x.dtype.type(0)
+            if train:
+                self._zeros, self._zeros_key = zeros, key
+        self._x = None  # ReLU's backward needs its output only
+        self._keep = train and x.nbytes >= KEEP_BYTES
+        if self.overwrite_input:
+            self._y = np.maximum(x, zeros, out=x)
+        elif self._keep:
+            self._y = np.maximum(x, zeros, out=_kept(self._kept, "y", x.shape, x.dtype, x))
+        else:
+            self._y = np.maximum(x, zeros)
         return self._y
 
     def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         if not input_grad:
             return None
         if self._relu:  # phi' = [y > 0]: one comparison instead of building a float mask
+            if self.overwrite_grad and grad.dtype == self._y.dtype:
+                return np.multiply(grad, self._y > 0, out=grad)
             if self._keep and grad.dtype == self._y.dtype:
                 return np.multiply(grad, self._y > 0,
                                    out=_kept(self._kept, "dx", grad.shape, grad.dtype, grad))
             return grad * (self._y > 0)
         return grad * self.activation.grad(self._x, self._y)
+
+    def release(self) -> None:
+        """Drop the arrays kept for backward (a pass that no backward follows)."""
+        self._x = self._y = None
 
     def select(self, idx, rngs=None) -> ActivationLayer:
         return ActivationLayer(self.activation)
@@ -305,6 +366,19 @@ class ActivationLayer:
 
     def __repr__(self) -> str:
         return f"ActivationLayer({self.activation.spec or self.activation.name})"
+
+
+def hand_over(layers) -> None:
+    """Mark the ReLU layers of a model's layer list (or a residual branch) that may write over
+    the arrays they are handed: their input when a Dense layer comes just before them (its
+    output, which nothing else holds: Dense keeps its input, not its output) and their
+    gradient when a Dense layer comes just after them (its input gradient, made for the
+    call). Any other neighbour (a norm layer, dropout, the model's input) leaves the arrays
+    alone: only a Dense layer is known to hand over arrays nothing else holds."""
+    for i, layer in enumerate(layers):
+        if isinstance(layer, ActivationLayer):
+            layer.overwrite_input = i > 0 and isinstance(layers[i - 1], Dense)
+            layer.overwrite_grad = i + 1 < len(layers) and isinstance(layers[i + 1], Dense)
 
 
 class Dropout:
@@ -348,6 +422,10 @@ class Dropout:
         if not input_grad:
             return None
         return grad if self._mask is None else grad * self._mask
+
+    def release(self) -> None:
+        """Drop the mask kept for backward (a pass that no backward follows)."""
+        self._mask = None
 
     def select(self, idx, rngs=None) -> Dropout:
         return Dropout(self.rate, self.mode, rngs)
@@ -397,4 +475,5 @@ def layer_from_config(cfg: dict, weight=None, bias=None, rngs=None):
     raise InitlabError(f"unknown layer type {kind!r}; valid: activation, dense, dropout")
 
 
-__all__ = ["ActivationLayer", "Dense", "Dropout", "Param", "layer_from_config", "replica_rngs"]
+__all__ = ["ActivationLayer", "Dense", "Dropout", "Param", "hand_over", "layer_from_config",
+           "ones_vector", "replica_rngs", "zeros_as"]

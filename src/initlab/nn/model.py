@@ -23,7 +23,7 @@ import numpy as np
 from initlab.errors import InitlabError, check_float_dtype, check_positive_int
 from initlab.init.residual import is_residual_scheme
 from initlab.nn import parametrization, serialize
-from initlab.nn.layers import ActivationLayer, Dense, Dropout, Param, replica_rngs
+from initlab.nn.layers import ActivationLayer, Dense, Dropout, Param, hand_over, replica_rngs
 from initlab.nn.losses import get_loss
 from initlab.nn.norm import BatchNorm, check_norm, make_norm
 from initlab.nn.residual import residual_layers
@@ -65,6 +65,7 @@ class Sequential:
         for layer in self.layers:
             if isinstance(layer, Dropout):
                 layer.rngs = self.rngs
+        hand_over(self.layers)
         self._flatten()
 
     def _flatten(self) -> None:
@@ -122,11 +123,21 @@ class Sequential:
         return [self._flat]
 
     # ------------------------------------------------------------------ compute
-    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+    def forward(self, x: np.ndarray, train: bool = False, keep: bool = True) -> np.ndarray:
         """Logits (R, N, out) of x : (N, in) or (R, N, in); ``train`` turns dropout on and makes
-        BatchNorm use (and update) batch statistics; otherwise it uses its running ones."""
+        BatchNorm use (and update) batch statistics; otherwise it uses its running ones.
+
+        keep=False: for a pass that no backward follows (a loss or a prediction): each layer
+        drops what it kept for backward once it has run, so every array is freed as soon as
+        the next layer has read it and the allocator hands it back still in cache, instead of
+        every layer's arrays staying alive until the pass ends."""
+        if keep:
+            for layer in self.layers:
+                x = layer.forward(x, train)
+            return x
         for layer in self.layers:
             x = layer.forward(x, train)
+            layer.release()
         return x
 
     def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
@@ -164,10 +175,10 @@ class Sequential:
 
     def logits(self, X) -> np.ndarray:
         """Logits (R, N, out) in evaluation mode (no dropout, BatchNorm's running statistics),
-        after checking X."""
+        after checking X. No backward follows: the layers keep nothing (``keep=False``)."""
         X = self.check_input(X)
         with np.errstate(all="ignore"):
-            return self.forward(X, train=False)
+            return self.forward(X, train=False, keep=False)
 
     def predict_proba(self, X) -> np.ndarray:
         """P(y = 1) : (R, N) for a sigmoid output; class probabilities (R, N, C) for softmax."""

@@ -107,6 +107,10 @@ class _AffineNorm:
     def parameters(self) -> list[Param]:
         return [self.weight, self.bias]
 
+    def release(self) -> None:
+        """Drop the arrays kept for backward (a pass that no backward follows)."""
+        self._cache = None
+
 
 class BatchNorm(_AffineNorm):
     """Batch normalization over features, as ``torch.nn.BatchNorm1d`` on (N, F) inputs.

@@ -36,7 +36,14 @@ import numpy as np
 
 from initlab.errors import InitlabError, check_positive_int, choose
 from initlab.init.residual import residual_rule
-from initlab.nn.layers import ActivationLayer, Dense, Dropout, Param, layer_from_config
+from initlab.nn.layers import (
+    ActivationLayer,
+    Dense,
+    Dropout,
+    Param,
+    hand_over,
+    layer_from_config,
+)
 from initlab.nn.norm import BatchNorm, LayerNorm, norm_from_config
 
 ORDERS = ("post", "pre")
@@ -82,6 +89,9 @@ class ScalarBias:
         self.bias.grad[~self.learn] = 0.0
         return grad if input_grad else None
 
+    def release(self) -> None:
+        """Nothing is kept for backward."""
+
     def select(self, idx, rngs=None) -> ScalarBias:
         return ScalarBias(len(idx), self.bias.value[idx, 0], self.learn[idx],
                           self.bias.value.dtype)
@@ -105,6 +115,7 @@ class Residual:
 
     def __init__(self, branch, alpha=None, learn=False):
         self.branch = list(branch)
+        hand_over(self.branch)
         dense = [la for la in self.branch if isinstance(la, Dense)]
         if not dense:
             raise InitlabError("a residual branch needs at least one Dense layer")
@@ -167,6 +178,13 @@ class Residual:
         # layer of a branch is never one that passes its gradient through unchanged)
         g += grad
         return g
+
+    def release(self) -> None:
+        """Drop the arrays the block and its branch kept for backward (a pass that no
+        backward follows)."""
+        self._out = None
+        for layer in self.branch:
+            layer.release()
 
     def select(self, idx, rngs=None) -> Residual:
         alpha = None if self.alpha is None else self.alpha.value[idx, 0]

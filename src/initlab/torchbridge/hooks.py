@@ -124,15 +124,19 @@ class Moments:
         return math.sqrt(max(self.m2 / (self.n - 1), 0.0))
 
 
-def dead_fraction(y) -> float | None:
-    """Fraction of units that output exactly zero for the whole batch.
+def zeros_and_dead(y, rectifier: bool) -> tuple[int, float | None]:
+    """(entries exactly zero, fraction of dead units) of output ``y``; the second None unless
+    ``rectifier`` (only a rectifier's zero output means a dead unit, zero gradient through it)
+    and y has 2 or more dims.
 
-    y : (N, features) - a unit is a feature; (N, C, *spatial) - a unit is a channel, dead when
-    zero at every position of every example. None for outputs of fewer than 2 dimensions.
+    A unit is dead when it outputs exactly zero for the whole batch. y : (N, features) - a unit
+    is a feature; (N, C, *spatial) - a unit is a channel, dead when zero at every position of
+    every example. Both from one count of nonzeros per unit: ``count_nonzero`` over the whole
+    of a half-zero tensor (a ReLU's output) runs 5x slower than per unit on CPU, where its
+    branch on each value mispredicts.
     """
-    if y.dim() < 2:
-        return None
-    alive = (y.detach() != 0).any(dim=0)  # (features) or (C, *spatial)
-    if y.dim() > 2:
-        alive = alive.reshape(y.shape[1], -1).any(dim=1)
-    return 1.0 - float(alive.double().mean())
+    y = y.detach()
+    if not rectifier or y.dim() < 2:
+        return y.numel() - int(torch.count_nonzero(y)), None
+    per_unit = torch.count_nonzero(y, dim=[0, *range(2, y.dim())])
+    return y.numel() - int(per_unit.sum()), 1.0 - float((per_unit > 0).double().mean())

@@ -118,13 +118,8 @@ class _Pass:
 
     def before(self, module, args, kwargs):
         self.tracer.enter(module, list(args) + list(kwargs.values()))
-        if module not in self.tracer.leaves:
-            return
-        self.tracer.paused = True  # the hooks' own statistics are not traced
-        try:
-            self._before(module, args, kwargs)
-        finally:
-            self.tracer.paused = False
+        if module in self.tracer.leaves:  # the hooks' own statistics are not traced
+            self.tracer.untraced(self._before, module, args, kwargs)
 
     def _before(self, module, args, kwargs):
         x, tr = first_tensor(args), self.tracer
@@ -139,13 +134,8 @@ class _Pass:
         row = self.i if module in self.tracer.leaves and first_tensor(output) is not None \
             else None
         self.tracer.leave(module, list(args) + list(kwargs.values()), output, row)
-        if row is None:
-            return
-        self.tracer.paused = True
-        try:
-            self._after(module, output, row)
-        finally:
-            self.tracer.paused = False
+        if row is not None:
+            self.tracer.untraced(self._after, module, output, row)
 
     def _after(self, module, output, row: int) -> None:
         y = first_tensor(output)

@@ -325,7 +325,7 @@ class monitor:  # noqa: N801 - used as a function: ``with monitor(model) as mon`
         wide = not max(abs(high - lo), abs(low - lo)) * scale < 2 ** 30  # NaN, inf: wide
         dtype = torch.int64 if wide else torch.int32
         idx = self._scratch(y.numel(), dtype).copy_(scaled).clamp_(0, bins - 1)
-        return [int(c) for c in torch.bincount(idx, minlength=bins).tolist()]
+        return torch.bincount(idx, minlength=bins).tolist()
 
     def _grad_hook(self, w, modules):
         def hook(grad):

@@ -136,6 +136,7 @@ class Tracer(torch.overrides.TorchFunctionMode):
         self.loss = "auto"  # the loss the last pass used (losses.compute_loss)
         self.paused = False  # True while the hooks compute their own statistics
         self._job = None  # (fn, args) for untraced() to run from inside __torch_function__
+        self._weighted: dict = {}  # leaf module -> whether it has parameters of its own
         self._result: tuple | None = None
 
     def start_pass(self) -> None:
@@ -171,7 +172,9 @@ class Tracer(torch.overrides.TorchFunctionMode):
         src = next((self.tag(t) for t in _tensors(args, None) if self.tag(t) is not None), None)
         if src is None:
             return
-        weighted = any(True for _ in module.parameters(recurse=False))
+        weighted = self._weighted.get(module)
+        if weighted is None:  # asked once per module: parameters() walks named_modules
+            weighted = self._weighted[module] = any(True for _ in module.parameters(recurse=False))
         for t in _tensors(output if isinstance(output, (tuple, list)) else (output,), None):
             if t.is_floating_point():
                 self._set(t, src[0], src[1] + weighted, row if weighted else src[2])

@@ -78,7 +78,8 @@ def _notes(rows, calls, tracer, residual: bool) -> None:
             r.note = "embedding: scale not judged"
         elif owner is not None and owner != r.name.split(" (call")[0]:
             r.note = f"tied to {owner}"
-        elif residual and w is not None and w.numel() > 0 and not bool(w.detach().any()):
+        elif residual and w is not None and w.numel() > 0 and not (r.weight_std or 0) > 0 \
+                and not bool(w.detach().any()):  # a weight of std > 0 has a nonzero value
             r.note, zero_seen = "intended: zero-init branch", True
         elif residual and zero_seen and r.grad_weight_ratio == 0:
             r.note = "intended: behind a zero-init layer (exactly zero gradient at step 0)"

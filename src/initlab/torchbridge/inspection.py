@@ -26,10 +26,10 @@ from initlab.torchbridge.hooks import (
     RECTIFIERS,
     SATURATION,
     Moments,
-    dead_fraction,
     first_tensor,
     leaf_modules,
     torch,
+    zeros_and_dead,
 )
 from initlab.torchbridge.inspect_results import (
     AttentionRow,
@@ -63,12 +63,12 @@ class _Call:
     def forward(self, y) -> None:
         y = y.detach()
         self.out.add(y)
-        self.zero += y.numel() - int(torch.count_nonzero(y))
+        zeros, dead = zeros_and_dead(y, isinstance(self.module, RECTIFIERS))
+        self.zero += zeros
         test = next((f for t, f in SATURATION.items() if isinstance(self.module, t)), None)
         if test is not None:
             self.saturated += int(test(y).sum())
-        dead = dead_fraction(y) if isinstance(self.module, RECTIFIERS) else None
-        if dead is not None:  # only a rectifier's zero output means a dead unit
+        if dead is not None:
             self.dead.append(dead)
 
 
@@ -118,13 +118,8 @@ class _Pass:
 
     def before(self, module, args, kwargs):
         self.tracer.enter(module, list(args) + list(kwargs.values()))
-        if module not in self.tracer.leaves:
-            return
-        self.tracer.paused = True  # the hooks' own statistics are not traced
-        try:
-            self._before(module, args, kwargs)
-        finally:
-            self.tracer.paused = False
+        if module in self.tracer.leaves:  # the hooks' own statistics are not traced
+            self.tracer.untraced(self._before, module, args, kwargs)
 
     def _before(self, module, args, kwargs):
         x, tr = first_tensor(args), self.tracer
@@ -139,13 +134,8 @@ class _Pass:
         row = self.i if module in self.tracer.leaves and first_tensor(output) is not None \
             else None
         self.tracer.leave(module, list(args) + list(kwargs.values()), output, row)
-        if row is None:
-            return
-        self.tracer.paused = True
-        try:
-            self._after(module, output, row)
-        finally:
-            self.tracer.paused = False
+        if row is not None:
+            self.tracer.untraced(self._after, module, output, row)
 
     def _after(self, module, output, row: int) -> None:
         y = first_tensor(output)
@@ -175,8 +165,8 @@ def _merge(into: Moments, new: Moments) -> None:
 
 def _one_pass(model, inputs, loss, calls: list, tracer: Tracer, seed: int, step) -> dict:
     """Run forward and backward once with hooks; add the statistics to ``calls`` and the
-    tracer. Returns {id(parameter): (Moments of its gradient, ||grad||, update ratio)}; the
-    update ratios only where ``step`` = (optimizer, lr) is given."""
+    tracer. Returns {id(parameter): (Moments of its gradient, ||grad||, update ratio, ||W||)};
+    the update ratios only where ``step`` = (optimizer, lr) is given."""
     args, kwargs = inputs
     args = tuple(t.detach().clone().requires_grad_(t.is_floating_point()) for t in args)
     kwargs = {k: t.detach().clone() for k, t in kwargs.items()}
@@ -216,8 +206,10 @@ def _one_pass(model, inputs, loss, calls: list, tracer: Tracer, seed: int, step)
             m = Moments()
             m.add(g, scratch)
             norm = float(torch.linalg.vector_norm(g.detach()))
-            ratio = update_ratio(p, g, *step, scratch=scratch) if step else None
-            found[id(p)] = (m, norm, ratio)
+            wnorm = float(torch.linalg.vector_norm(p.detach()))
+            ratio = update_ratio(p, g, *step, scratch=scratch, norms=(wnorm, norm)) \
+                if step else None
+            found[id(p)] = (m, norm, ratio, wnorm)
     return found
 
 
@@ -241,22 +233,34 @@ def _weight(module):
     return w if isinstance(w, torch.Tensor) and w.is_floating_point() else None
 
 
+def _weight_facts(w, found: dict, cache: dict) -> tuple:
+    """(std, ||W||, init it matches) of weight ``w`` (None: none), each read once per tensor
+    (GPT-2's lm_head shares wte's 38M values) and ||W|| from the gradient pass where taken."""
+    if w is None:
+        return None, 0.0, None
+    facts = cache.get(id(w))
+    if facts is None:
+        wnorm = found[id(w)][3] if id(w) in found else float(torch.linalg.vector_norm(
+            w.detach()))
+        facts = cache[id(w)] = (float(w.detach().float().std()) if w.numel() > 1 else None,
+                                wnorm, match_init(w) if w.dim() >= 2 else None)
+    return facts
+
+
 def _rows(calls, wgrads, prediction) -> list[LayerRow]:
-    rows = []
+    rows, cache = [], {}
     for i, c in enumerate(calls):
         w = _weight(c.module)
         bias = getattr(c.module, "bias", None)
         fan_in = fan_out = None
         if w is not None and w.dim() >= 2:
             fan_in, fan_out = fans(tuple(w.shape))
-        w_std = b_std = None
-        if w is not None and w.numel() > 1:
-            w_std = float(w.detach().float().std())
+        w_std, wnorm, init = _weight_facts(w, wgrads, cache)
+        b_std = None
         if isinstance(bias, torch.Tensor) and bias.numel() > 1:
             b_std = float(bias.detach().float().std())
-        wg, gnorm, step = wgrads.get(id(w), (None, None, None)) if w is not None else \
+        wg, gnorm, step = wgrads.get(id(w), (None,) * 4)[:3] if w is not None else \
             (None, None, None)
-        wnorm = float(torch.linalg.vector_norm(w.detach())) if w is not None else 0.0
         predicted = (prediction.mean(i), prediction.std(i))
         n = c.out.n
         rows.append(LayerRow(
@@ -265,9 +269,7 @@ def _rows(calls, wgrads, prediction) -> list[LayerRow]:
             saturated_fraction=(c.saturated / n if any(isinstance(c.module, t)
                                                        for t in SATURATION) else None),
             grad_std=c.grad.std, weight_std=w_std, weight_grad_std=wg.std if wg else None,
-            fan_in=fan_in, fan_out=fan_out,
-            init_match=match_init(w) if w is not None and w.dim() >= 2 else None,
-            predicted_std=predicted[1],
+            fan_in=fan_in, fan_out=fan_out, init_match=init, predicted_std=predicted[1],
             grad_weight_ratio=gnorm / wnorm if gnorm is not None and wnorm > 0 else None,
             update_ratio=step, dead_fraction=(sum(c.dead) / len(c.dead)
                                                        if c.dead else None),

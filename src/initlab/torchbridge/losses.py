@@ -83,7 +83,8 @@ def compute_loss(loss, output, seed: int):
     return (y.float() * p).sum() / (n * math.sqrt(max(y.numel() // n, 1))), kind
 
 
-def update_ratio(weight, grad, optimizer: str, lr: float, scratch=None) -> float | None:
+def update_ratio(weight, grad, optimizer: str, lr: float, scratch=None,
+                 norms=(None, None)) -> float | None:
     """||delta W|| / ||W|| after one step of ``torch.optim`` SGD or Adam (default
     hyperparameters, from zero state); None when ||W|| = 0 (the ratio is infinite, e.g. a
     zero-initialized layer).
@@ -96,15 +97,18 @@ def update_ratio(weight, grad, optimizer: str, lr: float, scratch=None) -> float
     ``scratch``: a tensor of the gradient's shape, dtype and layout that may be written, given
     only where ``grad`` is the caller's own (it is then overwritten by its absolute value): the
     same operations in the same order, so the same number, without three temporaries of the
-    weight's size (a GPT-2's tied embedding: 150 MB each).
+    weight's size (a GPT-2's tied embedding: 150 MB each). ``norms``: (||W||, ||g||) where the
+    caller already took them (``torch.linalg.vector_norm`` of the same tensors), not read again.
     """
     with torch.no_grad():
-        norm = float(torch.linalg.vector_norm(weight.detach()))
+        norm, gnorm = norms
+        norm = float(torch.linalg.vector_norm(weight.detach())) if norm is None else norm
         if norm == 0 or grad is None:
             return None
         g = grad.detach()
         if optimizer == "sgd":
-            return lr * float(torch.linalg.vector_norm(g)) / norm
+            gnorm = float(torch.linalg.vector_norm(g)) if gnorm is None else gnorm
+            return lr * gnorm / norm
         if scratch is None:
             a = g.abs()
             return lr * float(torch.linalg.vector_norm(a / (a + ADAM_EPS))) / norm

@@ -135,6 +135,9 @@ class Tracer(torch.overrides.TorchFunctionMode):
         self._add_i = self._att_i = 0
         self.loss = "auto"  # the loss the last pass used (losses.compute_loss)
         self.paused = False  # True while the hooks compute their own statistics
+        self._job = None  # (fn, args) for untraced() to run from inside __torch_function__
+        self._weighted: dict = {}  # leaf module -> whether it has parameters of its own
+        self._result: tuple | None = None
 
     def start_pass(self) -> None:
         self.tags.clear()
@@ -169,7 +172,9 @@ class Tracer(torch.overrides.TorchFunctionMode):
         src = next((self.tag(t) for t in _tensors(args, None) if self.tag(t) is not None), None)
         if src is None:
             return
-        weighted = any(True for _ in module.parameters(recurse=False))
+        weighted = self._weighted.get(module)
+        if weighted is None:  # asked once per module: parameters() walks named_modules
+            weighted = self._weighted[module] = any(True for _ in module.parameters(recurse=False))
         for t in _tensors(output if isinstance(output, (tuple, list)) else (output,), None):
             if t.is_floating_point():
                 self._set(t, src[0], src[1] + weighted, row if weighted else src[2])
@@ -179,8 +184,34 @@ class Tracer(torch.overrides.TorchFunctionMode):
         return (self.names.get(module, type(module).__name__) if module is not None
                 else "model"), module
 
+    def untraced(self, fn, *args):
+        """``fn(*args)`` with this mode off: the hooks' own statistics are not the model's
+        computation, and every torch call (``numel``, ``float``, a property) made while a
+        mode is on costs a round trip through Python (7,000 per recorded step of a ResNet-50,
+        20 ms). Torch takes a mode off its stack while its ``__torch_function__`` runs (its
+        calls "forward to the next mode"), so ``fn`` runs there, on a carrier call
+        (``torch.empty(0)``) that reaches it. Where the carrier does not reach it (the mode is
+        not entered, or a mode entered after it keeps the call), ``fn`` runs here, paused."""
+        self._job, self._result = (fn, args), None
+        try:
+            torch.empty(0)
+        finally:
+            self._job = None
+        if self._result is not None:
+            return self._result[0]
+        self.paused = True
+        try:
+            return fn(*args)
+        finally:
+            self.paused = False
+
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        if self._job is not None:  # the carrier of untraced(): run its job, this mode off
+            fn, job_args = self._job
+            self._job = None
+            self._result = (fn(*job_args),)
+            return func(*args, **kwargs)
         if self.paused:  # the hooks' own statistics, not the model's computation
             return func(*args, **kwargs)
         name = getattr(func, "__name__", "")

@@ -325,6 +325,27 @@ def test_a_forward_failing_on_one_example_is_traced_on_the_whole_batch():
     assert [n for n, _ in trace.calls] == ["a"] and trace.calls[0][1] is not None
 
 
+@pytest.mark.parametrize("kind, traced", [("conv", [1]), ("dense", [1, 2])])
+def test_a_training_batchnorm_is_traced_on_one_example_or_two_where_one_raises(kind, traced):
+    """BatchNorm2d trains on one example (its channels have 6 x 6 values); BatchNorm1d after a
+    Linear raises on one, so two are traced; either way its batch statistics count the whole
+    batch, as the measurement does."""
+    torch.manual_seed(0)
+    if kind == "conv":
+        model, x = nn.Sequential(nn.Conv2d(8, 64, 3, padding=1), nn.BatchNorm2d(64),
+                                 nn.ReLU()), torch.randn(16, 8, 6, 6) + 1
+    else:
+        model, x = nn.Sequential(nn.Linear(64, 256), nn.BatchNorm1d(256),
+                                 nn.ReLU()), torch.randn(64, 64) + 1
+    sizes = []
+    model[0].register_forward_pre_hook(lambda m, args: sizes.append(args[0].shape[0]))
+    trace = interpret(model.train(), (x,))
+    assert sizes == traced
+    measured = measure(model, (x,))
+    for (_, m), (_, got) in zip(trace.calls, measured, strict=True):
+        assert abs(pooled_std(m) / pooled_std(got) - 1) < 0.05
+
+
 def test_a_mean_over_positions_attention_has_correlated():
     """Pooling the tokens after causal attention (a classifier's mean over the sequence): the
     positions are correlated, so the mean keeps far more variance than 1/T of it."""

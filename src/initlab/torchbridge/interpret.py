@@ -251,12 +251,14 @@ def interpret(model, inputs, rules=None, batch: int | None = None,
 
     The first axis of the inputs is the batch: every example has the same statistics (those
     of the whole batch), so the forward runs on the first ``batch`` examples only (default
-    1, or 2 where a BatchNorm in training mode needs two; the whole batch where the model
-    raises on so few), which makes the prediction cheap beside a measurement of the whole
-    batch. The model is left as it was (buffers restored:
-    BatchNorm updates its running statistics in training mode), and torch's random state too
-    (dropout draws from a forked generator). ``weight_scale``: id(weight) -> factor it is counted
-    with (:mod:`initlab.torchbridge.interpret_extrapolate`'s width).
+    1; where the model raises on one, as a BatchNorm in training mode does when a channel has
+    a single value, 2 if a BatchNorm trains, then the whole batch), which makes the prediction
+    cheap beside a measurement of the whole batch. A BatchNorm's batch statistics count the
+    whole batch's examples however many are traced (:data:`BATCH`). The model is left as it
+    was (buffers restored: BatchNorm updates its running statistics in training mode), and
+    torch's random state too (dropout draws from a forked generator). ``weight_scale``:
+    id(weight) -> factor it is counted with (:mod:`initlab.torchbridge.interpret_extrapolate`'s
+    width).
     """
     from initlab.torchbridge import interpret_rules
 
@@ -273,23 +275,24 @@ def interpret(model, inputs, rules=None, batch: int | None = None,
     buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
     full = tuple(inputs) + tuple((kwargs or {}).values())
     keys = tuple(kwargs or {})
-    if batch is None:
-        batch = 2 if any(isinstance(m, _BATCH_NORMS) and m.training
-                         for m in model.modules()) else 1
     sizes = {x.shape[0] if x.dim() else None for x in full}
-    sliced = len(sizes) == 1 and None not in sizes and next(iter(sizes)) > batch
+    n = next(iter(sizes)) if len(sizes) == 1 and None not in sizes else None
+    plan = [batch] if batch is not None else [1, 2] if any(
+        isinstance(m, _BATCH_NORMS) and m.training for m in model.modules()) else [1]
+    plan = [b for b in plan if n is not None and n > b] + [None]  # None: the whole batch
     WEIGHT_SCALE.clear()
     WEIGHT_SCALE.update(weight_scale or {})
     try:
-        try:
-            _run(model, full, keys, batch if sliced else None, mode)
-        except Exception:  # the model's own error on a few examples: trace the whole batch
-            if not sliced:
-                raise
-            trace.calls.clear()
-            trace.unsupported.clear()
-            _restore(model, buffers)
-            _run(model, full, keys, None, mode)
+        for i, size in enumerate(plan):
+            try:
+                _run(model, full, keys, size, mode)
+                break
+            except Exception:  # the model's own error on so few examples: trace more
+                if i == len(plan) - 1:
+                    raise
+                trace.calls.clear()
+                trace.unsupported.clear()
+                _restore(model, buffers)
     finally:
         WEIGHT_SCALE.clear()
         for h in handles:

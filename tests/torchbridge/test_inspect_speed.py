@@ -36,6 +36,36 @@ def test_inspect_counts_a_dead_channel():
     assert row.zero_fraction == pytest.approx(float((y == 0).float().mean()))
 
 
+def test_zeros_and_dead_with_features_last():
+    torch.manual_seed(0)
+    y = torch.relu(torch.randn(4, 6, 5))
+    y[..., 3] = 0.0  # feature 3 dead at every token of every example
+    y[:, 2] = 0.0  # token 2 zero everywhere: not a unit, so no dead unit of its own
+    assert zeros_and_dead(y, rectifier=True, features_last=True)[1] == pytest.approx(1 / 5)
+    assert zeros_and_dead(y, rectifier=True)[1] == pytest.approx(1 / 6)  # channels: token 2
+
+
+def test_inspect_finds_a_dead_feature_of_a_token_mlp_and_a_dead_channel_after_batchnorm():
+    """(N, tokens, features) after a Linear: a unit is a feature (the last dim), also through
+    a dropout; after a conv and a BatchNorm2d: a channel (dim 1)."""
+    torch.manual_seed(0)
+    up = torch.nn.Linear(16, 8)
+    with torch.no_grad():
+        up.bias[5] = -100.0  # feature 5 never fires, at any token
+    tokens = torch.nn.Sequential(up, torch.nn.Dropout(0.0), torch.nn.ReLU(),
+                                 torch.nn.Linear(8, 4))
+    row = inspect(tokens, torch.randn(8, 10, 16)).layers[2]
+    assert row.type == "ReLU" and row.dead_fraction == pytest.approx(1 / 8) and row.units == 8
+
+    conv, bn = torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4)
+    with torch.no_grad():
+        bn.bias[1] = -100.0
+    images = torch.nn.Sequential(conv, bn, torch.nn.ReLU(), torch.nn.Flatten(),
+                                 torch.nn.Linear(4 * 6 * 6, 5))
+    row = inspect(images, torch.randn(8, 3, 8, 8)).layers[2]
+    assert row.type == "ReLU" and row.dead_fraction == pytest.approx(1 / 4) and row.units == 4
+
+
 def test_a_tied_weight_gets_the_same_facts_on_both_rows():
     torch.manual_seed(0)
     emb = torch.nn.Embedding(50, 16)

@@ -77,10 +77,6 @@ def _max(values) -> float | None:
     return max(values) if values else None
 
 
-def _units(shape) -> int:
-    return shape[1] if shape and len(shape) >= 2 else 0
-
-
 def _fix(activation: str | None, slope: float | None) -> tuple[str, str]:
     """(torch call for ``m.weight``, initlab name of the same law) after ``activation``."""
     if activation == "relu":
@@ -180,8 +176,7 @@ def judge_rows(rows, skip=frozenset()):
                             + act_row(v.saturated_from, "saturated_fraction", set(ACTIVATIONS)))
     text = re.sub(r"\blayer (\d+)", name, text)
     rect = [r for r in rows if r.type in RECTIFIER_NAMES and r.dead_fraction is not None]
-    dead_units = sum(round(r.dead_fraction * _units(r.output_shape)) for r in rect) if rect \
-        else None
+    dead_units = sum(round(r.dead_fraction * (r.units or 0)) for r in rect) if rect else None
     text = re.sub(r"gradient ([^:]+): std", r"||dW||/||W|| \1:", text)
     text = text.replace("gradient", "||dW||/||W||")
     said = text.removeprefix("healthy: ").split("; ")

@@ -124,14 +124,17 @@ class Moments:
         return math.sqrt(max(self.m2 / (self.n - 1), 0.0))
 
 
-def zeros_and_dead(y, rectifier: bool) -> tuple[int, float | None]:
+def zeros_and_dead(y, rectifier: bool, features_last: bool = False
+                   ) -> tuple[int, float | None]:
     """(entries exactly zero, fraction of dead units) of output ``y``; the second None unless
     ``rectifier`` (only a rectifier's zero output means a dead unit, zero gradient through it)
     and y has 2 or more dims.
 
     A unit is dead when it outputs exactly zero for the whole batch. y : (N, features) - a unit
-    is a feature; (N, C, *spatial) - a unit is a channel, dead when zero at every position of
-    every example: when the largest |value| of the unit is zero (NaN, being nonzero,
+    is a feature; (N, C, *spatial) - a unit is a channel; with ``features_last`` (a
+    transformer's (N, tokens, features), after a Linear) a unit is a feature of the last dim.
+    Dead: zero at every position of every example, when the largest |value| of the unit is
+    zero (NaN, being nonzero,
     propagates through abs and max). Zeros are counted on ``y.bool()``: ``count_nonzero`` of a
     float tensor branches on each value on CPU and runs 5-20x slower on a half-zero tensor (a
     ReLU's output), and a per-unit count (a sum of bools) slower still; the per-unit max runs
@@ -146,6 +149,8 @@ def zeros_and_dead(y, rectifier: bool) -> tuple[int, float | None]:
         alive = (y != 0).any(dim=0).reshape(y.shape[1], -1).any(dim=1)
     elif y.dim() == 2:
         alive = (y.amax(dim=0) != 0) | (y.amin(dim=0) != 0)
+    elif features_last:
+        alive = y.abs().reshape(-1, y.shape[-1]).amax(dim=0) != 0
     else:
         alive = y.abs().reshape(y.shape[0], y.shape[1], -1).amax(dim=2).amax(dim=0) != 0
     return zeros, 1.0 - float(alive.double().mean())

@@ -39,6 +39,7 @@ class LayerRow(Result):
     update_ratio: float | None = None
     note: str | None = None
     dead_fraction: float | None = detail()
+    units: int | None = detail()  # what dead_fraction counts: features (last dim) or channels
     predicted_mean: float | None = detail()
     bias_std: float | None = detail()
     activation: str | None = detail()  # initlab's name of an elementwise activation module

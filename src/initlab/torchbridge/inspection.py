@@ -59,11 +59,14 @@ class _Call:
         self.shape = None
         self.norm_after = None  # the norm module that takes this output (through activations)
         self.norm_input = None  # for a norm: the Moments of its input
+        # the output's units on its last dim (a Linear's), not dim 1 (a conv's channels)
+        self.features_last = False
 
     def forward(self, y) -> None:
         y = y.detach()
         self.out.add(y)
-        zeros, dead = zeros_and_dead(y, isinstance(self.module, RECTIFIERS))
+        zeros, dead = zeros_and_dead(y, isinstance(self.module, RECTIFIERS),
+                                     self.features_last)
         self.zero += zeros
         test = next((f for t, f in SATURATION.items() if isinstance(self.module, t)), None)
         if test is not None:
@@ -153,10 +156,23 @@ class _Pass:
             if producer is not None:
                 self.calls[producer].norm_after = module
         call.shape = list(y.shape)
+        call.features_last = _features_last(module, self.calls[producer]
+                                            if producer is not None else None)
         call.forward(y)
         self.tracer.rows_done = self.i
         if y.requires_grad:
             y.register_hook(lambda g, c=call: c.grad.add(g))
+
+
+def _features_last(module, producer) -> bool:
+    """Whether ``module``'s output has its units on the last dim: a weight of 2 dims (Linear,
+    an embedding, transformers' Conv1D) says yes, one of more (a conv) no; a module without
+    one (an activation, a BatchNorm, dropout) keeps the layout of the call that produced its
+    input (:class:`~initlab.torchbridge.tracing.Tracer`'s tags), channels first if none."""
+    w = getattr(module, "weight", None)
+    if isinstance(w, torch.Tensor) and w.dim() >= 2:
+        return w.dim() == 2
+    return producer.features_last if producer is not None else False
 
 
 def _merge(into: Moments, new: Moments) -> None:
@@ -273,6 +289,7 @@ def _rows(calls, wgrads, prediction) -> list[LayerRow]:
             grad_weight_ratio=gnorm / wnorm if gnorm is not None and wnorm > 0 else None,
             update_ratio=step, dead_fraction=(sum(c.dead) / len(c.dead)
                                                        if c.dead else None),
+            units=(c.shape[-1 if c.features_last else 1] if c.dead else None),
             predicted_mean=predicted[0], bias_std=b_std, activation=activation_spec(c.module)))
     return rows
 

@@ -54,7 +54,7 @@ def test_inspect_finds_a_dead_feature_of_a_token_mlp_and_a_dead_channel_after_ba
         up.bias[5] = -100.0  # feature 5 never fires, at any token
     tokens = torch.nn.Sequential(up, torch.nn.Dropout(0.0), torch.nn.ReLU(),
                                  torch.nn.Linear(8, 4))
-    result = inspect(tokens, torch.randn(8, 10, 16))
+    result = inspect(tokens, torch.randn(8, 24, 16))
     assert result.verdict.dead_units == 1
     row = result.layers[2]
     assert row.type == "ReLU" and row.dead_fraction == pytest.approx(1 / 8) and row.units == 8

@@ -13,7 +13,7 @@ def quick_result(name):
     from initlab.experiments import registry
 
     section = SECTION[name]
-    return registry.get(section.experiment).run(section.config(Settings(quick=True)))
+    return registry.get(section.experiment).execute(section.config(Settings(quick=True)))
 
 
 def test_coordcheck_text_quotes_the_growth_and_the_verdicts():

@@ -25,7 +25,6 @@ import numpy as np
 
 from initlab.init.registry import get_initializer
 from initlab.init.residual import residual_rule
-from initlab.nn.activations import get_activation
 from initlab.theory.gaussian import gaussian_expectation
 
 
@@ -37,6 +36,10 @@ def branch_second_moment(activation, weights2, q: float, order: str = "post",
     act ... Dense [norm]) or ``pre`` ([norm] act Dense ...); norm_gain2: the squared weight of
     the branch's last norm (0 under zero_init_residual).
     """
+    # imported here: importing initlab.nn builds the whole engine, which the theory's other
+    # users (the PyTorch bridge's interpreter) never need
+    from initlab.nn.activations import get_activation
+
     act = get_activation(activation)
 
     def phi2(v):

@@ -21,6 +21,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
+from initlab.torchbridge import interpret_rules
 from initlab.torchbridge.hooks import leaf_modules, torch
 from initlab.torchbridge.interpret import interpret, pooled_std
 
@@ -137,7 +138,7 @@ def predict_layers(models, inputs, kwargs=None) -> LayerPrediction:
     names, sums, weighted, unsupported, failed = None, None, None, Counter(), None
     for model in models:
         try:
-            trace = interpret(model, tuple(inputs), kwargs=kwargs)
+            trace = interpret(model, tuple(inputs), rules=interpret_rules.RULES, kwargs=kwargs)
         except Exception as exc:  # the user's model may raise anything: report, go on
             failed = (f"the traced forward raised {type(exc).__name__}: "
                       f"{' '.join(str(exc).split())[:120]}")

@@ -128,7 +128,10 @@ class _Mode(torch.overrides.TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        out = func(*args, **kwargs)
+        try:
+            out = func(*args, **kwargs)
+        except ValueError as exc:
+            out = _batch_norm_of_twins(func, args, kwargs, exc)
         if self.paused:
             return out
         inputs = _tensors((args, kwargs))
@@ -166,6 +169,20 @@ class _Mode(torch.overrides.TorchFunctionMode):
                         setattr(args[0], STAT_ATTR, UNKNOWN)
         _attach(out, result)
         return out
+
+
+def _batch_norm_of_twins(func, args, kwargs, exc):
+    """A training BatchNorm that has one value per channel on the traced examples (a 1 x 1
+    feature map of one example) raises; every traced example stands for the whole batch, so
+    its output is the one two equal examples give (what a trace of two would compute). Any
+    other ValueError is the model's own, raised again."""
+    x = args[0] if args else kwargs.get("input")
+    if func is not torch.nn.functional.batch_norm or not isinstance(x, torch.Tensor):
+        raise exc
+    twins = torch.cat([x, x])
+    rest = args[1:] if args else ()
+    more = {k: v for k, v in kwargs.items() if k != "input"}
+    return func(twins, *rest, **more)[:x.shape[0]]
 
 
 _NAMES: dict = {}  # func -> (op_name, _base_name): asked for at every call of the forward
@@ -240,21 +257,16 @@ def _elementwise_module(module) -> bool:
     return type(module).__module__.startswith("transformers.activations")
 
 
-#: BatchNorm layers (in training mode they normalize over the batch: two examples at least)
-_BATCH_NORMS = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d,
-                torch.nn.SyncBatchNorm)
-
-
 def interpret(model, inputs, rules=None, batch: int | None = None,
               weight_scale: dict | None = None, kwargs: dict | None = None) -> Trace:
     """Run ``model(*inputs, **kwargs)`` once under the interpreter; return the :class:`Trace`.
 
     The first axis of the inputs is the batch: every example has the same statistics (those
     of the whole batch), so the forward runs on the first ``batch`` examples only (default
-    1; where the model raises on one, as a BatchNorm in training mode does when a channel has
-    a single value, 2 if a BatchNorm trains, then the whole batch), which makes the prediction
-    cheap beside a measurement of the whole batch. A BatchNorm's batch statistics count the
-    whole batch's examples however many are traced (:data:`BATCH`). The model is left as it
+    1; the whole batch where the model raises on so few), which makes the prediction cheap
+    beside a measurement of the whole batch. A BatchNorm's batch statistics count the whole
+    batch's examples however many are traced (:data:`BATCH`), and where it has one value per
+    channel on them its real output is that of two equal examples. The model is left as it
     was (buffers restored: BatchNorm updates its running statistics in training mode), and
     torch's random state too (dropout draws from a forked generator). ``weight_scale``:
     id(weight) -> factor it is counted with (:mod:`initlab.torchbridge.interpret_extrapolate`'s
@@ -277,9 +289,7 @@ def interpret(model, inputs, rules=None, batch: int | None = None,
     keys = tuple(kwargs or {})
     sizes = {x.shape[0] if x.dim() else None for x in full}
     n = next(iter(sizes)) if len(sizes) == 1 and None not in sizes else None
-    plan = [batch] if batch is not None else [1, 2] if any(
-        isinstance(m, _BATCH_NORMS) and m.training for m in model.modules()) else [1]
-    plan = [b for b in plan if n is not None and n > b] + [None]  # None: the whole batch
+    plan = [b for b in [batch or 1] if n is not None and n > b] + [None]  # None: all
     WEIGHT_SCALE.clear()
     WEIGHT_SCALE.update(weight_scale or {})
     try:

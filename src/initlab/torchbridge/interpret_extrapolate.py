@@ -24,6 +24,7 @@ and the token correlation follow from the rules as usual.
 
 from __future__ import annotations
 
+import copy
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -90,7 +91,7 @@ def _deeper(model, blocks, scale: float):
         setattr(parent, attr, longer)  # nn.Module registers the child
         swap = None
     try:
-        with _init_rule(model, container, n, depth) as rule:
+        with _init_rule(model, blocks, depth) as rule:
             yield depth, rule
     finally:
         if swap is None:
@@ -135,56 +136,62 @@ class _Permuted(nn.Module):
 
 
 @contextmanager
-def _init_rule(model, container, built: int, depth: int):
+def _init_rule(model, blocks, depth: int):
     """For a ``transformers`` model whose blocks still hold the draws of its own init rule
     (the stds of every parameter within 15% of a fresh draw at the built depth), the blocks
     re-drawn by that rule at the new depth (GPT-2 scales its residual projections by
     1/sqrt(2 n_layer)), and restored afterwards; else the built weights.
 
-    The rule is the model's ``_init_weights(module)``: ``PreTrainedModel.init_weights``
-    documents it as the method every model implements its initialization in. It is applied,
-    children first as transformers does, to fresh copies of the blocks' parameters put in
-    their place with ``setattr``, so transformers' guard against re-initializing a loaded
-    weight (a flag on each tensor) sees new tensors; the model's own tensors are never
-    written, and are put back afterwards.
+    The draws come from transformers' public API only: the model's class is built from a copy
+    of its config at the wanted depth on the ``meta`` device (no memory, no init), its first
+    blocks are given memory (``to_empty``) and ``init_weights()`` draws them by the model's
+    own rule; their parameters are put in the place of the model's own with ``setattr`` for
+    the forward (the model's tensors are never written, and are put back afterwards).
     """
-    init, config = getattr(model, "_init_weights", None), getattr(model, "config", None)
+    parent, attr, container, period, built = blocks
+    config = getattr(model, "config", None)
     keys = [k for k in ("num_hidden_layers", "n_layer", "num_layers")
             if getattr(config, k, None) == depth]
-    if init is None or not keys or depth == built:
+    if not callable(getattr(model, "init_weights", None)) or not keys or depth == built \
+            or parent is None:
         yield "the built weights"
         return
-    slots = [(m, n, p) for m in container.modules()
+    path = next(n for n, m in model.named_modules() if m is parent)
+    kids = list(container)[:built * period]
+    slots = [(m, n, p) for kid in kids for m in kid.modules()
              for n, p in m.named_parameters(recurse=False)]
 
-    def redraw(n_layer):
+    def drawn(n_layer):
+        """The parameters of the first blocks of the class at ``n_layer``, by its init."""
+        cfg = copy.deepcopy(config)
         for k in keys:
-            setattr(config, k, n_layer)
-        fresh: dict = {}  # a parameter shared by two modules stays shared
-        for m, n, p in slots:
-            if id(p) not in fresh:
-                fresh[id(p)] = nn.Parameter(p.detach().clone(), requires_grad=p.requires_grad)
-            setattr(m, n, fresh[id(p)])
+            setattr(cfg, k, n_layer)
+        with torch.device("meta"):
+            fresh = type(model)(cfg)
+        fresh_kids = list(getattr(fresh.get_submodule(path), attr))[:built * period]
+        for kid, own in zip(fresh_kids, kids, strict=True):
+            kid.to_empty(device=next(own.parameters()).device)
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             torch.manual_seed(0)
-            container.apply(init)  # children first, as transformers' own initialization
+            fresh.init_weights()
+        return [p for kid in fresh_kids for m in kid.modules()
+                for _, p in m.named_parameters(recurse=False)]
 
-    def put_back():
-        for m, n, p in slots:
+    def put(params):
+        for (m, n, _), p in zip(slots, params, strict=True):
             setattr(m, n, p)
 
     try:
-        redraw(built)
-        same = all(_close(getattr(m, n), p) for m, n, p in slots)
+        try:
+            same = all(_close(p, q) for (_, _, q), p in zip(slots, drawn(built), strict=True))
+            deeper = drawn(depth) if same else None
+        except (TypeError, ValueError, RuntimeError, AttributeError):
+            same = False  # a class that cannot be built so: the built weights, said so
         if same:
-            redraw(depth)
-        else:
-            put_back()
-        for k in keys:
-            setattr(config, k, depth)
-        yield "transformers' _init_weights at the new depth" if same else "the built weights"
+            put(deeper)
+        yield "transformers' init_weights at the new depth" if same else "the built weights"
     finally:
-        put_back()
+        put([p for _, _, p in slots])
 
 
 def _close(p, q) -> bool:

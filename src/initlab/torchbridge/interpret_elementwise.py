@@ -10,7 +10,7 @@ import math
 
 from initlab.torchbridge import interpret_tokens as tokens
 from initlab.torchbridge.hooks import torch
-from initlab.torchbridge.interpret import Stat, Unsupported, stat_of
+from initlab.torchbridge.interpret import Stat, Unsupported, stat_of, tracked
 from initlab.torchbridge.interpret_common import (
     linear_combination,
     once_for_twins,
@@ -187,7 +187,7 @@ def _rectified(mu, var):
 
 def where(func, name, out, args, kwargs):
     cond, a, b = args[:3]
-    if isinstance(cond, torch.Tensor) and getattr(cond, "_initlab_stat", None) is not None:
+    if tracked(cond):
         raise Unsupported("a condition computed from the data")
     sa, sb = stat_of(a), stat_of(b)
     return Stat(torch.where(cond, sa.mu, sb.mu), torch.where(cond, variance(sa), variance(sb)))
@@ -195,7 +195,7 @@ def where(func, name, out, args, kwargs):
 
 def masked_fill(func, name, out, args, kwargs):
     x, mask, value = args[0], args[1], args[2] if len(args) > 2 else kwargs["value"]
-    if getattr(mask, "_initlab_stat", None) is not None:
+    if tracked(mask):
         raise Unsupported("a mask computed from the data")
     s = stat_of(x)
     if isinstance(value, torch.Tensor):

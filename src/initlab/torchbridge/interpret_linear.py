@@ -252,7 +252,7 @@ def sdpa(func, name, out, args, kwargs):
         causal = torch.ones(n, m, dtype=torch.bool).tril(diagonal=m - n)
         mask = causal if mask is None else mask & causal
     if mask is not None:
-        if getattr(mask, "_initlab_stat", None) is not None:
+        if tracked(mask):
             raise Unsupported("a mask computed from the data")
         if mask.dtype == torch.bool:
             logits = Stat(logits.mu.masked_fill(~mask, -math.inf), variance(logits).masked_fill(

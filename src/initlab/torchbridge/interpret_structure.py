@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from initlab.torchbridge import interpret_tokens as tokens
 from initlab.torchbridge.hooks import torch
-from initlab.torchbridge.interpret import Stat, Unsupported, stat_of
+from initlab.torchbridge.interpret import STAT_ATTR, Stat, Unsupported, stat_of
 from initlab.torchbridge.interpret_common import (
     D,
     F,
@@ -39,7 +39,7 @@ def setitem(func, name, out, args, kwargs):
     mu, var = sx.mu.clone(), variance(sx).clone()
     mu[index] = sv.mu if sv is not None else value
     var[index] = variance(sv) if sv is not None else 0.0
-    x._initlab_stat = Stat(mu, var)
+    setattr(x, STAT_ATTR, Stat(mu, var))
     return None
 
 

@@ -7,8 +7,9 @@ import pytest
 
 from initlab.errors import InitlabError
 from initlab.init import get_initializer
-from initlab.nn import layers
-from initlab.nn.layers import ActivationLayer, Dense, Dropout, Param, replica_rngs
+from initlab.nn import buffers
+from initlab.nn.dropout import Dropout
+from initlab.nn.layers import ActivationLayer, Dense, Param, replica_rngs
 
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "leaky_relu(0.1)", "elu(0.7)", "selu", "gelu",
                "softplus", "identity", "erf"]
@@ -157,7 +158,7 @@ def test_training_steps_reuse_their_large_arrays_evaluation_does_not(layer, shar
     width, replicas = (layer.in_features, layer.weight.value.shape[0]) if dense else (2, 2)
     x = np.random.default_rng(0).standard_normal((40, width) if shared else (replicas, 40, width))
     for keep_bytes, kept in ((1 << 30, False), (0, True)):  # small arrays are not kept
-        layers.KEEP_BYTES = keep_bytes
+        buffers.KEEP_BYTES = keep_bytes
         outs, grads = [], []
         for train in (True, True, False, False):
             y = layer.forward(x, train)
@@ -169,7 +170,7 @@ def test_training_steps_reuse_their_large_arrays_evaluation_does_not(layer, shar
             assert not np.shares_memory(arrays[2], arrays[3])
             assert not np.shares_memory(arrays[1], arrays[2])
             np.testing.assert_array_equal(arrays[1], arrays[2])
-    layers.KEEP_BYTES = 1 << 17
+    buffers.KEEP_BYTES = 1 << 17
 
 
 def test_training_with_kept_arrays_gives_the_same_model(monkeypatch):
@@ -180,7 +181,7 @@ def test_training_with_kept_arrays_gives_the_same_model(monkeypatch):
     y = (X[:, 0] > 0).astype(int)
     models = []
     for keep_bytes in (1 << 30, 0):
-        monkeypatch.setattr(layers, "KEEP_BYTES", keep_bytes)
+        monkeypatch.setattr(buffers, "KEEP_BYTES", keep_bytes)
         model = mlp([3, 6, 5, 1], replicas=2, seed=4)
         fit(model, X, y, lr=0.3, iterations=20, batch_size=8)
         models.append(model)

@@ -1,13 +1,14 @@
 """The speed paths of ``nn`` give the plain path's numbers bit for bit: a ReLU layer writing
 over the arrays a model hands it (``layers.hand_over``), the zeros every ReLU layer shares
-(``layers.zeros_as``) and evaluation passes that keep nothing (``Sequential.forward(keep=False)``).
+(``buffers.zeros_as``) and evaluation passes that keep nothing (``Sequential.forward(keep=False)``).
 """
 
 import numpy as np
 import pytest
 
-from initlab.nn import layers
-from initlab.nn.layers import ActivationLayer, Dense, ones_vector, zeros_as
+from initlab.nn import buffers
+from initlab.nn.buffers import ones_vector, zeros_as
+from initlab.nn.layers import ActivationLayer, Dense
 from initlab.nn.model import mlp
 from initlab.nn.residual import Residual
 from initlab.train import fit
@@ -96,7 +97,7 @@ def test_zeros_as_follows_the_layout_and_shares_one_read_only_buffer(monkeypatch
     assert not z.any() and not z.flags.writeable
     assert np.shares_memory(z, zeros_as(np.ones((4, 5), np.float32)))
     assert zeros_as(np.ones(3)).dtype == np.float64
-    monkeypatch.setattr(layers, "SHARED_ZEROS_BYTES", x.nbytes - 1)
+    monkeypatch.setattr(buffers, "SHARED_ZEROS_BYTES", x.nbytes - 1)
     assert zeros_as(x) is None
 
 
@@ -116,7 +117,7 @@ def test_dense_layers_share_one_read_only_vector_of_ones():
 def test_relu_is_maximum_with_zero_bit_for_bit(monkeypatch, train, shared):
     """Signed zeros, NaN and infinities included, as NumPy's ``maximum(x, 0)`` gives them."""
     if not shared:  # every array too large to share: the layer's own zeros or the scalar 0
-        monkeypatch.setattr(layers, "SHARED_ZEROS_BYTES", 0)
+        monkeypatch.setattr(buffers, "SHARED_ZEROS_BYTES", 0)
     x = np.random.default_rng(1).standard_normal((2, 40, 9)).astype(np.float32)
     x.flat[::7], x.flat[1::11], x.flat[2::13], x.flat[3::17] = -0.0, np.nan, np.inf, -np.inf
     x = np.ascontiguousarray(x.swapaxes(1, 2)).swapaxes(1, 2)

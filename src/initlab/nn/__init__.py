@@ -1,7 +1,8 @@
 """Neural-network pieces for R replicas at once: activations, layers, losses, models, files."""
 
 from initlab.nn.activations import ACTIVATIONS, Activation, get_activation
-from initlab.nn.layers import ActivationLayer, Dense, Dropout, Param, replica_rngs
+from initlab.nn.dropout import Dropout
+from initlab.nn.layers import ActivationLayer, Dense, Param, replica_rngs
 from initlab.nn.losses import (
     BinaryCrossEntropy,
     SoftmaxCrossEntropy,

@@ -1,4 +1,4 @@
-"""Layers for R replicas at once: Dense, activation layers, Dropout.
+"""Layers for R replicas at once: Dense and activation layers (Dropout: :mod:`initlab.nn.dropout`).
 
 Every layer works on a leading replica axis: parameters are ``(R, ...)`` and activations
 ``(R, N, features)``; the network input may also be ``(N, features)``, shared by all replicas
@@ -23,16 +23,14 @@ of how many of them share a model.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from initlab.errors import InitlabError, choose
+from initlab.errors import InitlabError
 from initlab.init import get_initializer
+from initlab.nn import buffers
 from initlab.nn.activations import Activation, get_activation
+from initlab.nn.dropout import Dropout
 from initlab.rng import replica_rngs
-
-DROPOUT_MODES = ("inverted", "scaled_at_test")
 
 
 class Param:
@@ -73,61 +71,6 @@ class Param:
 
     def __repr__(self) -> str:
         return f"Param({self.name}, shape={self._value.shape}, dtype={self._value.dtype})"
-
-
-#: Arrays of at least this many bytes that a layer writes in training are kept from one step
-#: to the next (see :func:`_kept`); smaller ones are left to the allocator, which hands back
-#: the block just freed, still in cache.
-KEEP_BYTES = 1 << 17
-
-
-def _kept(kept: dict, name: str, shape: tuple, dtype, like=None) -> np.ndarray:
-    """The array ``name`` of ``shape`` and ``dtype`` (laid out as ``like`` when given) that a
-    layer keeps in ``kept`` from one training step to the next: large arrays allocated anew at
-    every step make the C allocator hand their pages back and fault them in again (hundreds of
-    page faults a step at (60, 10, 300) float32). Found again by one tuple comparison."""
-    key = (shape, dtype, None if like is None else like.strides)
-    entry = kept.get(name)
-    if entry is None or entry[0] != key:
-        entry = kept[name] = (key, np.empty(shape, dtype) if like is None
-                              else np.empty_like(like, dtype))
-    return entry[1]
-
-
-#: Zeros up to this many bytes that ReLU layers compare against come from one buffer they all
-#: share (see :func:`zeros_as`); larger ones are each layer's own, as any array is.
-SHARED_ZEROS_BYTES = 1 << 23
-_zeros_buffers: dict = {}
-_ones_buffers: dict = {}
-
-
-def zeros_as(x: np.ndarray) -> np.ndarray | None:
-    """Read-only zeros of ``x``'s shape, dtype and layout, a view of one buffer per dtype that
-    every layer shares; None when ``x`` is larger than :data:`SHARED_ZEROS_BYTES`.
-
-    ReLU computes max(x, zeros): two arrays of one layout take NumPy's vectorized loop, which
-    the scalar 0 does not. One shared buffer stays in cache, where a zeros array per layer of
-    a deep net streams through memory at every step (benchmarks/README.md, "Cutting what is
-    not BLAS")."""
-    if x.nbytes > SHARED_ZEROS_BYTES:
-        return None
-    flat = _zeros_buffers.get(x.dtype)
-    if flat is None or flat.size < x.size:
-        flat = _zeros_buffers[x.dtype] = np.zeros(max(x.size, 1), x.dtype)
-        flat.flags.writeable = False
-    strides = np.empty_like(x).strides  # x's layout (order "K"); nothing is written
-    return np.ndarray(x.shape, x.dtype, flat, 0, strides)
-
-
-def ones_vector(n: int, dtype) -> np.ndarray:
-    """``n`` read-only ones of ``dtype`` (Dense's bias gradient is g^T 1): a view of one buffer
-    per dtype that every layer shares, which stays in cache where a vector per layer would
-    not."""
-    flat = _ones_buffers.get(dtype)
-    if flat is None or flat.size < n:
-        flat = _ones_buffers[dtype] = np.ones(max(n, 1), dtype)
-        flat.flags.writeable = False
-    return flat[:n]
 
 
 def _per_replica(spec, replicas: int, what: str) -> list:
@@ -217,18 +160,18 @@ class Dense:
         w = self.weight._value
         r, n_out, n_in = w.shape
         self._keep = keep = train and (
-            r * (n_out if n_out > n_in else n_in) * x.shape[-2] * w.itemsize >= KEEP_BYTES
+            r * (n_out if n_out > n_in else n_in) * x.shape[-2] * w.itemsize >= buffers.KEEP_BYTES
             and x.dtype == w.dtype and (x.ndim == 2 or x.shape[0] == r))
         if x.ndim == 2:  # a shared input: one (R out, in) @ (in, N) product, not R small ones
             w2 = w.reshape(r * n_out, n_in)
             if keep:
-                out = _kept(self._kept, "y", (r, n_out, x.shape[-2]), w.dtype)
+                out = buffers.kept(self._kept, "y", (r, n_out, x.shape[-2]), w.dtype)
                 yt = np.matmul(w2, x.T, out=out.reshape(r * n_out, -1)).reshape(out.shape)
             else:
                 yt = (w2 @ x.T).reshape(r, n_out, -1)
         elif keep:
             yt = np.matmul(w, x.swapaxes(-1, -2),
-                           out=_kept(self._kept, "y", (r, n_out, x.shape[-2]), w.dtype))
+                           out=buffers.kept(self._kept, "y", (r, n_out, x.shape[-2]), w.dtype))
         else:
             yt = np.matmul(w, x.swapaxes(-1, -2))
         yt += self.bias._value[:, :, None]
@@ -250,7 +193,7 @@ class Dense:
         # which NumPy does slowly (benchmarks/README.md, "Measurements behind constants")
         ones = self._ones
         if ones is None or ones.shape[0] != gt.shape[-1] or ones.dtype != gt.dtype:
-            ones = self._ones = ones_vector(gt.shape[-1], gt.dtype)
+            ones = self._ones = buffers.ones_vector(gt.shape[-1], gt.dtype)
         np.matmul(gt, ones, out=self.bias.grad)
         if not input_grad:
             return None
@@ -258,7 +201,7 @@ class Dense:
         # one output unit: dx is an outer product, a broadcast multiply
         op = np.multiply if w.shape[1] == 1 else np.matmul
         if self._keep and gt.dtype == w.dtype:
-            out = _kept(self._kept, "dx", (w.shape[0], w.shape[2], gt.shape[-1]), w.dtype)
+            out = buffers.kept(self._kept, "dx", (w.shape[0], w.shape[2], gt.shape[-1]), w.dtype)
             dx = op(wt, gt, out=out)
         else:
             dx = op(wt, gt)
@@ -327,17 +270,17 @@ class ActivationLayer:
         if key == self._zeros_key:
             zeros = self._zeros
         else:
-            zeros = zeros_as(x)
+            zeros = buffers.zeros_as(x)
             if zeros is None:  # too large to share: the layer's own zeros in training
                 zeros = np.zeros_like(x) if train else x.dtype.type(0)
             if train:
                 self._zeros, self._zeros_key = zeros, key
         self._x = None  # ReLU's backward needs its output only
-        self._keep = train and x.nbytes >= KEEP_BYTES
+        self._keep = train and x.nbytes >= buffers.KEEP_BYTES
         if self.overwrite_input:
             self._y = np.maximum(x, zeros, out=x)
         elif self._keep:
-            self._y = np.maximum(x, zeros, out=_kept(self._kept, "y", x.shape, x.dtype, x))
+            self._y = np.maximum(x, zeros, out=buffers.kept(self._kept, "y", x.shape, x.dtype, x))
         else:
             self._y = np.maximum(x, zeros)
         return self._y
@@ -350,7 +293,7 @@ class ActivationLayer:
                 return np.multiply(grad, self._y > 0, out=grad)
             if self._keep and grad.dtype == self._y.dtype:
                 return np.multiply(grad, self._y > 0,
-                                   out=_kept(self._kept, "dx", grad.shape, grad.dtype, grad))
+                                   out=buffers.kept(self._kept, "dx", grad.shape, grad.dtype, grad))
             return grad * (self._y > 0)
         return grad * self.activation.grad(self._x, self._y)
 
@@ -379,69 +322,6 @@ def hand_over(layers) -> None:
         if isinstance(layer, ActivationLayer):
             layer.overwrite_input = i > 0 and isinstance(layers[i - 1], Dense)
             layer.overwrite_grad = i + 1 < len(layers) and isinstance(layers[i + 1], Dense)
-
-
-class Dropout:
-    """Dropout with a mask drawn per replica from that replica's own stream.
-
-    Training keeps a unit where u > rate, u ~ U(0, 1) (Srivastava et al., JMLR 2014; the
-    inverted form is what PyTorch 2.x's ``nn.Dropout`` computes).
-    mode="inverted" (default): train y = x * keep / (1 - rate), test y = x.
-    mode="scaled_at_test" (the non-inverted form): train y = x * keep, test y = x * (1 - rate).
-    x : (R, N, features) or (N, features) -> y : (R, N, features) in training.
-    ``rngs`` (one per replica) is set by the model that holds the layer.
-    """
-
-    def __init__(self, rate: float, mode: str = "inverted", rngs=None):
-        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
-            raise InitlabError(f"dropout rate must be a number in [0, 1), got {rate!r}")
-        self.rate = float(rate)
-        self.mode = choose(mode, DROPOUT_MODES, "dropout mode")
-        self.rngs = rngs
-        self._mask = None
-
-    def parameters(self) -> list[Param]:
-        return []
-
-    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
-        if not train or self.rate == 0.0:
-            scale = 1.0 - self.rate if self.mode == "scaled_at_test" else 1.0
-            self._mask = scale if scale != 1.0 else None
-            return x * scale if scale != 1.0 else x
-        if self.rngs is None:
-            raise InitlabError("this Dropout layer has no random streams; put it in a model")
-        shape = x.shape[-2:]
-        keep = np.empty((len(self.rngs), *shape), dtype=bool)
-        for r, rng in enumerate(self.rngs):
-            np.greater(_uniform(rng, shape, x.dtype), self.rate, out=keep[r])
-        scale = 1.0 / (1.0 - self.rate) if self.mode == "inverted" else 1.0
-        self._mask = keep * x.dtype.type(scale)
-        return x * self._mask
-
-    def backward(self, grad: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        if not input_grad:
-            return None
-        return grad if self._mask is None else grad * self._mask
-
-    def release(self) -> None:
-        """Drop the mask kept for backward (a pass that no backward follows)."""
-        self._mask = None
-
-    def select(self, idx, rngs=None) -> Dropout:
-        return Dropout(self.rate, self.mode, rngs)
-
-    def config(self) -> dict:
-        return {"type": "dropout", "rate": self.rate, "mode": self.mode}
-
-    def __repr__(self) -> str:
-        extra = "" if self.mode == "inverted" else f", mode={self.mode}"
-        return f"Dropout({self.rate}{extra})"
-
-
-def _uniform(rng, shape, dtype) -> np.ndarray:
-    if isinstance(rng, np.random.Generator):
-        return rng.random(shape, dtype=np.float32 if dtype == np.float32 else np.float64)
-    return rng.random_sample(shape)
 
 
 def _plain_scale(scale):
@@ -475,5 +355,5 @@ def layer_from_config(cfg: dict, weight=None, bias=None, rngs=None):
     raise InitlabError(f"unknown layer type {kind!r}; valid: activation, dense, dropout")
 
 
-__all__ = ["ActivationLayer", "Dense", "Dropout", "Param", "hand_over", "layer_from_config",
-           "ones_vector", "replica_rngs", "zeros_as"]
+__all__ = ["ActivationLayer", "Dense", "Param", "hand_over", "layer_from_config",
+           "replica_rngs"]

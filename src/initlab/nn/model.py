@@ -23,7 +23,8 @@ import numpy as np
 from initlab.errors import InitlabError, check_float_dtype, check_positive_int
 from initlab.init.residual import is_residual_scheme
 from initlab.nn import parametrization, serialize
-from initlab.nn.layers import ActivationLayer, Dense, Dropout, Param, hand_over, replica_rngs
+from initlab.nn.dropout import Dropout
+from initlab.nn.layers import ActivationLayer, Dense, Param, hand_over, replica_rngs
 from initlab.nn.losses import get_loss
 from initlab.nn.norm import BatchNorm, check_norm, make_norm
 from initlab.nn.residual import residual_layers

@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from initlab.errors import InitlabError
-from initlab.nn.layers import Dense, Dropout, layer_from_config, replica_rngs
+from initlab.nn.dropout import Dropout
+from initlab.nn.layers import Dense, layer_from_config, replica_rngs
 from initlab.nn.norm import BatchNorm, LayerNorm, norm_from_config
 from initlab.nn.residual import Residual, residual_arrays, residual_from_config
 from initlab.runtime.atomic import atomic_path, write_atomic

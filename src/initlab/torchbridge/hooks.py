@@ -124,6 +124,17 @@ class Moments:
         return math.sqrt(max(self.m2 / (self.n - 1), 0.0))
 
 
+def features_last(module, after: bool | None) -> bool:
+    """Whether ``module``'s output has its units on the last dim: a weight of 2 dims (Linear,
+    an embedding, transformers' Conv1D) says yes, one of more (a conv) no; a module without
+    one (an activation, a BatchNorm, dropout) keeps ``after``, the layout of the call that
+    produced its input (None: none known, channels first)."""
+    w = getattr(module, "weight", None)
+    if isinstance(w, torch.Tensor) and w.dim() >= 2:
+        return w.dim() == 2
+    return bool(after)
+
+
 def zeros_and_dead(y, rectifier: bool, features_last: bool = False
                    ) -> tuple[int, float | None]:
     """(entries exactly zero, fraction of dead units) of output ``y``; the second None unless

@@ -26,6 +26,7 @@ from initlab.torchbridge.hooks import (
     RECTIFIERS,
     SATURATION,
     Moments,
+    features_last,
     first_tensor,
     leaf_modules,
     torch,
@@ -156,23 +157,12 @@ class _Pass:
             if producer is not None:
                 self.calls[producer].norm_after = module
         call.shape = list(y.shape)
-        call.features_last = _features_last(module, self.calls[producer]
-                                            if producer is not None else None)
+        call.features_last = features_last(module, self.calls[producer].features_last
+                                           if producer is not None else None)
         call.forward(y)
         self.tracer.rows_done = self.i
         if y.requires_grad:
             y.register_hook(lambda g, c=call: c.grad.add(g))
-
-
-def _features_last(module, producer) -> bool:
-    """Whether ``module``'s output has its units on the last dim: a weight of 2 dims (Linear,
-    an embedding, transformers' Conv1D) says yes, one of more (a conv) no; a module without
-    one (an activation, a BatchNorm, dropout) keeps the layout of the call that produced its
-    input (:class:`~initlab.torchbridge.tracing.Tracer`'s tags), channels first if none."""
-    w = getattr(module, "weight", None)
-    if isinstance(w, torch.Tensor) and w.dim() >= 2:
-        return w.dim() == 2
-    return producer.features_last if producer is not None else False
 
 
 def _merge(into: Moments, new: Moments) -> None:

@@ -179,10 +179,8 @@ def _batch_norm_of_twins(func, args, kwargs, exc):
     x = args[0] if args else kwargs.get("input")
     if func is not torch.nn.functional.batch_norm or not isinstance(x, torch.Tensor):
         raise exc
-    twins = torch.cat([x, x])
-    rest = args[1:] if args else ()
     more = {k: v for k, v in kwargs.items() if k != "input"}
-    return func(twins, *rest, **more)[:x.shape[0]]
+    return func(torch.cat([x, x]), *args[1:], **more)[:x.shape[0]]
 
 
 _NAMES: dict = {}  # func -> (op_name, _base_name): asked for at every call of the forward

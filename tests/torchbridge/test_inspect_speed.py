@@ -68,6 +68,19 @@ def test_inspect_finds_a_dead_feature_of_a_token_mlp_and_a_dead_channel_after_ba
     assert row.type == "ReLU" and row.dead_fraction == pytest.approx(1 / 4) and row.units == 4
 
 
+def test_dead_features_after_an_embedding_of_token_ids():
+    """Token ids are no float tensor, so the tracer knows no producer of the Linear's input:
+    the layout comes from the call before."""
+    torch.manual_seed(0)
+    up = torch.nn.Linear(16, 8)
+    with torch.no_grad():
+        up.bias[:2] = -100.0
+    model = torch.nn.Sequential(torch.nn.Embedding(50, 16), up, torch.nn.ReLU(),
+                                torch.nn.Linear(8, 50))
+    result = inspect(model, torch.randint(0, 50, (4, 24)))
+    assert result.layers[2].units == 8 and result.verdict.dead_units == 2
+
+
 def test_a_tied_weight_gets_the_same_facts_on_both_rows():
     torch.manual_seed(0)
     emb = torch.nn.Embedding(50, 16)

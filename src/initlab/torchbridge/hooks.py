@@ -128,7 +128,8 @@ def features_last(module, after: bool | None) -> bool:
     """Whether ``module``'s output has its units on the last dim: a weight of 2 dims (Linear,
     an embedding, transformers' Conv1D) says yes, one of more (a conv) no; a module without
     one (an activation, a BatchNorm, dropout) keeps ``after``, the layout of the call that
-    produced its input (None: none known, channels first)."""
+    produced its input, or of the call before it where the tracer does not know the producer
+    (an input that is no float tensor's descendant: token ids); None: channels first."""
     w = getattr(module, "weight", None)
     if isinstance(w, torch.Tensor) and w.dim() >= 2:
         return w.dim() == 2

@@ -119,6 +119,7 @@ class _Pass:
         self.calls, self.tracer, self.names = calls, tracer, names
         self.i = 0
         self.pending: dict = {}
+        self.last = None  # the call recorded last (its layout stands in for an untraced input's)
 
     def before(self, module, args, kwargs):
         self.tracer.enter(module, list(args) + list(kwargs.values()))
@@ -157,8 +158,9 @@ class _Pass:
             if producer is not None:
                 self.calls[producer].norm_after = module
         call.shape = list(y.shape)
-        call.features_last = features_last(module, self.calls[producer].features_last
-                                           if producer is not None else None)
+        before = self.calls[producer] if producer is not None else self.last
+        call.features_last = features_last(module, before and before.features_last)
+        self.last = call
         call.forward(y)
         self.tracer.rows_done = self.i
         if y.requires_grad:

@@ -46,7 +46,7 @@ examples:
       --input-shape 8,64
   initlab inspect mynet.py:Net --input-shape 16,3,32,32 --kwargs '{"depth": 20}' --json
   initlab inspect mypkg.models:make_mlp --input-shape 64,784 --reinit lsuv --save net.safetensors
-  initlab inspect mygpt.py:tiny_gpt2 --tokens 50257 --input-shape 2,64 --optimizer adam \
+  initlab inspect mygpt.py:tiny_gpt2 --tokens 50257 --input-shape 2,64 --optimizer adam \\
       --lr 6e-4 --reinit gpt2
   initlab inspect mymodel.py:Bert --input batch.npz --loss projection --json
   initlab inspect --demo mlp --depth-scale 3 --out out/deeper

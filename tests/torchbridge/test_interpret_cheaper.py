@@ -181,3 +181,69 @@ def test_closed_form_derivatives_of_the_delta_method_equal_autograds(name):
     closed = _DERIVATIVES[name](x.detach())
     for got, want in zip(closed, (y, d1, d2), strict=True):
         torch.testing.assert_close(got, want.detach(), rtol=1e-12, atol=0)
+
+
+def _windows(n=60, k=9, seed=0):
+    """Max pooling windows: interior ones (equal entries), border ones (distinct, some padded),
+    and some with a narrow entry beside wide ones (the density's sharpest case)."""
+    gen = torch.Generator().manual_seed(seed)
+    m = 0.5 * torch.randn(n, k, generator=gen, dtype=D)
+    sd = 0.1 + 1.5 * torch.rand(n, k, generator=gen, dtype=D)
+    m[: n // 3], sd[: n // 3] = m[: n // 3, :1], sd[: n // 3, :1]
+    valid = torch.rand(n, k, generator=gen) > 0.2
+    valid[:, k // 2] = True
+    return m, sd, valid
+
+
+@pytest.mark.parametrize("fn", [None, torch.relu, torch.tanh, F.relu6])
+def test_max_density_rule_against_a_fine_sum_over_the_cdf(fn):
+    """E[fn(max)], Var[fn(max)] by Gauss-Legendre on the max's density against the sum over
+    the CDF's steps on 8000 points (its error falls as 1 / points^2: ~2e-6 here), and closer to
+    it than the 160-point sum the density rule replaced (up to 4e-3 off on these windows)."""
+    from initlab.torchbridge.interpret_layers import _max_moments, _max_moments_steps
+
+    m, sd, valid = _windows()
+    ref = _max_moments_steps(m, sd, valid, fn, points=8000)
+    new, old = _max_moments(m, sd, valid, fn), _max_moments_steps(m, sd, valid, fn)
+
+    def errors(a):
+        std = (ref[1] - ref[0] ** 2).sqrt()
+        return ((a[0] - ref[0]).abs() / ref[1].sqrt()).max(), \
+            ((a[1] - a[0] ** 2).sqrt() / std - 1).abs().max()
+
+    for e_new, e_old in zip(errors(new), errors(old), strict=True):
+        assert e_new < 2e-5 and e_new < max(e_old / 20, 1e-12)  # (the old mean of x: exact)
+
+
+def test_max_density_rule_against_monte_carlo():
+    """relu(max) of 3x3 windows shaped as a conv net's (means near 0, stds 0.5 to 1.5)
+    against 400k draws: within 4 Monte Carlo noises of the std."""
+    from initlab.torchbridge.interpret_layers import _max_moments
+
+    gen = torch.Generator().manual_seed(1)
+    m = 0.3 * torch.randn(8, 9, generator=gen, dtype=D)
+    sd = 0.5 + torch.rand(8, 9, generator=gen, dtype=D)
+    valid = torch.ones(8, 9, dtype=torch.bool)
+    valid[:2, :3] = False
+    mean, second = _max_moments(m, sd, valid, torch.relu)
+    x = m[:, None] + sd[:, None] * torch.randn(8, 400_000, 9, generator=gen, dtype=D)
+    x = x.masked_fill(~valid[:, None], -torch.inf).amax(-1).relu()
+    noise = 1 / np.sqrt(2 * 400_000)
+    torch.testing.assert_close(mean, x.mean(1), rtol=4 * noise, atol=0)
+    torch.testing.assert_close((second - mean ** 2).sqrt(), x.std(1), rtol=4 * noise, atol=0)
+
+
+def test_max_of_a_window_with_a_constant_entry_sums_over_the_cdf_steps():
+    """An entry of zero variance makes the max's CDF jump (no density): such windows keep the
+    sum over the CDF's steps, the others the density rule (the max of two N(0, 1) has mean
+    1 / sqrt(pi))."""
+    from initlab.torchbridge.interpret_layers import _max_moments, _max_moments_steps
+
+    m = torch.zeros(2, 2, dtype=D)
+    sd = torch.tensor([[1.0, 0.0], [1.0, 1.0]], dtype=D)
+    ok = torch.ones(2, 2, dtype=torch.bool)
+    mean, second = _max_moments(m, sd, ok, None)
+    steps = _max_moments_steps(m[:1], sd[:1], ok[:1], None)
+    assert (mean[0], second[0]) == (steps[0][0], steps[1][0])
+    assert mean[1].item() == pytest.approx(1 / np.sqrt(np.pi), rel=1e-9)
+    assert second[1].item() == pytest.approx(1.0, rel=1e-9)

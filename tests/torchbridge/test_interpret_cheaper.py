@@ -160,11 +160,11 @@ def test_a_rule_computed_once_for_two_equal_examples_gives_both():
 def test_the_smooth_activation_modules_are_transformers_own_classes():
     """Every class name the interpreter integrates by Gauss-Hermite is one of
     ``transformers.activations``'s (those with a kink, ClippedGELU, ReLUSquared, are not)."""
-    from initlab.torchbridge.interpret import _SMOOTH_MODULES
-    from initlab.torchbridge.interpret_panel import transformers_module
+    from arch_panel import transformers  # skips without transformers, hides a broken torchvision
 
-    pytest.importorskip("transformers", reason="transformers is an optional extra")
-    activations = transformers_module().activations
+    from initlab.torchbridge.interpret_hooks import _SMOOTH_MODULES
+
+    activations = transformers().activations
     for name in _SMOOTH_MODULES:
         assert isinstance(getattr(activations, name, None), type), name
     assert not {"ClippedGELUActivation", "ReLUSquaredActivation"} & _SMOOTH_MODULES
@@ -247,3 +247,50 @@ def test_max_of_a_window_with_a_constant_entry_sums_over_the_cdf_steps():
     assert (mean[0], second[0]) == (steps[0][0], steps[1][0])
     assert mean[1].item() == pytest.approx(1 / np.sqrt(np.pi), rel=1e-9)
     assert second[1].item() == pytest.approx(1.0, rel=1e-9)
+
+
+def _tiny_panel():
+    from arch_panel import transformers  # skips without transformers, hides a broken torchvision
+
+    from initlab.torchbridge.interpret_panel import panel
+
+    transformers()
+
+    return panel(width=64, depth=2, tokens=16, image=16, batch=4)
+
+
+@pytest.mark.parametrize("name", ["gpt2", "llama", "vit", "resnet", "cnn"])
+def test_linear_maps_carry_their_predicted_mean_as_output(monkeypatch, name):
+    """Where a linear map, attention or a layer norm returns its predicted mean instead of
+    running (interpret.MEAN_IS_OUTPUT), every row's predicted moments are those of the run in
+    which every op runs: no rule reads a tracked tensor's value."""
+    from initlab.torchbridge import interpret as interp
+
+    build, inputs = _tiny_panel()[name]
+    torch.manual_seed(0)
+    model = build()
+    seen = []
+    linear = next(m for m in model.modules() if type(m).__name__ in ("Linear", "Conv1D",
+                                                                        "Conv2d"))
+    linear.register_forward_hook(lambda m, a, y: seen.append(
+        torch.equal(y, getattr(y, interp.STAT_ATTR).mu.float())))
+    carried = interp.interpret(model, inputs).calls
+    monkeypatch.setattr(interp, "MEAN_IS_OUTPUT", frozenset())
+    assert seen == [True] and carried == interp.interpret(model, inputs).calls
+
+
+def test_every_prediction_makes_its_own_token_axis_probes(monkeypatch):
+    """The probes of where a reshape moves the token axis are kept within one forward (its
+    blocks repeat the same calls) and made again by the next: a second prediction costs what
+    the first does."""
+    from initlab.torchbridge.interpret import interpret
+
+    build, inputs = _tiny_panel()["gpt2"]
+    model, made = build(), []
+    probe = tokens._probe_lines
+    monkeypatch.setattr(tokens, "_probe_lines", lambda *a: made.append(1) or probe(*a))
+    counts = []
+    for _ in range(2):
+        interpret(model, inputs)
+        counts.append(len(made))
+    assert 0 < counts[0] == counts[1] - counts[0]

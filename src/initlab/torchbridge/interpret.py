@@ -33,7 +33,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from initlab.torchbridge.hooks import first_tensor, leaf_modules, torch
+from initlab.torchbridge.hooks import leaf_modules, torch
 
 STAT_ATTR = "_initlab_stat"  # the Stat a traced tensor carries
 IDS_ATTR = "_initlab_ids"  # an integer tensor of the data's token ids
@@ -128,6 +128,10 @@ class _Mode(torch.overrides.TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        if not self.paused and _names(func)[1] in MEAN_IS_OUTPUT:
+            out = self._mean_as_output(func, args, kwargs)
+            if out is not None:
+                return out
         try:
             out = func(*args, **kwargs)
         except ValueError as exc:
@@ -169,6 +173,40 @@ class _Mode(torch.overrides.TorchFunctionMode):
                         setattr(args[0], STAT_ATTR, UNKNOWN)
         _attach(out, result)
         return out
+
+    def _mean_as_output(self, func, args, kwargs):
+        """A linear map's (or attention's, a norm's) predicted mean as its output, without
+        running it (None where the rule cannot give it: the call then runs as any other).
+        Nothing the rules compute reads a tracked tensor's value, only its Stat, so the
+        prediction is what it would be on the real output; the real op, a matmul or a conv
+        as costly as the rule's mean map, is saved (benchmarks/README.md, issue 32)."""
+        if "out" in kwargs:
+            return None
+        inputs = _tensors((args, kwargs))
+        floats = [t for t in inputs if t.is_floating_point()]
+        if not any(getattr(t, STAT_ATTR, None) is not None for t in floats) or any(
+                getattr(t, STAT_ATTR, None) is UNKNOWN for t in floats):
+            return None
+        name, base = _names(func)
+        try:
+            result = self.rules[base](func, base, None, args, kwargs)
+        except (Unsupported, RuntimeError, ValueError, TypeError, IndexError, KeyError):
+            return None  # the usual path runs the op and names why the rule gives up
+        if not isinstance(result, Stat):
+            return None
+        dtype = floats[0].dtype
+        for t in floats[1:]:
+            dtype = torch.promote_types(dtype, t.dtype)
+        out = result.mu.to(device=floats[0].device, dtype=dtype)
+        setattr(out, STAT_ATTR, result)
+        return out
+
+
+#: The ops whose output is their predicted mean (:meth:`_Mode._mean_as_output`): their rules
+#: read neither the real output nor the values of tracked inputs
+MEAN_IS_OUTPUT = frozenset((
+    "linear", "addmm", "baddbmm", "matmul", "mm", "bmm", "conv1d", "conv2d", "conv3d",
+    "scaled_dot_product_attention", "layer_norm"))
 
 
 def _batch_norm_of_twins(func, args, kwargs, exc):
@@ -248,13 +286,6 @@ class Trace:
     unsupported: Counter = field(default_factory=Counter)
 
 
-def _elementwise_module(module) -> bool:
-    """A leaf module that is an elementwise function of its one input, written in Python
-    (``transformers.activations``: NewGELU, QuickGELU, ...): followed as a whole, since its
-    inside multiplies a tensor by a function of itself, which per-op rules cannot see."""
-    return type(module).__module__.startswith("transformers.activations")
-
-
 def interpret(model, inputs, rules=None, batch: int | None = None,
               weight_scale: dict | None = None, kwargs: dict | None = None) -> Trace:
     """Run ``model(*inputs, **kwargs)`` once under the interpreter; return the :class:`Trace`.
@@ -270,7 +301,13 @@ def interpret(model, inputs, rules=None, batch: int | None = None,
     id(weight) -> factor it is counted with (:mod:`initlab.torchbridge.interpret_extrapolate`'s
     width).
     """
-    from initlab.torchbridge import interpret_rules
+    from initlab.torchbridge import interpret_rules, interpret_tokens
+    from initlab.torchbridge.interpret_hooks import (
+        elementwise_hook,
+        elementwise_module,
+        pause,
+        record,
+    )
 
     rules = interpret_rules.RULES if rules is None else rules
     trace = Trace()
@@ -278,10 +315,10 @@ def interpret(model, inputs, rules=None, batch: int | None = None,
     names = {m: n for n, m in leaf_modules(model)}
     handles = []
     for module, name in names.items():
-        if _elementwise_module(module):
-            handles.append(module.register_forward_pre_hook(_pause(mode, 1)))
-            handles.append(module.register_forward_hook(_elementwise_hook(mode, module)))
-        handles.append(module.register_forward_hook(_record(mode, trace, name)))
+        if elementwise_module(module):
+            handles.append(module.register_forward_pre_hook(pause(mode, 1)))
+            handles.append(module.register_forward_hook(elementwise_hook(mode, module)))
+        handles.append(module.register_forward_hook(record(mode, trace, name)))
     buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
     full = tuple(inputs) + tuple((kwargs or {}).values())
     keys = tuple(kwargs or {})
@@ -290,6 +327,7 @@ def interpret(model, inputs, rules=None, batch: int | None = None,
     plan = [b for b in [batch or 1] if n is not None and n > b] + [None]  # None: all
     WEIGHT_SCALE.clear()
     WEIGHT_SCALE.update(weight_scale or {})
+    interpret_tokens.forget_lines()
     try:
         for i, size in enumerate(plan):
             try:
@@ -337,58 +375,6 @@ def _mark_data(x, whole) -> None:
         setattr(x, STAT_ATTR, Stat(mu.fill_(m), torch.full_like(mu, v), gauss=True))
     else:
         setattr(x, IDS_ATTR, whole)
-
-
-def _pause(mode, step):
-    def hook(module, args):
-        mode.paused += step
-    return hook
-
-
-def _elementwise_hook(mode, module):
-    from initlab.torchbridge.interpret_gauss import unary
-
-    def hook(mod, args, output):
-        mode.paused -= 1
-        x = first_tensor(args)
-        s = stat_of(x) if x is not None and tracked(x) else None
-        if s is None or not isinstance(output, torch.Tensor) or output.shape != x.shape:
-            return
-        mode.paused += 1
-        try:
-            smooth = type(module).__name__ in _SMOOTH_MODULES
-            result = UNKNOWN if s is UNKNOWN else unary(module.forward, s, smooth=smooth)
-        finally:
-            mode.paused -= 1
-        setattr(output, STAT_ATTR, result)
-    return hook
-
-
-#: The activation modules of ``transformers.activations`` without a kink (analytic: a
-#: Gauss-Hermite rule integrates them; the others, ClippedGELU, ReLUSquared, xIELU, ..., are
-#: split at 0 by Gauss-Legendre)
-_SMOOTH_MODULES = frozenset((
-    "GELUTanh", "PytorchGELUTanh", "NewGELUActivation", "GELUActivation", "SiLUActivation",
-    "FastGELUActivation", "QuickGELUActivation", "AccurateGELUActivation", "MishActivation",
-    "LaplaceActivation", "SqrtSoftplusActivation"))
-
-
-def _record(mode, trace, name):
-    def hook(module, args, output):
-        y = first_tensor(output)
-        if y is None:
-            return
-        s = getattr(y, STAT_ATTR, None)
-        if s is UNKNOWN:
-            trace.calls.append((name, None))
-            return
-        mode.paused += 1
-        try:
-            s = s if s is not None else Stat(y.detach().to(torch.float64))
-            trace.calls.append((name, s.pooled()))
-        finally:
-            mode.paused -= 1
-    return hook
 
 
 def pooled_std(moments) -> float | None:

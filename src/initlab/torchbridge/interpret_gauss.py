@@ -103,8 +103,8 @@ def _on_grid(f, m, sd, smooth: bool):
     units, and the moments curve alike in the mean and the std): a transformer's MLP spans
     its means over ten times its stds, so its grid has 65 x 8 points, not 65 x 65."""
     exact = sd <= 0
-    mean, var = np.empty_like(m), np.empty_like(m)
     if exact.any():
+        mean, var = np.empty_like(m), np.empty_like(m)
         mean[exact], second = _moments(f, m[exact], sd[exact], smooth)
         var[exact] = np.maximum(second - mean[exact] ** 2, 0.0)
         mm, ss = m[~exact], sd[~exact]
@@ -146,7 +146,7 @@ def _bilinear_lookup(tables, gx, gy, x, y):
     cache (over a transformer's 64k entries at once, a dozen temporaries of 1 MiB do not)."""
     pairs = np.stack(tables, 1).reshape(-1).view(np.complex128)
     ax, ay = _axis(gx), _axis(gy)
-    out = np.empty(x.size, dtype=np.complex128)
+    real, imag = np.empty(x.size), np.empty(x.size)
     for start in range(0, x.size, _LOOKUP):
         i, a = ax(x[start:start + _LOOKUP])
         j, b = ay(y[start:start + _LOOKUP])
@@ -156,8 +156,8 @@ def _bilinear_lookup(tables, gx, gy, x, y):
         high = pairs.take(k + gy.size)
         high += (pairs.take(k + gy.size + 1) - high) * b
         low += (high - low) * a
-        out[start:start + _LOOKUP] = low
-    return [out.real.copy(), out.imag.copy()]
+        real[start:start + _LOOKUP], imag[start:start + _LOOKUP] = low.real, low.imag
+    return [real, imag]
 
 
 _LOOKUP = 1 << 13

@@ -261,7 +261,7 @@ def _tiny_panel():
 
 @pytest.mark.parametrize("name", ["gpt2", "llama", "vit", "resnet", "cnn"])
 def test_linear_maps_carry_their_predicted_mean_as_output(monkeypatch, name):
-    """Where a linear map, attention or a layer norm returns its predicted mean instead of
+    """Where a linear map, attention or a norm returns its predicted mean instead of
     running (interpret.MEAN_IS_OUTPUT), every row's predicted moments are those of the run in
     which every op runs: no rule reads a tracked tensor's value."""
     from initlab.torchbridge import interpret as interp

@@ -136,8 +136,9 @@ class _Mode(torch.overrides.TorchFunctionMode):
             out = func(*args, **kwargs)
         except ValueError as exc:
             out = _batch_norm_of_twins(func, args, kwargs, exc)
-        if self.paused:
-            return out
+        if self.paused or out is not None and (
+                type(out) is torch.Size or not isinstance(out, (torch.Tensor, list, tuple))):
+            return out  # a shape, a dtype, a number (setitem's None goes on): nothing to carry
         inputs = _tensors((args, kwargs))
         live = [t for t in inputs if getattr(t, STAT_ATTR, None) is not None]
         name, base = _names(func)
@@ -206,7 +207,7 @@ class _Mode(torch.overrides.TorchFunctionMode):
 #: read neither the real output nor the values of tracked inputs
 MEAN_IS_OUTPUT = frozenset((
     "linear", "addmm", "baddbmm", "matmul", "mm", "bmm", "conv1d", "conv2d", "conv3d",
-    "scaled_dot_product_attention", "layer_norm"))
+    "scaled_dot_product_attention", "layer_norm", "rms_norm", "group_norm", "batch_norm"))
 
 
 def _batch_norm_of_twins(func, args, kwargs, exc):

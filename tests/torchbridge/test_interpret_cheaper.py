@@ -294,3 +294,31 @@ def test_every_prediction_makes_its_own_token_axis_probes(monkeypatch):
         interpret(model, inputs)
         counts.append(len(made))
     assert 0 < counts[0] == counts[1] - counts[0]
+
+
+class _InPlaceDropout(torch.nn.Module):
+    """A dropout whose result is used through its input (inplace=True, return unused)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = torch.nn.Linear(32, 32), torch.nn.Linear(32, 32)
+        self.drop = torch.nn.Dropout(0.5, inplace=True)
+
+    def forward(self, x):
+        y = self.a(x)
+        self.drop(y)
+        return self.b(y)
+
+
+def test_an_op_writing_in_place_runs(monkeypatch):
+    """A call that writes its input (inplace=True, a trailing underscore) runs, whatever
+    MEAN_IS_OUTPUT says: the layer after an in-place dropout sees its doubled second moment."""
+    from initlab.torchbridge import interpret as interp
+
+    torch.manual_seed(0)
+    model, x = _InPlaceDropout().train(), torch.randn(64, 32)
+    carried = interp.interpret(model, (x,)).calls
+    monkeypatch.setattr(interp, "MEAN_IS_OUTPUT", frozenset())
+    assert carried == interp.interpret(model, (x,)).calls
+    model.drop.inplace = False  # now the dropped copy is unused: b sees y undropped
+    assert interp.interpret(model, (x,)).calls[-1][1] != carried[-1][1]

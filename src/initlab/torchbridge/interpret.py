@@ -176,19 +176,21 @@ class _Mode(torch.overrides.TorchFunctionMode):
         return out
 
     def _mean_as_output(self, func, args, kwargs):
-        """A linear map's (or attention's, a norm's) predicted mean as its output, without
-        running it (None where the rule cannot give it: the call then runs as any other).
+        """A linear map's (or attention's, a norm's, dropout's) predicted mean as its output,
+        a copy, without running it (None where the rule cannot give it or the call writes in
+        place: the call then runs as any other).
         Nothing the rules compute reads a tracked tensor's value, only its Stat, so the
         prediction is what it would be on the real output; the real op, a matmul or a conv
         as costly as the rule's mean map, is saved (benchmarks/README.md, issue 32)."""
-        if "out" in kwargs:
-            return None
+        name, base = _names(func)
+        if "out" in kwargs or name.endswith("_") or kwargs.get("inplace") or (
+                base == "dropout" and len(args) > 3 and args[3]):
+            return None  # in place: the real op must write its input
         inputs = _tensors((args, kwargs))
         floats = [t for t in inputs if t.is_floating_point()]
         if not any(getattr(t, STAT_ATTR, None) is not None for t in floats) or any(
                 getattr(t, STAT_ATTR, None) is UNKNOWN for t in floats):
             return None
-        name, base = _names(func)
         try:
             result = self.rules[base](func, base, None, args, kwargs)
         except (Unsupported, RuntimeError, ValueError, TypeError, IndexError, KeyError):
@@ -198,7 +200,7 @@ class _Mode(torch.overrides.TorchFunctionMode):
         dtype = floats[0].dtype
         for t in floats[1:]:
             dtype = torch.promote_types(dtype, t.dtype)
-        out = result.mu.to(device=floats[0].device, dtype=dtype)
+        out = result.mu.to(device=floats[0].device, dtype=dtype, copy=True)
         setattr(out, STAT_ATTR, result)
         return out
 
@@ -207,7 +209,8 @@ class _Mode(torch.overrides.TorchFunctionMode):
 #: read neither the real output nor the values of tracked inputs
 MEAN_IS_OUTPUT = frozenset((
     "linear", "addmm", "baddbmm", "matmul", "mm", "bmm", "conv1d", "conv2d", "conv3d",
-    "scaled_dot_product_attention", "layer_norm", "rms_norm", "group_norm", "batch_norm"))
+    "scaled_dot_product_attention", "layer_norm", "rms_norm", "group_norm", "batch_norm",
+    "dropout"))
 
 
 def _batch_norm_of_twins(func, args, kwargs, exc):

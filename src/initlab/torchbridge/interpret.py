@@ -72,7 +72,11 @@ class Stat:
 
     def pooled(self) -> tuple[float, float]:
         """(mean, second moment) over all entries: what a measured batch estimates."""
-        second = self.mu * self.mu if self.var is None else self.var + self.mu * self.mu
+        second = self.mu * self.mu
+        if self.var is not None and self.var.shape == second.shape:
+            second += self.var  # in place: the same sum as var + mu^2, one array less
+        elif self.var is not None:
+            second = self.var + second
         return float(self.mu.mean()), float(second.mean())
 
 

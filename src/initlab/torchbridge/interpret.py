@@ -288,10 +288,12 @@ class Trace:
     calls: for each call of a leaf module (in call order, as inspect's rows), its name and
     (mean, second moment) predicted for its output, or None where unknown.
     unsupported: op name -> how often an op without a rule met a tracked tensor.
+    modules: name -> leaf module (``leaf_modules``' names).
     """
 
     calls: list = field(default_factory=list)
     unsupported: Counter = field(default_factory=Counter)
+    modules: dict = field(default_factory=dict)
 
 
 def interpret(model, inputs, rules=None, batch: int | None = None,
@@ -320,7 +322,8 @@ def interpret(model, inputs, rules=None, batch: int | None = None,
     rules = interpret_rules.RULES if rules is None else rules
     trace = Trace()
     mode = _Mode(rules, trace)
-    names = {m: n for n, m in leaf_modules(model)}
+    trace.modules = dict(leaf_modules(model))
+    names = {m: n for n, m in trace.modules.items()}
     handles = []
     for module, name in names.items():
         if elementwise_module(module):

@@ -224,7 +224,7 @@ def _max_moments(m, sd, valid, fn):
     splits). The density is analytic, so the rule converges geometrically, where the sum over
     the CDF's steps on 160 points it replaced (:func:`_max_moments_steps`) converged as
     1 / points^2, with 2.5 times the normal CDFs: on windows of stds 0.1 to 1.6 the std of
-    fn(max) is within 2e-6 of an 8000-point sum, the 160-point sum was 4e-3 off; on the
+    fn(max) is within 1.5e-6 of a 16000-point sum, the 160-point sum was 5e-3 off; on the
     panel's ResNet and CNN the predicted stds move by up to 1e-3
     (tests/torchbridge/test_interpret_cheaper.py; benchmarks/README.md, issue 32). Where fn is
     0 at both ends of [lo, 0] (non-decreasing: 0 along it, a ReLU's negative side) the span

@@ -33,7 +33,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from initlab.torchbridge.hooks import first_tensor, leaf_modules, torch
+from initlab.torchbridge.hooks import leaf_modules, torch
 
 STAT_ATTR = "_initlab_stat"  # the Stat a traced tensor carries
 IDS_ATTR = "_initlab_ids"  # an integer tensor of the data's token ids
@@ -72,7 +72,11 @@ class Stat:
 
     def pooled(self) -> tuple[float, float]:
         """(mean, second moment) over all entries: what a measured batch estimates."""
-        second = self.mu * self.mu if self.var is None else self.var + self.mu * self.mu
+        second = self.mu * self.mu
+        if self.var is not None and self.var.shape == second.shape:
+            second += self.var  # in place: the same sum as var + mu^2, one array less
+        elif self.var is not None:
+            second = self.var + second
         return float(self.mu.mean()), float(second.mean())
 
 
@@ -128,12 +132,17 @@ class _Mode(torch.overrides.TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        if not self.paused and _names(func)[1] in MEAN_IS_OUTPUT:
+            out = self._mean_as_output(func, args, kwargs)
+            if out is not None:
+                return out
         try:
             out = func(*args, **kwargs)
         except ValueError as exc:
             out = _batch_norm_of_twins(func, args, kwargs, exc)
-        if self.paused:
-            return out
+        if self.paused or out is not None and (
+                type(out) is torch.Size or not isinstance(out, (torch.Tensor, list, tuple))):
+            return out  # a shape, a dtype, a number (setitem's None goes on): nothing to carry
         inputs = _tensors((args, kwargs))
         live = [t for t in inputs if getattr(t, STAT_ATTR, None) is not None]
         name, base = _names(func)
@@ -169,6 +178,43 @@ class _Mode(torch.overrides.TorchFunctionMode):
                         setattr(args[0], STAT_ATTR, UNKNOWN)
         _attach(out, result)
         return out
+
+    def _mean_as_output(self, func, args, kwargs):
+        """A linear map's (or attention's, a norm's, dropout's) predicted mean as its output,
+        a copy, without running it (None where the rule cannot give it or the call writes in
+        place: the call then runs as any other).
+        Nothing the rules compute reads a tracked tensor's value, only its Stat, so the
+        prediction is what it would be on the real output; the real op, a matmul or a conv
+        as costly as the rule's mean map, is saved (benchmarks/README.md, issue 32)."""
+        name, base = _names(func)
+        if "out" in kwargs or name.endswith("_") or kwargs.get("inplace") or (
+                base == "dropout" and len(args) > 3 and args[3]):
+            return None  # in place: the real op must write its input
+        inputs = _tensors((args, kwargs))
+        floats = [t for t in inputs if t.is_floating_point()]
+        if not any(getattr(t, STAT_ATTR, None) is not None for t in floats) or any(
+                getattr(t, STAT_ATTR, None) is UNKNOWN for t in floats):
+            return None
+        try:
+            result = self.rules[base](func, base, None, args, kwargs)
+        except (Unsupported, RuntimeError, ValueError, TypeError, IndexError, KeyError):
+            return None  # the usual path runs the op and names why the rule gives up
+        if not isinstance(result, Stat):
+            return None
+        dtype = floats[0].dtype
+        for t in floats[1:]:
+            dtype = torch.promote_types(dtype, t.dtype)
+        out = result.mu.to(device=floats[0].device, dtype=dtype, copy=True)
+        setattr(out, STAT_ATTR, result)
+        return out
+
+
+#: The ops whose output is their predicted mean (:meth:`_Mode._mean_as_output`): their rules
+#: read neither the real output nor the values of tracked inputs
+MEAN_IS_OUTPUT = frozenset((
+    "linear", "addmm", "baddbmm", "matmul", "mm", "bmm", "conv1d", "conv2d", "conv3d",
+    "scaled_dot_product_attention", "layer_norm", "rms_norm", "group_norm", "batch_norm",
+    "dropout"))
 
 
 def _batch_norm_of_twins(func, args, kwargs, exc):
@@ -242,17 +288,12 @@ class Trace:
     calls: for each call of a leaf module (in call order, as inspect's rows), its name and
     (mean, second moment) predicted for its output, or None where unknown.
     unsupported: op name -> how often an op without a rule met a tracked tensor.
+    modules: name -> leaf module (``leaf_modules``' names).
     """
 
     calls: list = field(default_factory=list)
     unsupported: Counter = field(default_factory=Counter)
-
-
-def _elementwise_module(module) -> bool:
-    """A leaf module that is an elementwise function of its one input, written in Python
-    (``transformers.activations``: NewGELU, QuickGELU, ...): followed as a whole, since its
-    inside multiplies a tensor by a function of itself, which per-op rules cannot see."""
-    return type(module).__module__.startswith("transformers.activations")
+    modules: dict = field(default_factory=dict)
 
 
 def interpret(model, inputs, rules=None, batch: int | None = None,
@@ -270,18 +311,25 @@ def interpret(model, inputs, rules=None, batch: int | None = None,
     id(weight) -> factor it is counted with (:mod:`initlab.torchbridge.interpret_extrapolate`'s
     width).
     """
-    from initlab.torchbridge import interpret_rules
+    from initlab.torchbridge import interpret_rules, interpret_tokens
+    from initlab.torchbridge.interpret_hooks import (
+        elementwise_hook,
+        elementwise_module,
+        pause,
+        record,
+    )
 
     rules = interpret_rules.RULES if rules is None else rules
     trace = Trace()
     mode = _Mode(rules, trace)
-    names = {m: n for n, m in leaf_modules(model)}
+    trace.modules = dict(leaf_modules(model))
+    names = {m: n for n, m in trace.modules.items()}
     handles = []
     for module, name in names.items():
-        if _elementwise_module(module):
-            handles.append(module.register_forward_pre_hook(_pause(mode, 1)))
-            handles.append(module.register_forward_hook(_elementwise_hook(mode, module)))
-        handles.append(module.register_forward_hook(_record(mode, trace, name)))
+        if elementwise_module(module):
+            handles.append(module.register_forward_pre_hook(pause(mode, 1)))
+            handles.append(module.register_forward_hook(elementwise_hook(mode, module)))
+        handles.append(module.register_forward_hook(record(mode, trace, name)))
     buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
     full = tuple(inputs) + tuple((kwargs or {}).values())
     keys = tuple(kwargs or {})
@@ -290,6 +338,7 @@ def interpret(model, inputs, rules=None, batch: int | None = None,
     plan = [b for b in [batch or 1] if n is not None and n > b] + [None]  # None: all
     WEIGHT_SCALE.clear()
     WEIGHT_SCALE.update(weight_scale or {})
+    interpret_tokens.forget_lines()
     try:
         for i, size in enumerate(plan):
             try:
@@ -337,58 +386,6 @@ def _mark_data(x, whole) -> None:
         setattr(x, STAT_ATTR, Stat(mu.fill_(m), torch.full_like(mu, v), gauss=True))
     else:
         setattr(x, IDS_ATTR, whole)
-
-
-def _pause(mode, step):
-    def hook(module, args):
-        mode.paused += step
-    return hook
-
-
-def _elementwise_hook(mode, module):
-    from initlab.torchbridge.interpret_gauss import unary
-
-    def hook(mod, args, output):
-        mode.paused -= 1
-        x = first_tensor(args)
-        s = stat_of(x) if x is not None and tracked(x) else None
-        if s is None or not isinstance(output, torch.Tensor) or output.shape != x.shape:
-            return
-        mode.paused += 1
-        try:
-            smooth = type(module).__name__ in _SMOOTH_MODULES
-            result = UNKNOWN if s is UNKNOWN else unary(module.forward, s, smooth=smooth)
-        finally:
-            mode.paused -= 1
-        setattr(output, STAT_ATTR, result)
-    return hook
-
-
-#: The activation modules of ``transformers.activations`` without a kink (analytic: a
-#: Gauss-Hermite rule integrates them; the others, ClippedGELU, ReLUSquared, xIELU, ..., are
-#: split at 0 by Gauss-Legendre)
-_SMOOTH_MODULES = frozenset((
-    "GELUTanh", "PytorchGELUTanh", "NewGELUActivation", "GELUActivation", "SiLUActivation",
-    "FastGELUActivation", "QuickGELUActivation", "AccurateGELUActivation", "MishActivation",
-    "LaplaceActivation", "SqrtSoftplusActivation"))
-
-
-def _record(mode, trace, name):
-    def hook(module, args, output):
-        y = first_tensor(output)
-        if y is None:
-            return
-        s = getattr(y, STAT_ATTR, None)
-        if s is UNKNOWN:
-            trace.calls.append((name, None))
-            return
-        mode.paused += 1
-        try:
-            s = s if s is not None else Stat(y.detach().to(torch.float64))
-            trace.calls.append((name, s.pooled()))
-        finally:
-            mode.paused -= 1
-    return hook
 
 
 def pooled_std(moments) -> float | None:

@@ -178,11 +178,20 @@ def _rectified(mu, var):
     """E[relu(x)], E[relu(x)^2] for x ~ N(mu, var): with sd = sqrt(var), a = mu / sd,
     E[relu] = mu Phi(a) + sd phi(a), E[relu^2] = (mu^2 + var) Phi(a) + mu sd phi(a)."""
     sd = var.sqrt()
-    a = mu / sd.clamp_min(1e-300)
-    cdf, pdf = torch.special.ndtr(a), torch.exp(-a * a / 2) / math.sqrt(2 * math.pi)
-    mean = torch.where(sd > 0, mu * cdf + sd * pdf, mu.clamp_min(0))
-    second = torch.where(sd > 0, (mu * mu + var) * cdf + mu * sd * pdf, mu.clamp_min(0) ** 2)
-    return mean, second
+    wide = bool((sd >= 1e-300).all())  # the usual case: no clamp, no zero-variance entry
+    a = mu / sd if wide else mu / sd.clamp_min(1e-300)
+    cdf = torch.special.ndtr(a)
+    pdf = a.mul_(a).mul_(-0.5).exp_().div_(math.sqrt(2 * math.pi))  # in place: a is spent
+    mean = mu * cdf
+    mean += sd * pdf
+    second = mu * mu
+    second += var
+    second *= cdf
+    second += (mu * sd).mul_(pdf)
+    if wide:
+        return mean, second
+    return (torch.where(sd > 0, mean, mu.clamp_min(0)),
+            torch.where(sd > 0, second, mu.clamp_min(0) ** 2))
 
 
 def where(func, name, out, args, kwargs):

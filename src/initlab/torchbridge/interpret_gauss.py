@@ -82,11 +82,10 @@ def _quadrature(f, mu, var, smooth: bool = False):
     else:
         pairs, inverse = unique_rows(np.stack([m, v], 1))
         m, v = pairs[:, 0], pairs[:, 1]
-    sd = np.sqrt(np.maximum(v, 0.0))
     if m.size > _GRID_ABOVE:
-        mean, out_var = _on_grid(f, m, sd, smooth)
+        mean, out_var = _on_grid(f, m, v, smooth)
     else:
-        mean, second = _moments(f, m, sd, smooth)
+        mean, second = _moments(f, m, np.sqrt(np.maximum(v, 0.0)), smooth)
         out_var = np.maximum(second - mean * mean, 0.0)
     if inverse is not None:
         mean, out_var = mean[inverse], out_var[inverse]
@@ -94,30 +93,33 @@ def _quadrature(f, mu, var, smooth: bool = False):
     return mean.reshape(shape), out_var.reshape(shape)
 
 
-def _on_grid(f, m, sd, smooth: bool):
+def _on_grid(f, m, v, smooth: bool):
     """The mean and variance of f(x) from a grid of (mean, std) spanning the entries',
     interpolated bilinearly: the mean, and the variance over std^2 (smooth in both, also where
     the std is small beside the mean, where the second moment less the squared mean would
     cancel; the variance is returned as such, not as that difference). 65 points on the
     longer side, on the shorter as many as half that spacing needs (both are in the entries'
     units, and the moments curve alike in the mean and the std): a transformer's MLP spans
-    its means over ten times its stds, so its grid has 65 x 8 points, not 65 x 65."""
-    exact = sd <= 0
-    mean, var = np.empty_like(m), np.empty_like(m)
+    its means over ten times its stds, so its grid has 65 x 8 points, not 65 x 65. ``m``,
+    ``v``: the entries' means and variances (their stds sqrt(max(v, 0)) are taken block by
+    block in the lookup: no full-size temporaries, whose fresh pages cost more than the
+    arithmetic on them)."""
+    exact = v <= 0  # a std of 0
     if exact.any():
-        mean[exact], second = _moments(f, m[exact], sd[exact], smooth)
+        mean, var = np.empty_like(m), np.empty_like(m)
+        mean[exact], second = _moments(f, m[exact], np.sqrt(np.maximum(v[exact], 0.0)), smooth)
         var[exact] = np.maximum(second - mean[exact] ** 2, 0.0)
-        mm, ss = m[~exact], sd[~exact]
+        mm, vv = m[~exact], v[~exact]
     else:  # the usual case: no boolean mask to copy through
-        mm, ss = m, sd
+        mm, vv = m, v
     if mm.size:
-        gm, gs = _grid_axes((mm.min(), mm.max()), (ss.min(), ss.max()))
+        # sqrt is monotone: the stds' extremes are those of the variances
+        span_s = tuple(np.sqrt(np.maximum(t, 0.0)) for t in (vv.min(), vv.max()))
+        gm, gs = _grid_axes((mm.min(), mm.max()), span_s)
         M, S = np.meshgrid(gm, gs, indexing="ij")
         e1, e2 = _moments(f, M.ravel(), S.ravel(), smooth)
         tables = (e1, np.maximum(e2 - e1 * e1, 0.0) / S.ravel() ** 2)
-        mean_at, var_at = _bilinear_lookup(tables, gm, gs, mm, ss)
-        var_at *= ss
-        var_at *= ss
+        mean_at, var_at = _bilinear_lookup(tables, gm, gs, mm, vv)
         if exact.any():
             mean[~exact], var[~exact] = mean_at, var_at
         else:
@@ -137,8 +139,9 @@ def _grid_axes(span_m, span_s):
     return (np.linspace(*span_m, counts[0]), np.linspace(*span_s, counts[1]))
 
 
-def _bilinear_lookup(tables, gx, gy, x, y):
-    """The two tables (flattened, ``gx.size`` x ``gy.size``, row-major) bilinearly at (x, y):
+def _bilinear_lookup(tables, gx, gy, x, var):
+    """The two tables (flattened, ``gx.size`` x ``gy.size``, row-major) bilinearly at (x, y),
+    y = sqrt(max(var, 0)), the second times y^2 (a variance from the variance over std^2):
     each grid point's pair of values read as one complex number, so that the four corners
     are four gathers by flat index with ``take`` (a 2-D fancy index over a stacked table
     costs several times more on the 64k entries of a transformer's MLP), interpolated along
@@ -146,18 +149,21 @@ def _bilinear_lookup(tables, gx, gy, x, y):
     cache (over a transformer's 64k entries at once, a dozen temporaries of 1 MiB do not)."""
     pairs = np.stack(tables, 1).reshape(-1).view(np.complex128)
     ax, ay = _axis(gx), _axis(gy)
-    out = np.empty(x.size, dtype=np.complex128)
+    real, imag = np.empty(x.size), np.empty(x.size)
     for start in range(0, x.size, _LOOKUP):
         i, a = ax(x[start:start + _LOOKUP])
-        j, b = ay(y[start:start + _LOOKUP])
+        y = np.sqrt(np.maximum(var[start:start + _LOOKUP], 0.0))
+        j, b = ay(y)
         k = i * gy.size + j
         low = pairs.take(k)
         low += (pairs.take(k + 1) - low) * b
         high = pairs.take(k + gy.size)
         high += (pairs.take(k + gy.size + 1) - high) * b
         low += (high - low) * a
-        out[start:start + _LOOKUP] = low
-    return [out.real.copy(), out.imag.copy()]
+        real[start:start + _LOOKUP], scaled = low.real, low.imag * y
+        scaled *= y
+        imag[start:start + _LOOKUP] = scaled
+    return [real, imag]
 
 
 _LOOKUP = 1 << 13

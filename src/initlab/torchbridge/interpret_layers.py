@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from initlab.torchbridge.hooks import torch
 from initlab.torchbridge.interpret import BATCH, Stat, Unsupported, stat_of
 from initlab.torchbridge.interpret_gauss import unique_rows
@@ -25,6 +27,10 @@ D = torch.float64
 #: of 2 MiB are reused from one to the next, where one block of 32 MiB can be memory fresh
 #: from the system at every call (benchmarks/README.md, issue 32's cost)
 _CHUNK = 1 << 18
+#: Gauss-Legendre nodes per piece of a max's density, and the longest piece in units of the
+#: window's smallest std (_max_moments)
+_MAX_NODES, _MAX_SPAN = 16, 6.0
+_LEGENDRE = tuple(torch.from_numpy(a) for a in np.polynomial.legendre.leggauss(_MAX_NODES))
 
 
 def layer_norm(func, name, out, args, kwargs):
@@ -155,7 +161,7 @@ def adaptive_avg_pool(func, name, out, args, kwargs):
 def max_pool(func, name, out, args, kwargs):
     """Max pooling of fn(Gaussian), fn non-decreasing: max_i fn(x_i) = fn(max_i x_i), and the
     max of a window's independent N(m_i, s_i^2) has the CDF prod_i Phi((x - m_i) / s_i)
-    (padding is -inf: it never wins), integrated on a grid of 160 points per window."""
+    (padding is -inf: it never wins), its density integrated per window (:func:`_max_moments`)."""
     names = ["input", "kernel_size", "stride", "padding", "dilation", "ceil_mode",
              "return_indices"]
     v = dict(zip(names, args, strict=False)) | kwargs
@@ -181,7 +187,7 @@ def max_pool(func, name, out, args, kwargs):
     rows, inverse = unique_rows(rows.numpy())
     rows, inverse = torch.from_numpy(rows), torch.from_numpy(inverse)
     m, sd, ok = rows[:, :kk], rows[:, kk:2 * kk].clamp_min(0).sqrt(), rows[:, 2 * kk:] > 0
-    step = max(1, _CHUNK // (kk * 160))
+    step = max(1, _CHUNK // (kk * 4 * _MAX_NODES))
     parts = [_max_moments(m[i:i + step], sd[i:i + step], ok[i:i + step], fn)
              for i in range(0, m.shape[0], step)]
     mean = torch.cat([p[0] for p in parts])[inverse].reshape(len(keep), -1)[same]
@@ -208,9 +214,85 @@ def _distinct_planes(mu, var):
     return torch.tensor(keep), torch.tensor(same)
 
 
-def _max_moments(m, sd, valid, fn, points: int = 160):
+def _max_moments(m, sd, valid, fn):
     """E[fn(max)], E[fn(max)^2] of independent N(m_i, sd_i^2) over axis 1 (valid entries);
-    m, sd, valid: (windows, k)."""
+    m, sd, valid: (windows, k). The max's density f = F sum_i phi_i / (s_i Phi_i), F = prod_i
+    Phi_i, integrated by Gauss-Legendre on the span where F moves (the largest m_i - 8 s_i to
+    the largest m_i + 8 s_i: there every z_i >= -8, so no Phi_i vanishes), in pieces no longer
+    than _MAX_SPAN times the window's smallest std (the density's sharpest feature) of
+    _MAX_NODES nodes each, one ending at x = 0, the kink of a rectifier fn (as :func:`unary`
+    splits). The density is analytic, so the rule converges geometrically, where the sum over
+    the CDF's steps on 160 points it replaced (:func:`_max_moments_steps`) converged as
+    1 / points^2, with 2.5 times the normal CDFs: on windows of stds 0.1 to 1.6 the std of
+    fn(max) is within 1.5e-6 of a 16000-point sum, the 160-point sum was 5e-3 off; on the
+    panel's ResNet and CNN the predicted stds move by up to 1e-3
+    (tests/torchbridge/test_interpret_cheaper.py; benchmarks/README.md, issue 32). Where fn is
+    0 at both ends of [lo, 0] (non-decreasing: 0 along it, a ReLU's negative side) the span
+    starts at 0. Windows with an entry of zero variance (a step in the CDF) keep the sum over
+    the CDF's steps."""
+    steps = (valid & (sd <= 0)).any(1)
+    if bool(steps.any()):
+        mean, second = torch.empty(m.shape[0], dtype=D), torch.empty(m.shape[0], dtype=D)
+        mean[steps], second[steps] = _max_moments_steps(m[steps], sd[steps], valid[steps], fn)
+        if bool((~steps).any()):
+            mean[~steps], second[~steps] = _max_moments(m[~steps], sd[~steps], valid[~steps], fn)
+        return mean, second
+    minus = torch.tensor(-math.inf, dtype=D)
+    big = torch.where(valid, m + 8 * sd, minus).amax(1, keepdim=True)
+    lo = torch.where(valid, m - 8 * sd, minus).amax(1, keepdim=True)
+    cut = torch.clamp(torch.zeros_like(lo), lo, big)
+    if fn is not None:  # fn non-decreasing and 0 at both ends of [lo, cut]: 0 all along it
+        lo = torch.where((fn(lo) == 0) & (fn(cut) == 0), cut, lo)
+    narrow = torch.where(valid, sd, torch.tensor(math.inf, dtype=D)).amin(1, keepdim=True)
+    count = max(1, math.ceil(float(((big - lo) / (_MAX_SPAN * narrow)).max())))
+    edges = lo + (big - lo) * torch.linspace(0, 1, count + 1, dtype=D)
+    if bool(((lo < cut) & (cut < big)).any()):  # a piece ends at the kink
+        edges = torch.cat([edges, cut], 1).sort(1).values
+    t, w = _LEGENDRE
+    a, b = edges[:, :-1, None], edges[:, 1:, None]
+    x = ((a + b) / 2 + (b - a) / 2 * t).reshape(len(m), -1)
+    weight = ((b - a) / 2 * w).reshape(len(m), -1) * _max_density(x, m, sd, valid)
+    y = x if fn is None else fn(x).to(D)
+    return (y * weight).sum(-1), (y * y * weight).sum(-1)
+
+
+def _max_density(x, m, sd, valid):
+    """The density of the max of a window's independent N(m_i, sd_i^2) (valid entries, sd_i >
+    0) at the window's points x (W, P): F sum_i phi_i / (s_i Phi_i), each distinct entry's
+    normal CDF and density computed once (:func:`_own_entries`)."""
+    own, row, first, own_w, own_j = _own_entries(m, sd, valid)
+    s = sd[own_w, own_j, None]
+    z = (x.index_select(0, own_w) - m[own_w, own_j, None]) / s
+    cdf = torch.special.ndtr(z)
+    # an own entry stands for every valid entry equal to it: its density term counts as often
+    times = torch.zeros(m.shape, dtype=D).scatter_add_(1, first, valid.to(D))[own_w, own_j]
+    ratio = torch.exp(-0.5 * z * z) / cdf * (times / (math.sqrt(2 * math.pi) * s.squeeze(1)))[
+        :, None]
+    total = torch.zeros_like(x).index_add_(0, own_w, ratio)
+    table = torch.cat([torch.ones(1, x.shape[1], dtype=D), cdf])
+    index = row.gather(1, first).reshape(-1)
+    return table.index_select(0, index).reshape(*m.shape, -1).prod(1) * total
+
+
+def _own_entries(m, sd, valid):
+    """Which entries of each window (W, k) are the first of their equal ones (an interior
+    window's entries share one mean and variance: their normal CDFs are computed once):
+    (own (W, k), row (W, k): own entry's row in a table whose row 0 is padding's, first
+    (W, k): each entry's first equal column, and the window and column of each own entry)."""
+    k = m.shape[1]
+    eye = torch.eye(k, dtype=torch.bool)
+    same = ((m[:, :, None] == m[:, None, :]) & (sd[:, :, None] == sd[:, None, :])
+            & (valid[:, :, None] == valid[:, None, :])) | eye  # (W, k, k)
+    first = same.to(torch.uint8).argmax(2)  # the first column equal to each (itself at most)
+    own = (first == torch.arange(k)) & valid
+    own_w, own_j = own.nonzero(as_tuple=True)
+    row = torch.where(own, own.reshape(-1).cumsum(0).reshape(own.shape), 0)
+    return own, row, first, own_w, own_j
+
+
+def _max_moments_steps(m, sd, valid, fn, points: int = 160):
+    """E[fn(max)], E[fn(max)^2] as the sum of fn at 160 points' midpoints times the CDF's
+    steps between them: for windows with an entry of zero variance, whose CDF jumps."""
     # the max's CDF prod_i Phi_i is ~0 below the largest m_i - 8 s_i and ~1 above the largest
     # m_i + 8 s_i: the grid spans only that
     big = torch.where(valid, m + 8 * sd, torch.tensor(-math.inf, dtype=D)).amax(1)
@@ -230,15 +312,7 @@ def _window_cdfs(x, m, sd, valid):
     window's, whose inputs share one mean and variance) have equal CDFs, so each is computed
     once, at its first column, and copied to the others: the normal CDF is the costly part
     of max pooling."""
-    k = m.shape[1]
-    eye = torch.eye(k, dtype=torch.bool)
-    same = ((m[:, :, None] == m[:, None, :]) & (sd[:, :, None] == sd[:, None, :])
-            & (valid[:, :, None] == valid[:, None, :])) | eye  # (W, k, k)
-    first = same.to(torch.uint8).argmax(2)  # the first column equal to each (itself at most)
-    own = (first == torch.arange(k)) & valid
-    own_w, own_j = own.nonzero(as_tuple=True)
+    own, row, first, own_w, own_j = _own_entries(m, sd, valid)
     z = (x[own_w] - m[own_w, own_j, None]) / sd[own_w, own_j, None].clamp_min(1e-300)
     table = torch.cat([torch.ones(1, x.shape[1], dtype=D), torch.special.ndtr(z)])
-    # row of the table each entry reads: its first equal column's CDF (row 0, ones: padding)
-    row = torch.where(own, own.reshape(-1).cumsum(0).reshape(own.shape), 0)
     return table[row.gather(1, first)]

@@ -227,7 +227,10 @@ def embedding(func, name, out, args, kwargs):
     if whole is None:
         return Stat(F.embedding(ids, table).to(D))
     rows = table[whole.reshape(-1)].to(D)
-    m, v = rows.mean(0), rows.var(0, unbiased=False)
+    # the variance in two passes: torch's var along the rows (Welford) costs ten times more;
+    # they differ by ~1e-15 relative (benchmarks/README.md, issue 32)
+    m = rows.mean(0)
+    v = (rows - m).square_().mean(0)
     shape = (*ids.shape, w.shape[1])
     return Stat(m.expand(shape).contiguous(), v.expand(shape).contiguous(), True)
 

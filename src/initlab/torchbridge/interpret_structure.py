@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from initlab.torchbridge import interpret_tokens as tokens
 from initlab.torchbridge.hooks import torch
-from initlab.torchbridge.interpret import STAT_ATTR, Stat, Unsupported, stat_of
+from initlab.torchbridge.interpret import STAT_ATTR, Stat, Unsupported, _tensors, stat_of
 from initlab.torchbridge.interpret_common import (
     D,
     F,
@@ -22,6 +22,10 @@ from initlab.torchbridge.interpret_common import (
 
 def structural(func, name, out, args, kwargs):
     """Reshapes, permutes, slices, cat, casts: the same call on the means and the variances."""
+    x = args[0] if args else None
+    if (not kwargs and isinstance(x, torch.Tensor) and x.is_floating_point()
+            and not _tensors(args[1:])):
+        return _of_one(func, args)
     mu = as64(call_on(func, args, kwargs, lambda s: s.mu))
     var = as64(call_on(func, args, kwargs, variance))
     gauss = all(s.gauss for s in stats_in(args))
@@ -29,6 +33,23 @@ def structural(func, name, out, args, kwargs):
     mus, vs = ([mu], [var]) if single else (mu, var)
     toks = tokens.carry(func, args, kwargs, map_stats, stat_of, len(mus))
     out = [Stat(m, v, gauss, tok=k) for m, v, k in zip(mus, vs, toks, strict=True)]
+    return out[0] if single else out
+
+
+def _of_one(func, args):
+    """:func:`structural` for the usual call, ``func(x, *rest)`` with one tensor x (a view, a
+    transpose, a slice): what the general walk computes, without walking."""
+    s, rest = stat_of(args[0]), args[1:]
+    try:
+        mu, var = func(s.mu, *rest), func(variance(s), *rest)
+    except RuntimeError:  # a view of a Stat's tensor of other strides: as call_on
+        mu, var = func(s.mu.contiguous(), *rest), func(variance(s).contiguous(), *rest)
+    mu, var = as64(mu), as64(var)
+    single = isinstance(mu, torch.Tensor)
+    mus, vs = ([mu], [var]) if single else (mu, var)
+    toks = [None] * len(mus) if s.tok is None else tokens.carry(
+        func, args, {}, map_stats, stat_of, len(mus))
+    out = [Stat(m, v, s.gauss, tok=k) for m, v, k in zip(mus, vs, toks, strict=True)]
     return out[0] if single else out
 
 

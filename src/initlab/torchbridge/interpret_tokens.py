@@ -58,8 +58,9 @@ def lookup(R, t, g) -> torch.Tensor:
 def carry(func, args, kwargs, map_tree, stat_of, n_out: int):
     """The tok of each of the ``n_out`` outputs of a structural call, found by running it on
     probes of the position and the group. Where the token axis goes depends only on the call,
-    its arguments' shapes and token axes: found once per such call and kept (the repeated
-    blocks of a model make the same calls; :data:`_LINES`), then read from each call's R."""
+    its arguments' shapes and token axes: found once per such call and kept for the rest of
+    the forward (the repeated blocks of a model make the same calls; :data:`_LINES`), then
+    read from each call's R."""
     toks, key = [], [func]
     try:
         _signature((args, kwargs), stat_of, toks, key)
@@ -81,9 +82,14 @@ def carry(func, args, kwargs, map_tree, stat_of, n_out: int):
 
 #: (func, arguments' shapes and token axes, other arguments) -> per output, None or (axis,
 #: positions, groups, whether those are 0..n-1 of one group): how a structural call moves the
-#: token axis (a function of the call alone, so shared by every forward)
+#: token axis (a function of the call alone, so shared by the blocks of one forward; emptied
+#: at the start of each, :func:`forget_lines`, so that every prediction pays its own probes)
 _LINES: dict = {}
 _LINES_KEPT = 4096
+
+
+def forget_lines() -> None:
+    _LINES.clear()
 
 
 def _signature(tree, stat_of, toks, key) -> None:

@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from initlab.torchbridge import interpret_rules
-from initlab.torchbridge.hooks import leaf_modules, torch
+from initlab.torchbridge.hooks import torch
 from initlab.torchbridge.interpret import interpret, pooled_std
 
 nn = torch.nn
@@ -145,7 +145,7 @@ def predict_layers(models, inputs, kwargs=None) -> LayerPrediction:
             continue
         unsupported.update(trace.unsupported)
         if names is None:
-            kinds = dict(leaf_modules(model))
+            kinds = trace.modules
             names = [n for n, _ in trace.calls]
             weighted = [_weighted(kinds.get(n)) for n in names]
             sums = [(0.0, 0.0) for _ in names]

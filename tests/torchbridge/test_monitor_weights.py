@@ -131,3 +131,16 @@ def test_monitor_update_ratio_includes_changes_outside_the_optimizer_and_skips_e
     assert big.update_ratio == pytest.approx([u["big"] for u in updates], rel=1e-5)
     assert big.update_ratio[0] == pytest.approx(0.5, rel=1e-2)  # the halving, not the step
     assert big.grad_ratio == pytest.approx([g["big"] for g in grads], rel=1e-5)
+
+
+def test_floor_benchmark_times_each_group_of_kernels(monkeypatch):
+    monkeypatch.syspath_prepend(str(__import__("pathlib").Path(__file__).parents[2] / "benchmarks"))
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+
+    def loss(m, inputs):
+        return m(**inputs).pow(2).mean()
+
+    out = __import__("monitor_floor").floor(model, {"input": torch.randn(4, 8)}, loss, repeats=2)
+    assert set(out) == {"weights", "gradients", "outputs", "step", "monitor"}
+    assert all(v >= 0 for k, v in out.items() if k != "monitor")

@@ -10,7 +10,9 @@ pre-hook on the model; passes in eval mode are not counted) it records:
   mean + 4 std] clipped to the values' min and max), so the bins follow the data;
 - for every watched module with a weight: ||dLoss/dW|| / ||W|| of that step's backward (a hook
   on the weight), and the update ratio ||W_after - W|| / ||W|| of the optimizer step that
-  follows, measured at the next training forward pass from a copy of the weights;
+  follows, measured at the next training forward pass from a copy of the weights (||W||, the
+  copy and the difference to the last one in one pass over the weights:
+  :mod:`initlab.torchbridge.monitor_weights`);
 - the residual stream (with ``stream=True``): the std after each residual add, traced as in
   ``inspect`` (:mod:`initlab.torchbridge.tracing`), and its growth over the longest run.
 

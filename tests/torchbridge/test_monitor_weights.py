@@ -144,3 +144,32 @@ def test_floor_benchmark_times_each_group_of_kernels(monkeypatch):
     out = __import__("monitor_floor").floor(model, {"input": torch.randn(4, 8)}, loss, repeats=2)
     assert set(out) == {"weights", "gradients", "outputs", "step", "monitor"}
     assert all(v >= 0 for k, v in out.items() if k != "monitor")
+
+
+class Residual(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2, self.head = nn.Linear(16, 16), nn.Linear(16, 16), nn.Linear(16, 1)
+
+    def forward(self, x):
+        h = x + self.fc1(torch.relu(x))
+        return self.head(h + self.fc2(torch.relu(h)))
+
+
+@pytest.mark.filterwarnings("ignore::initlab.torchbridge.monitoring.MonitorAlert")
+def test_monitor_traces_the_stream_only_with_the_full_tracers_growth():
+    """monitor's tracer takes no branch, skip or gradient statistics of the adds; the stream's
+    std and growth are those of the full tracer inspect runs."""
+    growth = {}
+    for stream_only in (True, False):
+        torch.manual_seed(0)
+        model, x = Residual(), torch.randn(32, 16)
+        mon = monitor(model, every=1)
+        mon._tracer.stream_only = stream_only
+        with mon:
+            model(x).pow(2).mean().backward()
+        adds = mon._tracer.adds
+        assert len(adds) == 2
+        assert all((a.branch.n == 0 and a.grad.n == 0) == stream_only for a in adds)
+        growth[stream_only] = (mon.result.stream_growth, [a.out.std for a in adds])
+    assert growth[True] == growth[False] and growth[True][0][0] is not None

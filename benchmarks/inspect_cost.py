@@ -1,7 +1,7 @@
 """What ``inspect`` and ``monitor`` cost beside the plain PyTorch work on the same model and batch.
 
     python benchmarks/inspect_cost.py [--models resnet50,gpt2] [--rounds 3] [--steps 5]
-                                      [--threads 1] [--match]
+                                      [--threads 1] [--clock wall|cpu] [--match]
 
 The models are Hugging Face ``transformers`` classes at their default sizes with random init
 (no download): ResNet-50 (``ResNetConfig()``: bottleneck blocks [3, 4, 6, 3], widths
@@ -20,7 +20,11 @@ its peak memory above what it held before (``VmHWM`` - ``VmRSS``):
   ``monitor(every=1)``: the goals are 1.02x and 1.10x of ``train``.
 
 ``--match`` also times ``match_init`` on a VGG classifier-sized weight (25088 x 4096).
-Rounds are interleaved (every contender once per round); printed: the median over rounds.
+Rounds are interleaved (every contender once per round); printed: the median over rounds and,
+with more than one round, the range of the ratios over rounds. ``--clock cpu`` times the
+contenders in CPU seconds of their process (``time.process_time``) instead of wall seconds: on
+a machine shared with other work it leaves out the time the process waited for a core (not
+the memory bandwidth the others take).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import time
 from pathlib import Path
 
 MODES = ("plain", "inspect", "train", "monitor10", "monitor1")
+REFERENCE = {"inspect": "plain", "monitor10": "train", "monitor1": "train"}
 
 
 def _memory() -> tuple[int, int]:
@@ -76,9 +81,11 @@ def _loss(model, x):
     return torch.nn.functional.cross_entropy(flat, labels)
 
 
-def child(name: str, mode: str, steps: int, threads: int) -> dict:
+def child(name: str, mode: str, steps: int, threads: int, clock: str = "wall") -> dict:
     """Run one contender in this process; return its seconds and peak memory."""
     import torch
+
+    now = time.process_time if clock == "cpu" else time.perf_counter
 
     from initlab.torchbridge import inspect, monitor
 
@@ -87,14 +94,14 @@ def child(name: str, mode: str, steps: int, threads: int) -> dict:
     Path("/proc/self/clear_refs").write_text("5")  # peak RSS := current RSS
     rss, _ = _memory()
     if mode == "plain":
-        start = time.perf_counter()
+        start = now()
         _loss(model, x).backward()
-        seconds = time.perf_counter() - start
+        seconds = now() - start
     elif mode == "inspect":
         predicted = _time_prediction()
-        start = time.perf_counter()
+        start = now()
         inspect(model, x)
-        seconds = time.perf_counter() - start
+        seconds = now() - start
         _, peak = _memory()
         return {"seconds": seconds, "peak_mb": (peak - rss) / 2 ** 20,
                 "predict_seconds": predicted[0]}
@@ -104,11 +111,11 @@ def child(name: str, mode: str, steps: int, threads: int) -> dict:
         times = []
         with monitor(model, every=every) if every else _Nothing():
             for _ in range(steps + 1):
-                start = time.perf_counter()
+                start = now()
                 opt.zero_grad()
                 _loss(model, x).backward()
                 opt.step()
-                times.append(time.perf_counter() - start)
+                times.append(now() - start)
         seconds = statistics.median(times[1:])
     _, peak = _memory()
     return {"seconds": seconds, "peak_mb": (peak - rss) / 2 ** 20}
@@ -164,11 +171,12 @@ def main(argv=None) -> dict:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     p.add_argument("--match", action="store_true")
     p.add_argument("--child", nargs=2, metavar=("MODEL", "MODE"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
-        print(json.dumps(child(*args.child, args.steps, args.threads)))
+        print(json.dumps(child(*args.child, args.steps, args.threads, args.clock)))
         return {}
     if args.match:
         out = match_cost()
@@ -180,11 +188,16 @@ def main(argv=None) -> dict:
         for _ in range(args.rounds):
             for mode in runs:
                 cmd = [sys.executable, __file__, "--child", name, mode, "--steps",
-                       str(args.steps), "--threads", str(args.threads)]
+                       str(args.steps), "--threads", str(args.threads), "--clock", args.clock]
                 done = subprocess.run(cmd, capture_output=True, text=True, check=True)
                 runs[mode].append(json.loads(done.stdout.strip().splitlines()[-1]))
         results[name] = {m: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
                          for m, rs in runs.items()}
+        for mode, rs in runs.items():  # each round's ratio to its own round's reference
+            ref = runs.get(REFERENCE.get(mode))
+            if ref and len(rs) > 1:
+                ratios = [r["seconds"] / f["seconds"] for r, f in zip(rs, ref, strict=True)]
+                results[name][mode]["ratio_range"] = (min(ratios), max(ratios))
         _print(name, results[name])
     return results
 
@@ -192,10 +205,12 @@ def main(argv=None) -> dict:
 def _print(name: str, res: dict) -> None:
     """One line per contender; inspect's ratios to plain, the monitors' to train."""
     for mode, r in res.items():
-        ref = res.get({"inspect": "plain", "monitor10": "train", "monitor1": "train"}.get(mode))
+        ref = res.get(REFERENCE.get(mode))
         ratio = ""
         if ref:
             ratio = f"x{r['seconds'] / ref['seconds']:.2f} time"
+            if "ratio_range" in r:
+                ratio += " (rounds x{:.2f}-x{:.2f})".format(*r["ratio_range"])
             if mode == "inspect":
                 rest = r["seconds"] - r["predict_seconds"]
                 ratio += (f" (x{rest / ref['seconds']:.2f} without the prediction's "

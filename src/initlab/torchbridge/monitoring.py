@@ -10,7 +10,9 @@ pre-hook on the model; passes in eval mode are not counted) it records:
   mean + 4 std] clipped to the values' min and max), so the bins follow the data;
 - for every watched module with a weight: ||dLoss/dW|| / ||W|| of that step's backward (a hook
   on the weight), and the update ratio ||W_after - W|| / ||W|| of the optimizer step that
-  follows, measured at the next training forward pass from a copy of the weights;
+  follows, measured at the next training forward pass from a copy of the weights (||W||, the
+  copy and the difference to the last one in one pass over the weights:
+  :mod:`initlab.torchbridge.monitor_weights`);
 - the residual stream (with ``stream=True``): the std after each residual add, traced as in
   ``inspect`` (:mod:`initlab.torchbridge.tracing`), and its growth over the longest run.
 
@@ -31,13 +33,9 @@ from types import SimpleNamespace
 from initlab.errors import InitlabError, check_positive_int
 from initlab.results import Result
 from initlab.torchbridge.diagnosis import stream_growth
-from initlab.torchbridge.hooks import (
-    Moments,
-    first_tensor,
-    leaf_modules,
-    torch,
-    zeros_and_dead,
-)
+from initlab.torchbridge.hooks import first_tensor, leaf_modules, torch
+from initlab.torchbridge.monitor_stats import Scratch, output_stats
+from initlab.torchbridge.monitor_weights import Snapshots, norm, ratio
 from initlab.torchbridge.tracing import Tracer
 
 
@@ -152,18 +150,20 @@ class monitor:  # noqa: N801 - used as a function: ``with monitor(model) as mon`
         self._tied: dict = {}  # id(weight) -> (weight, the modules that share it)
         for m, w in self._weights.items():
             self._tied.setdefault(id(w), (w, []))[1].append(m)
-        self._norms: dict = {}  # id(weight) -> ||W|| at the recorded step's backward
+        self._snapshots = Snapshots({key: w for key, (w, _) in self._tied.items()})
+        self._norms: dict = {}  # id(weight) -> ||W|| at the last recorded step
         self.result = MonitorResult(every=self.every, bins=bins)
         self._layers: dict = {}
         self._step = -1
         self._recording = False
         self._calls: dict = {}
-        self._snapshot = None
-        self._buffers: dict = {}  # id(weight) -> the tensor it is copied into, step by step
-        self._scratches: dict = {}  # dtype -> the 1-D buffer of the statistics' scratch views
+        self._pending = None  # the recorded step whose update ratios are still to be read
+        self._scratch = Scratch()  # the statistics' scratch buffers
         self._handles: list = []
         names = {m: n or type(m).__name__ for n, m in model.named_modules()}
         self._tracer = Tracer(names, {m for _, m in leaf_modules(model)}) if stream else None
+        if self._tracer is not None:
+            self._tracer.stream_only = True
         self._tracing = False
 
     def __enter__(self):
@@ -182,13 +182,13 @@ class monitor:  # noqa: N801 - used as a function: ``with monitor(model) as mon`
 
     def __exit__(self, *exc):
         self._stop_tracing()
-        if self._snapshot is not None:
-            self._updates()
+        if self._pending is not None:
+            self._updates(self._snapshots.sweep(diff=True, keep=False))
         for h in self._handles:
             h.remove()
         self._handles.clear()
-        self._buffers.clear()
-        self._scratches.clear()
+        self._snapshots.clear()
+        self._scratch.clear()
         return False
 
     def _stop_tracing(self) -> None:
@@ -206,37 +206,29 @@ class monitor:  # noqa: N801 - used as a function: ``with monitor(model) as mon`
         if not module.training:
             return
         self._step += 1
-        if self._snapshot is not None:
-            self._updates()
         self._recording = self._step % self.every == 0
+        if self._pending is None and not self._recording:
+            return
+        # one pass: the update of the step before (if it was recorded), ||W|| and W's copy
+        norms = self._snapshots.sweep(diff=self._pending is not None, keep=self._recording)
+        if self._pending is not None:
+            self._updates(norms)
         if not self._recording:
             return
+        self._pending = self._step
+        self._norms = {key: norm for key, (norm, _) in norms.items()}
         self.result.steps.append(self._step)
         self.result.stream_growth.append(None)
         self._calls = {}
-        self._norms.clear()
-        with torch.no_grad():
-            self._snapshot = (self._step, {key: self._copy(key, w.detach())
-                                           for key, (w, _) in self._tied.items()})
         if self._tracer is not None:
             self._tracer.adds, self._tracer.attention = [], []
             self._tracer.start_pass()
             self._tracer.__enter__()
             self._tracing = True
 
-    def _copy(self, key, w):
-        """A copy of weight ``w`` in the buffer kept for it (a fresh clone the first time or
-        when its layout changed): a GPT-2's weights are 500 MB, allocated anew every step."""
-        buffer = self._buffers.get(key)
-        if buffer is None or (buffer.shape, buffer.stride(), buffer.dtype, buffer.device) != (
-                w.shape, w.stride(), w.dtype, w.device):
-            buffer = self._buffers[key] = w.clone()
-            return buffer
-        return buffer.copy_(w)
-
     def _end(self, module, args, output):
         if self.every > 1:  # the next recording is steps away: hold no scratch until then
-            self._scratches.clear()
+            self._scratch.clear()
         if not self._tracing:
             return
         self._stop_tracing()
@@ -283,49 +275,15 @@ class monitor:  # noqa: N801 - used as a function: ``with monitor(model) as mon`
             self._stats(layer, y)
 
     def _stats(self, layer: MonitoredLayer, y) -> None:
-        with torch.no_grad():
-            y = y.detach().flatten()
-            zeros, _ = zeros_and_dead(y, rectifier=False)
-            y = y if y.dtype in (torch.float32, torch.float64) else y.float()
-            scratch = self._scratch(y.numel(), y.dtype)  # the deviations, then scaled values
-            moments = Moments()  # mean, then the norm of the deviations: no std_mean pass
-            moments.add(y, scratch)
-            mean, std = moments.mean, moments.std or 0.0
-            low, high = (float(v) for v in torch.aminmax(y))
-            lo, hi = max(low, mean - 4 * std), min(high, mean + 4 * std)
-            hi = hi if hi > lo else lo + 1.0
-            layer.steps.append(self._step)
-            layer.mean.append(mean)
-            layer.std.append(std)
-            layer.zero_fraction.append(1.0 - (y.numel() - zeros) / y.numel())
-            layer.lo.append(lo)
-            layer.hi.append(hi)
-            layer.counts.append(self._histogram(y, scratch, (lo, hi), (low, high)))
-            layer.grad_ratio.append(None)
-            layer.update_ratio.append(None)
-
-    def _scratch(self, n: int, dtype):
-        """A writable 1-D tensor of n values, a view of one buffer kept between layers and
-        steps (a fresh one per layer allocates and faults in its pages every time)."""
-        buffer = self._scratches.get(dtype)
-        if buffer is None or buffer.numel() < n:
-            buffer = self._scratches[dtype] = torch.empty(n, dtype=dtype)
-        return buffer[:n]
-
-    def _histogram(self, y, scratch, bounds, extremes) -> list[int]:
-        """Counts of y in ``bins`` equal bins over bounds (lo, hi); values beyond them in the
-        end bins. The bin of a value is int((y - lo) * (bins / (hi - lo))), clamped:
-        ``bincount`` does in half the time of ``histc`` on CPU. In int32 where every scaled
-        value of y's extremes is far inside int32's range (then truncation to int32 and
-        int64 agree: half the memory traffic), else in int64."""
-        (lo, hi), (low, high) = bounds, extremes
-        bins = self.result.bins
-        scale = bins / (hi - lo)
-        scaled = torch.sub(y, lo, out=scratch).mul_(scale)
-        wide = not max(abs(high - lo), abs(low - lo)) * scale < 2 ** 30  # NaN, inf: wide
-        dtype = torch.int64 if wide else torch.int32
-        idx = self._scratch(y.numel(), dtype).copy_(scaled).clamp_(0, bins - 1)
-        return torch.bincount(idx, minlength=bins).tolist()
+        stats = output_stats(y, self.result.bins, self._scratch)
+        if stats is None:
+            return
+        for series, value in zip((layer.mean, layer.std, layer.zero_fraction, layer.lo,
+                                  layer.hi, layer.counts), stats, strict=True):
+            series.append(value)
+        layer.steps.append(self._step)
+        layer.grad_ratio.append(None)
+        layer.update_ratio.append(None)
 
     def _grad_hook(self, w, modules):
         def hook(grad):
@@ -333,50 +291,33 @@ class monitor:  # noqa: N801 - used as a function: ``with monitor(model) as mon`
                 return None
             layers = [layer for layer in (self._layers.get((m, 1)) for m in modules)
                       if layer is not None and layer.steps and layer.steps[-1] == self._step]
-            if layers:
+            if layers:  # ||W|| as the forward pass read it, from the step's sweep
                 with torch.no_grad():
-                    norm = self._norms[id(w)] = float(torch.linalg.vector_norm(w.detach()))
-                    ratio = (float(torch.linalg.vector_norm(grad.detach())) / norm
-                             if norm > 0 else None)
+                    value = ratio(norm(grad), self._norms.get(id(w)))
                 for layer in layers:
-                    layer.grad_ratio[-1] = ratio
+                    layer.grad_ratio[-1] = value
             return None
         return hook
 
-    def _updates(self) -> None:
-        """The update ratios of the optimizer step that followed the recorded step: per weight
-        tensor (once for tied modules), ||W|| from its gradient hook where it ran (the copy
-        holds the same values), alerts in module order."""
-        step, saved = self._snapshot
-        self._snapshot = None
+    def _updates(self, norms: dict) -> None:
+        """The update ratios ||W - W_before|| / ||W_before|| of the optimizer step that followed
+        the recorded step, from this step's sweep (``norms``: id -> (||W||, ||W_before - W||);
+        IEEE subtraction is antisymmetric, so the norm is that of W - W_before): per weight
+        tensor (once for tied modules), alerts in module order."""
+        step, self._pending = self._pending, None
         low, high = self.update_band
-        ratios: dict = {}
         for module, w in self._weights.items():
             layer = self._layers.get((module, 1))
             if layer is None or step not in layer.steps:
                 continue
-            if id(w) not in ratios:
-                ratios[id(w)] = self._ratio(saved[id(w)], w, self._norms.pop(id(w), None))
-            ratio = ratios[id(w)]
-            if ratio is None:
+            value = ratio(norms[id(w)][1], self._norms.get(id(w)))
+            if value is None:
                 continue
-            layer.update_ratio[layer.steps.index(step)] = ratio
-            if not low <= ratio <= high:
-                self._alert(step, "update ratio", layer.name, ratio, (
+            layer.update_ratio[layer.steps.index(step)] = value
+            if not low <= value <= high:
+                self._alert(step, "update ratio", layer.name, value, (
                     f"step {step}: the optimizer step changed {layer.name}'s weight by "
-                    f"{ratio:.3g} of its norm, outside [{low:g}, {high:g}]"))
-        if self.every > 1:  # the next copy is steps away: hold no weight-sized buffers until
-            self._buffers.clear()
-
-    @staticmethod
-    def _ratio(w0, w, norm) -> float | None:
-        """||W - w0|| / ||w0|| (None where ||w0|| = 0), w0 overwritten."""
-        with torch.no_grad():
-            norm = float(torch.linalg.vector_norm(w0)) if norm is None else norm
-            if norm == 0:
-                return None
-            # w0 - W in place of W - w0: IEEE subtraction is antisymmetric, the norm equal
-            return float(torch.linalg.vector_norm(w0.sub_(w.detach()))) / norm
+                    f"{value:.3g} of its norm, outside [{low:g}, {high:g}]"))
 
     def figure(self, layers=None):
         """The colorful-dimension heat maps and std-over-time curves (a matplotlib Figure)."""

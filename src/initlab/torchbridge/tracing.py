@@ -138,6 +138,8 @@ class Tracer(torch.overrides.TorchFunctionMode):
         self._job = None  # (fn, args) for untraced() to run from inside __torch_function__
         self._weighted: dict = {}  # leaf module -> whether it has parameters of its own
         self._result: tuple | None = None
+        self.stream_only = False  # True: the adds' outputs only (no branch, skip, gradient or
+        # attention statistics: monitor reads the stream's std and nothing else)
 
     def start_pass(self) -> None:
         self.tags.clear()
@@ -215,7 +217,9 @@ class Tracer(torch.overrides.TorchFunctionMode):
         if self.paused:  # the hooks' own statistics, not the model's computation
             return func(*args, **kwargs)
         name = getattr(func, "__name__", "")
-        if name == _SDPA:
+        if self.stream_only:
+            pass
+        elif name == _SDPA:
             self._sdpa(args, kwargs)
         elif name == _MHA:
             self._mha(func, args, kwargs)
@@ -245,8 +249,9 @@ class Tracer(torch.overrides.TorchFunctionMode):
             return None
         skip, branch = (a, b) if ta[1] < tb[1] else (b, a)
         ms, mb = Moments(), Moments()
-        ms.add(skip)
-        mb.add(branch)
+        if not self.stream_only:
+            ms.add(skip)
+            mb.add(branch)
         continues = self.tag(skip)[1] == 0 and self._last_add is not None and \
             self.tag(skip)[0] == self._last_add
         return ms, mb, self.tag(branch)[2], continues
@@ -269,7 +274,7 @@ class Tracer(torch.overrides.TorchFunctionMode):
         add.out.add(out)
         add.shape = list(out.shape)
         self._set(out, id(out), 0, None)
-        if out.requires_grad:
+        if out.requires_grad and not self.stream_only:
             out.register_hook(lambda g, a=add: a.grad.add(g))
 
     def _attention_row(self, stats, q, k) -> None:

@@ -2,6 +2,7 @@
 per-layer statistics during a training loop and removes its hooks."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -159,6 +160,33 @@ def test_monitor_alerts_the_moment_an_update_leaves_its_band():
     assert steps == {1, 2}  # step 1's (lr 100) is warned at step 2's forward, step 2's at exit
     alert = next(a for a in mon.result.alerts if a.step == 1)
     assert alert.value > 0.1 and "outside" in alert.text
+
+
+def test_monitor_warns_once_per_step_for_many_weights_and_keeps_every_alert():
+    import warnings
+
+    torch.manual_seed(0)
+    model, x, y = Reused(), torch.randn(32, 16), torch.randn(32, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=100.0)  # every weight blown away each step
+    with warnings.catch_warnings(record=True) as seen, monitor(model, every=1) as mon:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            opt.zero_grad()
+            ((model(x) - y) ** 2).mean().backward()
+            opt.step()
+    warned = [str(w.message) for w in seen if issubclass(w.category, MonitorAlert)
+              and "optimizer step" in str(w.message)]
+    alerts = [a for a in mon.result.alerts if a.kind == "update ratio"]
+    assert len(warned) == 3  # one per step, each naming the three weights
+    assert len(alerts) == 9 and {a.where for a in alerts} == {"fc1", "fc2", "head"}
+    first = [a for a in alerts if a.step == 0]
+    low, high = min(a.value for a in first), max(a.value for a in first)
+    assert warned[0].startswith("step 0: the optimizer step changed 3 weights")
+    assert f"from {low:.3g} to {high:.3g}" in warned[0]
+    assert all(f"{a.where} ({a.value:.3g})" in warned[0] for a in first)
+    last = [a.value for a in alerts if a.step == 2]
+    if not all(map(math.isfinite, last)):  # lr 100 may have blown the weights to inf/nan
+        assert f"{sum(not math.isfinite(v) for v in last)} not finite" in warned[2]
 
 
 class _no_alert:  # noqa: N801 - a context manager used like pytest.warns

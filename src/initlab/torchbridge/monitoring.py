@@ -19,13 +19,15 @@ pre-hook on the model; passes in eval mode are not counted) it records:
 An **alert** (a :class:`MonitorAlert` warning and an entry in ``result.alerts``) is raised the
 moment a layer's update ratio leaves ``update_band`` (Karpathy's rule of thumb is ~1e-3 per
 step; far below, the layer does not learn, near 1 it is blown away), or the stream's growth
-leaves ``stream_band`` times its growth at the first recording. Between recorded steps every
+leaves ``stream_band`` times its growth at the first recording. The update ratios of one step that
+leave the band are one warning (how many, the first three, the extremes) and one alert each. Between recorded steps every
 hook does one comparison and returns. ``mon.figure()`` draws fastai's "colorful dimension" heat
 map (log of the histogram counts against the step) and the std over time.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -98,6 +100,24 @@ class MonitorResult(Result):
                  last(m.zero_fraction), last(m.grad_ratio), last(m.update_ratio)]
                 for m in self.layers]
         return header, rows
+
+
+def _one_warning(alerts: list, band: tuple[float, float], named: int = 3) -> str:
+    """The one warning of a step's update-ratio alerts: the alert's own text where there is
+    one, else how many weights left the band, the first ``named`` of them and the extremes (a
+    ResNet-50's 53 BatchNorm weights below the band at a small Adam rate would be 53 warnings
+    a step)."""
+    if len(alerts) == 1:
+        return alerts[0].text
+    values = [a.value for a in alerts if math.isfinite(a.value)]
+    span = [f"from {min(values):.3g} to {max(values):.3g}"] if values else []
+    if len(values) < len(alerts):
+        span.append(f"{len(alerts) - len(values)} not finite")
+    shown = ", ".join(f"{a.where} ({a.value:.3g})" for a in alerts[:named])
+    more = f" and {len(alerts) - named} more" if len(alerts) > named else ""
+    return (f"step {alerts[0].step}: the optimizer step changed {len(alerts)} weights by a "
+            f"fraction of their norm outside [{band[0]:g}, {band[1]:g}] ({', '.join(span)}): "
+            f"{shown}{more}; each is in result.alerts")
 
 
 def _band(value, name: str) -> tuple[float, float]:
@@ -196,10 +216,13 @@ class monitor:  # noqa: N801 - used as a function: ``with monitor(model) as mon`
             self._tracer.__exit__(None, None, None)
             self._tracing = False
 
-    def _alert(self, step: int, kind: str, where: str, value: float, text: str) -> None:
-        self.result.alerts.append(Alert(step=step, kind=kind, where=where, value=value,
-                                        text=text))
-        warnings.warn(text, MonitorAlert, stacklevel=3)
+    def _alert(self, step: int, kind: str, where: str, value: float, text: str,
+               warn: bool = True) -> Alert:
+        alert = Alert(step=step, kind=kind, where=where, value=value, text=text)
+        self.result.alerts.append(alert)
+        if warn:
+            warnings.warn(text, MonitorAlert, stacklevel=3)
+        return alert
 
     def _start(self, module, args):
         self._recording = False
@@ -306,6 +329,7 @@ class monitor:  # noqa: N801 - used as a function: ``with monitor(model) as mon`
         tensor (once for tied modules), alerts in module order."""
         step, self._pending = self._pending, None
         low, high = self.update_band
+        alerts = []
         for module, w in self._weights.items():
             layer = self._layers.get((module, 1))
             if layer is None or step not in layer.steps:
@@ -315,9 +339,11 @@ class monitor:  # noqa: N801 - used as a function: ``with monitor(model) as mon`
                 continue
             layer.update_ratio[layer.steps.index(step)] = value
             if not low <= value <= high:
-                self._alert(step, "update ratio", layer.name, value, (
+                alerts.append(self._alert(step, "update ratio", layer.name, value, (
                     f"step {step}: the optimizer step changed {layer.name}'s weight by "
-                    f"{value:.3g} of its norm, outside [{low:g}, {high:g}]"))
+                    f"{value:.3g} of its norm, outside [{low:g}, {high:g}]"), warn=False))
+        if alerts:
+            warnings.warn(_one_warning(alerts, (low, high)), MonitorAlert, stacklevel=3)
 
     def figure(self, layers=None):
         """The colorful-dimension heat maps and std-over-time curves (a matplotlib Figure)."""

@@ -19,10 +19,11 @@ pre-hook on the model; passes in eval mode are not counted) it records:
 An **alert** (a :class:`MonitorAlert` warning and an entry in ``result.alerts``) is raised the
 moment a layer's update ratio leaves ``update_band`` (Karpathy's rule of thumb is ~1e-3 per
 step; far below, the layer does not learn, near 1 it is blown away), or the stream's growth
-leaves ``stream_band`` times its growth at the first recording. The update ratios of one step that
-leave the band are one warning (how many, the first three, the extremes) and one alert each. Between recorded steps every
-hook does one comparison and returns. ``mon.figure()`` draws fastai's "colorful dimension" heat
-map (log of the histogram counts against the step) and the std over time.
+leaves ``stream_band`` times its growth at the first recording. The update ratios of one step
+that leave the band are one warning (how many, the first three, the extremes) and one alert
+each. Between recorded steps every hook does one comparison and returns. ``mon.figure()`` draws
+fastai's "colorful dimension" heat map (log of the histogram counts against the step) and the
+std over time.
 """
 
 from __future__ import annotations

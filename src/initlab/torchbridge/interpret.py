@@ -97,7 +97,7 @@ def tracked(x) -> bool:
     return isinstance(x, torch.Tensor) and getattr(x, STAT_ATTR, None) is not None
 
 
-def _tensors(tree, into=None) -> list:
+def tensors_in(tree, into=None) -> list:
     """The tensors of a nest of lists, tuples and dicts, in order (a list: every torch call
     of the forward walks its arguments, and a generator costs more per step)."""
     into = [] if into is None else into
@@ -108,9 +108,9 @@ def _tensors(tree, into=None) -> list:
             if isinstance(v, torch.Tensor):
                 into.append(v)
             elif isinstance(v, (list, tuple, dict)):
-                _tensors(v, into)
+                tensors_in(v, into)
     elif isinstance(tree, dict):
-        _tensors(tuple(tree.values()), into)
+        tensors_in(tuple(tree.values()), into)
     return into
 
 
@@ -143,7 +143,7 @@ class _Mode(torch.overrides.TorchFunctionMode):
         if self.paused or out is not None and (
                 type(out) is torch.Size or not isinstance(out, (torch.Tensor, list, tuple))):
             return out  # a shape, a dtype, a number (setitem's None goes on): nothing to carry
-        inputs = _tensors((args, kwargs))
+        inputs = tensors_in((args, kwargs))
         live = [t for t in inputs if getattr(t, STAT_ATTR, None) is not None]
         name, base = _names(func)
         if not live:
@@ -153,7 +153,7 @@ class _Mode(torch.overrides.TorchFunctionMode):
             if base not in _ID_RULES:
                 _tag_ids(func, out, whole)
                 return out
-        if base != "setitem" and not _tensors(out):
+        if base != "setitem" and not tensors_in(out):
             return out  # a size, a dtype, a Python number: nothing to carry
         if any(getattr(t, STAT_ATTR) is UNKNOWN for t in live):
             result = UNKNOWN
@@ -190,7 +190,7 @@ class _Mode(torch.overrides.TorchFunctionMode):
         if "out" in kwargs or name.endswith("_") or kwargs.get("inplace") or (
                 base == "dropout" and len(args) > 3 and args[3]):
             return None  # in place: the real op must write its input
-        inputs = _tensors((args, kwargs))
+        inputs = tensors_in((args, kwargs))
         floats = [t for t in inputs if t.is_floating_point()]
         if not any(getattr(t, STAT_ATTR, None) is not None for t in floats) or any(
                 getattr(t, STAT_ATTR, None) is UNKNOWN for t in floats):
@@ -254,12 +254,12 @@ def _base_name(name: str) -> str:
 def _attach(out, result) -> None:
     """Put each output tensor's Stat on it (UNKNOWN on all when the rule gave up)."""
     if result is UNKNOWN or result is None:
-        for t in _tensors(out):
+        for t in tensors_in(out):
             setattr(t, STAT_ATTR, UNKNOWN)
         return
     if isinstance(out, torch.Tensor):
         out, result = [out], [result]
-    for t, s in zip(_tensors(out), result, strict=False):
+    for t, s in zip(tensors_in(out), result, strict=False):
         if isinstance(s, Stat) and t.is_floating_point():
             setattr(t, STAT_ATTR, s)
         elif not t.is_floating_point():
@@ -276,7 +276,7 @@ def _tag_ids(func, out, whole) -> None:
     """Token ids stay token ids through reshapes and indexing (not through arithmetic); the
     tag is the whole batch's ids."""
     if op_name(func) in _SHAPE_OF_IDS:
-        for t in _tensors(out):
+        for t in tensors_in(out):
             if not t.is_floating_point():
                 setattr(t, IDS_ATTR, whole)
 

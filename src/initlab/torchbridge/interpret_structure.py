@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from initlab.torchbridge import interpret_tokens as tokens
 from initlab.torchbridge.hooks import torch
-from initlab.torchbridge.interpret import STAT_ATTR, Stat, Unsupported, _tensors, stat_of
+from initlab.torchbridge.interpret import STAT_ATTR, Stat, Unsupported, stat_of, tensors_in
 from initlab.torchbridge.interpret_common import (
     D,
     F,
@@ -24,7 +24,7 @@ def structural(func, name, out, args, kwargs):
     """Reshapes, permutes, slices, cat, casts: the same call on the means and the variances."""
     x = args[0] if args else None
     if (not kwargs and isinstance(x, torch.Tensor) and x.is_floating_point()
-            and not _tensors(args[1:])):
+            and not tensors_in(args[1:])):
         return _of_one(func, args)
     mu = as64(call_on(func, args, kwargs, lambda s: s.mu))
     var = as64(call_on(func, args, kwargs, variance))

@@ -249,6 +249,23 @@ def test_max_of_a_window_with_a_constant_entry_sums_over_the_cdf_steps():
     assert second[1].item() == pytest.approx(1.0, rel=1e-9)
 
 
+def test_max_of_a_window_with_a_tiny_std_is_bounded_and_sums_over_the_cdf_steps():
+    """An entry whose std is 1e-9 of the others' would cut the window's span into ~1e9
+    pieces: such a window takes the step sum (bounded memory), the others the density rule."""
+    from initlab.torchbridge import interpret_layers
+    from initlab.torchbridge.interpret_layers import _max_moments, _max_moments_steps
+
+    m = torch.zeros(2, 3, dtype=D)
+    sd = torch.tensor([[1.0, 1e-9, 0.5], [1.0, 0.8, 0.5]], dtype=D)
+    ok = torch.ones(2, 3, dtype=torch.bool)
+    mean, second = _max_moments(m, sd, ok, torch.relu)
+    steps = _max_moments_steps(m[:1], sd[:1], ok[:1], torch.relu)
+    assert (mean[0], second[0]) == (steps[0][0], steps[1][0])
+    dense = _max_moments(m[1:], sd[1:], ok[1:], torch.relu)
+    assert (mean[1], second[1]) == (dense[0][0], dense[1][0])
+    assert interpret_layers._MAX_PIECES < 1e9
+
+
 def _tiny_panel():
     from arch_panel import transformers  # skips without transformers, hides a broken torchvision
 

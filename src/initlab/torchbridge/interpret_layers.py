@@ -30,6 +30,8 @@ _CHUNK = 1 << 18
 #: Gauss-Legendre nodes per piece of a max's density, and the longest piece in units of the
 #: window's smallest std (_max_moments)
 _MAX_NODES, _MAX_SPAN = 16, 6.0
+#: The most pieces a window's span is cut into (windows that need more: the step sum)
+_MAX_PIECES = 64
 _LEGENDRE = tuple(torch.from_numpy(a) for a in np.polynomial.legendre.leggauss(_MAX_NODES))
 
 
@@ -228,22 +230,26 @@ def _max_moments(m, sd, valid, fn):
     panel's ResNet and CNN the predicted stds move by up to 1e-3
     (tests/torchbridge/test_interpret_cheaper.py; benchmarks/README.md, issue 32). Where fn is
     0 at both ends of [lo, 0] (non-decreasing: 0 along it, a ReLU's negative side) the span
-    starts at 0. Windows with an entry of zero variance (a step in the CDF) keep the sum over
-    the CDF's steps."""
-    steps = (valid & (sd <= 0)).any(1)
+    starts at 0. Windows with an entry of zero variance (a step in the CDF), or whose span
+    would need more than _MAX_PIECES pieces (an entry's std tiny beside the others'), keep the
+    sum over the CDF's steps."""
+    minus = torch.tensor(-math.inf, dtype=D)
+    big = torch.where(valid, m + 8 * sd, minus).amax(1, keepdim=True)
+    lo = torch.where(valid, m - 8 * sd, minus).amax(1, keepdim=True)
+    narrow = torch.where(valid, sd, torch.tensor(math.inf, dtype=D)).amin(1, keepdim=True)
+    pieces = (big - lo) / (_MAX_SPAN * narrow)
+    # a zero variance (a step in the CDF), or one so small beside the window's span that the
+    # pieces would be too many to hold: the sum over the CDF's steps
+    steps = ((valid & (sd <= 0)).any(1) | ~(pieces <= _MAX_PIECES).squeeze(1))
     if bool(steps.any()):
         mean, second = torch.empty(m.shape[0], dtype=D), torch.empty(m.shape[0], dtype=D)
         mean[steps], second[steps] = _max_moments_steps(m[steps], sd[steps], valid[steps], fn)
         if bool((~steps).any()):
             mean[~steps], second[~steps] = _max_moments(m[~steps], sd[~steps], valid[~steps], fn)
         return mean, second
-    minus = torch.tensor(-math.inf, dtype=D)
-    big = torch.where(valid, m + 8 * sd, minus).amax(1, keepdim=True)
-    lo = torch.where(valid, m - 8 * sd, minus).amax(1, keepdim=True)
     cut = torch.clamp(torch.zeros_like(lo), lo, big)
     if fn is not None:  # fn non-decreasing and 0 at both ends of [lo, cut]: 0 all along it
         lo = torch.where((fn(lo) == 0) & (fn(cut) == 0), cut, lo)
-    narrow = torch.where(valid, sd, torch.tensor(math.inf, dtype=D)).amin(1, keepdim=True)
     count = max(1, math.ceil(float(((big - lo) / (_MAX_SPAN * narrow)).max())))
     edges = lo + (big - lo) * torch.linspace(0, 1, count + 1, dtype=D)
     if bool(((lo < cut) & (cut < big)).any()):  # a piece ends at the kink

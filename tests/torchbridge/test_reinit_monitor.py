@@ -178,6 +178,8 @@ def test_monitor_warns_once_per_step_for_many_weights_and_keeps_every_alert():
               and "optimizer step" in str(w.message)]
     alerts = [a for a in mon.result.alerts if a.kind == "update ratio"]
     assert len(warned) == 3  # one per step, each naming the three weights
+    # each attributed to this file's line that ran the step (not to a torch or initlab frame)
+    assert {w.filename for w in seen if issubclass(w.category, MonitorAlert)} == {__file__}
     assert len(alerts) == 9 and {a.where for a in alerts} == {"fc1", "fc2", "head"}
     first = [a for a in alerts if a.step == 0]
     low, high = min(a.value for a in first), max(a.value for a in first)

@@ -29,10 +29,13 @@ std over time.
 from __future__ import annotations
 
 import math
+import os
+import sys
 import warnings
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
+import initlab
 from initlab.errors import InitlabError, check_positive_int
 from initlab.results import Result
 from initlab.torchbridge.diagnosis import stream_growth
@@ -101,6 +104,19 @@ class MonitorResult(Result):
                  last(m.zero_fraction), last(m.grad_ratio), last(m.update_ratio)]
                 for m in self.layers]
         return header, rows
+
+
+def _warn(text: str) -> None:
+    """Warn a MonitorAlert attributed to the user's line that ran the step (the first frame
+    outside initlab and torch: the alerts come from hooks several torch frames deep, at a
+    forward pass or at the monitor's exit)."""
+    frame, level = sys._getframe(0), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_INTERNAL):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(text, MonitorAlert, stacklevel=level)
+
+
+_INTERNAL = tuple(os.path.dirname(m.__file__) + os.sep for m in (torch, initlab))
 
 
 def _one_warning(alerts: list, band: tuple[float, float], named: int = 3) -> str:
@@ -222,7 +238,7 @@ class monitor:  # noqa: N801 - used as a function: ``with monitor(model) as mon`
         alert = Alert(step=step, kind=kind, where=where, value=value, text=text)
         self.result.alerts.append(alert)
         if warn:
-            warnings.warn(text, MonitorAlert, stacklevel=3)
+            _warn(text)
         return alert
 
     def _start(self, module, args):
@@ -344,7 +360,7 @@ class monitor:  # noqa: N801 - used as a function: ``with monitor(model) as mon`
                     f"step {step}: the optimizer step changed {layer.name}'s weight by "
                     f"{value:.3g} of its norm, outside [{low:g}, {high:g}]"), warn=False))
         if alerts:
-            warnings.warn(_one_warning(alerts, (low, high)), MonitorAlert, stacklevel=3)
+            _warn(_one_warning(alerts, (low, high)))
 
     def figure(self, layers=None):
         """The colorful-dimension heat maps and std-over-time curves (a matplotlib Figure)."""

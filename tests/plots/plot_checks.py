@@ -66,7 +66,14 @@ def check_layout(fig) -> None:
     tops = [t for t in fig.texts if t.get_text()] + list(fig.legends)
     for artist in tops:
         box = artist.get_window_extent(renderer)
-        assert box.y1 < page.y1 + TOLERANCE and box.x0 > -TOLERANCE
+        assert box.y1 < page.y1 + TOLERANCE and box.x0 > -TOLERANCE \
+            and box.x1 < page.x1 + TOLERANCE, f"{artist} leaves the figure: {box}"
         for ax in axes:
             assert not _overlap(box, ax.get_tightbbox(renderer)), \
                 f"{artist} runs into the Axes {ax.get_title()!r}"
+    titles = [(ax.title, ax.title.get_window_extent(renderer)) for ax in axes
+              if ax.title.get_visible() and ax.title.get_text()]
+    for i, (a, box_a) in enumerate(titles):
+        for b, box_b in titles[i + 1:]:
+            assert not _overlap(box_a, box_b), \
+                f"the titles {a.get_text()!r} and {b.get_text()!r} run into each other"

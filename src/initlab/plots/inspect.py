@@ -10,6 +10,8 @@ against the step.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from initlab.plots.common import color, figure, fit
@@ -105,6 +107,17 @@ def _common_bins(layer, bins: int) -> tuple[np.ndarray, np.ndarray]:
     return edges, out
 
 
+def _title_lines(text: str, width: int = 36) -> str:
+    """A module's name on lines of at most ``width`` characters, broken after its dots (a
+    transformers module path is 50-60 characters: one line overlaps the next panel's)."""
+    lines = [""]
+    for piece in re.findall(r"[^.]+\.?", text):
+        if lines[-1] and len(lines[-1]) + len(piece) > width:
+            lines.append("")
+        lines[-1] += piece
+    return "\n".join(lines)
+
+
 def monitor_figure(result, layers=None):
     """Heat maps of each module's output histogram over training, and std over training.
 
@@ -122,7 +135,7 @@ def monitor_figure(result, layers=None):
         raise ValueError("nothing was recorded: no training step ran inside the monitor")
     cols = min(4, len(chosen))
     nrows = -(-len(chosen) // cols) + 1
-    fig = figure(3.0 * cols + 0.5, 2.3 * nrows)
+    fig = figure(max(6.5, 3.0 * cols + 0.5), 2.3 * nrows)  # (the title's width at the least)
     grid = fig.add_gridspec(nrows, cols)
     for k, m in enumerate(chosen):
         ax = fig.add_subplot(grid[k // cols, k % cols])
@@ -132,7 +145,7 @@ def monitor_figure(result, layers=None):
         right = x[-1] + (x[1] - x[0] if len(x) > 1 else result.every)
         ax.imshow(counts, origin="lower", aspect="auto", cmap="viridis",
                   extent=(x[0], right, edges[0], edges[-1]))
-        ax.set_title(f"{m.name} ({m.type})", fontsize=9)
+        ax.set_title(_title_lines(f"{m.name} ({m.type})"), fontsize=9)
         ax.tick_params(labelsize=7)
         if k % cols == 0:
             ax.set_ylabel("output value", fontsize=8)
@@ -142,7 +155,9 @@ def monitor_figure(result, layers=None):
                 label=f"{m.name} ({m.type})")
     ax.set_yscale("log")
     ax.set(xlabel="training step", ylabel="output std")
-    ax.legend(fontsize=7, ncols=min(4, len(chosen)))
+    # below the axes: over them, eight module names hide the curves
+    ax.legend(fontsize=7, ncols=min(4, len(chosen)), loc="upper center",
+              bbox_to_anchor=(0.5, -0.3), frameon=False)
     ax.grid(alpha=0.3, which="both")
     fig.suptitle("output histograms over training (color: log(1 + count)) and output std",
                  fontsize=10)

@@ -76,3 +76,12 @@ def test_bars_higher_than_the_top_are_cut_at_the_frame():
     bottom, height = grid.y0[0], grid.h
     assert ys.min() == pytest.approx(bottom) and ys.max() == pytest.approx(bottom + height)
     assert sorted(set(np.round((ys - bottom) / height, 9))) == [0, 0.25, 0.5, 1]
+
+
+def test_inspect_row_ticks_label_rows_far_enough_apart():
+    # rows 14 and 15 of 41 both labeled printed as "1415"
+    from initlab.plots.inspect import _spaced_labels
+
+    labels = _spaced_labels([1, 2, 5, 6, 14, 15, 41], 41)
+    assert labels == ["1", "", "5", "", "14", "", "41"]
+    assert _spaced_labels([1, 2, 3], 10) == ["1", "2", "3"]  # few rows: every one

@@ -10,6 +10,7 @@ against the step.
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -78,13 +79,24 @@ def inspect_figure(result):
         ax.set_yscale("log")
         ax.set(xlabel="row (leaf module call, in order)", title=title, xlim=(0.3, n + 0.7))
         if 0 < len(weighted) <= 30:
-            ax.set_xticks(weighted)
+            ax.set_xticks(weighted, labels=_spaced_labels(weighted, n))
             ax.tick_params(axis="x", labelsize=7)
         ax.grid(alpha=0.3, which="both")
     axes[0].legend(fontsize=8)
     shape = "x".join(str(s) for s in np.ravel(first.input_shape))
     fig.suptitle(f"{first.model} on a {shape} input (ticks: rows with weights)", fontsize=10)
     return fit(fig)
+
+
+def _spaced_labels(ticks, n: int) -> list[str]:
+    """A label for each tick at least n / 30 rows after the last labeled one, '' for the
+    others (rows 14 and 15 of 41 both labeled print as "1415")."""
+    gap, last, labels = max(1, math.ceil(n / 30)), None, []
+    for t in ticks:
+        keep = last is None or t - last >= gap
+        labels.append(str(t) if keep else "")
+        last = t if keep else last
+    return labels
 
 
 def _pick(layers, count: int = 8) -> list:

@@ -217,11 +217,9 @@ class Tracer(torch.overrides.TorchFunctionMode):
         if self.paused:  # the hooks' own statistics, not the model's computation
             return func(*args, **kwargs)
         name = getattr(func, "__name__", "")
-        if self.stream_only:
-            pass
-        elif name == _SDPA:
+        if name == _SDPA and not self.stream_only:
             self._sdpa(args, kwargs)
-        elif name == _MHA:
+        elif name == _MHA and not self.stream_only:
             self._mha(func, args, kwargs)
         if self.leaf_depth:
             return func(*args, **kwargs)

@@ -18,6 +18,7 @@ from initlab.torchbridge.hooks import torch
 from initlab.torchbridge.interpret import Stat
 
 D = torch.float64
+F = torch.nn.functional
 _ENTRIES = 1 << 14  # quadrature entries per block (x 48 nodes)
 _NODES_PER_PIECE = 24
 _GRID_ABOVE, _GRID_POINTS = 4096, 65  # distinct entries beyond which moments are interpolated
@@ -77,8 +78,12 @@ def _quadrature(f, mu, var, smooth: bool = False):
     m, v = mu.reshape(-1).numpy(), var.reshape(-1).numpy()
     every = max(1, m.size // 1024)
     probe = np.stack([m[::every], v[::every]], 1)
-    if m.size > _GRID_ABOVE and len(unique_rows(probe)[0]) > 0.9 * len(probe):
-        inverse = None  # nearly all distinct (a sample says): no sort, no gather back
+    share = len(unique_rows(probe)[0]) / len(probe) if m.size > _GRID_ABOVE else 0.0
+    if share > 0.9 or share * m.size > 2 * _GRID_ABOVE:
+        # nearly all distinct, or (a sample says) so many distinct that the grid takes them
+        # anyway: the grid's lookup of every entry costs less than the sort that would find
+        # the equal ones (no sort, no gather back; the same values either way)
+        inverse = None
     else:
         pairs, inverse = unique_rows(np.stack([m, v], 1))
         m, v = pairs[:, 0], pairs[:, 1]
@@ -141,44 +146,24 @@ def _grid_axes(span_m, span_s):
 
 def _bilinear_lookup(tables, gx, gy, x, var):
     """The two tables (flattened, ``gx.size`` x ``gy.size``, row-major) bilinearly at (x, y),
-    y = sqrt(max(var, 0)), the second times y^2 (a variance from the variance over std^2):
-    each grid point's pair of values read as one complex number, so that the four corners
-    are four gathers by flat index with ``take`` (a 2-D fancy index over a stacked table
-    costs several times more on the 64k entries of a transformer's MLP), interpolated along
-    the std, then the mean; in blocks of _LOOKUP entries, whose temporaries stay in the CPU's
-    cache (over a transformer's 64k entries at once, a dozen temporaries of 1 MiB do not)."""
-    pairs = np.stack(tables, 1).reshape(-1).view(np.complex128)
-    ax, ay = _axis(gx), _axis(gy)
-    real, imag = np.empty(x.size), np.empty(x.size)
-    for start in range(0, x.size, _LOOKUP):
-        i, a = ax(x[start:start + _LOOKUP])
-        y = np.sqrt(np.maximum(var[start:start + _LOOKUP], 0.0))
-        j, b = ay(y)
-        k = i * gy.size + j
-        low = pairs.take(k)
-        low += (pairs.take(k + 1) - low) * b
-        high = pairs.take(k + gy.size)
-        high += (pairs.take(k + gy.size + 1) - high) * b
-        low += (high - low) * a
-        real[start:start + _LOOKUP], scaled = low.real, low.imag * y
-        scaled *= y
-        imag[start:start + _LOOKUP] = scaled
-    return [real, imag]
+    y = sqrt(max(var, 0)), the second times y^2 (a variance from the variance over std^2); off
+    the grid, the value at its edge. One ``grid_sample`` call (both tables as its two
+    channels) does the lookup in one pass; the same interpolation in NumPy took 25 passes over
+    the entries (benchmarks/README.md, issue 32's cost)."""
+    table = torch.from_numpy(np.stack(tables).reshape(1, 2, gx.size, gy.size))
+    y = np.sqrt(np.maximum(var, 0.0))
+    grid = np.empty((1, 1, x.size, 2))
+    grid[0, 0, :, 0], grid[0, 0, :, 1] = _unit(y, gy), _unit(x, gx)  # (std, mean): (W, H)
+    out = F.grid_sample(table, torch.from_numpy(grid), mode="bilinear",
+                        padding_mode="border", align_corners=True)[0, :, 0].numpy()
+    return [out[0], out[1] * y * y]
 
 
-_LOOKUP = 1 << 13
-
-
-def _axis(g):
-    """(cell index, position in the cell) of values on the uniform grid g."""
-    def locate(v):
-        if g[-1] == g[0]:
-            return np.zeros(v.size, dtype=np.int64), np.zeros(v.size)
-        pos = (v - g[0]) * ((g.size - 1) / (g[-1] - g[0]))
-        i = np.clip(pos.astype(np.int64), 0, g.size - 2)  # pos >= 0: truncation is floor
-        pos -= i
-        return i, np.clip(pos, 0.0, 1.0, out=pos)
-    return locate
+def _unit(v, g):
+    """Values on the uniform grid g as grid_sample's coordinates: g[0] -> -1, g[-1] -> 1 (a
+    grid of one value: every value at -1)."""
+    span = g[-1] - g[0]
+    return (v - g[0]) * (2.0 / span if span > 0 else 0.0) - 1.0
 
 
 def _moments(f, m, sd, smooth: bool):

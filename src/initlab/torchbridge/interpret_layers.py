@@ -29,7 +29,7 @@ D = torch.float64
 _CHUNK = 1 << 18
 #: Gauss-Legendre nodes per piece of a max's density, and the longest piece in units of the
 #: window's smallest std (_max_moments)
-_MAX_NODES, _MAX_SPAN = 16, 6.0
+_MAX_NODES, _MAX_SPAN = 10, 6.0
 #: The most pieces a window's span is cut into (windows that need more: the step sum)
 _MAX_PIECES = 64
 _LEGENDRE = tuple(torch.from_numpy(a) for a in np.polynomial.legendre.leggauss(_MAX_NODES))
@@ -180,15 +180,17 @@ def max_pool(func, name, out, args, kwargs):
     stride, pad, dil = v.get("stride") or k, v.get("padding", 0), v.get("dilation", 1)
     n, c, h, w = mu.shape
     keep, same = _distinct_planes(mu.reshape(n * c, h * w), var.reshape(n * c, h * w))
-    cols = [F.unfold(t.reshape(n * c, 1, h, w)[keep], k, dil, pad, stride) for t in (mu, var)]
-    valid = F.unfold(torch.ones(1, 1, h, w, dtype=D), k, dil, pad, stride) > 0  # (1, kk, L)
+    # padding (never the max) marked by a variance of -inf, which no entry has
+    pads = [p for p in reversed(_pair(pad)) for _ in (0, 1)]
+    cols = [F.unfold(F.pad(t.reshape(n * c, 1, h, w)[keep], pads, value=fill), k, dil, 0,
+                     stride) for t, fill in ((mu, 0.0), (var, -math.inf))]
     kk = cols[0].shape[1]
-    valid = valid.expand(len(keep), -1, -1).to(D)
-    # one row per window (its means, variances, valid entries); equal windows computed once
-    rows = torch.cat([cols[0], cols[1], valid], 1).transpose(1, 2).reshape(-1, 3 * kk)
+    # one row per window (its means and variances); equal windows computed once
+    rows = torch.cat(cols, 1).transpose(1, 2).reshape(-1, 2 * kk)
     rows, inverse = unique_rows(rows.numpy())
     rows, inverse = torch.from_numpy(rows), torch.from_numpy(inverse)
-    m, sd, ok = rows[:, :kk], rows[:, kk:2 * kk].clamp_min(0).sqrt(), rows[:, 2 * kk:] > 0
+    m, ok = rows[:, :kk], rows[:, kk:] > -math.inf
+    sd = rows[:, kk:].clamp_min(0).sqrt()
     step = max(1, _CHUNK // (kk * 4 * _MAX_NODES))
     parts = [_max_moments(m[i:i + step], sd[i:i + step], ok[i:i + step], fn)
              for i in range(0, m.shape[0], step)]
@@ -197,6 +199,11 @@ def max_pool(func, name, out, args, kwargs):
     oh, ow = out.shape[-2:]
     return Stat(mean.reshape(n, c, oh, ow), (second - mean * mean).clamp_min(0).reshape(
         n, c, oh, ow))
+
+
+def _pair(v) -> tuple:
+    """An int or a pair of ints (a pooling argument) as a pair."""
+    return (v, v) if isinstance(v, int) else tuple(v)
 
 
 def _distinct_planes(mu, var):
@@ -264,36 +271,34 @@ def _max_moments(m, sd, valid, fn):
 
 def _max_density(x, m, sd, valid):
     """The density of the max of a window's independent N(m_i, sd_i^2) (valid entries, sd_i >
-    0) at the window's points x (W, P): F sum_i phi_i / (s_i Phi_i), each distinct entry's
-    normal CDF and density computed once (:func:`_own_entries`)."""
-    own, row, first, own_w, own_j = _own_entries(m, sd, valid)
-    s = sd[own_w, own_j, None]
-    z = (x.index_select(0, own_w) - m[own_w, own_j, None]) / s
+    0) at the window's points x (W, P): F sum_i phi_i / (s_i Phi_i), F = prod_i Phi_i summed
+    as logs over each window's distinct entries (:func:`_own_entries`), each entry's normal CDF
+    computed once and counted as often as it occurs."""
+    own_w, mean, std, times = _own_entries(m, sd, valid)
+    z = (x.index_select(0, own_w) - mean[:, None]) / std[:, None]
     cdf = torch.special.ndtr(z)
-    # an own entry stands for every valid entry equal to it: its density term counts as often
-    times = torch.zeros(m.shape, dtype=D).scatter_add_(1, first, valid.to(D))[own_w, own_j]
-    ratio = torch.exp(-0.5 * z * z) / cdf * (times / (math.sqrt(2 * math.pi) * s.squeeze(1)))[
-        :, None]
-    total = torch.zeros_like(x).index_add_(0, own_w, ratio)
-    table = torch.cat([torch.ones(1, x.shape[1], dtype=D), cdf])
-    index = row.gather(1, first).reshape(-1)
-    return table.index_select(0, index).reshape(*m.shape, -1).prod(1) * total
+    log_f = torch.zeros_like(x).index_add_(0, own_w, cdf.log() * times[:, None])
+    ratio = torch.exp(-0.5 * z * z) / cdf * (times / (math.sqrt(2 * math.pi) * std))[:, None]
+    return log_f.exp_() * torch.zeros_like(x).index_add_(0, own_w, ratio)
 
 
 def _own_entries(m, sd, valid):
-    """Which entries of each window (W, k) are the first of their equal ones (an interior
-    window's entries share one mean and variance: their normal CDFs are computed once):
-    (own (W, k), row (W, k): own entry's row in a table whose row 0 is padding's, first
-    (W, k): each entry's first equal column, and the window and column of each own entry)."""
-    k = m.shape[1]
-    eye = torch.eye(k, dtype=torch.bool)
-    same = ((m[:, :, None] == m[:, None, :]) & (sd[:, :, None] == sd[:, None, :])
-            & (valid[:, :, None] == valid[:, None, :])) | eye  # (W, k, k)
-    first = same.to(torch.uint8).argmax(2)  # the first column equal to each (itself at most)
-    own = (first == torch.arange(k)) & valid
-    own_w, own_j = own.nonzero(as_tuple=True)
-    row = torch.where(own, own.reshape(-1).cumsum(0).reshape(own.shape), 0)
-    return own, row, first, own_w, own_j
+    """Each window's (W, k) distinct valid entries: (the window of each, its mean, its std, how
+    many of the window's entries it stands for). An interior window's entries share one mean
+    and variance, so their normal CDFs are computed once. Entries are sorted by mean within
+    their window and a run of equal (mean, std) neighbours is one entry; equal entries the sort
+    leaves apart (equal means, other stds between them) stay two entries, which counts them
+    the same."""
+    key = torch.where(valid, m, torch.tensor(math.inf, dtype=D))  # padding sorts last
+    key, order = key.sort(1)
+    std, ok = sd.gather(1, order), valid.gather(1, order)
+    new = ok.clone()
+    new[:, 1:] &= (key[:, 1:] != key[:, :-1]) | (std[:, 1:] != std[:, :-1])
+    run = new.reshape(-1).cumsum(0) - 1  # each entry's distinct entry (row-major, as nonzero)
+    own_w, own_j = new.nonzero(as_tuple=True)
+    times = torch.zeros(len(own_w), dtype=D).index_add_(
+        0, run[ok.reshape(-1)], torch.ones(int(ok.sum()), dtype=D))
+    return own_w, key[own_w, own_j], std[own_w, own_j], times
 
 
 def _max_moments_steps(m, sd, valid, fn, points: int = 160):
@@ -305,20 +310,18 @@ def _max_moments_steps(m, sd, valid, fn, points: int = 160):
     small = torch.where(valid, m - 8 * sd, torch.tensor(-math.inf, dtype=D)).amax(1)
     t = torch.linspace(0, 1, points, dtype=D)
     x = small[:, None] + (big - small)[:, None] * t  # (W, P)
-    cdf = _window_cdfs(x, m, sd, valid).prod(1)  # (W, P)
+    cdf = _window_cdf(x, m, sd, valid)
     mid = (x[..., 1:] + x[..., :-1]) / 2
     y = mid if fn is None else fn(mid).to(D)
     dp = cdf.diff(dim=-1)
     return (y * dp).sum(-1), (y * y * dp).sum(-1)
 
 
-def _window_cdfs(x, m, sd, valid):
-    """Phi((x - m_i) / s_i) of every entry i of every window at the window's points x (W, P),
-    1 where an entry is padding: (W, k, P). Equal entries of a window (all of an interior
-    window's, whose inputs share one mean and variance) have equal CDFs, so each is computed
-    once, at its first column, and copied to the others: the normal CDF is the costly part
-    of max pooling."""
-    own, row, first, own_w, own_j = _own_entries(m, sd, valid)
-    z = (x[own_w] - m[own_w, own_j, None]) / sd[own_w, own_j, None].clamp_min(1e-300)
-    table = torch.cat([torch.ones(1, x.shape[1], dtype=D), torch.special.ndtr(z)])
-    return table[row.gather(1, first)]
+def _window_cdf(x, m, sd, valid):
+    """prod_i Phi((x - m_i) / s_i) over every valid entry i of every window at the window's
+    points x (W, P): the max's CDF, each distinct entry's normal CDF computed once
+    (:func:`_own_entries`; a zero std is a step)."""
+    own_w, mean, std, times = _own_entries(m, sd, valid)
+    z = (x.index_select(0, own_w) - mean[:, None]) / std[:, None].clamp_min(1e-300)
+    cdf = torch.special.ndtr(z)
+    return torch.zeros_like(x).index_add_(0, own_w, cdf.log() * times[:, None]).exp_()

@@ -244,6 +244,51 @@ def test_a_python_activation_module_of_transformers_is_followed_whole():
     assert_close(predicted_and_measured(build, gaussian(2048, 256)), 0.02)
 
 
+class PythonRMSNorm(nn.Module):
+    """transformers' LlamaRMSNorm as written there (upcast, mean of squares, rsqrt, weight);
+    ``gemma``: Gemma's, which multiplies by 1 + weight."""
+
+    def __init__(self, width, gemma=False):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(width) if gemma else torch.ones(width))
+        self.variance_epsilon, self.gemma = 1e-6, gemma
+
+    def forward(self, x):
+        h = x.to(torch.float32)
+        h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + self.variance_epsilon)
+        return ((1.0 + self.weight) if self.gemma else self.weight) * h.to(x.dtype)
+
+
+def test_a_python_rms_norm_module_is_followed_whole_as_torch_rms_norm():
+    """A module written in Python that computes F.rms_norm is predicted as nn.RMSNorm is (the
+    same rule, the same numbers); Gemma's 1 + weight fails the check and is followed op by
+    op; both within 3% of the measurement."""
+    from initlab.torchbridge.interpret_hooks import rms_norm_module
+
+    assert rms_norm_module(PythonRMSNorm(64)) == 1e-6
+    assert rms_norm_module(PythonRMSNorm(64, gemma=True)) is None
+    assert rms_norm_module(nn.RMSNorm(64, eps=1e-6)) is None  # torch's: F.rms_norm's rule
+    assert rms_norm_module(nn.LayerNorm(64)) is None
+
+    def build(norm):
+        def make():
+            net = nn.Sequential(nn.Linear(32, 256), norm(), nn.Linear(256, 64))
+            with torch.no_grad():
+                net[1].weight.uniform_(0.5, 1.5)
+            return net
+        return make
+
+    x = (torch.randn(8, 32, generator=torch.Generator().manual_seed(0)) + 0.5,)
+    torch.manual_seed(0)
+    ours = interpret(build(lambda: PythonRMSNorm(256))(), x)
+    torch.manual_seed(0)
+    torchs = interpret(build(lambda: nn.RMSNorm(256, eps=1e-6))(), x)
+    assert [m for _, m in ours.calls] == [m for _, m in torchs.calls]
+    for gemma in (False, True):
+        assert_close(predicted_and_measured(build(lambda g=gemma: PythonRMSNorm(256, g)),
+                                            gaussian(2048, 32, mean=0.5)), 0.03)
+
+
 class Cumulative(nn.Module):
     def __init__(self):
         super().__init__()

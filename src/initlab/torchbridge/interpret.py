@@ -317,6 +317,8 @@ def interpret(model, inputs, rules=None, batch: int | None = None,
         elementwise_module,
         pause,
         record,
+        rms_norm_hook,
+        rms_norm_module,
     )
 
     rules = interpret_rules.RULES if rules is None else rules
@@ -329,6 +331,9 @@ def interpret(model, inputs, rules=None, batch: int | None = None,
         if elementwise_module(module):
             handles.append(module.register_forward_pre_hook(pause(mode, 1)))
             handles.append(module.register_forward_hook(elementwise_hook(mode, module)))
+        elif (eps := rms_norm_module(module)) is not None:
+            handles.append(module.register_forward_pre_hook(pause(mode, 1)))
+            handles.append(module.register_forward_hook(rms_norm_hook(mode, module, eps)))
         handles.append(module.register_forward_hook(record(mode, trace, name)))
     buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
     full = tuple(inputs) + tuple((kwargs or {}).values())

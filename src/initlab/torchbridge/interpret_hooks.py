@@ -1,7 +1,8 @@
 """The leaf-module hooks of the mean-field interpreter (:mod:`initlab.torchbridge.interpret`):
-each leaf module's call recorded with its output's predicted moments (inspect's rows), and
+each leaf module's call recorded with its output's predicted moments (inspect's rows);
 ``transformers``' activation modules written in Python followed whole, as one elementwise
-function of their input.
+function of their input; and modules written in Python that compute torch's ``rms_norm``
+(``transformers``' LlamaRMSNorm and its copies) followed whole, by the RMSNorm rule.
 """
 
 from __future__ import annotations
@@ -46,6 +47,48 @@ _SMOOTH_MODULES = frozenset((
     "GELUTanh", "PytorchGELUTanh", "NewGELUActivation", "GELUActivation", "SiLUActivation",
     "FastGELUActivation", "QuickGELUActivation", "AccurateGELUActivation", "MishActivation",
     "LaplaceActivation", "SqrtSoftplusActivation"))
+
+
+def rms_norm_module(module) -> float | None:
+    """The epsilon of a module written outside torch whose forward is ``F.rms_norm`` over the
+    last dim with its own 1-d weight (``transformers``' LlamaRMSNorm, Qwen2RMSNorm, ...: a
+    square, a mean, rsqrt and two products, which the per-op rules follow as independent
+    factors, at seven rules' cost); None for any other. Checked on a random probe through
+    the module's own forward (no hooks run), not by its name: Gemma's RMSNorm multiplies by
+    1 + weight, fails the check, and is followed op by op."""
+    w = getattr(module, "weight", None)
+    eps = getattr(module, "variance_epsilon", getattr(module, "eps", None))
+    if (type(module).__module__.startswith("torch.") or not isinstance(w, torch.Tensor)
+            or w.dim() != 1 or not w.is_floating_point() or isinstance(eps, bool)
+            or not isinstance(eps, float)):
+        return None
+    gen = torch.Generator().manual_seed(0)
+    probe = torch.randn(2, 3, w.shape[0], generator=gen).to(device=w.device, dtype=w.dtype)
+    try:
+        with torch.no_grad():
+            y = module.forward(probe)
+    except Exception:  # a forward of other arguments: not one
+        return None
+    ref = torch.nn.functional.rms_norm(probe, (w.shape[0],), w.detach(), eps)
+    same = isinstance(y, torch.Tensor) and y.shape == ref.shape and bool(
+        torch.allclose(y, ref, rtol=max(1e-4, 8 * torch.finfo(w.dtype).eps), atol=1e-6))
+    return eps if same else None
+
+
+def rms_norm_hook(mode, module, eps: float):
+    from initlab.torchbridge.interpret_layers import normalize
+
+    def hook(mod, args, output):
+        mode.paused -= 1
+        x = first_tensor(args)
+        s = stat_of(x) if x is not None and tracked(x) else None
+        if s is None or not isinstance(output, torch.Tensor) or output.shape != x.shape:
+            return
+        with torch._C.DisableTorchFunction():  # the rule's ops: past the mode
+            result = UNKNOWN if s is UNKNOWN else normalize(
+                s, (-1,), module.weight, None, eps, center=False)
+        setattr(output, STAT_ATTR, result)
+    return hook
 
 
 def record(mode, trace, name):

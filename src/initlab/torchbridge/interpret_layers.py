@@ -39,7 +39,7 @@ def layer_norm(func, name, out, args, kwargs):
     names = ["input", "normalized_shape", "weight", "bias", "eps"]
     v = dict(zip(names, args, strict=False)) | kwargs
     dims = tuple(range(-len(v["normalized_shape"]), 0))
-    return _normalize(stat_of(v["input"]), dims, v.get("weight"), v.get("bias"),
+    return normalize(stat_of(v["input"]), dims, v.get("weight"), v.get("bias"),
                       v.get("eps", 1e-5), center=True)
 
 
@@ -49,10 +49,10 @@ def rms_norm(func, name, out, args, kwargs):
     dims = tuple(range(-len(v["normalized_shape"]), 0))
     eps = v.get("eps")
     eps = torch.finfo(v["input"].dtype).eps if eps is None else eps
-    return _normalize(stat_of(v["input"]), dims, v.get("weight"), None, eps, center=False)
+    return normalize(stat_of(v["input"]), dims, v.get("weight"), None, eps, center=False)
 
 
-def _normalize(s: Stat, dims, weight, bias, eps, center: bool, view=None,
+def normalize(s: Stat, dims, weight, bias, eps, center: bool, view=None,
                copies: float = 1.0) -> Stat:
     """(x - mean) / sqrt(var + eps) * weight + bias over ``dims``: each normalized group's
     expected mean and variance (its entries' mean of E[x^2], less the mean's square and the
@@ -87,7 +87,7 @@ def group_norm(func, name, out, args, kwargs):
     s, g = stat_of(v["input"]), v["num_groups"]
     shape = s.mu.shape
     grouped = Stat(s.mu.reshape(shape[0], g, -1), s.variance().reshape(shape[0], g, -1))
-    y = _normalize(grouped, (-1,), None, None, v.get("eps", 1e-5), center=True)
+    y = normalize(grouped, (-1,), None, None, v.get("eps", 1e-5), center=True)
     y = Stat(y.mu.reshape(shape), y.var.reshape(shape))
     view = (-1, *([1] * (len(shape) - 2)))
     return _affine_channels(y, v.get("weight"), v.get("bias"), view)
@@ -113,7 +113,7 @@ def batch_norm(func, name, out, args, kwargs):
     view = (-1, *([1] * (s.mu.dim() - 2)))
     if v.get("training", False) or v.get("running_mean") is None:
         dims = tuple(d for d in range(s.mu.dim()) if d != 1)
-        y = _normalize(s, dims, None, None, v.get("eps", 1e-5), center=True,
+        y = normalize(s, dims, None, None, v.get("eps", 1e-5), center=True,
                        copies=BATCH["ratio"])
     else:
         m = v["running_mean"].to(D).reshape(view)

@@ -270,6 +270,15 @@ def test_a_python_rms_norm_module_is_followed_whole_as_torch_rms_norm():
     assert rms_norm_module(nn.RMSNorm(64, eps=1e-6)) is None  # torch's: F.rms_norm's rule
     assert rms_norm_module(nn.LayerNorm(64)) is None
 
+    class PythonLayerNorm(PythonRMSNorm):  # a bias: a LayerNorm, rejected without a probe
+        def __init__(self, width):
+            super().__init__(width)
+            self.bias = nn.Parameter(torch.zeros(width))
+
+        def forward(self, x):
+            raise AssertionError("probed")
+    assert rms_norm_module(PythonLayerNorm(64)) is None
+
     def build(norm):
         def make():
             net = nn.Sequential(nn.Linear(32, 256), norm(), nn.Linear(256, 64))

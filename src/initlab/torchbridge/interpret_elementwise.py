@@ -169,7 +169,8 @@ def _relu(s: Stat) -> Stat:
     mean, second = once_for_twins(_rectified, mu, var)
     gaussian = Stat(mu, var, tok=s.tok)
     relu = torch.relu
-    tok = tokens.through(relu, gaussian, float(mu.mean()), float(var.mean()))
+    tok = None if s.tok is None else tokens.through(relu, gaussian, float(mu.mean()),
+                                                    float(var.mean()))
     return Stat(mean, (second - mean * mean).clamp_min(0), pre=(mu, var, relu, True, s.tok,
                                                                  False), tok=tok)
 

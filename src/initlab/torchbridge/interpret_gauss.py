@@ -38,7 +38,8 @@ def unary(fn, s: Stat, monotone: bool = False, smooth: bool = False) -> Stat:
         mu, var, f, tok = s.mu, s.variance(), fn, s.tok
     mean, out_var = _quadrature(f, mu, var, smooth)
     gaussian = Stat(mu, var, tok=tok)
-    out_tok = tokens.through(f, gaussian, float(mu.mean()), float(var.mean()), smooth)
+    out_tok = None if tok is None else tokens.through(f, gaussian, float(mu.mean()),
+                                                      float(var.mean()), smooth)
     return Stat(mean, out_var, pre=(mu, var, f, monotone, tok, smooth), tok=out_tok)
 
 

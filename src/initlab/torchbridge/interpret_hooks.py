@@ -60,8 +60,8 @@ def rms_norm_module(module) -> float | None:
     eps = getattr(module, "variance_epsilon", getattr(module, "eps", None))
     if (type(module).__module__.startswith("torch.") or not isinstance(w, torch.Tensor)
             or w.dim() != 1 or not w.is_floating_point() or isinstance(eps, bool)
-            or not isinstance(eps, float)):
-        return None
+            or not isinstance(eps, float) or getattr(module, "bias", None) is not None):
+        return None  # (a bias: a LayerNorm, as ConvNeXt's, not probed at every prediction)
     gen = torch.Generator().manual_seed(0)
     probe = torch.randn(2, 3, w.shape[0], generator=gen).to(device=w.device, dtype=w.dtype)
     try:

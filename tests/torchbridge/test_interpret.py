@@ -276,8 +276,10 @@ def test_a_python_rms_norm_module_is_followed_whole_as_torch_rms_norm():
             self.bias = nn.Parameter(torch.zeros(width))
 
         def forward(self, x):
-            raise AssertionError("probed")
-    assert rms_norm_module(PythonLayerNorm(64)) is None
+            self.probed = True
+            return super().forward(x) + self.bias
+    layer_norm = PythonLayerNorm(64)
+    assert rms_norm_module(layer_norm) is None and not hasattr(layer_norm, "probed")
 
     def build(norm):
         def make():

@@ -8,7 +8,7 @@ import pytest
 
 from initlab.cli import main
 from initlab.errors import InitlabError
-from initlab.runtime.budget import Estimate, check
+from initlab.runtime.budget import TIME_BUDGET, Estimate, check
 from initlab.runtime.progress import Progress
 
 TINY = {
@@ -46,6 +46,24 @@ def test_budget_refuses_with_the_estimate_and_force_skips_it(capsys):
     with pytest.raises(InitlabError, match="needs about 2.0 GiB"):
         check(Estimate(2 * 2**30, 1, "x"), memory=2**30)
     check(Estimate(2**20, 10, "x"), memory=2**30)  # within both limits: no error
+
+
+def test_many_seeds_of_tiny_nets_are_refused_before_any_work(capsys):
+    """2-unit nets cost almost no arithmetic: the estimate counts each net's calls and kept
+    statistics, so 2**32 seeds (a property test's draw, which filled 24 GB before) are
+    refused at once, while 2000 seeds (about 2 s) are not."""
+    from initlab.experiments.activations import ActivationsConfig, estimate
+
+    def config(seeds):
+        return ActivationsConfig(depth=2, batch=3, width=2, activation=["tanh", "relu"],
+                                 seeds=seeds)
+    huge = estimate(config(2**32))
+    assert huge.seconds > TIME_BUDGET and huge.memory > 2**40
+    err = one_line_exit_2(["activations", "--depth", "2", "--batch", "3", "--width", "2",
+                           "--activation", "tanh,relu", "--seeds", "4294967296"], capsys)
+    assert "--force" in err
+    small = estimate(config(2000))  # ~2 s measured on the 2-core machine
+    assert 0.5 < small.seconds < 10 and small.memory < 2**30
 
 
 def test_seeds_out_of_range_are_one_line(capsys):

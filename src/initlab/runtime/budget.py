@@ -94,11 +94,20 @@ def tensor_draw(n_entries: int, itemsize: int, whole_matrix: tuple[int, int] | N
 
 def stats_at_init(sizes, batch: int, nets: int, activations: int, grad: bool,
                   memory: float, what: str) -> Estimate:
-    """The activations study: every weight drawn (twice with gradients) and multiplied."""
+    """The activations study: every weight drawn (twice with gradients) and multiplied, the
+    calls' overhead per layer, activation and pass (what tiny nets cost: 2 x 2 units, 36 us
+    per layer and pass measured), and ``memory`` plus each net's per-layer statistics, kept
+    for the spread between seeds (:data:`SEED_BYTES`)."""
     weights = sum(o * i for i, o in zip(sizes[:-1], sizes[1:], strict=False))
-    passes = 2 if grad else 1
-    seconds = nets * passes * (weights * DRAW + 2 * activations * batch * weights / FLOPS)
-    return Estimate(memory, seconds, what)
+    passes, layers = (2 if grad else 1), len(sizes) - 1
+    seconds = nets * passes * (weights * DRAW + 2 * activations * batch * weights / FLOPS
+                               + 3 * STEP_OVERHEAD * activations * layers)
+    return Estimate(memory + nets * activations * layers * SEED_BYTES, seconds, what)
+
+
+#: Bytes each net keeps per layer and activation until the end of the activations study (its
+#: moments per seed, for the spread between seeds; ~400 measured with tracemalloc)
+SEED_BYTES = 512
 
 
 def steps_of(n_train: int, iterations: int | None, epochs: int | None, batch: int | None,

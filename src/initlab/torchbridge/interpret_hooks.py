@@ -24,20 +24,25 @@ def pause(mode, step):
     return hook
 
 
-def elementwise_hook(mode, module):
-    from initlab.torchbridge.interpret_gauss import unary
-
+def whole_hook(mode, rule):
+    """The forward hook of a module followed whole (its forward ran paused, :func:`pause`):
+    its output's Stat is ``rule`` of its input's, computed past the mode."""
     def hook(mod, args, output):
         mode.paused -= 1
         x = first_tensor(args)
         s = stat_of(x) if x is not None and tracked(x) else None
         if s is None or not isinstance(output, torch.Tensor) or output.shape != x.shape:
             return
-        with torch._C.DisableTorchFunction():  # the quadrature's ops: past the mode
-            smooth = type(module).__name__ in _SMOOTH_MODULES
-            result = UNKNOWN if s is UNKNOWN else unary(module.forward, s, smooth=smooth)
-        setattr(output, STAT_ATTR, result)
+        with torch._C.DisableTorchFunction():  # the rule's ops: past the mode
+            setattr(output, STAT_ATTR, UNKNOWN if s is UNKNOWN else rule(s))
     return hook
+
+
+def elementwise_hook(mode, module):
+    from initlab.torchbridge.interpret_gauss import unary
+
+    smooth = type(module).__name__ in _SMOOTH_MODULES
+    return whole_hook(mode, lambda s: unary(module.forward, s, smooth=smooth))
 
 
 #: The activation modules of ``transformers.activations`` without a kink (analytic: a
@@ -78,17 +83,8 @@ def rms_norm_module(module) -> float | None:
 def rms_norm_hook(mode, module, eps: float):
     from initlab.torchbridge.interpret_layers import normalize
 
-    def hook(mod, args, output):
-        mode.paused -= 1
-        x = first_tensor(args)
-        s = stat_of(x) if x is not None and tracked(x) else None
-        if s is None or not isinstance(output, torch.Tensor) or output.shape != x.shape:
-            return
-        with torch._C.DisableTorchFunction():  # the rule's ops: past the mode
-            result = UNKNOWN if s is UNKNOWN else normalize(
-                s, (-1,), module.weight, None, eps, center=False)
-        setattr(output, STAT_ATTR, result)
-    return hook
+    return whole_hook(mode, lambda s: normalize(s, (-1,), module.weight, None, eps,
+                                                center=False))
 
 
 def record(mode, trace, name):

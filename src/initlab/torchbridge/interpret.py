@@ -312,29 +312,13 @@ def interpret(model, inputs, rules=None, batch: int | None = None,
     width).
     """
     from initlab.torchbridge import interpret_rules, interpret_tokens
-    from initlab.torchbridge.interpret_hooks import (
-        elementwise_hook,
-        elementwise_module,
-        pause,
-        record,
-        rms_norm_hook,
-        rms_norm_module,
-    )
+    from initlab.torchbridge.interpret_hooks import install
 
     rules = interpret_rules.RULES if rules is None else rules
     trace = Trace()
     mode = _Mode(rules, trace)
     trace.modules = dict(leaf_modules(model))
-    names = {m: n for n, m in trace.modules.items()}
-    handles = []
-    for module, name in names.items():
-        if elementwise_module(module):
-            handles.append(module.register_forward_pre_hook(pause(mode, 1)))
-            handles.append(module.register_forward_hook(elementwise_hook(mode, module)))
-        elif (eps := rms_norm_module(module)) is not None:
-            handles.append(module.register_forward_pre_hook(pause(mode, 1)))
-            handles.append(module.register_forward_hook(rms_norm_hook(mode, module, eps)))
-        handles.append(module.register_forward_hook(record(mode, trace, name)))
+    handles = install(mode, trace)
     buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
     full = tuple(inputs) + tuple((kwargs or {}).values())
     keys = tuple(kwargs or {})

@@ -11,6 +11,28 @@ from initlab.torchbridge.hooks import first_tensor, torch
 from initlab.torchbridge.interpret import STAT_ATTR, UNKNOWN, Stat, stat_of, tracked
 
 
+def install(mode, trace) -> list:
+    """The hooks of every leaf module of ``trace.modules``: each call recorded, and the
+    modules followed whole (an elementwise activation, a written-out RMSNorm) paused inside;
+    returns the handles to remove."""
+    handles = []
+    for name, module in trace.modules.items():
+        whole = _whole_hook_of(mode, module)
+        if whole is not None:
+            handles.append(module.register_forward_pre_hook(pause(mode, 1)))
+            handles.append(module.register_forward_hook(whole))
+        handles.append(module.register_forward_hook(record(mode, trace, name)))
+    return handles
+
+
+def _whole_hook_of(mode, module):
+    """The hook that follows ``module`` whole, or None where its ops are followed one by one."""
+    if elementwise_module(module):
+        return elementwise_hook(mode, module)
+    eps = rms_norm_module(module)
+    return None if eps is None else rms_norm_hook(mode, module, eps)
+
+
 def elementwise_module(module) -> bool:
     """A leaf module that is an elementwise function of its one input, written in Python
     (``transformers.activations``: NewGELU, QuickGELU, ...): followed as a whole, since its

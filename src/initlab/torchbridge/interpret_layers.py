@@ -275,12 +275,9 @@ def _max_density(x, m, sd, valid):
     0) at the window's points x (W, P): F sum_i phi_i / (s_i Phi_i), F = prod_i Phi_i summed
     as logs over each window's distinct entries (:func:`_own_entries`), each entry's normal CDF
     computed once and counted as often as it occurs."""
-    own_w, mean, std, times = _own_entries(m, sd, valid)
-    z = (x.index_select(0, own_w) - mean[:, None]) / std[:, None]
-    cdf = torch.special.ndtr(z)
-    log_f = torch.zeros_like(x).index_add_(0, own_w, cdf.log() * times[:, None])
+    f, (own_w, std, times, z, cdf) = _cdf_and_entries(x, m, sd, valid)
     ratio = torch.exp(-0.5 * z * z) / cdf * (times / (math.sqrt(2 * math.pi) * std))[:, None]
-    return log_f.exp_() * torch.zeros_like(x).index_add_(0, own_w, ratio)
+    return f * torch.zeros_like(x).index_add_(0, own_w, ratio)
 
 
 def _own_entries(m, sd, valid):
@@ -322,7 +319,15 @@ def _window_cdf(x, m, sd, valid):
     """prod_i Phi((x - m_i) / s_i) over every valid entry i of every window at the window's
     points x (W, P): the max's CDF, each distinct entry's normal CDF computed once
     (:func:`_own_entries`; a zero std is a step)."""
+    return _cdf_and_entries(x, m, sd, valid)[0]
+
+
+def _cdf_and_entries(x, m, sd, valid):
+    """(the max's CDF at the window's points x (W, P): each window's distinct entries' log
+    normal CDFs summed, as often as each occurs; and per distinct entry its window, std,
+    count, z (at x) and normal CDF)."""
     own_w, mean, std, times = _own_entries(m, sd, valid)
     z = (x.index_select(0, own_w) - mean[:, None]) / std[:, None].clamp_min(1e-300)
     cdf = torch.special.ndtr(z)
-    return torch.zeros_like(x).index_add_(0, own_w, cdf.log() * times[:, None]).exp_()
+    log_f = torch.zeros_like(x).index_add_(0, own_w, cdf.log() * times[:, None])
+    return log_f.exp_(), (own_w, std, times, z, cdf)
